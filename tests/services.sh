@@ -1,0 +1,528 @@
+#!/usr/bin/env bash
+# tests/services.sh — start/stop the real servers the integration tests use.
+#
+# Every server listens on 127.0.0.1 only, on free ports chosen at first start
+# and remembered in the state dir, so a restart comes back on the same address.
+#
+#   tests/services.sh start [SERVICE]           start all services (or one); idempotent
+#   tests/services.sh stop                      stop all and REMOVE the state dir
+#   tests/services.sh stop SERVICE              stop one, KEEP its data and ports
+#   tests/services.sh restart [SERVICE]         stop SERVICE (keeping data) and start it
+#   tests/services.sh status                    one line per service
+#   tests/services.sh env                       `export NAME=value` for running services
+#   tests/services.sh kafka-topic NAME PARTS    create a topic (replication 1)
+#   tests/services.sh kafka-topic-delete NAME   delete a topic
+#
+# Services: kafka (Apache Kafka, KRaft single node, jars from Maven Central).
+#
+# Environment:
+#   MARTFLOW_SERVICES_DIR  state dir (data, logs, pids, ports)  [/tmp/martflow-services]
+#   MARTFLOW_CACHE_DIR     download cache, outside the tree     [$HOME/.cache/martflow]
+#   MARTFLOW_KAFKA_VERSION Kafka version to fetch and run       [see KAFKA_VERSION_DEFAULT]
+#   MARTFLOW_START_TIMEOUT seconds to wait for a server          [90]
+#   JAVA_HOME              if set, $JAVA_HOME/bin/java is used, else `java` on PATH
+#
+# Exit codes: 0 ok; 1 failure (message and log tail on stderr); 2 usage error;
+#             3 `env` with nothing running.
+# Progress goes to stderr; stdout carries only what a caller evaluates (env, status).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SERVICES=(kafka)                 # later: postgres s3
+
+STATE_DIR=${MARTFLOW_SERVICES_DIR:-/tmp/martflow-services}
+CACHE_DIR=${MARTFLOW_CACHE_DIR:-${HOME:-/tmp}/.cache/martflow}
+START_TIMEOUT=${MARTFLOW_START_TIMEOUT:-90}
+STOP_TIMEOUT=30
+MARKER=.martflow-services        # only a dir holding this file is ever rm -rf'd
+
+# ---------------------------------------------------------------- helpers
+log()  { printf '%s\n' "services: $*" >&2; }
+die()  { printf '%s\n' "services: error: $*" >&2; exit 1; }
+usage() {
+    sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+# milliseconds since the epoch, for "... in 4.2s" progress lines
+now_ms() { local t=${EPOCHREALTIME:-$(date +%s.%N)}; t=${t/,/.}; local f=${t#*.}000; echo "${t%.*}${f:0:3}"; }
+since() { local d=$(($(now_ms) - $1)); printf '%d.%ds' $((d / 1000)) $((d % 1000 / 100)); }
+
+java_bin() {
+    if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
+        echo "$JAVA_HOME/bin/java"
+    elif command -v java >/dev/null 2>&1; then
+        command -v java
+    else
+        die "java not found (install openjdk-17-jre-headless or set JAVA_HOME)"
+    fi
+}
+
+java_major() {  # prints the major version of the given java
+    local v
+    v=$("$1" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)
+    v=${v#1.}
+    echo "${v%%[.+-]*}"
+}
+
+kcat_bin() {  # empty when neither kcat nor kafkacat is installed
+    command -v kcat 2>/dev/null || command -v kafkacat 2>/dev/null || true
+}
+
+ensure_state_dir() {
+    if [[ -e $STATE_DIR && ! -w $STATE_DIR ]]; then
+        die "$STATE_DIR exists and is not writable by $(id -un); set MARTFLOW_SERVICES_DIR"
+    fi
+    mkdir -p "$STATE_DIR"
+    [[ -f $STATE_DIR/$MARKER ]] || echo "state dir of tests/services.sh" > "$STATE_DIR/$MARKER"
+}
+
+# Serialise start/stop/... of concurrent callers on one state dir.
+take_lock() {
+    ensure_state_dir
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$STATE_DIR/.lock"
+        flock -w 180 9 || die "could not lock $STATE_DIR/.lock within 180 s"
+    fi
+}
+
+port_free() {  # port_free PORT -> 0 when nothing listens on / is bound to 127.0.0.1:PORT
+    local p=$1
+    if command -v python3 >/dev/null 2>&1; then
+        python3 - "$p" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+# like the JVM's server sockets: TIME_WAIT leftovers of a stopped server do not count
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+    else
+        # connection refused => nobody listens there
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 1; fi
+        return 0
+    fi
+}
+
+pick_port() {  # pick_port [EXCLUDED...] -> a free port below the Linux ephemeral range
+    local p i x ok
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        ok=1
+        for x in "$@"; do [[ $p == "$x" ]] && ok=0; done
+        ((ok)) && port_free "$p" && { echo "$p"; return 0; }
+    done
+    die "no free TCP port found on 127.0.0.1"
+}
+
+pid_alive() {  # pid_alive PIDFILE MATCH -> 0 when the pid runs and its cmdline contains MATCH
+    local pidfile=$1 match=$2 pid
+    [[ -s $pidfile ]] || return 1
+    pid=$(<"$pidfile")
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    if [[ -r /proc/$pid/cmdline ]]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$match" || return 1
+    fi
+    return 0
+}
+
+stop_pid() {  # stop_pid PIDFILE MATCH NAME: SIGTERM, wait STOP_TIMEOUT, then SIGKILL
+    local pidfile=$1 match=$2 name=$3 pid i
+    if ! pid_alive "$pidfile" "$match"; then
+        rm -f "$pidfile"
+        return 0
+    fi
+    pid=$(<"$pidfile")
+    log "stopping $name (pid $pid) ..."
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$name did not stop within ${STOP_TIMEOUT}s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$pidfile"
+    log "$name stopped"
+}
+
+# ------------------------------------------------------------------ kafka
+# Kafka 4.3.1 (newest 4.x patch release at the time). 4.1.1, 4.3.1 and 4.4.0 all
+# passed the librdkafka 2.0.2 (Debian kcat 1.7.1) checks in docs/test-services.md.
+KAFKA_VERSION_DEFAULT=4.3.1
+KAFKA_VERSION=${MARTFLOW_KAFKA_VERSION:-$KAFKA_VERSION_DEFAULT}
+KAFKA_POM=$SCRIPT_DIR/services/kafka-pom.xml
+KAFKA_LOG4J2=$SCRIPT_DIR/services/kafka-log4j2.properties
+KAFKA_HOME=$CACHE_DIR/kafka-$KAFKA_VERSION          # lib/ holds the jars
+KAFKA_DIR=$STATE_DIR/kafka                          # data/ tmp/ server.properties server.log ...
+KAFKA_MATCH="kafka.Kafka $KAFKA_DIR/server.properties"
+
+kafka_port()      { [[ -s $KAFKA_DIR/port ]] && cat "$KAFKA_DIR/port"; }
+kafka_bootstrap() { echo "127.0.0.1:$(kafka_port)"; }
+kafka_running()   { pid_alive "$KAFKA_DIR/pid" "$KAFKA_MATCH"; }
+
+kafka_answers() {  # metadata request answered by the broker
+    local kc addr
+    addr=$(kafka_bootstrap)
+    kc=$(kcat_bin)
+    if [[ -n $kc ]]; then
+        timeout 15 "$kc" -b "$addr" -L -m 5 -X topic.metadata.refresh.interval.ms=-1 >/dev/null 2>&1
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$(kafka_port)") 2>/dev/null
+    fi
+}
+
+kafka_fetch() {  # make sure $KAFKA_HOME/lib holds a complete set of jars
+    [[ -f $KAFKA_HOME/.complete ]] && return 0
+    command -v mvn >/dev/null 2>&1 || die "mvn not found (apt-get install -y maven)"
+    [[ -f $KAFKA_POM ]] || die "missing $KAFKA_POM"
+    mkdir -p "$KAFKA_HOME"
+    exec 8>"$KAFKA_HOME/.lock"
+    if command -v flock >/dev/null 2>&1; then flock -w 600 8 || die "cache lock timeout"; fi
+    [[ -f $KAFKA_HOME/.complete ]] && return 0        # another caller just did it
+
+    local t0 tmp mvnlog api slf4j
+    t0=$(now_ms)
+    tmp=$KAFKA_HOME/lib.tmp.$$
+    mvnlog=$KAFKA_HOME/mvn.log
+    rm -rf "$tmp" "${KAFKA_HOME:?}/lib"
+    log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_HOME/lib ..."
+    if ! mvn -B -q -f "$KAFKA_POM" -Dkafka.version="$KAFKA_VERSION" \
+            org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+            -DincludeScope=runtime -DoutputDirectory="$tmp" >"$mvnlog" 2>&1; then
+        tail -n 30 "$mvnlog" >&2
+        die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION (log: $mvnlog)"
+    fi
+    ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar "$tmp"/kafka-tools-"$KAFKA_VERSION".jar >/dev/null ||
+        die "kafka jars missing after mvn (log: $mvnlog)"
+
+    # The Maven artifacts ship no SLF4J binding (KAFKA-6317): without one the broker
+    # logs nothing and we never see "Kafka Server started". Add the log4j2 binding
+    # that matches the log4j-api and slf4j-api versions Kafka brought in.
+    if ! compgen -G "$tmp/log4j-slf4j*-impl-*.jar" >/dev/null &&
+        ! compgen -G "$tmp/slf4j-reload4j-*.jar" >/dev/null; then
+        local f
+        api="" slf4j=""
+        for f in "$tmp"/log4j-api-2.*.jar; do [[ -f $f ]] && { api=${f##*/log4j-api-}; api=${api%.jar}; }; done
+        for f in "$tmp"/slf4j-api-*.jar; do [[ -f $f ]] && { slf4j=${f##*/slf4j-api-}; slf4j=${slf4j%%.*}; }; done
+        [[ -n $api ]] || die "no log4j-api 2.x among the Kafka $KAFKA_VERSION jars; cannot pick a binding"
+        local binding=log4j-slf4j-impl
+        [[ $slf4j == 1 ]] || binding=log4j-slf4j2-impl
+        log "adding SLF4J binding org.apache.logging.log4j:$binding:$api"
+        if ! mvn -B -q -f "$KAFKA_POM" \
+                org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+                -Dartifact="org.apache.logging.log4j:$binding:$api" \
+                -DoutputDirectory="$tmp" >>"$mvnlog" 2>&1; then
+            tail -n 30 "$mvnlog" >&2
+            die "mvn could not fetch $binding:$api (log: $mvnlog)"
+        fi
+    fi
+    mv "$tmp" "$KAFKA_HOME/lib"
+    echo "$KAFKA_VERSION" >"$KAFKA_HOME/.complete"
+    local jars=("$KAFKA_HOME"/lib/*.jar)
+    log "fetched Kafka $KAFKA_VERSION (${#jars[@]} jars, $(du -sh "$KAFKA_HOME/lib" | cut -f1)) in $(since "$t0")"
+}
+
+kafka_java_opts() {  # common JVM flags for broker and tools
+    printf '%s\n' -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+        "-Djava.io.tmpdir=$KAFKA_DIR/tmp" -cp "$KAFKA_HOME/lib/*"
+}
+
+kafka_write_config() {
+    local port=$1 cport=$2
+    cat >"$KAFKA_DIR/server.properties" <<EOF
+# generated by tests/services.sh — single-node KRaft (combined broker+controller), tests only
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+# tests create their topics explicitly
+auto.create.topics.enable=false
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+# after a kill -9 the controller refuses the new incarnation until the old one's
+# session expires (DuplicateBrokerRegistration): 9 s by default, 4 s here
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=4000
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+EOF
+    # log4j2 config copied so the running broker does not depend on the work tree
+    cp "$KAFKA_LOG4J2" "$KAFKA_DIR/log4j2.properties"
+    cat >"$KAFKA_DIR/tools-log4j2.properties" <<'EOF'
+status = error
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = STDERR
+EOF
+}
+
+kafka_start() {
+    local java t0 port cport cid i kc
+    mkdir -p "$KAFKA_DIR"
+    if kafka_running; then
+        if kafka_answers; then
+            log "kafka already running on $(kafka_bootstrap) (pid $(<"$KAFKA_DIR/pid"))"
+            return 0
+        fi
+        log "kafka process $(<"$KAFKA_DIR/pid") exists but does not answer yet; waiting"
+        kafka_wait_ready "$(now_ms)" "" || die "kafka pid $(<"$KAFKA_DIR/pid") does not answer; try: $0 stop kafka"
+        return 0
+    fi
+
+    # A restart over kept data runs the version (and jars) the data was made with.
+    if [[ -f $KAFKA_DIR/data/meta.properties && -s $KAFKA_DIR/version ]]; then
+        KAFKA_VERSION=$(<"$KAFKA_DIR/version")
+        if [[ -s $KAFKA_DIR/home && -f $(<"$KAFKA_DIR/home")/.complete ]]; then
+            KAFKA_HOME=$(<"$KAFKA_DIR/home")
+        else
+            KAFKA_HOME=$CACHE_DIR/kafka-$KAFKA_VERSION
+        fi
+    fi
+    java=$(java_bin)
+    local jm
+    jm=$(java_major "$java")
+    [[ ${KAFKA_VERSION%%.*} -lt 4 || ${jm:-0} -ge 17 ]] ||
+        die "Kafka $KAFKA_VERSION needs Java 17+, $java is Java ${jm:-?}"
+    kafka_fetch
+
+    t0=$(now_ms)
+    # ports: chosen once, reused on every restart so clients keep their address
+    if [[ -s $KAFKA_DIR/port && -s $KAFKA_DIR/controller-port ]]; then
+        port=$(<"$KAFKA_DIR/port"); cport=$(<"$KAFKA_DIR/controller-port")
+        port_free "$port" || die "port 127.0.0.1:$port of the stopped broker is taken by another process"
+        port_free "$cport" || die "controller port 127.0.0.1:$cport of the stopped broker is taken by another process"
+    else
+        port=$(pick_port); cport=$(pick_port "$port")
+        echo "$port" >"$KAFKA_DIR/port"; echo "$cport" >"$KAFKA_DIR/controller-port"
+    fi
+    mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/tmp"
+    kafka_write_config "$port" "$cport"
+    # the jars this broker runs from: tools use the same ones whatever the caller's env
+    echo "$KAFKA_HOME" >"$KAFKA_DIR/home"
+    echo "$KAFKA_VERSION" >"$KAFKA_DIR/version"
+
+    local -a jopts
+    mapfile -t jopts < <(kafka_java_opts)
+    if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
+        [[ -s $KAFKA_DIR/cluster-id ]] ||
+            "$java" -Xmx128m "${jopts[@]}" "-Dlog4j2.configurationFile=$KAFKA_DIR/tools-log4j2.properties" \
+                kafka.tools.StorageTool random-uuid 2>>"$KAFKA_DIR/format.log" | tail -n1 >"$KAFKA_DIR/cluster-id" || true
+        cid=$(<"$KAFKA_DIR/cluster-id")
+        [[ $cid =~ ^[A-Za-z0-9_-]{22}$ ]] || { cat "$KAFKA_DIR/format.log" >&2; die "StorageTool random-uuid gave '$cid'"; }
+        # static voters (controller.quorum.voters) => no --standalone (KAFKA-19489)
+        if ! "$java" -Xmx256m "${jopts[@]}" "-Dlog4j2.configurationFile=$KAFKA_DIR/tools-log4j2.properties" \
+                kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_DIR/server.properties" \
+                >>"$KAFKA_DIR/format.log" 2>&1; then
+            tail -n 20 "$KAFKA_DIR/format.log" >&2
+            die "formatting the KRaft storage failed (log: $KAFKA_DIR/format.log)"
+        fi
+    fi
+
+    [[ -f $KAFKA_DIR/server.log ]] && mv -f "$KAFKA_DIR/server.log" "$KAFKA_DIR/server.log.prev"
+    rm -f "$KAFKA_DIR/pid"
+    # Detached: own session (setsid), stdin from /dev/null, output to the log, and every
+    # other inherited fd closed (a caller's pipe must not stay open for the broker's life).
+    # The inner shell writes its own pid then execs java, so the pid file is java's pid.
+    log "starting Kafka $KAFKA_VERSION broker on 127.0.0.1:$port (controller 127.0.0.1:$cport) ..."
+    # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
+    setsid nohup bash -c '
+        for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+        echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_DIR/pid" \
+        "$java" -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError "${jopts[@]}" \
+        "-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties" "-Dkafka.logs.dir=$KAFKA_DIR" \
+        kafka.Kafka "$KAFKA_DIR/server.properties" \
+        </dev/null >"$KAFKA_DIR/server.log" 2>&1 8>&- 9>&- &
+    for ((i = 0; i < 50; i++)); do [[ -s $KAFKA_DIR/pid ]] && break; sleep 0.1; done
+    kafka_wait_ready "$t0" "started" || {
+        log "--- last lines of $KAFKA_DIR/server.log ---"
+        tail -n 40 "$KAFKA_DIR/server.log" >&2 || true
+        if kafka_running; then
+            stop_pid "$KAFKA_DIR/pid" "$KAFKA_MATCH" kafka
+            die "kafka did not come up within ${START_TIMEOUT}s (log: $KAFKA_DIR/server.log)"
+        fi
+        rm -f "$KAFKA_DIR/pid"
+        die "kafka exited during start-up (log: $KAFKA_DIR/server.log)"
+    }
+    kafka_env >"$KAFKA_DIR/env"
+    log "broker up on $(kafka_bootstrap) in $(since "$t0") (pid $(<"$KAFKA_DIR/pid"), log $KAFKA_DIR/server.log)"
+    [[ -n $(kcat_bin) ]] || log "note: kcat not installed, readiness checked by TCP connect only (apt-get install -y kcat)"
+}
+
+kafka_wait_ready() {  # kafka_wait_ready T0 [started]: wait for the log line and a metadata answer
+    local t0=$1 need_line=$2
+    while (($(now_ms) - t0 < START_TIMEOUT * 1000)); do
+        kafka_running || return 1
+        if [[ -z $need_line ]] || grep -q 'Kafka Server started' "$KAFKA_DIR/server.log" 2>/dev/null; then
+            kafka_answers && return 0
+        fi
+        sleep 0.5
+    done
+    return 1
+}
+
+kafka_stop() {  # stop the broker, keep data and ports
+    stop_pid "$KAFKA_DIR/pid" "$KAFKA_MATCH" kafka
+    rm -f "$KAFKA_DIR/env"
+}
+
+kafka_env() {
+    kafka_running || return 0
+    echo "export KAFKA_BOOTSTRAP=$(kafka_bootstrap)"
+}
+
+kafka_status() {
+    if kafka_running; then
+        echo "kafka: running $(kafka_bootstrap) pid $(<"$KAFKA_DIR/pid") version $(cat "$KAFKA_DIR/version" 2>/dev/null || echo "$KAFKA_VERSION")"
+    elif [[ -s $KAFKA_DIR/port ]]; then
+        echo "kafka: stopped (data kept, port $(kafka_bootstrap))"
+    else
+        echo "kafka: stopped"
+    fi
+}
+
+kafka_tool() {  # kafka_tool CLASS ARGS... with light JVM flags
+    local java
+    kafka_running || die "kafka is not running (run: $0 start kafka)"
+    [[ -s $KAFKA_DIR/home ]] && KAFKA_HOME=$(<"$KAFKA_DIR/home")
+    [[ -f $KAFKA_HOME/.complete ]] || die "Kafka $KAFKA_VERSION jars not in $KAFKA_HOME"
+    java=$(java_bin)
+    local -a jopts
+    mapfile -t jopts < <(kafka_java_opts)
+    "$java" -Xms32m -Xmx256m -Xss1m -XX:CICompilerCount=2 -Xshare:auto "${jopts[@]}" \
+        "-Dlog4j2.configurationFile=$KAFKA_DIR/tools-log4j2.properties" "$@"
+}
+
+kafka_topic_wait() {  # wait until every partition of topic $1 has a leader (kcat only)
+    local name=$1 parts=$2 kc i out n=""
+    kc=$(kcat_bin)
+    [[ -n $kc ]] || return 0
+    for ((i = 0; i < 60; i++)); do
+        out=$(timeout 10 "$kc" -b "$(kafka_bootstrap)" -L -t "$name" -m 5 2>/dev/null || true)
+        n=$(sed -n 's/^ *topic "[^"]*" with \([0-9]*\) partitions:.*/\1/p' <<<"$out")
+        if [[ -n $n && $n -gt 0 && $(grep -c 'partition [0-9]*, leader [0-9]' <<<"$out") -eq $n ]] &&
+            ! grep -qE 'leader -1|Broker: ' <<<"$out"; then
+            [[ $n == "$parts" ]] || log "warning: topic $name already exists with $n partitions (not $parts)"
+            return 0
+        fi
+        sleep 0.25
+    done
+    log "warning: topic $name has no leader for every partition yet"
+}
+
+kafka_topic() {
+    local name=${1:-} parts=${2:-}
+    [[ -n $name && $parts =~ ^[1-9][0-9]*$ ]] || usage
+    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(kafka_bootstrap)" \
+        --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >&2 ||
+        die "could not create topic $name"
+    kafka_topic_wait "$name" "$parts"
+}
+
+kafka_topic_delete() {
+    local name=${1:-}
+    [[ -n $name ]] || usage
+    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(kafka_bootstrap)" \
+        --delete --if-exists --topic "$name" >&2 ||
+        die "could not delete topic $name"
+}
+
+# ------------------------------------------------------------------ commands
+check_service() {
+    local s
+    for s in "${SERVICES[@]}"; do [[ $1 == "$s" ]] && return 0; done
+    printf 'services: unknown service %s (known: %s)\n' "$1" "${SERVICES[*]}" >&2
+    exit 2
+}
+
+cmd_start() {
+    local s list=("$@")
+    (($#)) || list=("${SERVICES[@]}")
+    for s in "${list[@]}"; do check_service "$s"; done
+    take_lock
+    for s in "${list[@]}"; do "${s}_start"; done
+}
+
+cmd_stop() {
+    local s
+    if (($#)); then
+        for s in "$@"; do check_service "$s"; done
+        [[ -d $STATE_DIR ]] || return 0
+        take_lock
+        for s in "$@"; do "${s}_stop"; done
+        return 0
+    fi
+    [[ -d $STATE_DIR ]] || return 0
+    take_lock
+    for s in "${SERVICES[@]}"; do "${s}_stop"; done
+    if [[ -f $STATE_DIR/$MARKER ]]; then
+        exec 9>&-
+        rm -rf "$STATE_DIR"
+        log "removed $STATE_DIR"
+    else
+        log "not removing $STATE_DIR: no $MARKER in it"
+    fi
+}
+
+cmd_env() {
+    local s out="" line
+    for s in "${SERVICES[@]}"; do
+        line=$("${s}_env")
+        [[ -n $line ]] && out+=$line$'\n'
+    done
+    if [[ -z $out ]]; then
+        echo "services: nothing is running (run: $0 start)" >&2
+        exit 3
+    fi
+    printf '%s' "$out"
+}
+
+cmd_status() {
+    local s
+    for s in "${SERVICES[@]}"; do "${s}_status"; done
+}
+
+main() {
+    local cmd=${1:-}
+    (($#)) && shift
+    case $cmd in
+        start) cmd_start "$@" ;;
+        stop) cmd_stop "$@" ;;
+        restart)
+            (($#)) || set -- "${SERVICES[@]}"
+            cmd_stop "$@"; cmd_start "$@" ;;
+        env) (($# == 0)) || usage; cmd_env ;;
+        status) (($# == 0)) || usage; cmd_status ;;
+        kafka-topic) (($# == 2)) || usage; kafka_topic "$@" ;;
+        kafka-topic-delete) (($# == 1)) || usage; kafka_topic_delete "$@" ;;
+        -h | --help | help) usage ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"
