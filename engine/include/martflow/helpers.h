@@ -1,0 +1,64 @@
+/*
+ * martflow/helpers.h — helpers in libmartflow that plugins may link against
+ * (`pkg-config --libs martflow`), so plugins share them instead of copying:
+ * byte buffers, the record envelope format, and parsing of times and units.
+ * A plugin that uses only the host table needs no library at all.
+ */
+#ifndef MARTFLOW_HELPERS_H
+#define MARTFLOW_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <martflow/plugin.h>
+#include <martflow/record.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How sinks write a record as one line. */
+typedef enum mf_record_format {
+    MF_FORMAT_VALUE = 0,   /* the value as it is (JSON text for JSON records) */
+    MF_FORMAT_ENVELOPE = 1 /* key, value, time, headers, origin: see mf_envelope_append */
+} mf_record_format;
+
+/* Append rec as one line ending in '\n'. Reads the value through the host (so
+ * edited JSON is serialised once); in envelope form the value is embedded as
+ * JSON when it parses, else as a string. */
+void mf_format_record_line(const mf_host *host, mf_node *node, mf_record *rec, mf_record_format format,
+                           mf_buffer *out);
+
+/* mf_buffer (record.h): append bytes, growing; free. */
+void mf_buffer_append(mf_buffer *b, const void *data, size_t len);
+void mf_buffer_append_str(mf_buffer *b, const char *text);
+void mf_buffer_reset(mf_buffer *b);
+void mf_buffer_free(mf_buffer *b);
+
+/*
+ * Append a record as one "envelope" JSON object (no newline):
+ *   {"key":..., "value":..., "time":..., "headers":{...}, "origin":{...}}
+ * key: a string (null when absent; "key_base64" for bytes that are not UTF-8).
+ * value: embedded as JSON when value_is_json, else as a string (or
+ * "value_base64"). time: epoch milliseconds or null. headers: name -> text.
+ * origin: source, topic, partition, offset (what is set).
+ */
+void mf_envelope_append(mf_buffer *out, const mf_record *rec, const uint8_t *value, size_t value_len,
+                        bool value_is_json);
+
+/* RFC 3339 ("2026-11-30T09:00:00.123Z", offsets allowed) or integer epoch
+ * milliseconds as text -> epoch ms. false if neither. */
+bool mf_parse_time_ms(const char *text, int64_t *ms);
+
+/* "512", "64KiB", "5MiB", "1GB" -> bytes. */
+bool mf_parse_size(const char *text, uint64_t *bytes);
+/* "250ms", "10s", "5m", "1h30m", "2d" (a bare number only for 0) -> ms. */
+bool mf_parse_duration_ms(const char *text, int64_t *ms);
+/* true/false/yes/no/on/off/1/0, any case. */
+bool mf_parse_bool(const char *text, bool *value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,15 @@
+/*
+ * backoff.h — retry delays with "full jitter": a uniformly random delay in
+ * [0, min(cap, base * 2^attempt)], so many retrying workers spread out instead
+ * of hammering a recovering server in lockstep.
+ */
+#ifndef MF_BACKOFF_H
+#define MF_BACKOFF_H
+
+#include <stdint.h>
+
+/* attempt counts from 0. rng: per-thread state, any non-zero seed. */
+int64_t mf_backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t *rng);
+uint64_t mf_rand_next(uint64_t *state);
+
+#endif

@@ -1,0 +1,242 @@
+/* helpers.c — the public helpers of martflow/helpers.h. */
+#include <martflow/helpers.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "units.h"
+#include "util.h"
+
+void mf_buffer_append(mf_buffer *b, const void *data, size_t len)
+{
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len)
+            cap *= 2;
+        b->data = mf_xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+void mf_buffer_append_str(mf_buffer *b, const char *text)
+{
+    mf_buffer_append(b, text, strlen(text));
+}
+
+void mf_buffer_reset(mf_buffer *b)
+{
+    b->len = 0;
+}
+
+void mf_buffer_free(mf_buffer *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static bool valid_utf8(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t extra;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + extra >= n)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+static void base64(mf_str *out, const uint8_t *s, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], i + 1 < n ? tbl[(v >> 6) & 63] : '=',
+                     i + 2 < n ? tbl[v & 63] : '='};
+        mf_str_append(out, q, 4);
+    }
+}
+
+/* "name":"text" or "name_base64":"..." for bytes that are not UTF-8. */
+static void bytes_field(mf_str *s, const char *name, const uint8_t *v, size_t n)
+{
+    if (valid_utf8(v, n)) {
+        mf_str_printf(s, "\"%s\":\"", name);
+        mf_str_json_escape(s, (const char *)v, n);
+    } else {
+        mf_str_printf(s, "\"%s_base64\":\"", name);
+        base64(s, v, n);
+    }
+    mf_str_puts(s, "\"");
+}
+
+void mf_envelope_append(mf_buffer *out, const mf_record *rec, const uint8_t *value, size_t value_len,
+                        bool value_is_json)
+{
+    mf_str s = {0};
+    mf_str_puts(&s, "{");
+    if (rec->flags & MF_RECORD_KEY_NULL)
+        mf_str_puts(&s, "\"key\":null");
+    else
+        bytes_field(&s, "key", rec->key ? rec->key : (const uint8_t *)"", rec->key_len);
+    mf_str_puts(&s, ",");
+    if (rec->flags & MF_RECORD_VALUE_NULL)
+        mf_str_puts(&s, "\"value\":null");
+    else if (value_is_json) {
+        mf_str_puts(&s, "\"value\":");
+        mf_str_append(&s, (const char *)value, value_len);
+    } else
+        bytes_field(&s, "value", value, value_len);
+    if (rec->time_ms == MF_TIME_UNSET)
+        mf_str_puts(&s, ",\"time\":null");
+    else
+        mf_str_printf(&s, ",\"time\":%lld", (long long)rec->time_ms);
+    mf_str_puts(&s, ",\"headers\":{");
+    for (uint16_t i = 0; i < rec->n_headers; i++) {
+        const mf_header *h = &rec->headers[i];
+        mf_str_puts(&s, i ? ",\"" : "\"");
+        mf_str_json_escape(&s, h->name, strlen(h->name));
+        mf_str_puts(&s, "\":\"");
+        mf_str_json_escape(&s, (const char *)h->value, h->value_len);
+        mf_str_puts(&s, "\"");
+    }
+    mf_str_puts(&s, "},\"origin\":{");
+    bool first = true;
+    if (rec->origin.source) {
+        mf_str_puts(&s, "\"source\":\"");
+        mf_str_json_escape(&s, rec->origin.source, strlen(rec->origin.source));
+        mf_str_puts(&s, "\"");
+        first = false;
+    }
+    if (rec->origin.topic) {
+        mf_str_puts(&s, first ? "\"topic\":\"" : ",\"topic\":\"");
+        mf_str_json_escape(&s, rec->origin.topic, strlen(rec->origin.topic));
+        mf_str_puts(&s, "\"");
+        first = false;
+    }
+    if (rec->origin.partition >= 0) {
+        mf_str_printf(&s, "%s\"partition\":%d", first ? "" : ",", (int)rec->origin.partition);
+        first = false;
+    }
+    if (rec->origin.offset >= 0)
+        mf_str_printf(&s, "%s\"offset\":%lld", first ? "" : ",", (long long)rec->origin.offset);
+    mf_str_puts(&s, "}}");
+    mf_buffer_append(out, s.data, s.len);
+    mf_str_free(&s);
+}
+
+static bool digits(const char *p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool mf_parse_time_ms(const char *text, int64_t *ms)
+{
+    if (!text || !*text)
+        return false;
+    int64_t iv;
+    if (mf_parse_int(text, &iv)) {
+        *ms = iv;
+        return true;
+    }
+    /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+    int Y, M, D, h, m, sec;
+    const char *p = text;
+    if (strlen(p) < 19 || !digits(p, 4, &Y) || p[4] != '-' || !digits(p + 5, 2, &M) || p[7] != '-' ||
+        !digits(p + 8, 2, &D) || (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || !digits(p + 11, 2, &h) ||
+        p[13] != ':' || !digits(p + 14, 2, &m) || p[16] != ':' || !digits(p + 17, 2, &sec))
+        return false;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return false;
+    p += 19;
+    int frac_ms = 0;
+    if (*p == '.') {
+        p++;
+        int scale = 100, nd = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (nd < 3)
+                frac_ms += (*p - '0') * scale;
+            scale /= 10;
+            nd++;
+            p++;
+        }
+        if (nd == 0)
+            return false;
+    }
+    int offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+            return false;
+        offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p)
+        return false;
+    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
+                    .tm_sec = sec};
+    time_t t = timegm(&tm);
+    *ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + frac_ms;
+    return true;
+}
+
+void mf_format_record_line(const mf_host *host, mf_node *node, mf_record *rec, mf_record_format format,
+                           mf_buffer *out)
+{
+    size_t len;
+    const uint8_t *value = host->record_value(node, rec, &len);
+    if (format == MF_FORMAT_VALUE) {
+        mf_buffer_append(out, value, len);
+    } else {
+        const char *error = NULL;
+        bool is_json = !(rec->flags & MF_RECORD_VALUE_NULL) && host->record_json(node, rec, &error) != NULL;
+        mf_envelope_append(out, rec, value, len, is_json);
+    }
+    mf_buffer_append(out, "\n", 1);
+}

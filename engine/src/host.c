@@ -1,0 +1,390 @@
+/*
+ * host.c — the host API table plugins call, and the output path behind emit:
+ * per-port staging batches, fan-out to several consumers, routing by key hash
+ * into parallel workers, and what happens to output nobody consumes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <martflow/helpers.h>
+
+#include "log.h"
+#include "record.h"
+#include "runtime_internal.h"
+
+/* ---- output path ---------------------------------------------------------------- */
+
+static bool staging_full(const mf_node *n, const mf_batch_impl *b)
+{
+    const mf_settings *s = n->rt->settings;
+    return b->pub.count >= (size_t)s->batch_records || b->pub.bytes >= s->batch_bytes;
+}
+
+static void push(mf_node *n, mf_node *to, mf_batch_impl *b)
+{
+    mf_msg m = {.type = MF_MSG_BATCH, .from = n->id, .batch = b};
+    if (mf_queue_push(to->inq, &m, -1) != 0)
+        mf_batch_free(b, false); /* hard stop: abandoned, never acknowledged */
+}
+
+static mf_batch_impl *clone_batch(mf_batch_impl *b)
+{
+    mf_batch_impl *c = mf_batch_new();
+    for (size_t i = 0; i < b->pub.count; i++) {
+        mf_record *r = &b->pub.records[i];
+        if (r->ack)
+            mf_ack_ref(r->ack, 1);
+        mf_batch_append(c, r, r->ack);
+    }
+    return c;
+}
+
+static uint32_t key_hash(const mf_record *r)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < r->key_len; i++)
+        h = (h ^ r->key[i]) * 16777619u;
+    return h;
+}
+
+/* Split a batch by key hash over the workers of a parallel consumer, so each
+ * key always reaches the same worker (per-key state, per-key order). */
+static void route_parallel(mf_node *n, mf_group *c, struct mf_port_wiring *w, mf_batch_impl *b)
+{
+    mf_batch_impl *parts[256] = {0};
+    int nw = c->n_workers;
+    for (size_t i = 0; i < b->pub.count; i++) {
+        mf_record *r = &b->pub.records[i];
+        unsigned idx = (r->flags & MF_RECORD_KEY_NULL) ? (unsigned)(w->rr++ % (uint64_t)nw)
+                                                       : key_hash(r) % (unsigned)nw;
+        if (!parts[idx])
+            parts[idx] = mf_batch_new();
+        if (r->ack)
+            mf_ack_ref(r->ack, 1);
+        mf_batch_append(parts[idx], r, r->ack);
+    }
+    mf_batch_free(b, true);
+    for (int i = 0; i < nw; i++)
+        if (parts[i])
+            push(n, c->workers[i], parts[i]);
+}
+
+/* Output that no node consumes. Rejects are logged and make the run fail;
+ * other ports are counted as dropped. Either way nothing is lost silently. */
+static void unwired(mf_node *n, int port, mf_batch_impl *b)
+{
+    mf_group *g = n->g;
+    if (port == MF_PORT_ERRORS) {
+        for (size_t i = 0; i < b->pub.count; i++) {
+            const mf_header *h = mf_rec_header(&b->pub.records[i], MF_HEADER_ERROR);
+            mf_node_log(n, MF_LOG_WARN, "rejected record (no errors port wired): %.*s", h ? (int)h->value_len : 0,
+                        h ? (const char *)h->value : "");
+        }
+        mf_metric_add(g->m_unhandled, (double)b->pub.count);
+        atomic_fetch_add(&n->rt->unhandled_rejects, b->pub.count);
+    } else {
+        mf_node_log(n, MF_LOG_WARN, "output port '%s' is not wired: %zu records dropped", g->def->ports[port],
+                    b->pub.count);
+        mf_metric_add(g->m_dropped, (double)b->pub.count);
+    }
+    mf_batch_free(b, true);
+}
+
+void mf_node_flush_port(mf_node *n, int port)
+{
+    mf_batch_impl *b = n->staging[port];
+    if (!b || b->pub.count == 0)
+        return;
+    n->staging[port] = NULL;
+    struct mf_port_wiring *w = &n->g->ports[port];
+    mf_metric_add(n->g->m_out, (double)b->pub.count);
+    mf_metric_add(n->g->m_batches, 1);
+    if (w->n == 0) {
+        unwired(n, port, b);
+        return;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        mf_group *c = w->consumers[i];
+        mf_batch_impl *mine = (i + 1 == w->n) ? b : clone_batch(b);
+        if (c->n_workers == 1)
+            push(n, c->workers[0], mine);
+        else
+            route_parallel(n, c, w, mine);
+    }
+}
+
+void mf_node_flush_all(mf_node *n)
+{
+    for (size_t p = 0; p < n->g->def->n_ports; p++)
+        mf_node_flush_port(n, (int)p);
+}
+
+void mf_node_broadcast(mf_node *n, mf_msg_type type, uint64_t arg)
+{
+    mf_msg m = {.type = type, .from = n->id, .arg = arg};
+    for (size_t i = 0; i < n->n_downstream; i++)
+        mf_queue_push(n->downstream[i]->inq, &m, -1);
+}
+
+/* ---- the host table -------------------------------------------------------------- */
+
+static void host_log(mf_node *n, mf_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mf_log_vwrite(level, n->g->def->name, n->g->desc->name, fmt, fmt, ap);
+    va_end(ap);
+}
+
+void mf_node_log(mf_node *n, mf_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mf_log_vwrite(level, n->g->def->name, n->g->desc->name, fmt, fmt, ap);
+    va_end(ap);
+}
+
+static bool host_log_enabled(const mf_node *n, mf_log_level level)
+{
+    MF_UNUSED(n);
+    return mf_log_enabled(level);
+}
+
+static const char *host_node_name(const mf_node *n)
+{
+    return n->g->def->name;
+}
+
+static const char *host_pipeline_name(const mf_node *n)
+{
+    return n->rt->def->name;
+}
+
+static const json_t *host_node_config(const mf_node *n)
+{
+    return n->g->def->config;
+}
+
+static const json_t *host_settings(const mf_node *n)
+{
+    const json_t *s = json_object_get(mf_config_root(n->rt->def->cfg), "settings");
+    return s;
+}
+
+static int host_worker(const mf_node *n, int *count)
+{
+    if (count)
+        *count = n->g->n_workers;
+    return n->worker;
+}
+
+static int host_port(mf_node *n, const char *name)
+{
+    return mf_node_port_id(n->g->def, name);
+}
+
+static bool host_port_wired(const mf_node *n, int port)
+{
+    return port >= 0 && (size_t)port < n->g->def->n_ports && n->g->ports[port].n > 0;
+}
+
+static int host_emit(mf_node *n, int port, const mf_record *rec, mf_ack *ack)
+{
+    if (port < 0 || (size_t)port >= n->g->def->n_ports) {
+        mf_node_log(n, MF_LOG_ERROR, "plugin emitted to port %d, which this node does not have", port);
+        return MF_FATAL;
+    }
+    if (!ack) {
+        if (n->g->def->kind == MF_KIND_SOURCE) {
+            if (!n->poll_ack)
+                n->poll_ack = mf_ack_new_source(n->tracker, n->poll_cookie);
+            ack = n->poll_ack;
+        } else {
+            ack = rec->ack;
+        }
+    }
+    if (!ack) {
+        mf_node_log(n, MF_LOG_ERROR, "plugin emitted a record with no acknowledgement to join "
+                                     "(a new record in a transform needs an input's ack or a group)");
+        return MF_FATAL;
+    }
+    mf_ack_ref(ack, 1);
+    mf_batch_impl *b = n->staging[port];
+    if (!b)
+        b = n->staging[port] = mf_batch_new();
+    mf_record *r = mf_batch_append(b, rec, ack);
+    if (!r->origin.source)
+        r->origin.source = n->g->def->name;
+    if (staging_full(n, b))
+        mf_node_flush_port(n, port);
+    return MF_OK;
+}
+
+static int host_reject(mf_node *n, const mf_record *rec, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->errbuf, sizeof n->errbuf, fmt, ap);
+    va_end(ap);
+    size_t nh = (size_t)rec->n_headers + 2;
+    if (nh > n->hdr_cap) {
+        n->hdr_cap = nh * 2;
+        n->hdr_scratch = mf_xrealloc(n->hdr_scratch, n->hdr_cap * sizeof *n->hdr_scratch);
+    }
+    size_t k = 0;
+    for (uint16_t i = 0; i < rec->n_headers; i++)
+        if (strcmp(rec->headers[i].name, MF_HEADER_ERROR) != 0 &&
+            strcmp(rec->headers[i].name, MF_HEADER_ERROR_NODE) != 0)
+            n->hdr_scratch[k++] = rec->headers[i];
+    n->hdr_scratch[k++] = (mf_header){MF_HEADER_ERROR, (const uint8_t *)n->errbuf, (uint32_t)strlen(n->errbuf)};
+    const char *name = n->g->def->name;
+    n->hdr_scratch[k++] = (mf_header){MF_HEADER_ERROR_NODE, (const uint8_t *)name, (uint32_t)strlen(name)};
+    mf_record copy = *rec;
+    copy.headers = n->hdr_scratch;
+    copy.n_headers = (uint16_t)k;
+    mf_metric_add(n->g->m_rejected, 1);
+    mf_node_log(n, MF_LOG_DEBUG, "rejected a record: %s", n->errbuf);
+    return host_emit(n, MF_PORT_ERRORS, &copy, rec->ack);
+}
+
+static json_t *host_record_json(mf_node *n, mf_record *rec, const char **error)
+{
+    return mf_rec_json(rec, n->errbuf, sizeof n->errbuf, error);
+}
+
+static json_t *host_record_json_mut(mf_node *n, mf_record *rec, const char **error)
+{
+    return mf_rec_json_mut(rec, n->errbuf, sizeof n->errbuf, error);
+}
+
+static void host_record_set_json(mf_node *n, mf_record *rec, json_t *json)
+{
+    MF_UNUSED(n);
+    mf_rec_set_json(rec, json);
+}
+
+static const uint8_t *host_record_value(mf_node *n, mf_record *rec, size_t *len)
+{
+    return mf_rec_value(rec, len, &n->scratch);
+}
+
+static mf_ack *host_ack_hold(mf_node *n, const mf_record *rec)
+{
+    MF_UNUSED(n);
+    if (rec->ack)
+        mf_ack_ref(rec->ack, 1);
+    return rec->ack;
+}
+
+static mf_ack *host_ack_group_new(mf_node *n)
+{
+    MF_UNUSED(n);
+    return mf_ack_new_group();
+}
+
+static void host_ack_group_add(mf_node *n, mf_ack *group, const mf_record *rec)
+{
+    MF_UNUSED(n);
+    if (group && rec->ack)
+        mf_ack_group_add(group, rec->ack);
+}
+
+static void host_ack_release(mf_node *n, mf_ack *ack)
+{
+    MF_UNUSED(n);
+    if (ack)
+        mf_ack_unref(ack, 1);
+}
+
+static void host_source_cookie(mf_node *n, void *cookie)
+{
+    n->poll_cookie = cookie;
+    if (n->poll_ack)
+        mf_ack_set_cookie(n->poll_ack, cookie);
+}
+
+static char *join_labels(const mf_node *n, const char *labels)
+{
+    if (labels && *labels)
+        return mf_xasprintf("%s,%s", n->g->labels, labels);
+    return mf_xstrdup(n->g->labels);
+}
+
+static mf_metric *host_counter(mf_node *n, const char *name, const char *labels, const char *help)
+{
+    char *l = join_labels(n, labels);
+    mf_metric *m = mf_metrics_get(n->rt->metrics, MF_METRIC_COUNTER, name, l, help);
+    free(l);
+    return m;
+}
+
+static mf_metric *host_gauge(mf_node *n, const char *name, const char *labels, const char *help)
+{
+    char *l = join_labels(n, labels);
+    mf_metric *m = mf_metrics_get(n->rt->metrics, MF_METRIC_GAUGE, name, l, help);
+    free(l);
+    return m;
+}
+
+static int host_buffer_append(mf_buffer *buf, const void *data, size_t len)
+{
+    mf_buffer_append(buf, data, len);
+    return MF_OK;
+}
+
+static void host_set_tick(mf_node *n, int64_t interval_ms)
+{
+    n->tick_ms = interval_ms > 0 ? interval_ms : 0;
+    n->next_tick = n->tick_ms ? mf_time_mono_ms() + n->tick_ms : 0;
+}
+
+static bool host_stopping(const mf_node *n)
+{
+    return atomic_load(&n->rt->stopping) || atomic_load(&n->rt->hard_stop);
+}
+
+static void host_set_ready(mf_node *n, bool ready)
+{
+    atomic_store(&n->ready, ready);
+}
+
+void mf_host_init(mf_host *h)
+{
+    memset(h, 0, sizeof *h);
+    h->magic = MF_PLUGIN_MAGIC;
+    h->abi_major = MF_ABI_MAJOR;
+    h->abi_minor = MF_ABI_MINOR;
+    h->struct_size = sizeof *h;
+    h->log = host_log;
+    h->log_enabled = host_log_enabled;
+    h->node_name = host_node_name;
+    h->pipeline_name = host_pipeline_name;
+    h->node_config = host_node_config;
+    h->settings = host_settings;
+    h->worker = host_worker;
+    h->port = host_port;
+    h->port_wired = host_port_wired;
+    h->emit = host_emit;
+    h->reject = host_reject;
+    h->record_json = host_record_json;
+    h->record_json_mut = host_record_json_mut;
+    h->record_set_json = host_record_set_json;
+    h->record_value = host_record_value;
+    h->record_header = mf_rec_header;
+    h->ack_hold = host_ack_hold;
+    h->ack_group_new = host_ack_group_new;
+    h->ack_group_add = host_ack_group_add;
+    h->ack_release = host_ack_release;
+    h->source_cookie = host_source_cookie;
+    h->counter = host_counter;
+    h->gauge = host_gauge;
+    h->metric_add = mf_metric_add;
+    h->metric_set = mf_metric_set;
+    h->buffer_append = host_buffer_append;
+    h->now_ms = mf_time_now_ms;
+    h->monotonic_ms = mf_time_mono_ms;
+    h->set_tick = host_set_tick;
+    h->stopping = host_stopping;
+    h->set_ready = host_set_ready;
+}

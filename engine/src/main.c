@@ -1,0 +1,305 @@
+/*
+ * main.c — the martflow command line: run, check, plugins, version.
+ */
+#include "build_config.h" /* autoconf: PACKAGE_VERSION */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "options.h"
+#include "pipeline.h"
+#include "plugin_loader.h"
+#include "runtime.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+static const char usage[] =
+    "usage: martflow run FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
+    "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
+    "       martflow plugins [--json] [--plugin-path DIRS]\n"
+    "       martflow version\n"
+    "\n"
+    "  run      run a pipeline file until its sources end or SIGTERM/SIGINT\n"
+    "  check    validate a pipeline file; errors are printed as file:line:col: message\n"
+    "  plugins  list the plugins found on the plugin path and their options\n"
+    "\n"
+    "  --set NODE.OPTION=VALUE  override an option (settings.KEY=VALUE for settings)\n"
+    "  --plugin-path DIRS       colon-separated directories searched first for plugins\n"
+    "                           (then settings.plugin_path, MARTFLOW_PLUGIN_PATH, the installed directory)\n"
+    "  --log-level LEVEL        error, warn, info (default), debug or trace\n"
+    "  --print                  print the resolved pipeline as JSON, secrets redacted\n"
+    "  --json                   machine-readable output\n";
+
+struct cli {
+    const char *command;
+    const char *file;
+    const char **sets;
+    size_t n_sets;
+    const char **plugin_paths;
+    size_t n_plugin_paths;
+    const char *log_level;
+    bool json;
+    bool print;
+};
+
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+    if (argc < 2)
+        return -1;
+    cli->command = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        bool takes_value = !strcmp(a, "--set") || !strcmp(a, "--plugin-path") || !strcmp(a, "--log-level");
+        if (takes_value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "martflow: %s needs a value\n", a);
+                return -1;
+            }
+            val = argv[++i];
+        } else if (!strncmp(a, "--set=", 6) || !strncmp(a, "--plugin-path=", 14) || !strncmp(a, "--log-level=", 12)) {
+            val = strchr(a, '=') + 1;
+        }
+        if (!strncmp(a, "--set", 5)) {
+            cli->sets = mf_xrealloc(cli->sets, (cli->n_sets + 1) * sizeof *cli->sets);
+            cli->sets[cli->n_sets++] = val;
+        } else if (!strncmp(a, "--plugin-path", 13)) {
+            cli->plugin_paths = mf_xrealloc(cli->plugin_paths, (cli->n_plugin_paths + 1) * sizeof *cli->plugin_paths);
+            cli->plugin_paths[cli->n_plugin_paths++] = val;
+        } else if (!strncmp(a, "--log-level", 11)) {
+            cli->log_level = val;
+        } else if (!strcmp(a, "--json")) {
+            cli->json = true;
+        } else if (!strcmp(a, "--print")) {
+            cli->print = true;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "martflow: unknown option '%s'\n", a);
+            return -1;
+        } else if (!cli->file) {
+            cli->file = a;
+        } else {
+            fprintf(stderr, "martflow: unexpected argument '%s'\n", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static mf_registry *make_registry(const struct cli *cli)
+{
+    mf_registry *reg = mf_registry_new();
+    for (size_t i = 0; i < cli->n_plugin_paths; i++)
+        mf_registry_add_dirs(reg, cli->plugin_paths[i]);
+    return reg;
+}
+
+/* Load, override and validate; NULL after printing the diagnostics. */
+static mf_pipeline_def *load_pipeline(const struct cli *cli, mf_registry *reg)
+{
+    mf_diag diag = {0};
+    mf_pipeline_def *def = NULL;
+    mf_config *cfg = mf_config_load(cli->file, &diag);
+    if (cfg) {
+        bool ok = true;
+        for (size_t i = 0; i < cli->n_sets; i++)
+            ok &= mf_pipeline_apply_set(cfg, cli->sets[i], &diag);
+        if (ok)
+            def = mf_pipeline_def_load(cfg, reg, &diag);
+        else
+            mf_config_free(cfg);
+    }
+    if (!def)
+        fputs(diag.text.data ? diag.text.data : "martflow: invalid pipeline\n", stderr);
+    mf_diag_free(&diag);
+    return def;
+}
+
+static json_t *redacted_pipeline(const mf_pipeline_def *def)
+{
+    json_t *out = json_deep_copy(mf_config_root(def->cfg));
+    static const char *const sections[] = {"sources", "transforms", "sinks"};
+    for (size_t s = 0; s < MF_ARRAY_LEN(sections); s++) {
+        json_t *sec = json_object_get(out, sections[s]);
+        for (size_t i = 0; i < def->n_nodes; i++) {
+            const mf_node_def *n = &def->nodes[i];
+            if (json_object_get(sec, n->name))
+                json_object_set_new(sec, n->name, mf_options_redact(n->plugin->desc.options, n->config, def->cfg));
+        }
+    }
+    return out;
+}
+
+static int cmd_check(const struct cli *cli)
+{
+    mf_registry *reg = make_registry(cli);
+    mf_pipeline_def *def = load_pipeline(cli, reg);
+    int rc = MF_EXIT_CONFIG;
+    if (def) {
+        if (cli->print) {
+            json_t *j = redacted_pipeline(def);
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(j);
+        } else {
+            printf("%s: OK (pipeline '%s', %zu nodes)\n", cli->file, def->name, def->n_nodes);
+        }
+        rc = MF_EXIT_OK;
+    }
+    mf_pipeline_def_free(def);
+    mf_registry_free(reg);
+    return rc;
+}
+
+static int cmd_run(const struct cli *cli)
+{
+    mf_registry *reg = make_registry(cli);
+    mf_pipeline_def *def = load_pipeline(cli, reg);
+    if (!def) {
+        mf_registry_free(reg);
+        return MF_EXIT_CONFIG;
+    }
+    if (!cli->log_level && def->settings.log_level >= 0)
+        mf_log_set_level((mf_log_level)def->settings.log_level);
+    mf_log_set_pipeline(def->name);
+    char *error = NULL;
+    mf_runtime *rt = mf_runtime_new(def, &error);
+    int rc;
+    if (!rt) {
+        mf_log_error("%s", error);
+        free(error);
+        rc = MF_EXIT_FAILED;
+    } else {
+        rc = mf_runtime_run(rt);
+        mf_runtime_free(rt);
+    }
+    mf_log_set_pipeline(NULL);
+    mf_registry_free(reg);
+    return rc;
+}
+
+static json_t *plugin_json(const mf_plugin *p)
+{
+    const mf_plugin_desc *d = &p->desc;
+    json_t *ports = json_array();
+    json_array_append_new(ports, json_string("default"));
+    json_array_append_new(ports, json_string("errors"));
+    for (const char *const *x = d->ports; x && *x; x++)
+        json_array_append_new(ports, json_string(*x));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:o}", "kind", mf_kind_name(d->kind), "name", d->name,
+                     "version", d->version, "description", d->description, "path", p->path, "ports", ports,
+                     "dynamic_ports", (d->flags & MF_PLUGIN_DYNAMIC_PORTS) != 0, "options",
+                     mf_options_schema(d->options));
+}
+
+static int cmp_plugins(const void *a, const void *b)
+{
+    const mf_plugin *x = *(const mf_plugin *const *)a, *y = *(const mf_plugin *const *)b;
+    if (x->desc.kind != y->desc.kind)
+        return (int)x->desc.kind - (int)y->desc.kind;
+    return strcmp(x->desc.name, y->desc.name);
+}
+
+static void print_options_text(const mf_option *opts)
+{
+    for (const mf_option *o = opts; o && o->name; o++) {
+        printf("    %-22s %-9s", o->name, mf_option_type_name(o->type));
+        if (o->flags & MF_OPT_REQUIRED)
+            printf(" (required)");
+        else if (o->default_value && *o->default_value)
+            printf(" [%s]", o->default_value);
+        printf("  %s", o->doc);
+        if (o->type == MF_OPT_ENUM)
+            printf(" (%s)", o->choices);
+        printf("\n");
+    }
+}
+
+static int cmd_plugins(const struct cli *cli)
+{
+    mf_registry *reg = make_registry(cli);
+    mf_registry_add_default_dirs(reg);
+    char *errors = NULL;
+    mf_registry_load_all(reg, &errors);
+    size_t n = mf_registry_count(reg);
+    const mf_plugin **list = mf_xcalloc(n ? n : 1, sizeof *list);
+    for (size_t i = 0; i < n; i++)
+        list[i] = mf_registry_at(reg, i);
+    qsort(list, n, sizeof *list, cmp_plugins);
+    if (cli->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, plugin_json(list[i]));
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "martflow", PACKAGE_VERSION, "abi",
+                                MF_ABI_MAJOR == 1 ? "1.0" : "?", "plugin_path", mf_registry_path_text(reg),
+                                "plugins", arr, "settings", mf_options_schema(mf_settings_options()), "node_keys",
+                                mf_options_schema(mf_node_options()));
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const mf_plugin_desc *d = &list[i]->desc;
+            printf("%s %s %s: %s\n", mf_kind_name(d->kind), d->name, d->version, d->description);
+            printf("    (%s)\n", list[i]->path);
+            print_options_text(d->options);
+        }
+        if (!n)
+            printf("no plugins found (searched: %s)\n", mf_registry_path_text(reg));
+    }
+    if (errors) {
+        fputs(errors, stderr);
+        free(errors);
+    }
+    free(list);
+    mf_registry_free(reg);
+    return MF_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {0};
+    int rc = MF_EXIT_CONFIG;
+    if (parse_args(argc, argv, &cli) != 0) {
+        fputs(usage, stderr);
+        goto done;
+    }
+    if (cli.log_level) {
+        int lvl = mf_log_parse_level(cli.log_level);
+        if (lvl < 0) {
+            fprintf(stderr, "martflow: unknown log level '%s'\n", cli.log_level);
+            goto done;
+        }
+        mf_log_set_level((mf_log_level)lvl);
+    }
+    const char *c = cli.command;
+    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check");
+    if (needs_file && !cli.file) {
+        fprintf(stderr, "martflow %s: which pipeline file?\n%s", c, usage);
+        goto done;
+    }
+    if (!strcmp(c, "run"))
+        rc = cmd_run(&cli);
+    else if (!strcmp(c, "check"))
+        rc = cmd_check(&cli);
+    else if (!strcmp(c, "plugins"))
+        rc = cmd_plugins(&cli);
+    else if (!strcmp(c, "version") || !strcmp(c, "--version")) {
+        printf("martflow %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, MF_ABI_MAJOR, MF_ABI_MINOR);
+        rc = MF_EXIT_OK;
+    } else if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
+        fputs(usage, stdout);
+        rc = MF_EXIT_OK;
+    } else {
+        fprintf(stderr, "martflow: unknown command '%s'\n%s", c, usage);
+    }
+done:
+    free(cli.sets);
+    free(cli.plugin_paths);
+    return rc;
+}

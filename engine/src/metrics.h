@@ -1,0 +1,33 @@
+/*
+ * metrics.h — counters and gauges, rendered in the Prometheus text format.
+ * Values are atomics (updates take no lock); registration and rendering take
+ * the registry's mutex. Samplers refresh gauges (queue depths) just before a
+ * scrape instead of on the hot path.
+ */
+#ifndef MF_METRICS_H
+#define MF_METRICS_H
+
+#include <martflow/plugin.h>
+
+#include "util.h"
+
+typedef struct mf_metrics mf_metrics;
+
+typedef enum mf_metric_type { MF_METRIC_COUNTER, MF_METRIC_GAUGE } mf_metric_type;
+
+mf_metrics *mf_metrics_new(void);
+void mf_metrics_free(mf_metrics *m);
+
+/* Find or create. labels: Prometheus label pairs without braces, or NULL. */
+mf_metric *mf_metrics_get(mf_metrics *m, mf_metric_type type, const char *name, const char *labels,
+                          const char *help);
+void mf_metrics_add_sampler(mf_metrics *m, void (*fn)(void *arg), void *arg);
+
+void mf_metric_add(mf_metric *metric, double v);
+void mf_metric_set(mf_metric *metric, double v);
+double mf_metric_value(const mf_metric *metric);
+
+/* Render every metric (after running the samplers). */
+void mf_metrics_render(mf_metrics *m, mf_str *out);
+
+#endif

@@ -1,0 +1,93 @@
+/* record.c — see record.h. */
+#include "record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "batch.h"
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
+
+json_t *mf_rec_json(mf_record *rec, char *errbuf, size_t errlen, const char **error)
+{
+    if (rec->json)
+        return rec->json;
+    if (rec->flags & MF_RECORD_VALUE_NULL) {
+        snprintf(errbuf, errlen, "record has no value");
+        *error = errbuf;
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)rec->value, rec->value_len, JSON_DECODE_ANY, &jerr);
+    if (!j) {
+        snprintf(errbuf, errlen, "invalid JSON (line %d, column %d): %s", jerr.line, jerr.column, jerr.text);
+        *error = errbuf;
+        return NULL;
+    }
+    rec->json = j;
+    return j;
+}
+
+json_t *mf_rec_json_mut(mf_record *rec, char *errbuf, size_t errlen, const char **error)
+{
+    json_t *j = mf_rec_json(rec, errbuf, errlen, error);
+    if (!j)
+        return NULL;
+    if (j->refcount > 1) {
+        /* Shared with another record (forwarded, fanned out): copy on write. */
+        json_t *copy = json_deep_copy(j);
+        json_decref(j);
+        rec->json = j = copy;
+    }
+    rec->flags |= MF_RECORD_VALUE_STALE;
+    rec->flags &= ~MF_RECORD_VALUE_NULL;
+    return j;
+}
+
+void mf_rec_set_json(mf_record *rec, json_t *json)
+{
+    json_decref(rec->json);
+    rec->json = json;
+    rec->flags &= ~MF_RECORD_VALUE_NULL;
+    rec->flags |= MF_RECORD_VALUE_STALE;
+}
+
+const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch)
+{
+    if (!(rec->flags & MF_RECORD_VALUE_STALE) || !rec->json) {
+        *len = (rec->flags & MF_RECORD_VALUE_NULL) ? 0 : rec->value_len;
+        return rec->value ? rec->value : (const uint8_t *)"";
+    }
+    mf_str_reset(scratch);
+    size_t need = json_dumpb(rec->json, NULL, 0, DUMP_FLAGS);
+    if (need == 0) {
+        *len = 0;
+        return (const uint8_t *)"";
+    }
+    mf_batch_impl *b = mf_record_batch(rec);
+    char *dst;
+    if (b) {
+        dst = mf_batch_alloc(b, need + 1);
+    } else {
+        mf_str_reserve(scratch, need + 1);
+        dst = scratch->data;
+    }
+    json_dumpb(rec->json, dst, need, DUMP_FLAGS);
+    dst[need] = '\0';
+    if (b) {
+        /* Cache it: the next reader (another sink format, a retry) reuses it. */
+        rec->value = (const uint8_t *)dst;
+        rec->value_len = (uint32_t)need;
+        rec->flags &= ~MF_RECORD_VALUE_STALE;
+    }
+    *len = need;
+    return (const uint8_t *)dst;
+}
+
+const mf_header *mf_rec_header(const mf_record *rec, const char *name)
+{
+    for (uint16_t i = 0; i < rec->n_headers; i++)
+        if (rec->headers[i].name && strcmp(rec->headers[i].name, name) == 0)
+            return &rec->headers[i];
+    return NULL;
+}

@@ -1,0 +1,26 @@
+/*
+ * record.h — the record operations behind the host API (lazy JSON parse,
+ * copy-on-write edits, re-serialisation of edited values, header lookup).
+ * Shared by the runtime's host table and the test harness's fake host, so both
+ * behave the same.
+ */
+#ifndef MF_RECORD_OPS_H
+#define MF_RECORD_OPS_H
+
+#include <martflow/record.h>
+
+#include "util.h"
+
+/* Parse rec's value once (cached in rec->json). On failure NULL and *error
+ * points into errbuf. */
+json_t *mf_rec_json(mf_record *rec, char *errbuf, size_t errlen, const char **error);
+/* As mf_rec_json, but the result is the record's own (copied if shared) and
+ * the value is marked stale. */
+json_t *mf_rec_json_mut(mf_record *rec, char *errbuf, size_t errlen, const char **error);
+void mf_rec_set_json(mf_record *rec, json_t *json);
+/* Value bytes; an edited value is serialised (into the record's batch arena,
+ * or into scratch for a record outside any batch). */
+const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch);
+const mf_header *mf_rec_header(const mf_record *rec, const char *name);
+
+#endif

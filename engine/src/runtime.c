@@ -1,0 +1,456 @@
+/* runtime.c — see runtime.h and runtime_internal.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runtime_internal.h"
+
+#define MAIN_TICK_MS 100
+
+void mf_runtime_wake(mf_runtime *rt)
+{
+    pthread_mutex_lock(&rt->mu);
+    pthread_cond_broadcast(&rt->cond);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+static void begin_stop(mf_runtime *rt)
+{
+    atomic_store(&rt->stopping, true);
+    for (size_t i = 0; i < rt->n_workers; i++)
+        if (rt->workers[i]->tracker)
+            mf_ack_tracker_wake(rt->workers[i]->tracker);
+}
+
+void mf_runtime_fail(mf_runtime *rt, mf_node *n, const char *why)
+{
+    mf_node_log(n, MF_LOG_ERROR, "%s: the node stops and the pipeline shuts down", why);
+    atomic_store(&rt->failed, true);
+    mf_metric_set(rt->m_up, 0);
+    begin_stop(rt);
+    mf_runtime_wake(rt);
+}
+
+/* ---- building --------------------------------------------------------------------- */
+
+static void add_unique(mf_node ***list, size_t *n, mf_node *x)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*list)[i] == x)
+            return;
+    *list = mf_xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = x;
+}
+
+static void add_producer(mf_node *n, int id)
+{
+    for (size_t i = 0; i < n->n_producers; i++)
+        if (n->producers[i] == id)
+            return;
+    n->producers = mf_xrealloc(n->producers, (n->n_producers + 1) * sizeof *n->producers);
+    n->producers[n->n_producers++] = id;
+}
+
+static char *prom_escape(const char *s)
+{
+    mf_str out = {0};
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            mf_str_append(&out, "\\", 1);
+        mf_str_append(&out, s, 1);
+    }
+    return mf_str_take(&out);
+}
+
+static void group_metrics(mf_runtime *rt, mf_group *g)
+{
+    char *p = prom_escape(rt->def->name), *nn = prom_escape(g->def->name);
+    g->labels = mf_xasprintf("pipeline=\"%s\",node=\"%s\",plugin=\"%s\"", p, nn, g->desc->name);
+    free(p);
+    free(nn);
+    mf_metrics *m = rt->metrics;
+    g->m_in = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_records_in_total", g->labels,
+                             "Records handed to the node");
+    g->m_out = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_records_out_total", g->labels,
+                              "Records the node emitted (all ports)");
+    g->m_rejected = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_rejected_total", g->labels,
+                                   "Records the node rejected to its errors port");
+    g->m_retries = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_retries_total", g->labels,
+                                  "Retries of failed polls or batches");
+    g->m_dropped = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_dropped_unwired_total", g->labels,
+                                  "Records emitted to a port nothing consumes");
+    g->m_unhandled = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_rejects_unhandled_total", g->labels,
+                                    "Rejected records with no errors port wired (logged)");
+    g->m_batches = mf_metrics_get(m, MF_METRIC_COUNTER, "martflow_node_batches_out_total", g->labels,
+                                  "Batches the node emitted");
+}
+
+static void sample_queues(void *arg)
+{
+    mf_runtime *rt = arg;
+    for (size_t gi = 0; gi < rt->n_groups; gi++) {
+        mf_group *g = &rt->groups[gi];
+        if (!g->m_queue_records)
+            continue;
+        for (int w = 0; w < g->n_workers; w++) {
+            size_t records, bytes;
+            mf_queue_stats(g->workers[w]->inq, &records, &bytes);
+            mf_metric_set(g->m_queue_records[w], (double)records);
+        }
+    }
+}
+
+static int64_t pick(int64_t node_value, int64_t pipeline_value, int64_t unset)
+{
+    return node_value == unset ? pipeline_value : node_value;
+}
+
+static void build(mf_runtime *rt)
+{
+    mf_pipeline_def *def = rt->def;
+    const mf_settings *s = rt->settings;
+    rt->n_groups = def->n_nodes;
+    rt->groups = mf_xcalloc(def->n_nodes, sizeof *rt->groups);
+    for (size_t i = 0; i < def->n_nodes; i++) {
+        mf_group *g = &rt->groups[i];
+        const mf_node_def *nd = &def->nodes[i];
+        g->rt = rt;
+        g->def = nd;
+        g->desc = &nd->plugin->desc;
+        g->n_workers = nd->kind == MF_KIND_TRANSFORM ? (int)nd->keys.parallelism : 1;
+        g->ports = mf_xcalloc(nd->n_ports, sizeof *g->ports);
+        g->retry_max = pick(nd->keys.retry_max, s->retry_max, -1);
+        g->retry_base_ms = pick(nd->keys.retry_base_ms, s->retry_base_ms, 0);
+        g->retry_cap_ms = pick(nd->keys.retry_cap_ms, s->retry_cap_ms, 0);
+        group_metrics(rt, g);
+        size_t qrec = (size_t)pick(nd->keys.queue_records, s->queue_records, 0);
+        size_t qbytes = (size_t)(nd->keys.queue_bytes ? nd->keys.queue_bytes : s->queue_bytes);
+        g->workers = mf_xcalloc((size_t)g->n_workers, sizeof *g->workers);
+        if (nd->kind != MF_KIND_SOURCE)
+            g->m_queue_records = mf_xcalloc((size_t)g->n_workers, sizeof *g->m_queue_records);
+        for (int w = 0; w < g->n_workers; w++) {
+            mf_node *n = mf_xcalloc(1, sizeof *n);
+            n->rt = rt;
+            n->g = g;
+            n->worker = w;
+            n->id = (int)rt->n_workers;
+            n->staging = mf_xcalloc(nd->n_ports, sizeof *n->staging);
+            n->rng = (uint64_t)mf_time_now_ms() * 2654435761u + (uint64_t)n->id * 40503u + 1;
+            atomic_init(&n->ready, true);
+            if (nd->kind == MF_KIND_SOURCE) {
+                n->tracker = mf_ack_tracker_new();
+            } else {
+                n->inq = mf_queue_new(qrec, qbytes);
+                char *l = mf_xasprintf("%s,worker=\"%d\"", g->labels, w);
+                g->m_queue_records[w] = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_queue_records", l,
+                                                       "Records waiting in the node's input queue");
+                free(l);
+            }
+            g->workers[w] = n;
+            rt->workers = mf_xrealloc(rt->workers, (rt->n_workers + 1) * sizeof *rt->workers);
+            rt->workers[rt->n_workers++] = n;
+        }
+    }
+    /* Wire ports to consumers, then derive each worker's downstream queues
+     * and each queue's producers. */
+    for (size_t ci = 0; ci < def->n_nodes; ci++) {
+        mf_group *c = &rt->groups[ci];
+        for (size_t k = 0; k < c->def->n_inputs; k++) {
+            const mf_input_ref *in = &c->def->inputs[k];
+            struct mf_port_wiring *w = &rt->groups[in->node].ports[in->port];
+            bool dup = false;
+            for (size_t j = 0; j < w->n; j++)
+                dup |= w->consumers[j] == c;
+            if (dup)
+                continue;
+            w->consumers = mf_xrealloc(w->consumers, (w->n + 1) * sizeof *w->consumers);
+            w->consumers[w->n++] = c;
+        }
+    }
+    for (size_t gi = 0; gi < rt->n_groups; gi++) {
+        mf_group *g = &rt->groups[gi];
+        for (int w = 0; w < g->n_workers; w++) {
+            mf_node *n = g->workers[w];
+            for (size_t p = 0; p < g->def->n_ports; p++)
+                for (size_t c = 0; c < g->ports[p].n; c++)
+                    for (int cw = 0; cw < g->ports[p].consumers[c]->n_workers; cw++)
+                        add_unique(&n->downstream, &n->n_downstream, g->ports[p].consumers[c]->workers[cw]);
+            for (size_t d = 0; d < n->n_downstream; d++)
+                add_producer(n->downstream[d], n->id);
+        }
+    }
+    for (size_t i = 0; i < rt->n_workers; i++) {
+        mf_node *n = rt->workers[i];
+        n->eos_from = mf_xcalloc(n->n_producers + 1, sizeof *n->eos_from);
+        n->barrier_from = mf_xcalloc(n->n_producers + 1, sizeof *n->barrier_from);
+    }
+    mf_metrics_add_sampler(rt->metrics, sample_queues, rt);
+}
+
+static bool init_worker(mf_runtime *rt, mf_node *n, char **error)
+{
+    const mf_plugin_desc *d = n->g->desc;
+    mf_diag diag = {0};
+    n->ctx = mf_xcalloc(1, d->ctx_size ? d->ctx_size : 1);
+    n->vals = mf_options_apply(d->options, n->g->def->config, mf_node_reserved_keys, 0, rt->def->cfg,
+                               mf_node_what(n->g->def), n->ctx, &diag);
+    if (!n->vals) {
+        *error = mf_xstrdup(diag.text.data ? diag.text.data : "option error");
+        mf_diag_free(&diag);
+        return false;
+    }
+    mf_diag_free(&diag);
+    n->inited = true; /* free() runs even after a failed init: it cleans up a partial start */
+    int st = d->init(n->ctx, n, &rt->host);
+    if (st != MF_OK) {
+        *error = mf_xasprintf("%s failed to start (see the log above)", mf_node_what(n->g->def));
+        return false;
+    }
+    return true;
+}
+
+mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
+{
+    mf_runtime *rt = mf_xcalloc(1, sizeof *rt);
+    rt->def = def;
+    rt->settings = &def->settings;
+    pthread_mutex_init(&rt->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rt->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    rt->metrics = mf_metrics_new();
+    mf_host_init(&rt->host);
+    char *p = prom_escape(def->name);
+    char *l = mf_xasprintf("pipeline=\"%s\"", p);
+    rt->m_checkpoints = mf_metrics_get(rt->metrics, MF_METRIC_COUNTER, "martflow_checkpoints_total", l,
+                                       "Completed checkpoints");
+    rt->m_up = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_up", l, "1 while no node has failed");
+    mf_metric_set(rt->m_up, 1);
+    free(p);
+    free(l);
+    build(rt);
+    /* Sinks first, sources last: nothing flows before its destination exists. */
+    static const mf_kind order[] = {MF_KIND_SINK, MF_KIND_TRANSFORM, MF_KIND_SOURCE};
+    for (size_t k = 0; k < MF_ARRAY_LEN(order); k++)
+        for (size_t i = 0; i < rt->n_workers; i++)
+            if (rt->workers[i]->g->def->kind == order[k] && !init_worker(rt, rt->workers[i], error)) {
+                mf_runtime_free(rt);
+                return NULL;
+            }
+    return rt;
+}
+
+/* ---- running -------------------------------------------------------------------- */
+
+static bool probe_healthy(void *arg)
+{
+    mf_runtime *rt = arg;
+    return !atomic_load(&rt->failed);
+}
+
+static bool probe_ready(void *arg)
+{
+    mf_runtime *rt = arg;
+    if (atomic_load(&rt->failed) || atomic_load(&rt->stopping))
+        return false;
+    for (size_t i = 0; i < rt->n_workers; i++)
+        if (!atomic_load(&rt->workers[i]->ready))
+            return false;
+    return true;
+}
+
+static bool all_sinks_finished(mf_runtime *rt)
+{
+    for (size_t i = 0; i < rt->n_workers; i++) {
+        mf_node *n = rt->workers[i];
+        if (n->g->def->kind == MF_KIND_SINK && !atomic_load(&n->finished))
+            return false;
+    }
+    return true;
+}
+
+/* Checkpoint coordination: request the next barrier when the interval has
+ * passed; a checkpoint is complete when every live sink has made it durable. */
+static void coordinate_checkpoints(mf_runtime *rt, int64_t now, int64_t *next_at)
+{
+    if (rt->settings->checkpoint_ms <= 0 || atomic_load(&rt->stopping))
+        return;
+    uint64_t req = atomic_load(&rt->checkpoint_requested);
+    uint64_t done = atomic_load(&rt->checkpoint_committed);
+    if (req == done) {
+        if (now >= *next_at)
+            atomic_store(&rt->checkpoint_requested, req + 1);
+        return;
+    }
+    for (size_t i = 0; i < rt->n_workers; i++) {
+        mf_node *n = rt->workers[i];
+        if (n->g->def->kind == MF_KIND_SINK && !atomic_load(&n->finished) && atomic_load(&n->sink_checkpoint) < req)
+            return;
+    }
+    atomic_store(&rt->checkpoint_committed, req);
+    mf_metric_add(rt->m_checkpoints, 1);
+    *next_at = now + rt->settings->checkpoint_ms;
+    mf_log_debug("checkpoint %llu complete", (unsigned long long)req);
+}
+
+static void log_summary(mf_runtime *rt)
+{
+    for (size_t i = 0; i < rt->n_groups; i++) {
+        mf_group *g = &rt->groups[i];
+        mf_log_write(MF_LOG_INFO, g->def->name, g->desc->name, "in=%.0f out=%.0f rejected=%.0f retries=%.0f",
+                     mf_metric_value(g->m_in), mf_metric_value(g->m_out), mf_metric_value(g->m_rejected),
+                     mf_metric_value(g->m_retries));
+    }
+}
+
+int mf_runtime_run(mf_runtime *rt)
+{
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    const mf_settings *s = rt->settings;
+    if (s->metrics_listen && *s->metrics_listen) {
+        char *err = NULL;
+        rt->http = mf_http_start(s->metrics_listen, rt->metrics,
+                                 (mf_http_probe){.healthy = probe_healthy, .ready = probe_ready, .arg = rt}, &err);
+        if (!rt->http) {
+            mf_log_error("%s", err);
+            free(err);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            return MF_EXIT_FAILED;
+        }
+        mf_log_info("metrics, health and readiness on http://%s (port %d)", s->metrics_listen, mf_http_port(rt->http));
+    }
+    mf_log_info("pipeline '%s' starting: %zu nodes, %zu workers", rt->def->name, rt->n_groups, rt->n_workers);
+
+    atomic_store(&rt->threads_running, rt->n_workers);
+    static const mf_kind order[] = {MF_KIND_SINK, MF_KIND_TRANSFORM, MF_KIND_SOURCE};
+    for (size_t k = 0; k < MF_ARRAY_LEN(order); k++)
+        for (size_t i = 0; i < rt->n_workers; i++) {
+            mf_node *n = rt->workers[i];
+            if (n->g->def->kind != order[k])
+                continue;
+            void *(*fn)(void *) = n->g->def->kind == MF_KIND_SOURCE ? mf_source_thread : mf_worker_thread;
+            if (pthread_create(&n->thread, NULL, fn, n) != 0) {
+                mf_log_error("cannot start a thread: %s", strerror(errno));
+                abort();
+            }
+            n->thread_started = true;
+        }
+
+    int signals = 0;
+    int64_t deadline = 0;
+    int64_t next_checkpoint = mf_time_mono_ms() + s->checkpoint_ms;
+    struct timespec tick = {.tv_sec = 0, .tv_nsec = MAIN_TICK_MS * 1000000L};
+    while (atomic_load(&rt->threads_running) > 0) {
+        siginfo_t si;
+        int sig = sigtimedwait(&sigs, &si, &tick);
+        int64_t now = mf_time_mono_ms();
+        if (sig == SIGINT || sig == SIGTERM) {
+            if (++signals >= 2) {
+                mf_log_warn("second %s: exiting now without waiting for acknowledgements", strsignal(sig));
+                _exit(MF_EXIT_SIGNAL);
+            }
+            mf_log_info("%s: stopping sources, draining (grace period %lld ms; a second signal exits at once)",
+                        strsignal(sig), (long long)s->grace_ms);
+            begin_stop(rt);
+        }
+        if (atomic_load(&rt->stopping) && !deadline)
+            deadline = now + s->grace_ms;
+        if (deadline && now > deadline) {
+            mf_log_error("grace period of %lld ms ran out with %zu workers still busy: exiting; what they hold "
+                         "is not acknowledged and will be read again",
+                         (long long)s->grace_ms, atomic_load(&rt->threads_running));
+            _exit(MF_EXIT_FAILED);
+        }
+        coordinate_checkpoints(rt, now, &next_checkpoint);
+        if (!atomic_load(&rt->sinks_done) && all_sinks_finished(rt)) {
+            atomic_store(&rt->sinks_done, true);
+            for (size_t i = 0; i < rt->n_workers; i++)
+                if (rt->workers[i]->tracker)
+                    mf_ack_tracker_wake(rt->workers[i]->tracker);
+        }
+    }
+    for (size_t i = 0; i < rt->n_workers; i++)
+        if (rt->workers[i]->thread_started) {
+            pthread_join(rt->workers[i]->thread, NULL);
+            rt->workers[i]->thread_started = false;
+        }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    log_summary(rt);
+
+    uint64_t unhandled = atomic_load(&rt->unhandled_rejects);
+    if (atomic_load(&rt->failed)) {
+        mf_log_error("pipeline '%s' failed", rt->def->name);
+        return MF_EXIT_FAILED;
+    }
+    if (unhandled) {
+        mf_log_error("%llu records were rejected and no errors port was wired to take them (see the warnings above)",
+                     (unsigned long long)unhandled);
+        return MF_EXIT_FAILED;
+    }
+    mf_log_info("pipeline '%s' finished", rt->def->name);
+    return MF_EXIT_OK;
+}
+
+void mf_runtime_free(mf_runtime *rt)
+{
+    if (!rt)
+        return;
+    mf_http_stop(rt->http);
+    /* Plugins first: free() releases acks a plugin still holds. */
+    for (size_t i = 0; i < rt->n_workers; i++) {
+        mf_node *n = rt->workers[i];
+        if (n->inited && n->g->desc->free)
+            n->g->desc->free(n->ctx);
+    }
+    for (size_t i = 0; i < rt->n_workers; i++) {
+        mf_node *n = rt->workers[i];
+        for (size_t p = 0; p < n->g->def->n_ports; p++)
+            mf_batch_free(n->staging[p], false);
+        free(n->staging);
+        mf_queue_free(n->inq);
+        if (n->tracker) {
+            mf_ack_tracker_drain(n->tracker, NULL, NULL);
+            mf_ack_tracker_free(n->tracker);
+        }
+        mf_optvals_free(n->vals);
+        free(n->ctx);
+        free(n->downstream);
+        free(n->producers);
+        free(n->eos_from);
+        free(n->barrier_from);
+        mf_str_free(&n->scratch);
+        free(n->hdr_scratch);
+        free(n);
+    }
+    free(rt->workers);
+    for (size_t i = 0; i < rt->n_groups; i++) {
+        mf_group *g = &rt->groups[i];
+        for (size_t p = 0; p < g->def->n_ports; p++)
+            free(g->ports[p].consumers);
+        free(g->ports);
+        free(g->workers);
+        free(g->m_queue_records);
+        free(g->labels);
+    }
+    free(rt->groups);
+    mf_ack_free_all();
+    mf_metrics_free(rt->metrics);
+    pthread_mutex_destroy(&rt->mu);
+    pthread_cond_destroy(&rt->cond);
+    mf_pipeline_def_free(rt->def);
+    mf_batch_pool_drain();
+    free(rt);
+}

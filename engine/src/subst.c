@@ -1,0 +1,217 @@
+/* subst.c — see subst.h. */
+#include "subst.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE_BYTES (1u << 20)
+
+static char *read_small_file(const char *path, char **error)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *error = mf_xasprintf("cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    mf_str s = {0};
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        mf_str_append(&s, buf, n);
+        if (s.len > MAX_FILE_BYTES) {
+            fclose(f);
+            mf_str_free(&s);
+            *error = mf_xasprintf("'%s' is larger than 1 MiB", path);
+            return NULL;
+        }
+    }
+    fclose(f);
+    return mf_str_take(&s);
+}
+
+static char *lookup_env(const char *spec, char **error)
+{
+    const char *def = strstr(spec, ":-");
+    char *name = def ? mf_xstrndup(spec, (size_t)(def - spec)) : mf_xstrdup(spec);
+    if (!*name) {
+        free(name);
+        *error = mf_xstrdup("${env:} needs a variable name");
+        return NULL;
+    }
+    const char *v = getenv(name);
+    char *out = NULL;
+    if (v && (*v || !def))
+        out = mf_xstrdup(v);
+    else if (def)
+        out = mf_xstrdup(def + 2);
+    else
+        *error = mf_xasprintf("environment variable %s is not set (write ${env:%s:-default} to allow that)",
+                              name, name);
+    free(name);
+    return out;
+}
+
+static char *lookup_file(const char *path, char **error)
+{
+    char *text = read_small_file(path, error);
+    if (!text)
+        return NULL;
+    size_t n = strlen(text);
+    if (n && text[n - 1] == '\n')
+        text[--n] = '\0';
+    if (n && text[n - 1] == '\r')
+        text[--n] = '\0';
+    return text;
+}
+
+static char *lookup_json(const char *spec, char **error)
+{
+    const char *hash = strrchr(spec, '#');
+    if (!hash || !hash[1]) {
+        *error = mf_xasprintf("${json:%s}: expected ${json:/path#key}", spec);
+        return NULL;
+    }
+    char *path = mf_xstrndup(spec, (size_t)(hash - spec));
+    const char *key = hash + 1;
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    char *out = NULL;
+    if (!doc) {
+        *error = mf_xasprintf("cannot read JSON '%s': %s (line %d)", path, jerr.text, jerr.line);
+    } else {
+        json_t *v = json_is_object(doc) ? json_object_get(doc, key) : NULL;
+        if (json_is_string(v))
+            out = mf_xstrdup(json_string_value(v));
+        else if (json_is_integer(v))
+            out = mf_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_real(v))
+            out = mf_xasprintf("%.17g", json_real_value(v));
+        else if (json_is_boolean(v))
+            out = mf_xstrdup(json_is_true(v) ? "true" : "false");
+        else if (!v)
+            *error = mf_xasprintf("'%s' has no key '%s'", path, key);
+        else
+            *error = mf_xasprintf("'%s' key '%s' is not a scalar", path, key);
+    }
+    json_decref(doc);
+    free(path);
+    return out;
+}
+
+char *mf_subst_string(const char *in, bool *sensitive, char **error)
+{
+    *error = NULL;
+    mf_str out = {0};
+    const char *p = in;
+    while (*p) {
+        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+            mf_str_puts(&out, "${");
+            p += 3;
+            continue;
+        }
+        if (p[0] != '$' || p[1] != '{') {
+            const char *next = strchr(p + 1, '$');
+            size_t n = next ? (size_t)(next - p) : strlen(p);
+            mf_str_append(&out, p, n);
+            p += n;
+            continue;
+        }
+        const char *end = strchr(p + 2, '}');
+        if (!end) {
+            *error = mf_xstrdup("unterminated '${' (write '$${' for a literal)");
+            goto fail;
+        }
+        char *ref = mf_xstrndup(p + 2, (size_t)(end - p - 2));
+        char *value = NULL;
+        if (strncmp(ref, "env:", 4) == 0) {
+            value = lookup_env(ref + 4, error);
+        } else if (strncmp(ref, "file:", 5) == 0) {
+            value = lookup_file(ref + 5, error);
+            *sensitive = true;
+        } else if (strncmp(ref, "json:", 5) == 0) {
+            value = lookup_json(ref + 5, error);
+            *sensitive = true;
+        } else {
+            *error = mf_xasprintf("unknown substitution '${%s}' (use ${env:..}, ${file:..} or ${json:..})", ref);
+        }
+        free(ref);
+        if (!value)
+            goto fail;
+        mf_str_puts(&out, value);
+        free(value);
+        p = end + 1;
+    }
+    return mf_str_take(&out);
+fail:
+    mf_str_free(&out);
+    return NULL;
+}
+
+/* Substitute the string at obj[key] or array[index]; returns the new value or
+ * NULL when unchanged/failed. */
+static json_t *subst_value(mf_config *cfg, json_t *v, mf_loc loc, mf_diag *diag, bool *sensitive)
+{
+    const char *s = json_string_value(v);
+    if (!s || !strchr(s, '$'))
+        return NULL;
+    char *error = NULL;
+    char *out = mf_subst_string(s, sensitive, &error);
+    if (!out) {
+        mf_diag_error(diag, loc, "%s", error);
+        free(error);
+        return NULL;
+    }
+    json_t *nv = json_string(out);
+    free(out);
+    if (!nv)
+        mf_diag_error(diag, loc, "substituted value is not valid UTF-8");
+    MF_UNUSED(cfg);
+    return nv;
+}
+
+static void walk(mf_config *cfg, json_t *node, mf_diag *diag, int depth)
+{
+    if (depth > 64)
+        return;
+    if (json_is_object(node)) {
+        void *it = json_object_iter(node);
+        while (it) {
+            const char *key = json_object_iter_key(it);
+            json_t *v = json_object_iter_value(it);
+            if (json_is_string(v)) {
+                bool sensitive = false;
+                json_t *nv = subst_value(cfg, v, mf_config_value_loc(cfg, node, key), diag, &sensitive);
+                if (nv)
+                    json_object_iter_set_new(node, it, nv);
+                if (sensitive)
+                    mf_config_mark_sensitive(cfg, node, key, 0);
+            } else {
+                walk(cfg, v, diag, depth + 1);
+            }
+            it = json_object_iter_next(node, it);
+        }
+    } else if (json_is_array(node)) {
+        for (size_t i = 0; i < json_array_size(node); i++) {
+            json_t *v = json_array_get(node, i);
+            if (json_is_string(v)) {
+                bool sensitive = false;
+                json_t *nv = subst_value(cfg, v, mf_config_index_loc(cfg, node, i), diag, &sensitive);
+                if (nv)
+                    json_array_set_new(node, i, nv);
+                if (sensitive)
+                    mf_config_mark_sensitive(cfg, node, NULL, i);
+            } else {
+                walk(cfg, v, diag, depth + 1);
+            }
+        }
+    }
+}
+
+bool mf_subst_tree(mf_config *cfg, mf_diag *diag)
+{
+    int before = diag->errors;
+    walk(cfg, mf_config_root(cfg), diag, 0);
+    return diag->errors == before;
+}
