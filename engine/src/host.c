@@ -304,6 +304,22 @@ static void host_source_cookie(mf_node *n, void *cookie)
         mf_ack_set_cookie(n->poll_ack, cookie);
 }
 
+static uint64_t host_ack_wait(mf_node *n, int timeout_ms)
+{
+    if (!n->tracker)
+        return 0;
+    mf_source_finish_poll(n);
+    int64_t until = mf_time_mono_ms() + timeout_ms;
+    for (;;) {
+        mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
+        uint64_t left = mf_ack_tracker_outstanding(n->tracker);
+        int64_t now = mf_time_mono_ms();
+        if (left == 0 || now >= until || atomic_load(&n->rt->hard_stop))
+            return left;
+        mf_ack_tracker_wait(n->tracker, (int)(until - now < 50 ? until - now : 50));
+    }
+}
+
 static char *join_labels(const mf_node *n, const char *labels)
 {
     if (labels && *labels)
@@ -377,6 +393,7 @@ void mf_host_init(mf_host *h)
     h->ack_group_add = host_ack_group_add;
     h->ack_release = host_ack_release;
     h->source_cookie = host_source_cookie;
+    h->ack_wait = host_ack_wait;
     h->counter = host_counter;
     h->gauge = host_gauge;
     h->metric_add = mf_metric_add;

@@ -22,7 +22,7 @@
 
 #define IDLE_WAIT_MS 100
 
-static void deliver_ack(void *arg, void *cookie)
+void mf_source_deliver_ack(void *arg, void *cookie)
 {
     mf_node *n = arg;
     if (n->g->desc->ack)
@@ -88,7 +88,7 @@ static bool downstream_has_room(mf_node *n)
 
 /* End of one poll: everything it emitted goes downstream, and the poll's ack
  * token loses its creator reference (it completes once all records are done). */
-static void finish_poll(mf_node *n)
+void mf_source_finish_poll(mf_node *n)
 {
     mf_node_flush_all(n);
     if (n->poll_ack) {
@@ -109,7 +109,7 @@ void *mf_source_thread(void *arg)
     uint64_t barrier_sent = 0;
 
     while (!atomic_load(&rt->stopping) && !eof) {
-        mf_ack_tracker_drain(n->tracker, deliver_ack, n);
+        mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
         maybe_commit(n);
         uint64_t want = atomic_load(&rt->checkpoint_requested);
         if (want > barrier_sent) {
@@ -131,7 +131,7 @@ void *mf_source_thread(void *arg)
         n->in_poll = true;
         int st = d->poll(n->ctx, (int)wait_budget(n));
         n->in_poll = false;
-        finish_poll(n);
+        mf_source_finish_poll(n);
         maybe_tick(n);
         switch (st) {
         case MF_OK:
@@ -165,12 +165,12 @@ void *mf_source_thread(void *arg)
     /* Deliver acks until everything read is acknowledged, or every sink is done
      * (what is still unacknowledged is held and will be read again next run). */
     for (;;) {
-        mf_ack_tracker_drain(n->tracker, deliver_ack, n);
+        mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
         maybe_commit(n);
         if (mf_ack_tracker_outstanding(n->tracker) == 0 || atomic_load(&rt->hard_stop))
             break;
         if (atomic_load(&rt->sinks_done)) {
-            mf_ack_tracker_drain(n->tracker, deliver_ack, n);
+            mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
             uint64_t left = mf_ack_tracker_outstanding(n->tracker);
             if (left)
                 mf_node_log(n, MF_LOG_INFO, "%llu poll batches stay unacknowledged (held or not delivered)",
@@ -257,11 +257,11 @@ static void complete_barrier(mf_node *n, uint64_t id)
     if (d->flush && d->flush(n->ctx, MF_FLUSH_CHECKPOINT) == MF_FATAL)
         mf_runtime_fail(n->rt, n, "checkpoint flush failed");
     mf_node_flush_all(n);
+    /* Forward the barrier (a sink too: its errors port may feed another sink). */
+    mf_node_broadcast(n, MF_MSG_BARRIER, id);
     if (n->g->def->kind == MF_KIND_SINK) {
         atomic_store(&n->sink_checkpoint, id);
         mf_runtime_wake(n->rt);
-    } else {
-        mf_node_broadcast(n, MF_MSG_BARRIER, id);
     }
 }
 
@@ -326,8 +326,7 @@ void *mf_worker_thread(void *arg)
     if (d->stop)
         d->stop(n->ctx, mf_time_mono_ms() + rt->settings->grace_ms);
     mf_node_flush_all(n);
-    if (n->g->def->kind != MF_KIND_SINK)
-        mf_node_broadcast(n, MF_MSG_EOS, (n->eos_stop || failed) ? 0 : 1);
+    mf_node_broadcast(n, MF_MSG_EOS, (n->eos_stop || failed) ? 0 : 1);
     atomic_store(&n->finished, true);
     atomic_fetch_sub(&rt->threads_running, 1);
     mf_runtime_wake(rt);

@@ -287,8 +287,9 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
                 }
             if (!up) {
                 mf_diag_error(diag, loc, "%s: input '%s' names no node", mf_node_what(n), ref);
-            } else if (up->kind == MF_KIND_SINK) {
-                mf_diag_error(diag, loc, "%s: input '%s' is a sink, which has no outputs", mf_node_what(n), ref);
+            } else if (up->kind == MF_KIND_SINK && strcmp(port, "errors") != 0) {
+                mf_diag_error(diag, loc, "%s: input '%s': a sink's only output is its errors port ('%s.errors')",
+                              mf_node_what(n), ref, up->name);
             } else if (up->plugin && mf_node_port_id(up, port) < 0) {
                 mf_str ports = {0};
                 for (size_t p = 0; p < up->n_ports; p++)

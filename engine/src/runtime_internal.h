@@ -128,6 +128,8 @@ void mf_node_log(mf_node *n, mf_log_level level, const char *fmt, ...) __attribu
 
 /* node_threads.c */
 void *mf_source_thread(void *arg);
+void mf_source_finish_poll(mf_node *n);
+void mf_source_deliver_ack(void *arg, void *cookie);
 void *mf_worker_thread(void *arg);
 
 #endif

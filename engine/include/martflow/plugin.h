@@ -224,6 +224,13 @@ typedef struct mf_host {
     /* Sources: the cookie given back to ops.ack() once everything emitted during
      * the current poll() is handled. Called during poll(). */
     void (*source_cookie)(mf_node *node, void *cookie);
+    /* Sources, from inside poll() (e.g. a Kafka rebalance callback): end the
+     * current poll batch (what was emitted so far goes downstream and is
+     * acknowledged with the current cookie; emit after this starts a new batch,
+     * so set a new cookie), then deliver completed acks through ops.ack() until
+     * none of this source's batches is outstanding or timeout_ms passes.
+     * Returns how many batches are still outstanding. */
+    uint64_t (*ack_wait)(mf_node *node, int timeout_ms);
 
     /* Metrics, exported on /metrics with pipeline, node and plugin labels.
      * name: "martflow_<plugin>_<what>_total"; labels: extra Prometheus labels

@@ -1,0 +1,48 @@
+# tests/lib.sh — shared helpers for the shell tests (sourced, not run).
+#
+# The test environment (set by `make check`, see tests/Makefile.inc):
+#   MARTFLOW              the martflow binary of this build
+#   MARTFLOW_PLUGIN_PATH  the in-tree plugins (build/plugins)
+#   top_srcdir, top_builddir
+# A test that needs a server starts it with need_kafka (idempotent); it never
+# skips because a server is missing: it fails.
+set -euo pipefail
+
+: "${MARTFLOW:?run the tests with make check}"
+: "${top_srcdir:?run the tests with make check}"
+
+TEST_NAME=$(basename "${0%.sh}")
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mf-${TEST_NAME}.XXXXXX")
+cleanup_tmp() { if [[ ${KEEP_TMP:-0} == 0 ]]; then rm -rf "$TMP"; fi; }
+trap cleanup_tmp EXIT
+
+fail() { printf 'FAIL %s: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
+note() { printf '# %s\n' "$*" >&2; }
+
+assert_eq() { # expected actual message
+    [[ "$1" == "$2" ]] || fail "$3: expected '$1', got '$2'"
+}
+assert_contains() { # file-or-text pattern message
+    if [[ -f "$1" ]]; then grep -qE -- "$2" "$1" || { cat "$1" >&2; fail "$3: no match for /$2/"; }
+    else grep -qE -- "$2" <<<"$1" || fail "$3: no match for /$2/ in: $1"; fi
+}
+assert_lines() { # expected-count file message
+    local n; n=$(wc -l <"$2"); assert_eq "$1" "$((n))" "$3"
+}
+
+# Wait up to $1 seconds for the command in "$@" to succeed.
+wait_for() {
+    local secs=$1; shift
+    local end=$((SECONDS + secs))
+    until "$@"; do
+        ((SECONDS < end)) || return 1
+        sleep 0.2
+    done
+}
+
+# Start the test Kafka broker (no-op when it runs) and export KAFKA_BOOTSTRAP.
+need_kafka() {
+    "$top_srcdir/tests/services.sh" start kafka >&2 || fail "cannot start the Kafka test broker"
+    eval "$("$top_srcdir/tests/services.sh" env)"
+    [[ -n ${KAFKA_BOOTSTRAP:-} ]] || fail "KAFKA_BOOTSTRAP not set after starting Kafka"
+}
