@@ -15,56 +15,70 @@ struct mf_ack {
     mf_ack *next_done;
     mf_ack **parents;        /* group only; written only while the group is referenced */
     size_t n_parents, cap_parents;
+    mf_ack_domain *domain;
     mf_ack *live_prev, *live_next;
 };
 
-/* Every token not yet freed, so a runtime that ends with tokens still held
- * (a failure, a shutdown with open state) can free them. */
-static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
-static mf_ack *live_head;
+/* Every token of a domain not yet freed, so a runtime that ends with tokens
+ * still held (a failure, a shutdown with open state) can free them. */
+struct mf_ack_domain {
+    pthread_mutex_t mu;
+    mf_ack *live;
+};
 
-static mf_ack *token_new(void)
+mf_ack_domain *mf_ack_domain_new(void)
 {
-    mf_ack *a = mf_xcalloc(1, sizeof *a);
-    atomic_init(&a->refs, 1);
-    pthread_mutex_lock(&live_mu);
-    a->live_next = live_head;
-    if (live_head)
-        live_head->live_prev = a;
-    live_head = a;
-    pthread_mutex_unlock(&live_mu);
-    return a;
+    mf_ack_domain *d = mf_xcalloc(1, sizeof *d);
+    pthread_mutex_init(&d->mu, NULL);
+    return d;
 }
 
-static void token_free(mf_ack *a)
+void mf_ack_domain_free(mf_ack_domain *d)
 {
-    pthread_mutex_lock(&live_mu);
-    if (a->live_prev)
-        a->live_prev->live_next = a->live_next;
-    else
-        live_head = a->live_next;
-    if (a->live_next)
-        a->live_next->live_prev = a->live_prev;
-    pthread_mutex_unlock(&live_mu);
-    free(a->parents);
-    free(a);
-}
-
-void mf_ack_free_all(void)
-{
-    pthread_mutex_lock(&live_mu);
-    mf_ack *a = live_head;
-    live_head = NULL;
-    pthread_mutex_unlock(&live_mu);
+    if (!d)
+        return;
+    mf_ack *a = d->live;
     while (a) {
         mf_ack *next = a->live_next;
         free(a->parents);
         free(a);
         a = next;
     }
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+}
+
+static mf_ack *token_new(mf_ack_domain *d)
+{
+    mf_ack *a = mf_xcalloc(1, sizeof *a);
+    atomic_init(&a->refs, 1);
+    a->domain = d;
+    pthread_mutex_lock(&d->mu);
+    a->live_next = d->live;
+    if (d->live)
+        d->live->live_prev = a;
+    d->live = a;
+    pthread_mutex_unlock(&d->mu);
+    return a;
+}
+
+static void token_free(mf_ack *a)
+{
+    mf_ack_domain *d = a->domain;
+    pthread_mutex_lock(&d->mu);
+    if (a->live_prev)
+        a->live_prev->live_next = a->live_next;
+    else
+        d->live = a->live_next;
+    if (a->live_next)
+        a->live_next->live_prev = a->live_prev;
+    pthread_mutex_unlock(&d->mu);
+    free(a->parents);
+    free(a);
 }
 
 struct mf_ack_tracker {
+    mf_ack_domain *domain;
     pthread_mutex_t mu;
     pthread_cond_t cond;
     mf_ack *done_head, *done_tail;
@@ -72,9 +86,10 @@ struct mf_ack_tracker {
     bool woken;
 };
 
-mf_ack_tracker *mf_ack_tracker_new(void)
+mf_ack_tracker *mf_ack_tracker_new(mf_ack_domain *d)
 {
     mf_ack_tracker *t = mf_xcalloc(1, sizeof *t);
+    t->domain = d;
     pthread_mutex_init(&t->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -88,7 +103,7 @@ void mf_ack_tracker_free(mf_ack_tracker *t)
 {
     if (!t)
         return;
-    /* Completed but undelivered tokens stay on the live list (mf_ack_free_all). */
+    /* Completed but undelivered tokens stay on the domain's live list. */
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cond);
     free(t);
@@ -96,7 +111,7 @@ void mf_ack_tracker_free(mf_ack_tracker *t)
 
 mf_ack *mf_ack_new_source(mf_ack_tracker *t, void *cookie)
 {
-    mf_ack *a = token_new();
+    mf_ack *a = token_new(t->domain);
     a->tracker = t;
     a->cookie = cookie;
     pthread_mutex_lock(&t->mu);
@@ -110,9 +125,9 @@ void mf_ack_set_cookie(mf_ack *a, void *cookie)
     a->cookie = cookie;
 }
 
-mf_ack *mf_ack_new_group(void)
+mf_ack *mf_ack_new_group(mf_ack_domain *d)
 {
-    return token_new();
+    return token_new(d);
 }
 
 void mf_ack_group_add(mf_ack *group, mf_ack *parent)

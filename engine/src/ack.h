@@ -18,15 +18,21 @@
 #include <martflow/record.h>
 
 typedef struct mf_ack_tracker mf_ack_tracker;
+/* The tokens of one runtime (or test harness): freed together at its end. */
+typedef struct mf_ack_domain mf_ack_domain;
 
-mf_ack_tracker *mf_ack_tracker_new(void);
+mf_ack_domain *mf_ack_domain_new(void);
+/* Free the domain and every token of it still alive (trackers drained first). */
+void mf_ack_domain_free(mf_ack_domain *d);
+
+mf_ack_tracker *mf_ack_tracker_new(mf_ack_domain *d);
 void mf_ack_tracker_free(mf_ack_tracker *t);
 
 /* A new token of this tracker with one reference (the creator's). */
 mf_ack *mf_ack_new_source(mf_ack_tracker *t, void *cookie);
 void mf_ack_set_cookie(mf_ack *a, void *cookie);
 /* A new group token with one reference (the creator's). */
-mf_ack *mf_ack_new_group(void);
+mf_ack *mf_ack_new_group(mf_ack_domain *d);
 /* The group holds one more reference on parent until the group completes. */
 void mf_ack_group_add(mf_ack *group, mf_ack *parent);
 
@@ -42,7 +48,5 @@ uint64_t mf_ack_tracker_outstanding(mf_ack_tracker *t);
 void mf_ack_tracker_wait(mf_ack_tracker *t, int timeout_ms);
 void mf_ack_tracker_wake(mf_ack_tracker *t);
 
-/* Free every token still alive (end of a runtime; trackers already drained). */
-void mf_ack_free_all(void);
 
 #endif

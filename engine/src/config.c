@@ -20,6 +20,7 @@ struct loc_entry {
     size_t index;
     int key_line, key_col;
     int val_line, val_col;
+    const char *file;       /* where the value came from, if not cfg->file (--set) */
     bool sensitive;
 };
 
@@ -113,16 +114,24 @@ static mf_loc make_loc(const mf_config *cfg, int line, int col)
     return (mf_loc){.file = cfg->file, .line = line, .col = col};
 }
 
+static mf_loc entry_loc(const mf_config *cfg, const struct loc_entry *e, bool key)
+{
+    mf_loc l = make_loc(cfg, key ? e->key_line : e->val_line, key ? e->key_col : e->val_col);
+    if (e->file)
+        l.file = e->file;
+    return l;
+}
+
 mf_loc mf_config_key_loc(const mf_config *cfg, const json_t *obj, const char *key)
 {
     const struct loc_entry *e = entry_find(cfg, obj, key, 0);
-    return e ? make_loc(cfg, e->key_line, e->key_col) : mf_config_container_loc(cfg, obj);
+    return e ? entry_loc(cfg, e, true) : mf_config_container_loc(cfg, obj);
 }
 
 mf_loc mf_config_value_loc(const mf_config *cfg, const json_t *obj, const char *key)
 {
     const struct loc_entry *e = entry_find(cfg, obj, key, 0);
-    return e ? make_loc(cfg, e->val_line, e->val_col) : mf_config_container_loc(cfg, obj);
+    return e ? entry_loc(cfg, e, false) : mf_config_container_loc(cfg, obj);
 }
 
 mf_loc mf_config_index_loc(const mf_config *cfg, const json_t *array, size_t index)
@@ -153,6 +162,7 @@ void mf_config_set_loc(mf_config *cfg, const json_t *obj, const char *key, mf_lo
     struct loc_entry *e = entry_get(cfg, obj, key, 0);
     e->key_line = e->val_line = loc.line;
     e->key_col = e->val_col = loc.col;
+    e->file = loc.file; /* must outlive cfg: a literal such as "--set" */
 }
 
 json_t *mf_config_root(const mf_config *cfg)

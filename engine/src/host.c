@@ -225,26 +225,11 @@ static int host_reject(mf_node *n, const mf_record *rec, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(n->errbuf, sizeof n->errbuf, fmt, ap);
+    vsnprintf(n->reason, sizeof n->reason, fmt, ap);
     va_end(ap);
-    size_t nh = (size_t)rec->n_headers + 2;
-    if (nh > n->hdr_cap) {
-        n->hdr_cap = nh * 2;
-        n->hdr_scratch = mf_xrealloc(n->hdr_scratch, n->hdr_cap * sizeof *n->hdr_scratch);
-    }
-    size_t k = 0;
-    for (uint16_t i = 0; i < rec->n_headers; i++)
-        if (strcmp(rec->headers[i].name, MF_HEADER_ERROR) != 0 &&
-            strcmp(rec->headers[i].name, MF_HEADER_ERROR_NODE) != 0)
-            n->hdr_scratch[k++] = rec->headers[i];
-    n->hdr_scratch[k++] = (mf_header){MF_HEADER_ERROR, (const uint8_t *)n->errbuf, (uint32_t)strlen(n->errbuf)};
-    const char *name = n->g->def->name;
-    n->hdr_scratch[k++] = (mf_header){MF_HEADER_ERROR_NODE, (const uint8_t *)name, (uint32_t)strlen(name)};
-    mf_record copy = *rec;
-    copy.headers = n->hdr_scratch;
-    copy.n_headers = (uint16_t)k;
+    mf_record copy = mf_rec_rejected(rec, n->reason, n->g->def->name, &n->hdr_scratch, &n->hdr_cap);
     mf_metric_add(n->g->m_rejected, 1);
-    mf_node_log(n, MF_LOG_DEBUG, "rejected a record: %s", n->errbuf);
+    mf_node_log(n, MF_LOG_DEBUG, "rejected a record: %s", n->reason);
     return host_emit(n, MF_PORT_ERRORS, &copy, rec->ack);
 }
 
@@ -279,8 +264,7 @@ static mf_ack *host_ack_hold(mf_node *n, const mf_record *rec)
 
 static mf_ack *host_ack_group_new(mf_node *n)
 {
-    MF_UNUSED(n);
-    return mf_ack_new_group();
+    return mf_ack_new_group(n->rt->acks);
 }
 
 static void host_ack_group_add(mf_node *n, mf_ack *group, const mf_record *rec)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <martflow/plugin.h>
+
 #include "batch.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
@@ -90,4 +92,25 @@ const mf_header *mf_rec_header(const mf_record *rec, const char *name)
         if (rec->headers[i].name && strcmp(rec->headers[i].name, name) == 0)
             return &rec->headers[i];
     return NULL;
+}
+
+mf_record mf_rec_rejected(const mf_record *rec, const char *reason, const char *node, mf_header **scratch,
+                          size_t *scratch_cap)
+{
+    size_t need = (size_t)rec->n_headers + 2;
+    if (need > *scratch_cap) {
+        *scratch_cap = need * 2;
+        *scratch = mf_xrealloc(*scratch, *scratch_cap * sizeof **scratch);
+    }
+    mf_header *h = *scratch;
+    size_t k = 0;
+    for (uint16_t i = 0; i < rec->n_headers; i++)
+        if (strcmp(rec->headers[i].name, MF_HEADER_ERROR) != 0 && strcmp(rec->headers[i].name, MF_HEADER_ERROR_NODE) != 0)
+            h[k++] = rec->headers[i];
+    h[k++] = (mf_header){MF_HEADER_ERROR, (const uint8_t *)reason, (uint32_t)strlen(reason)};
+    h[k++] = (mf_header){MF_HEADER_ERROR_NODE, (const uint8_t *)node, (uint32_t)strlen(node)};
+    mf_record copy = *rec;
+    copy.headers = h;
+    copy.n_headers = (uint16_t)k;
+    return copy;
 }

@@ -23,4 +23,11 @@ void mf_rec_set_json(mf_record *rec, json_t *json);
 const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch);
 const mf_header *mf_rec_header(const mf_record *rec, const char *name);
 
+/* A shallow copy of rec that carries the reject reason and the rejecting node
+ * as headers (replacing earlier ones). The headers live in *scratch (grown as
+ * needed, owned by the caller) and point at reason/node, which must outlive
+ * the copy's use. */
+mf_record mf_rec_rejected(const mf_record *rec, const char *reason, const char *node, mf_header **scratch,
+                          size_t *scratch_cap);
+
 #endif

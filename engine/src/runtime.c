@@ -143,7 +143,7 @@ static void build(mf_runtime *rt)
             n->rng = (uint64_t)mf_time_now_ms() * 2654435761u + (uint64_t)n->id * 40503u + 1;
             atomic_init(&n->ready, true);
             if (nd->kind == MF_KIND_SOURCE) {
-                n->tracker = mf_ack_tracker_new();
+                n->tracker = mf_ack_tracker_new(rt->acks);
             } else {
                 n->inq = mf_queue_new(qrec, qbytes);
                 char *l = mf_xasprintf("%s,worker=\"%d\"", g->labels, w);
@@ -226,6 +226,7 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     pthread_cond_init(&rt->cond, &ca);
     pthread_condattr_destroy(&ca);
     rt->metrics = mf_metrics_new();
+    rt->acks = mf_ack_domain_new();
     mf_host_init(&rt->host);
     char *p = prom_escape(def->name);
     char *l = mf_xasprintf("pipeline=\"%s\"", p);
@@ -446,7 +447,7 @@ void mf_runtime_free(mf_runtime *rt)
         free(g->labels);
     }
     free(rt->groups);
-    mf_ack_free_all();
+    mf_ack_domain_free(rt->acks);
     mf_metrics_free(rt->metrics);
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cond);

@@ -64,7 +64,8 @@ struct mf_node {
     _Atomic bool finished;
     _Atomic uint64_t sink_checkpoint; /* sinks: last checkpoint made durable */
 
-    char errbuf[512];
+    char errbuf[512];            /* record_json errors */
+    char reason[512];            /* reject reasons (may quote errbuf) */
     mf_str scratch;
     mf_header *hdr_scratch;      /* reject: headers + reason */
     size_t hdr_cap;
@@ -98,6 +99,7 @@ struct mf_runtime {
     mf_metrics *metrics;
     mf_http *http;
     mf_host host;
+    mf_ack_domain *acks;
 
     _Atomic bool stopping;       /* sources: stop reading */
     _Atomic bool failed;         /* a node returned MF_FATAL */

@@ -1,0 +1,218 @@
+/* Unit tests: loading pipeline files (YAML and JSON) with locations, and
+ * ${env:}/${file:}/${json:} substitution. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cunit_main.h"
+#include "subst.h"
+
+static mf_config *load(const char *name, const char *text, mf_diag *d)
+{
+    return mf_config_load_text(name, text, strlen(text), d);
+}
+
+static void test_types_and_locations(void)
+{
+    mf_diag d = {0};
+    mf_config *c = load("p.yaml",
+                        "pipeline: demo\n"
+                        "settings:\n"
+                        "  n: 12\n"
+                        "  f: 1.5\n"
+                        "  b: true\n"
+                        "  z: ~\n"
+                        "  s: '12'\n"
+                        "  l: [a, 2]\n",
+                        &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_t *root = mf_config_root(c);
+    json_t *s = json_object_get(root, "settings");
+    CU_ASSERT(json_is_integer(json_object_get(s, "n")));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "n")), 12);
+    CU_ASSERT(json_is_real(json_object_get(s, "f")));
+    CU_ASSERT(json_is_true(json_object_get(s, "b")));
+    CU_ASSERT(json_is_null(json_object_get(s, "z")));
+    CU_ASSERT(json_is_string(json_object_get(s, "s"))); /* quoted stays a string */
+    mf_loc k = mf_config_key_loc(c, s, "f");
+    CU_ASSERT_EQUAL(k.line, 4);
+    CU_ASSERT_EQUAL(k.col, 3);
+    mf_loc v = mf_config_value_loc(c, s, "f");
+    CU_ASSERT_EQUAL(v.line, 4);
+    CU_ASSERT_EQUAL(v.col, 6);
+    json_t *l = json_object_get(s, "l");
+    mf_loc i1 = mf_config_index_loc(c, l, 1);
+    CU_ASSERT_EQUAL(i1.line, 8);
+    CU_ASSERT_EQUAL(i1.col, 10);
+    CU_ASSERT_STRING_EQUAL(i1.file, "p.yaml");
+    mf_config_free(c);
+    mf_diag_free(&d);
+}
+
+static void test_syntax_error_location(void)
+{
+    mf_diag d = {0};
+    mf_config *c = load("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n", &d);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_EQUAL(d.errors, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "bad.yaml:3:"));
+    mf_diag_free(&d);
+}
+
+static void test_duplicate_key(void)
+{
+    mf_diag d = {0};
+    mf_config *c = load("dup.yaml", "a: 1\nb: 2\na: 3\n", &d);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "dup.yaml:3:1: duplicate key 'a' (first at line 1)"));
+    mf_diag_free(&d);
+}
+
+static void test_alias_and_second_document(void)
+{
+    mf_diag d = {0};
+    mf_config *c = load("a.yaml", "base: &b {x: 1}\nuse: *b\n", &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_t *use = json_object_get(mf_config_root(c), "use");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(use, "x")), 1);
+    mf_config_free(c);
+    c = load("two.yaml", "a: 1\n---\nb: 2\n", &d);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "two.yaml:2:1: a pipeline file holds one YAML document"));
+    mf_diag_free(&d);
+}
+
+static void test_json_file(void)
+{
+    mf_diag d = {0};
+    mf_config *c = load("p.json", "{\n  \"pipeline\": \"j\",\n  \"settings\": {\"n\": 3, \"s\": \"3\"}\n}\n", &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_t *s = json_object_get(mf_config_root(c), "settings");
+    CU_ASSERT(json_is_integer(json_object_get(s, "n")));
+    CU_ASSERT(json_is_string(json_object_get(s, "s")));
+    CU_ASSERT_EQUAL(mf_config_key_loc(c, s, "s").line, 3);
+    mf_config_free(c);
+    /* a JSON syntax error is reported by jansson with its line */
+    c = load("bad.json", "{\n \"a\": 1,\n \"b\": ]\n}\n", &d);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "bad.json:3:"));
+    /* tabs: valid JSON that libyaml cannot read still loads (without locations) */
+    mf_diag d2 = {0};
+    c = load("tabs.json", "{\n\t\"a\":\t1\n}\n", &d2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(d2.errors, 0);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(mf_config_root(c), "a")), 1);
+    mf_config_free(c);
+    mf_diag_free(&d);
+    mf_diag_free(&d2);
+}
+
+static void test_subst_env(void)
+{
+    setenv("MF_T_X", "hello", 1);
+    setenv("MF_T_EMPTY", "", 1);
+    unsetenv("MF_T_UNSET");
+    bool sens = false;
+    char *err = NULL;
+    char *s = mf_subst_string("a-${env:MF_T_X}-b", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "a-hello-b");
+    CU_ASSERT_FALSE(sens);
+    free(s);
+    s = mf_subst_string("${env:MF_T_UNSET:-dflt}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "dflt");
+    free(s);
+    s = mf_subst_string("${env:MF_T_EMPTY:-dflt}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "dflt");
+    free(s);
+    s = mf_subst_string("${env:MF_T_EMPTY}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "");
+    free(s);
+    s = mf_subst_string("cost $${env:MF_T_X} $5", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "cost ${env:MF_T_X} $5");
+    free(s);
+    s = mf_subst_string("${env:MF_T_UNSET}", &sens, &err);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "MF_T_UNSET is not set"));
+    free(err);
+    s = mf_subst_string("${nope:x}", &sens, &err);
+    CU_ASSERT_PTR_NULL(s);
+    free(err);
+    s = mf_subst_string("${env:MF_T_X", &sens, &err);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unterminated"));
+    free(err);
+}
+
+static void test_subst_files(void)
+{
+    char dir[] = "/tmp/mf-subst-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char path[256], jpath[256];
+    snprintf(path, sizeof path, "%s/pw", dir);
+    snprintf(jpath, sizeof jpath, "%s/kafka.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("s3cret\n", f);
+    fclose(f);
+    f = fopen(jpath, "w");
+    fputs("{\"bootstrap\": \"127.0.0.1:9092\", \"username\": \"u\", \"port\": 9092}", f);
+    fclose(f);
+    bool sens = false;
+    char *err = NULL;
+    char spec[600];
+    snprintf(spec, sizeof spec, "${file:%s}", path);
+    char *s = mf_subst_string(spec, &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "s3cret");
+    CU_ASSERT_TRUE(sens);
+    free(s);
+    snprintf(spec, sizeof spec, "${json:%s#bootstrap}/${json:%s#port}", jpath, jpath);
+    s = mf_subst_string(spec, &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "127.0.0.1:9092/9092");
+    free(s);
+    snprintf(spec, sizeof spec, "${json:%s#missing}", jpath);
+    s = mf_subst_string(spec, &sens, &err);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no key 'missing'"));
+    free(err);
+
+    /* in a tree: the value is marked sensitive, errors carry the location */
+    char text[800];
+    snprintf(text, sizeof text, "a:\n  pw: ${file:%s}\n  user: x\nb: ${env:MF_T_UNSET_TOO}\n", path);
+    unsetenv("MF_T_UNSET_TOO");
+    mf_diag d = {0};
+    mf_config *c = load("s.yaml", text, &d);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "s.yaml:4:4: environment variable MF_T_UNSET_TOO is not set"));
+    mf_diag_free(&d);
+    snprintf(text, sizeof text, "a:\n  pw: ${file:%s}\n  user: x\n", path);
+    c = load("s.yaml", text, &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_t *a = json_object_get(mf_config_root(c), "a");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a, "pw")), "s3cret");
+    CU_ASSERT_TRUE(mf_config_is_sensitive(c, a, "pw", 0));
+    CU_ASSERT_FALSE(mf_config_is_sensitive(c, a, "user", 0));
+    mf_config_free(c);
+    unlink(path);
+    unlink(jpath);
+    rmdir(dir);
+}
+
+static const mf_test load_tests[] = {
+    {"scalar types and locations", test_types_and_locations},
+    {"syntax error names line", test_syntax_error_location},
+    {"duplicate key", test_duplicate_key},
+    {"alias, second document", test_alias_and_second_document},
+    {"JSON pipeline files", test_json_file},
+    {NULL, NULL},
+};
+static const mf_test subst_tests[] = {
+    {"env with defaults and escapes", test_subst_env},
+    {"file and json secrets", test_subst_files},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    static const mf_suite suites[] = {{"config load", load_tests}, {"substitution", subst_tests}, {NULL, NULL}};
+    return mf_cunit_run(suites);
+}

@@ -1,0 +1,196 @@
+/* Unit tests: whole pipelines run in-process with the test plugins —
+ * end-to-end acknowledgement, rejects, failure, retry, key routing, group
+ * acks, backpressure and checkpoints. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "log.h"
+#include "runtime.h"
+#include "testplugins.h"
+
+/* Run a pipeline given as YAML; returns the exit status (-1: did not load). */
+static int run(const char *text)
+{
+    tp_reset();
+    mf_registry *reg = mf_registry_new();
+    tp_register(reg);
+    mf_diag d = {0};
+    mf_config *c = mf_config_load_text("rt.yaml", text, strlen(text), &d);
+    mf_pipeline_def *def = c ? mf_pipeline_def_load(c, reg, &d) : NULL;
+    if (!def) {
+        fprintf(stderr, "%s", d.text.data);
+        mf_diag_free(&d);
+        mf_registry_free(reg);
+        return -1;
+    }
+    mf_diag_free(&d);
+    char *err = NULL;
+    mf_runtime *rt = mf_runtime_new(def, &err);
+    int rc = -1;
+    if (rt) {
+        rc = mf_runtime_run(rt);
+        mf_runtime_free(rt);
+    } else {
+        fprintf(stderr, "%s\n", err);
+        free(err);
+    }
+    mf_registry_free(reg);
+    return rc;
+}
+
+static int count_acked(int64_t n, int want)
+{
+    int ok = 0;
+    for (int64_t i = 0; i < n; i++)
+        ok += tp.acked[i] == want;
+    return ok;
+}
+
+static void test_acks_end_to_end(void)
+{
+    int rc = run("settings: {checkpoint_interval: 0}\n"
+                 "sources:\n  g: {plugin: gen, count: 1000, batch: 7}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g]}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 1000);
+    CU_ASSERT_EQUAL(count_acked(1000, 1), 1000); /* every record, exactly once */
+    CU_ASSERT_EQUAL(tp.flushes_end, 1);         /* finite input: flushed for the end */
+    CU_ASSERT_EQUAL(tp.order_violations, 0);
+}
+
+static void test_fan_out(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 300, batch: 10}\n"
+                 "sinks:\n  a: {plugin: collect, inputs: [g]}\n  b: {plugin: collect, inputs: [g]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 600); /* each sink got every record */
+    CU_ASSERT_EQUAL(count_acked(300, 1), 300);
+}
+
+static void test_rejects_wired(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 100}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], reject_odd: true}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n  e: {plugin: collect, inputs: [p.errors]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 100); /* 50 + 50 rejects, none lost */
+    CU_ASSERT_EQUAL(count_acked(100, 1), 100);
+}
+
+static void test_rejects_unwired_fail_the_run(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 100}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], reject_odd: true}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n");
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(tp.delivered, 50);
+}
+
+static void test_fatal(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 1000, batch: 10}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], fail_at: 500}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n");
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(tp.acked[500], 0); /* the failed batch is never acknowledged */
+    CU_ASSERT(count_acked(1000, 1) < 1000);
+    CU_ASSERT_EQUAL(count_acked(1000, 2), 0);
+}
+
+static void test_retry(void)
+{
+    int rc = run("settings: {retry_base: 1ms, retry_cap: 5ms}\n"
+                 "sources:\n  g: {plugin: gen, count: 200, batch: 50}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], retry_first: 3}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 200); /* nothing lost, nothing doubled */
+    CU_ASSERT_EQUAL(count_acked(200, 1), 200);
+    CU_ASSERT(tp.process_calls >= 3 + 1);
+}
+
+static void test_retry_limit(void)
+{
+    int rc = run("settings: {retry_base: 1ms, retry_cap: 2ms}\n"
+                 "sources:\n  g: {plugin: gen, count: 20, batch: 20}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], retry_first: 100, retry_max: 5}\n");
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(tp.delivered, 0);
+    CU_ASSERT_EQUAL(count_acked(20, 1), 0);
+}
+
+static void test_parallel_key_routing(void)
+{
+    int rc = run("settings: {batch_records: 32}\n"
+                 "sources:\n  g: {plugin: gen, count: 4000, batch: 50, keys: 16}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], parallelism: 4}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 4000);
+    CU_ASSERT_EQUAL(count_acked(4000, 1), 4000);
+    int used[4] = {0}, split = 0;
+    for (int k = 0; k < 16; k++) {
+        if (tp.worker_of_key[k] == -2)
+            split++;
+        else if (tp.worker_of_key[k] >= 0)
+            used[tp.worker_of_key[k]] = 1;
+    }
+    CU_ASSERT_EQUAL(split, 0); /* a key always reaches the same worker */
+    CU_ASSERT(used[0] + used[1] + used[2] + used[3] >= 2);
+    CU_ASSERT_EQUAL(tp.order_violations, 0); /* per-key order survives */
+}
+
+static void test_group_acks(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 100, batch: 9}\n"
+                 "transforms:\n  s: {plugin: group3, inputs: [g]}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [s]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 34); /* 33 groups of 3 + the last one at end of input */
+    CU_ASSERT_EQUAL(count_acked(100, 1), 100);
+}
+
+static void test_backpressure_pauses_source(void)
+{
+    int rc = run("settings: {queue_records: 100, batch_records: 50}\n"
+                 "sources:\n  g: {plugin: gen, count: 3000, batch: 50}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], delay_ms: 2}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 3000);
+    CU_ASSERT(tp.pauses > 0);
+    CU_ASSERT(tp.resumes > 0);
+    CU_ASSERT_EQUAL(count_acked(3000, 1), 3000);
+}
+
+static void test_checkpoint_releases_held(void)
+{
+    int rc = run("settings: {checkpoint_interval: 20ms, queue_records: 40, batch_records: 20}\n"
+                 "sources:\n  g: {plugin: gen, count: 400, batch: 20}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], hold: true, delay_ms: 15}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(tp.flushes_checkpoint > 0); /* barriers reached the sink */
+    CU_ASSERT_EQUAL(count_acked(400, 1), 400);
+}
+
+static const mf_test tests[] = {
+    {"every record acknowledged exactly once", test_acks_end_to_end},
+    {"fan-out to two sinks", test_fan_out},
+    {"rejects to a wired errors port", test_rejects_wired},
+    {"unwired rejects fail the run", test_rejects_unwired_fail_the_run},
+    {"a fatal node stops the run unacknowledged", test_fatal},
+    {"retry until success", test_retry},
+    {"retry_max fails the node", test_retry_limit},
+    {"parallel workers by key hash", test_parallel_key_routing},
+    {"group acks", test_group_acks},
+    {"backpressure pauses the source", test_backpressure_pauses_source},
+    {"checkpoints release held acks", test_checkpoint_releases_held},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    mf_log_set_level(MF_LOG_WARN);
+    static const mf_suite suites[] = {{"runtime", tests}, {NULL, NULL}};
+    return mf_cunit_run(suites);
+}

@@ -1,0 +1,311 @@
+/* testplugins.c — see testplugins.h. */
+#include "testplugins.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tp_state tp;
+
+void tp_reset(void)
+{
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    memset(&tp, 0, sizeof tp);
+    tp.mu = mu;
+    for (int k = 0; k < 64; k++) {
+        tp.worker_of_key[k] = -1;
+        tp.last_i_of_key[k] = -1;
+    }
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- source gen: emits {"i": n} with key "k<n % keys>" ---------------------- */
+struct gen {
+    int64_t count, batch, keys;
+    bool slow_ack_check;
+    mf_node *node;
+    const mf_host *host;
+    int64_t next;
+    bool paused;
+};
+struct gen_cookie {
+    int64_t first, n;
+};
+static const mf_option gen_opts[] = {
+    MF_OPTION(MF_OPT_INT, "count", "100", 0, struct gen, count, "records to emit"),
+    MF_OPTION(MF_OPT_INT, "batch", "10", 0, struct gen, batch, "records per poll"),
+    MF_OPTION(MF_OPT_INT, "keys", "8", 0, struct gen, keys, "distinct keys"),
+    MF_OPTION_END,
+};
+static int gen_init(void *v, mf_node *node, const mf_host *host)
+{
+    struct gen *g = v;
+    g->node = node;
+    g->host = host;
+    return MF_OK;
+}
+static int gen_poll(void *v, int timeout_ms)
+{
+    struct gen *g = v;
+    (void)timeout_ms;
+    if (g->paused) {
+        sleep_ms(1);
+        return MF_OK;
+    }
+    if (g->next >= g->count)
+        return MF_EOF;
+    struct gen_cookie *c = malloc(sizeof *c);
+    c->first = g->next;
+    c->n = 0;
+    g->host->source_cookie(g->node, c);
+    for (int64_t k = 0; k < g->batch && g->next < g->count; k++, g->next++) {
+        char key[32], val[64];
+        snprintf(key, sizeof key, "k%lld", (long long)(g->next % g->keys));
+        snprintf(val, sizeof val, "{\"i\":%lld,\"k\":%lld}", (long long)g->next, (long long)(g->next % g->keys));
+        mf_record r = {.key = (const uint8_t *)key, .key_len = (uint32_t)strlen(key),
+                       .value = (const uint8_t *)val, .value_len = (uint32_t)strlen(val),
+                       .time_ms = g->next, .origin = {.partition = -1, .offset = g->next}};
+        g->host->emit(g->node, MF_PORT_DEFAULT, &r, NULL);
+        c->n++;
+        __atomic_add_fetch(&tp.emitted, 1, __ATOMIC_SEQ_CST);
+    }
+    return MF_OK;
+}
+static void gen_ack(void *v, void *cookie)
+{
+    (void)v;
+    struct gen_cookie *c = cookie;
+    for (int64_t i = c->first; i < c->first + c->n && i < TP_MAX; i++)
+        tp.acked[i]++;
+    free(c);
+}
+static int gen_pause(void *v)
+{
+    ((struct gen *)v)->paused = true;
+    tp.pauses++;
+    return MF_OK;
+}
+static int gen_resume(void *v)
+{
+    ((struct gen *)v)->paused = false;
+    tp.resumes++;
+    return MF_OK;
+}
+static const mf_plugin_desc gen_desc = {
+    MF_PLUGIN_HEADER, .kind = MF_KIND_SOURCE, .name = "gen", .version = "1", .description = "test generator",
+    .options = gen_opts, .ctx_size = sizeof(struct gen), .init = gen_init, .poll = gen_poll, .ack = gen_ack,
+    .pause = gen_pause, .resume = gen_resume,
+};
+
+/* ---- transform pass: forwards; optional reject/fail; records key->worker -- */
+struct pass {
+    int64_t fail_at;
+    bool reject_odd;
+    mf_node *node;
+    const mf_host *host;
+    int worker;
+};
+static const mf_option pass_opts[] = {
+    MF_OPTION(MF_OPT_INT, "fail_at", "-1", 0, struct pass, fail_at, "fail on this i"),
+    MF_OPTION(MF_OPT_BOOL, "reject_odd", "false", 0, struct pass, reject_odd, "reject odd i"),
+    MF_OPTION_END,
+};
+static int pass_init(void *v, mf_node *node, const mf_host *host)
+{
+    struct pass *p = v;
+    p->node = node;
+    p->host = host;
+    p->worker = host->worker(node, NULL);
+    return MF_OK;
+}
+static int pass_process(void *v, mf_batch *b)
+{
+    struct pass *p = v;
+    for (size_t i = 0; i < b->count; i++) {
+        mf_record *r = &b->records[i];
+        const char *err;
+        json_t *j = p->host->record_json(p->node, r, &err);
+        int64_t n = json_integer_value(json_object_get(j, "i"));
+        int k = (int)json_integer_value(json_object_get(j, "k"));
+        pthread_mutex_lock(&tp.mu);
+        if (k >= 0 && k < 64) {
+            if (tp.worker_of_key[k] == -1)
+                tp.worker_of_key[k] = p->worker;
+            else if (tp.worker_of_key[k] != p->worker)
+                tp.worker_of_key[k] = -2;
+        }
+        pthread_mutex_unlock(&tp.mu);
+        if (n == p->fail_at)
+            return MF_FATAL;
+        if (p->reject_odd && n % 2)
+            p->host->reject(p->node, r, "odd %lld", (long long)n);
+        else
+            p->host->emit(p->node, MF_PORT_DEFAULT, r, NULL);
+    }
+    return MF_OK;
+}
+static const mf_plugin_desc pass_desc = {
+    MF_PLUGIN_HEADER, .kind = MF_KIND_TRANSFORM, .name = "pass", .version = "1", .description = "test pass",
+    .options = pass_opts, .ctx_size = sizeof(struct pass), .init = pass_init, .process = pass_process,
+};
+
+/* ---- transform group3: one {"sum":..} per 3 inputs, acked as a group ------ */
+struct group3 {
+    mf_node *node;
+    const mf_host *host;
+    mf_ack *group;
+    int n;
+    int64_t sum;
+};
+static int group3_init(void *v, mf_node *node, const mf_host *host)
+{
+    struct group3 *g = v;
+    g->node = node;
+    g->host = host;
+    return MF_OK;
+}
+static void group3_emit(struct group3 *g)
+{
+    char val[64];
+    snprintf(val, sizeof val, "{\"i\":%lld,\"k\":0}", (long long)g->sum);
+    mf_record r = {.flags = MF_RECORD_KEY_NULL, .value = (const uint8_t *)val, .value_len = (uint32_t)strlen(val),
+                   .time_ms = MF_TIME_UNSET, .origin = {.partition = -1, .offset = -1}};
+    g->host->emit(g->node, MF_PORT_DEFAULT, &r, g->group);
+    g->host->ack_release(g->node, g->group);
+    g->group = NULL;
+    g->n = 0;
+    g->sum = 0;
+}
+static int group3_process(void *v, mf_batch *b)
+{
+    struct group3 *g = v;
+    for (size_t i = 0; i < b->count; i++) {
+        const char *err;
+        json_t *j = g->host->record_json(g->node, &b->records[i], &err);
+        if (!g->group)
+            g->group = g->host->ack_group_new(g->node);
+        g->host->ack_group_add(g->node, g->group, &b->records[i]);
+        g->sum += json_integer_value(json_object_get(j, "i"));
+        if (++g->n == 3)
+            group3_emit(g);
+    }
+    return MF_OK;
+}
+static int group3_flush(void *v, mf_flush_reason why)
+{
+    struct group3 *g = v;
+    if (why == MF_FLUSH_END && g->group)
+        group3_emit(g);
+    return MF_OK;
+}
+static void group3_free(void *v)
+{
+    struct group3 *g = v;
+    if (g->group)
+        g->host->ack_release(g->node, g->group);
+}
+static const mf_plugin_desc group3_desc = {
+    MF_PLUGIN_HEADER, .kind = MF_KIND_TRANSFORM, .name = "group3", .version = "1", .description = "test group",
+    .ctx_size = sizeof(struct group3), .init = group3_init, .process = group3_process, .flush = group3_flush,
+    .free = group3_free,
+};
+
+/* ---- sink collect ------------------------------------------------------------ */
+struct collect {
+    int64_t retry_first;
+    int64_t delay_ms;
+    bool hold;
+    mf_node *node;
+    const mf_host *host;
+    mf_ack **held;
+    size_t n_held, cap;
+};
+static const mf_option collect_opts[] = {
+    MF_OPTION(MF_OPT_INT, "retry_first", "0", 0, struct collect, retry_first, "RETRY this many calls"),
+    MF_OPTION(MF_OPT_INT, "delay_ms", "0", 0, struct collect, delay_ms, "sleep per batch"),
+    MF_OPTION(MF_OPT_BOOL, "hold", "false", 0, struct collect, hold, "hold acks until flush"),
+    MF_OPTION_END,
+};
+static int collect_init(void *v, mf_node *node, const mf_host *host)
+{
+    struct collect *c = v;
+    c->node = node;
+    c->host = host;
+    return MF_OK;
+}
+static int collect_process(void *v, mf_batch *b)
+{
+    struct collect *c = v;
+    tp.process_calls++;
+    if (c->retry_first > 0) {
+        c->retry_first--;
+        return MF_RETRY;
+    }
+    if (c->delay_ms)
+        sleep_ms((int)c->delay_ms);
+    for (size_t i = 0; i < b->count; i++) {
+        const char *err;
+        json_t *j = c->host->record_json(c->node, &b->records[i], &err);
+        int64_t n = json_integer_value(json_object_get(j, "i"));
+        int k = (int)json_integer_value(json_object_get(j, "k"));
+        pthread_mutex_lock(&tp.mu);
+        if (tp.delivered < TP_MAX)
+            tp.values[tp.delivered] = n;
+        tp.delivered++;
+        if (k >= 0 && k < 64) {
+            if (n < tp.last_i_of_key[k])
+                tp.order_violations++;
+            tp.last_i_of_key[k] = n;
+        }
+        pthread_mutex_unlock(&tp.mu);
+        if (c->hold) {
+            if (c->n_held == c->cap) {
+                c->cap = c->cap ? c->cap * 2 : 64;
+                c->held = realloc(c->held, c->cap * sizeof *c->held);
+            }
+            c->held[c->n_held++] = c->host->ack_hold(c->node, &b->records[i]);
+        }
+    }
+    return MF_OK;
+}
+static int collect_flush(void *v, mf_flush_reason why)
+{
+    struct collect *c = v;
+    if (why == MF_FLUSH_END)
+        tp.flushes_end++;
+    else if (why == MF_FLUSH_STOP)
+        tp.flushes_stop++;
+    else
+        tp.flushes_checkpoint++;
+    for (size_t i = 0; i < c->n_held; i++)
+        c->host->ack_release(c->node, c->held[i]);
+    c->n_held = 0;
+    return MF_OK;
+}
+static void collect_free(void *v)
+{
+    free(((struct collect *)v)->held);
+}
+static const mf_plugin_desc collect_desc = {
+    MF_PLUGIN_HEADER, .kind = MF_KIND_SINK, .name = "collect", .version = "1", .description = "test sink",
+    .options = collect_opts, .ctx_size = sizeof(struct collect), .init = collect_init, .process = collect_process,
+    .flush = collect_flush, .free = collect_free,
+};
+
+void tp_register(mf_registry *reg)
+{
+    const mf_plugin_desc *all[] = {&gen_desc, &pass_desc, &group3_desc, &collect_desc};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        char *err = NULL;
+        if (!mf_registry_add_builtin(reg, all[i], &err)) {
+            fprintf(stderr, "tp_register: %s\n", err);
+            abort();
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/*
+ * testplugins.h — plugins linked into the unit tests (registered as built-ins)
+ * to exercise the engine: a generator source that records its acks, pass and
+ * grouping transforms, and a collecting sink with scripted failures.
+ */
+#ifndef MF_TESTPLUGINS_H
+#define MF_TESTPLUGINS_H
+
+#include <martflow/martflow.h>
+#include <pthread.h>
+
+#include "plugin_loader.h"
+
+#define TP_MAX 200000
+
+/* What the plugins observed; reset with tp_reset(). */
+struct tp_state {
+    pthread_mutex_t mu;
+    int acked[TP_MAX];          /* gen: times record i's poll batch was acknowledged */
+    int64_t emitted;            /* gen */
+    int64_t delivered;          /* collect: records received */
+    int64_t values[TP_MAX];     /* collect: the "i" of each record, in arrival order */
+    int worker_of_key[64];      /* pass: which worker saw key k (-1 none, -2 several) */
+    int64_t last_i_of_key[64];  /* collect: per-key order check */
+    int order_violations;
+    int process_calls;          /* collect */
+    int flushes_end, flushes_stop, flushes_checkpoint; /* collect */
+    int pauses, resumes;        /* gen */
+};
+extern struct tp_state tp;
+
+void tp_reset(void);
+/* Register gen, pass, group3 and collect in reg. */
+void tp_register(mf_registry *reg);
+
+#endif
