@@ -260,6 +260,8 @@ static int64_t read_lines(struct ctx *c, struct tracked_file *f, int64_t budget,
             off_t at = f->offset;
             if (f->skipping)
                 f->skipping = false; /* tail of an over-long line, already rejected */
+            else if (len > c->max_line)
+                reject_long_line(c, f, at, len);
             else
                 handle_line(c, f, c->buf + c->start, len, at);
             c->start += len + 1;

@@ -1,0 +1,300 @@
+/* Harness tests of the core plugins: fields, file source, file sink, null. */
+#include <fcntl.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cunit_main.h"
+#include "harness.h"
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text, const char *mode)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, mode);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    char *buf = calloc(1, 1 << 16);
+    size_t n = fread(buf, 1, (1 << 16) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static mfh *open_ok(mf_kind kind, const char *name, const char *cfg)
+{
+    char *err = NULL;
+    mfh *h = mfh_open(kind, name, cfg, &err);
+    if (!h)
+        fprintf(stderr, "\n%s\n", err);
+    free(err);
+    CU_ASSERT_PTR_NOT_NULL(h);
+    if (h && mfh_init(h) != MF_OK) {
+        fprintf(stderr, "\ninit failed:\n%s", mfh_log(h));
+        mfh_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* ---- fields ---------------------------------------------------------------------- */
+
+static void test_fields_ops(void)
+{
+    mfh *h = open_ok(MF_KIND_TRANSFORM, "fields",
+                     "require: [id]\nremove: [drop]\nrename: {a.old: a.new}\nset: {tag: x, n.deep: [1]}\n"
+                     "key_field: id\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    mfh_push(h, NULL, "{\"id\":\"c1\",\"drop\":1,\"a\":{\"old\":2},\"keep\":null}");
+    mfh_push(h, NULL, "{\"no_id\":1}");
+    mfh_push(h, NULL, "[1,2]");
+    mfh_push(h, NULL, "not json");
+    mfh_push(h, NULL, "{\"id\":7}");
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0),
+                           "{\"id\":\"c1\",\"a\":{\"new\":2},\"keep\":null,\"tag\":\"x\",\"n\":{\"deep\":[1]}}");
+    mf_record *r = mfh_record(h, "default", 0);
+    CU_ASSERT_EQUAL(r->key_len, 2);
+    CU_ASSERT_EQUAL(memcmp(r->key, "c1", 2), 0);
+    r = mfh_record(h, "default", 1);
+    CU_ASSERT_EQUAL(memcmp(r->key, "7", 1), 0); /* integer key */
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 3);
+    CU_ASSERT_STRING_EQUAL(mfh_header(h, "errors", 0, "mf.error"), "missing required field 'id'");
+    CU_ASSERT_STRING_EQUAL(mfh_header(h, "errors", 1, "mf.error"), "value is not a JSON object");
+    CU_ASSERT_PTR_NOT_NULL(strstr(mfh_header(h, "errors", 2, "mf.error"), "invalid JSON"));
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "errors", 2), "not json"); /* the original bytes */
+    /* acks: nothing is complete while downstream holds the outputs */
+    CU_ASSERT_FALSE(mfh_input_acked(h, 0));
+    mfh_consume(h);
+    for (size_t i = 0; i < 5; i++)
+        CU_ASSERT_TRUE(mfh_input_acked(h, i));
+    mfh_close(h);
+}
+
+static void test_fields_pass_through_untouched(void)
+{
+    mfh *h = open_ok(MF_KIND_TRANSFORM, "fields", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const char *odd = "{ \"b\" : 1.50, \"a\":[ ] }"; /* not canonical: must come out byte-identical */
+    mfh_push(h, "k", odd);
+    mfh_process(h);
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 1);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0), odd);
+    CU_ASSERT_PTR_NULL(mfh_record(h, "default", 0)->json); /* never parsed */
+    mfh_close(h);
+}
+
+/* ---- file sink --------------------------------------------------------------------- */
+
+static void test_file_sink_holds_until_sync(void)
+{
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/sub/dir/out.jsonl\n", tmpdir);
+    mfh *h = open_ok(MF_KIND_SINK, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    mfh_push(h, "a", "{\"n\":1}");
+    mfh_push(h, "b", "{\"n\":2}");
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    char *text = read_file("sub/dir/out.jsonl");
+    CU_ASSERT_STRING_EQUAL(text, "{\"n\":1}\n{\"n\":2}\n"); /* written (flush on batch) */
+    free(text);
+    CU_ASSERT_FALSE(mfh_input_acked(h, 0)); /* ... but not acknowledged before fsync */
+    CU_ASSERT_FALSE(mfh_input_acked(h, 1));
+    CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_CHECKPOINT), MF_OK);
+    CU_ASSERT_TRUE(mfh_input_acked(h, 0));
+    CU_ASSERT_TRUE(mfh_input_acked(h, 1));
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_file_fsyncs_total"), 1);
+    mfh_close(h);
+}
+
+static void test_file_sink_envelope(void)
+{
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/env.jsonl\nformat: envelope\nfsync: batch\n", tmpdir);
+    mfh *h = open_ok(MF_KIND_SINK, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    mfh_push(h, "key1", "{\"n\":1}");
+    mfh_push(h, NULL, "plain \"text\"");
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    CU_ASSERT_TRUE(mfh_input_acked(h, 0)); /* fsync: batch acknowledges at once */
+    char *text = read_file("env.jsonl");
+    CU_ASSERT_STRING_EQUAL(text,
+                           "{\"key\":\"key1\",\"value\":{\"n\":1},\"time\":null,\"headers\":{},"
+                           "\"origin\":{\"source\":\"harness\"}}\n"
+                           "{\"key\":null,\"value\":\"plain \\\"text\\\"\",\"time\":null,\"headers\":{},"
+                           "\"origin\":{\"source\":\"harness\"}}\n");
+    free(text);
+    mfh_close(h);
+}
+
+/* ---- file source ---------------------------------------------------------------------- */
+
+static void test_file_source_finite(void)
+{
+    write_file("a.jsonl",
+               "{\"id\":\"x\",\"t\":\"2026-11-30T09:00:00Z\"}\n\n   \n{bad json}\n{\"id\":5,\"t\":1000}\n"
+               "{\"id\":\"tail\"}",
+               "w");
+    write_file("b.jsonl", "{\"id\":\"b1\"}\n", "w");
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/[ab].jsonl\nkey_field: id\ntime_field: t\nlines_per_poll: 2\n", tmpdir);
+    mfh *h = open_ok(MF_KIND_SOURCE, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    int st, polls = 0;
+    while ((st = mfh_poll(h, 10)) == MF_OK && polls < 100)
+        polls++;
+    CU_ASSERT_EQUAL(st, MF_EOF);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 4);
+    mf_record *r = mfh_record(h, "default", 0);
+    CU_ASSERT_EQUAL(memcmp(r->key, "x", 1), 0);
+    CU_ASSERT_EQUAL(r->time_ms, 1796029200000LL);
+    CU_ASSERT_PTR_NOT_NULL(r->json); /* parsed once, here */
+    r = mfh_record(h, "default", 1);
+    CU_ASSERT_EQUAL(r->time_ms, 1000);
+    CU_ASSERT_EQUAL(memcmp(r->key, "5", 1), 0);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 2), "{\"id\":\"tail\"}"); /* no final newline */
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 3), "{\"id\":\"b1\"}");   /* second file */
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 1);
+    const char *why = mfh_header(h, "errors", 0, "mf.error");
+    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "a.jsonl line 4: invalid JSON"));
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "errors", 0), "{bad json}");
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_file_invalid_lines_total"), 1);
+    mfh_close(h);
+}
+
+static void test_file_source_missing_file(void)
+{
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/none-*.jsonl\n", tmpdir);
+    char *err = NULL;
+    mfh *h = mfh_open(MF_KIND_SOURCE, "file", cfg, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(mfh_init(h), MF_FATAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mfh_log(h), "no file matches"));
+    mfh_close(h);
+}
+
+static void test_file_source_long_line(void)
+{
+    char *line = malloc(300);
+    memset(line, 'x', 299);
+    line[0] = '"';
+    line[298] = '"';
+    line[299] = 0;
+    write_file("long.jsonl", "{\"ok\":1}\n", "w");
+    write_file("long.jsonl", line, "a");
+    write_file("long.jsonl", "\n{\"ok\":2}\n", "a");
+    free(line);
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/long.jsonl\nmax_line: 100\n", tmpdir);
+    mfh *h = open_ok(MF_KIND_SOURCE, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    while (mfh_poll(h, 10) == MF_OK)
+        ;
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 1), "{\"ok\":2}"); /* the next line is intact */
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 1);
+    const char *why = mfh_header(h, "errors", 0, "mf.error");
+    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "line 2: longer than max_line"));
+    mfh_close(h);
+}
+
+static void test_file_source_follow_rotation(void)
+{
+    write_file("f.jsonl", "{\"n\":1}\n", "w");
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/f.jsonl\nfollow: true\nrescan_interval: 10ms\n", tmpdir);
+    mfh *h = open_ok(MF_KIND_SOURCE, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(mfh_poll(h, 5), MF_OK);
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 1);
+    write_file("f.jsonl", "{\"n\":2", "a"); /* a partial line waits for its newline */
+    mfh_poll(h, 5);
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 1);
+    write_file("f.jsonl", "}\n", "a");
+    mfh_poll(h, 5);
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 1), "{\"n\":2}");
+    /* rotate: the old file moves away, a new one takes its name */
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/f.jsonl", tmpdir);
+    snprintf(b, sizeof b, "%s/f.jsonl.1", tmpdir);
+    CU_ASSERT_EQUAL(rename(a, b), 0);
+    write_file("f.jsonl", "{\"n\":3}\n", "w");
+    for (int i = 0; i < 20 && mfh_count(h, "default") < 3; i++) {
+        usleep(15000);
+        mfh_poll(h, 5);
+    }
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 3);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 2), "{\"n\":3}");
+    /* truncation (copytruncate): the file shrinks, reading starts again at 0 */
+    write_file("f.jsonl", "{}\n", "w");
+    for (int i = 0; i < 20 && mfh_count(h, "default") < 4; i++) {
+        usleep(15000);
+        mfh_poll(h, 5);
+    }
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 4);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 3), "{}");
+    mfh_close(h);
+}
+
+/* ---- null -------------------------------------------------------------------------------- */
+
+static void test_null_rate(void)
+{
+    mfh *h = open_ok(MF_KIND_SINK, "null", "rate: 1000\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    for (int i = 0; i < 200; i++)
+        mfh_push(h, NULL, "{}");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CU_ASSERT(secs >= 0.18); /* 200 records at 1000/s */
+    CU_ASSERT_TRUE(mfh_input_acked(h, 199));
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_null_records_total"), 200);
+    mfh_close(h);
+}
+
+static const mf_test tests[] = {
+    {"fields: operations, rejects, acks", test_fields_ops},
+    {"fields: untouched records pass byte-identical", test_fields_pass_through_untouched},
+    {"file sink: acks wait for fsync", test_file_sink_holds_until_sync},
+    {"file sink: envelope format", test_file_sink_envelope},
+    {"file source: finite read", test_file_source_finite},
+    {"file source: nothing matches", test_file_source_missing_file},
+    {"file source: over-long line", test_file_source_long_line},
+    {"file source: follow, rotation, truncation", test_file_source_follow_rotation},
+    {"null sink: rate", test_null_rate},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mf-core-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return 2;
+    static const mf_suite suites[] = {{"core plugins", tests}, {NULL, NULL}};
+    int rc = mf_cunit_run(suites);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+}
