@@ -448,30 +448,54 @@ json_t *mf_options_schema(const mf_option *opts)
     return arr;
 }
 
+/* Replace, at any depth, values that came from secret files (marked in cfg);
+ * orig and copy are the same tree before and after json_deep_copy. */
+static void redact_sensitive(const json_t *orig, json_t *copy, const mf_config *cfg, int depth)
+{
+    if (!cfg || depth > 32)
+        return;
+    if (json_is_object(orig)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)orig, k, v) {
+            if (mf_config_is_sensitive(cfg, orig, k, 0))
+                json_object_set_new(copy, k, json_string("***"));
+            else
+                redact_sensitive(v, json_object_get(copy, k), cfg, depth + 1);
+        }
+    } else if (json_is_array(orig)) {
+        for (size_t i = 0; i < json_array_size(orig); i++) {
+            if (mf_config_is_sensitive(cfg, orig, NULL, i))
+                json_array_set_new(copy, i, json_string("***"));
+            else
+                redact_sensitive(json_array_get(orig, i), json_array_get(copy, i), cfg, depth + 1);
+        }
+    }
+}
+
 json_t *mf_options_redact(const mf_option *opts, const json_t *obj, const mf_config *cfg)
 {
     json_t *copy = json_deep_copy(obj);
+    redact_sensitive(obj, copy, cfg, 0);
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)obj, key, v) {
         const mf_option *o = find_option(opts, key);
-        bool secret = (cfg && mf_config_is_sensitive(cfg, obj, key, 0)) || (o && o->type == MF_OPT_SECRET);
-        if (o && o->type == MF_OPT_PREFIX) {
+        if (o && o->type == MF_OPT_SECRET) {
+            json_object_set_new(copy, key, json_string("***"));
+        } else if (o && o->type == MF_OPT_PREFIX) {
             size_t plen = strlen(o->name);
             if (json_is_object(v)) {
                 json_t *inner = json_object_get(copy, key);
                 const char *k2;
                 json_t *v2;
-                json_object_foreach(v, k2, v2) {
-                    if (mf_option_key_looks_secret(k2) || (cfg && mf_config_is_sensitive(cfg, v, k2, 0)))
+                json_object_foreach(v, k2, v2)
+                    if (mf_option_key_looks_secret(k2))
                         json_object_set_new(inner, k2, json_string("***"));
-                }
             } else if (strlen(key) > plen && mf_option_key_looks_secret(key + plen)) {
-                secret = true;
+                json_object_set_new(copy, key, json_string("***"));
             }
         }
-        if (secret)
-            json_object_set_new(copy, key, json_string("***"));
     }
     return copy;
 }

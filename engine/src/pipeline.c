@@ -217,6 +217,9 @@ static void load_section(mf_pipeline_def *def, mf_registry *reg, size_t s, mf_di
         add_port(n, "default");
         add_port(n, "errors");
 
+        /* `plugin: null` is YAML's null; it can only mean the plugin named null. */
+        if (json_is_null(json_object_get(v, "plugin")))
+            json_object_set_new(v, "plugin", json_string("null"));
         char what[256];
         snprintf(what, sizeof what, "node '%s'", name);
         n->key_vals = mf_options_apply(node_options, v, NULL, MF_OPTS_IGNORE_UNKNOWN, cfg, what, &n->keys, diag);

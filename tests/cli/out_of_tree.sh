@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The out-of-tree example transform (docs/examples/transform_stamp.c) builds
+# with `cc -shared $(pkg-config --cflags martflow)` against the INSTALLED
+# headers and runs in a pipeline of the installed martflow.
+source "$top_srcdir/tests/lib.sh"
+# Install into a staging root (DESTDIR): the configured prefix is kept, so
+# pkg-config is told where the staged prefix is, and the loader where the
+# staged library is.
+prefix=$(sed -n 's/^prefix=//p' "$top_builddir/martflow.pc")
+make -s -C "$top_builddir" install DESTDIR="$TMP/stage" >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; fail "make install"; }
+inst=$TMP/stage$prefix
+export LD_LIBRARY_PATH=$inst/lib
+[[ -f $inst/include/martflow/plugin.h && -f $inst/lib/pkgconfig/martflow.pc && -x $inst/bin/martflow ]] || fail "install layout"
+ls "$inst/lib/martflow/source_file.so" >/dev/null || fail "plugins installed"
+export PKG_CONFIG_PATH=$inst/lib/pkgconfig
+cflags=$(pkg-config --define-variable=prefix="$inst" --cflags martflow)
+[[ $cflags == *"-I$inst/include"* ]] || fail "pkg-config cflags point at the install: $cflags"
+mkdir -p "$TMP/myplugins"
+cc -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror $cflags "$top_srcdir/docs/examples/transform_stamp.c" \
+   -o "$TMP/myplugins/transform_stamp.so" $(pkg-config --libs jansson) || fail "out-of-tree build"
+nm -D --defined-only "$TMP/myplugins/transform_stamp.so" | grep -q ' mf_plugin_descriptor$' || fail "exported symbol"
+printf '{"a":1}\n[2]\n' >"$TMP/in.jsonl"
+cat >"$TMP/p.yaml" <<Y
+sources:
+  in: {plugin: file, path: $TMP/in.jsonl}
+transforms:
+  st: {plugin: stamp, inputs: [in], label: hello}
+sinks:
+  out: {plugin: file, inputs: [st], path: $TMP/out.jsonl}
+  bad: {plugin: file, inputs: [st.errors], path: $TMP/bad.jsonl, format: envelope}
+Y
+unset MARTFLOW_PLUGIN_PATH
+"$inst/bin/martflow" run "$TMP/p.yaml" --plugin-path "$TMP/myplugins:$inst/lib/martflow" >"$TMP/log" \
+    || { cat "$TMP/log"; fail "run with the out-of-tree plugin"; }
+assert_contains "$TMP/out.jsonl" '^\{"a":1,"stamp":"hello","stamped_at":[0-9]+\}$' "stamped record"
+assert_contains "$TMP/bad.jsonl" '"mf.error":"not a JSON object"' "reject from the plugin"
+assert_contains "$TMP/log" "stamping records with 'hello'" "plugin log line"
+"$inst/bin/martflow" plugins --plugin-path "$TMP/myplugins" | grep -q '^transform stamp 1.0.0' || fail "listed"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tests/install-deps.sh — install the Debian packages martflow needs, only the
+# missing ones (apt-get; sudo when not root).
+#
+#   tests/install-deps.sh build   what building and running martflow needs
+#   tests/install-deps.sh test    that, plus what the tests and benchmarks use
+set -euo pipefail
+
+build_pkgs=(build-essential autoconf automake libtool pkg-config
+            libjansson-dev libyaml-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
+            liblua5.4-dev libmicrohttpd-dev libcunit1-dev)
+test_pkgs=(kcat openjdk-17-jre-headless maven curl valgrind python3 procps util-linux)
+
+case ${1:-build} in
+build) want=("${build_pkgs[@]}") ;;
+test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+    echo "deps: all ${#want[@]} packages present" >&2
+    exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+sudo=()
+if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || { echo "deps: not root and no sudo; install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done" >&2

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# tests/run-all.sh — run every test: install what is missing (Debian), build
+# with warnings as errors, `make check` (unit, plugin, CLI and integration
+# tests; the integration tests start their own servers on 127.0.0.1 through
+# tests/services.sh), then stop the servers.
+#
+#   tests/run-all.sh                 build in _build/ (or in the source tree if
+#                                    it is configured there) and test
+#   tests/run-all.sh --sanitizers    the same under ASan+UBSan, in _build-asan/
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+san=no
+[[ ${1:-} == --sanitizers ]] && san=yes
+tests/install-deps.sh test
+[[ -x configure ]] || autoreconf -fi >/dev/null
+
+if [[ $san == yes ]]; then
+    build=$top/_build-asan
+    flags=(--enable-werror --enable-sanitizers)
+elif [[ -f Makefile && -f config.status ]]; then
+    build=$top
+    flags=()
+else
+    build=$top/_build
+    flags=(--enable-werror)
+fi
+if [[ $build != "$top" && -f $top/config.status ]]; then
+    echo "run-all: the source tree is configured in place; run 'make distclean' there first" >&2
+    exit 2
+fi
+mkdir -p "$build"
+[[ -f $build/Makefile ]] || (cd "$build" && "$top/configure" -q "${flags[@]}")
+
+trap '"$top/tests/services.sh" stop >/dev/null 2>&1 || true' EXIT
+make -C "$build" -j"$(nproc)"
+status=0
+make -C "$build" -j2 check || status=$?
+# A summary that cannot be mistaken for success on zero tests.
+total=$(cat "$build"/tests/*/*.trs "$build"/plugins/*/*.trs 2>/dev/null | grep -c '^:test-result:' || true)
+failed=$(cat "$build"/tests/*/*.trs "$build"/plugins/*/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)' || true)
+echo "run-all: $total test programs, $failed failed (sanitizers: $san)"
+if ((total == 0)); then
+    echo "run-all: no test ran: failing" >&2
+    exit 1
+fi
+if ((status != 0)); then
+    for log in $(grep -lE '^:test-result: (FAIL|ERROR)' "$build"/tests/*/*.trs 2>/dev/null | sed 's/\.trs$/.log/'); do
+        echo "===== $log"; tail -n 60 "$log"
+    done
+fi
+exit $status
