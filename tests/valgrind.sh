@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# tests/valgrind.sh BUILD_DIR — run the engine's CUnit programs under valgrind
+# (memcheck, full leak check); any error or definite/indirect leak fails.
+set -euo pipefail
+build=${1:?usage: tests/valgrind.sh BUILD_DIR}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export MARTFLOW_PLUGIN_PATH=$build/build/plugins top_srcdir=$top top_builddir=$build
+status=0
+ran=0
+for t in test_config test_options test_pipeline test_queue_ack test_runtime test_core_plugins; do
+    prog=$build/tests/unit/$t
+    [[ -x $prog ]] || { echo "valgrind: $prog not built" >&2; exit 1; }
+    log=$build/tests/unit/$t.valgrind.log
+    if "$build/libtool" --mode=execute valgrind --quiet --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+        "$prog" >"$log" 2>&1; then
+        echo "valgrind: PASS $t"
+    else
+        echo "valgrind: FAIL $t (see $log)"; tail -n 40 "$log"; status=1
+    fi
+    ran=$((ran + 1))
+done
+((ran > 0)) || { echo "valgrind: nothing ran" >&2; exit 1; }
+exit $status
