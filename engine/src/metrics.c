@@ -136,7 +136,8 @@ void mf_metrics_render(mf_metrics *m, mf_str *out)
     pthread_mutex_lock(&m->mu);
     size_t n = m->n_samplers;
     struct sampler *s = mf_xmalloc((n ? n : 1) * sizeof *s);
-    memcpy(s, m->samplers, n * sizeof *s);
+    if (n)
+        memcpy(s, m->samplers, n * sizeof *s);
     pthread_mutex_unlock(&m->mu);
     for (size_t i = 0; i < n; i++)
         s[i].fn(s[i].arg);

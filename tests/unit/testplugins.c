@@ -36,7 +36,9 @@ struct gen {
 };
 struct gen_cookie {
     int64_t first, n;
+    struct gen_cookie *prev, *next; /* outstanding: freed at free() if never acked */
 };
+static struct gen_cookie *outstanding;
 static const mf_option gen_opts[] = {
     MF_OPTION(MF_OPT_INT, "count", "100", 0, struct gen, count, "records to emit"),
     MF_OPTION(MF_OPT_INT, "batch", "10", 0, struct gen, batch, "records per poll"),
@@ -60,9 +62,12 @@ static int gen_poll(void *v, int timeout_ms)
     }
     if (g->next >= g->count)
         return MF_EOF;
-    struct gen_cookie *c = malloc(sizeof *c);
+    struct gen_cookie *c = calloc(1, sizeof *c);
     c->first = g->next;
-    c->n = 0;
+    c->next = outstanding;
+    if (outstanding)
+        outstanding->prev = c;
+    outstanding = c;
     g->host->source_cookie(g->node, c);
     for (int64_t k = 0; k < g->batch && g->next < g->count; k++, g->next++) {
         char key[32], val[64];
@@ -83,7 +88,22 @@ static void gen_ack(void *v, void *cookie)
     struct gen_cookie *c = cookie;
     for (int64_t i = c->first; i < c->first + c->n && i < TP_MAX; i++)
         tp.acked[i]++;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        outstanding = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     free(c);
+}
+static void gen_free(void *v)
+{
+    (void)v; /* batches never acknowledged (a failed run) are ours to release */
+    while (outstanding) {
+        struct gen_cookie *next = outstanding->next;
+        free(outstanding);
+        outstanding = next;
+    }
 }
 static int gen_pause(void *v)
 {
@@ -99,7 +119,8 @@ static int gen_resume(void *v)
 }
 static const mf_plugin_desc gen_desc = {
     MF_PLUGIN_HEADER, .kind = MF_KIND_SOURCE, .name = "gen", .version = "1", .description = "test generator",
-    .options = gen_opts, .ctx_size = sizeof(struct gen), .init = gen_init, .poll = gen_poll, .ack = gen_ack,
+    .options = gen_opts, .ctx_size = sizeof(struct gen), .init = gen_init, .free = gen_free, .poll = gen_poll,
+    .ack = gen_ack,
     .pause = gen_pause, .resume = gen_resume,
 };
 

@@ -289,7 +289,8 @@ typedef struct mf_plugin_desc {
      * timeout_ms for input. Required for sources. */
     int (*poll)(void *ctx, int timeout_ms);
     /* Everything emitted in one poll() (identified by its cookie) is handled.
-     * Called on the source's thread, in any order. */
+     * Called on the source's thread, in any order. Cookies never acknowledged
+     * (a failed run, state held at shutdown) are the plugin's to free in free(). */
     void (*ack)(void *ctx, void *cookie);
     /* Downstream is full: stop fetching (but keep polling: poll is still called,
      * with nothing expected from it). Resume when there is room again. */
