@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "json_alloc.h"
 #include "log.h"
 #include "options.h"
 #include "pipeline.h"
@@ -263,6 +264,7 @@ static int cmd_plugins(const struct cli *cli)
 
 int main(int argc, char **argv)
 {
+    mf_json_alloc_install(); /* before any JSON value exists */
     struct cli cli = {0};
     int rc = MF_EXIT_CONFIG;
     if (parse_args(argc, argv, &cli) != 0) {
@@ -301,5 +303,6 @@ int main(int argc, char **argv)
 done:
     free(cli.sets);
     free(cli.plugin_paths);
+    mf_json_alloc_drain_all();
     return rc;
 }
