@@ -1,0 +1,564 @@
+/*
+ * lua_json.c — Lua values to JSON (the encoder used by emit, snapshots and
+ * json_encode), JSON to plain Lua tables (params, restored state), and the
+ * value functions of the `martflow` table. See lua_value.h for the rules.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lua_proxy.h"
+#include "lua_value.h"
+
+/* An estimate of what a JSON node costs in memory, for max_bytes. */
+#define NODE_COST 48u
+
+static const char holder_mt_key = 0;
+
+/* The root of a tree under construction, freed by the GC if an error
+ * unwinds the encoder. Containers are attached to their parent before they
+ * are filled, so the root owns everything built so far. */
+typedef struct holder {
+    json_t *root;
+} holder;
+
+typedef struct enc {
+    lua_State *L;
+    size_t bytes, max;
+} enc;
+
+static void charge(enc *e, size_t n)
+{
+    e->bytes += n;
+    if (e->max && e->bytes > e->max)
+        luaL_error(e->L, "JSON value too large (over %zu bytes, max_memory)", e->max);
+}
+
+static bool is_container(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TTABLE || lvp_test(L, idx) != NULL;
+}
+
+static void fill(enc *e, int idx, json_t *dst, int depth);
+
+/* The new JSON for a non-container value. */
+static json_t *scalar(enc *e, int idx)
+{
+    lua_State *L = e->L;
+    json_t *j = NULL;
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        j = json_boolean(lua_toboolean(L, idx));
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            j = json_integer((json_int_t)lua_tointeger(L, idx));
+        } else {
+            double d = lua_tonumber(L, idx);
+            if (!isfinite(d))
+                luaL_error(L, "cannot encode %f as JSON (NaN and infinities have no JSON form)", d);
+            j = json_real(d);
+        }
+        break;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        charge(e, len);
+        j = json_stringn(s, len);
+        if (!j)
+            luaL_error(L, "cannot encode a string that is not valid UTF-8 as JSON");
+        break;
+    }
+    case LUA_TUSERDATA:
+        if (lv_is_null(L, idx)) {
+            j = json_null();
+            break;
+        }
+        /* fall through */
+    default:
+        luaL_error(L, "cannot encode a %s as JSON", luaL_typename(L, idx));
+    }
+    if (!j)
+        luaL_error(L, "out of memory");
+    charge(e, NODE_COST);
+    return j;
+}
+
+/* Append or set the value at vidx into dst (an array when key is NULL). */
+static void put(enc *e, json_t *dst, const char *key, size_t key_len, int vidx, int depth)
+{
+    if (is_container(e->L, vidx)) {
+        /* The kind of the container decides what to create. */
+        lv_proxy *p = lvp_test(e->L, vidx);
+        bool array;
+        if (p) {
+            array = p->kind == LV_ARRAY;
+        } else {
+            lua_State *L = e->L;
+            array = false;
+            if (lua_getmetatable(L, vidx)) {
+                lua_rawgetp(L, LUA_REGISTRYINDEX, &lvp_array_mt_key);
+                array = lua_rawequal(L, -1, -2);
+                lua_pop(L, 2);
+            }
+            if (!array) {
+                bool marked_object = false;
+                if (lua_getmetatable(L, vidx)) {
+                    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvp_object_mt_key);
+                    marked_object = lua_rawequal(L, -1, -2);
+                    lua_pop(L, 2);
+                }
+                if (!marked_object) {
+                    /* Unmarked: an array when the keys are exactly 1..n, n > 0. */
+                    lua_Integer n = 0;
+                    bool seq = true;
+                    lua_pushnil(L);
+                    while (lua_next(L, vidx)) {
+                        lua_pop(L, 1);
+                        n++;
+                        if (seq && (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1))
+                            seq = false;
+                    }
+                    array = seq && n > 0 && (lua_Integer)lua_rawlen(L, vidx) == n;
+                }
+            }
+        }
+        json_t *c = array ? json_array() : json_object();
+        if (!c)
+            luaL_error(e->L, "out of memory");
+        if (key)
+            json_object_setn_new_nocheck(dst, key, key_len, c);
+        else
+            json_array_append_new(dst, c);
+        charge(e, NODE_COST + key_len);
+        fill(e, vidx, c, depth + 1);
+        return;
+    }
+    json_t *v = scalar(e, vidx);
+    if (key)
+        json_object_setn_new_nocheck(dst, key, key_len, v);
+    else
+        json_array_append_new(dst, v);
+    charge(e, key_len);
+}
+
+/* Deep copy of untouched JSON into dst's child (top-down, so nothing leaks
+ * when the size bound raises). */
+static void copy_into(enc *e, json_t *dst, const char *key, size_t key_len, json_t *src, int depth);
+
+static void copy_children(enc *e, json_t *dst, json_t *src, int depth)
+{
+    if (depth > LV_MAX_DEPTH)
+        luaL_error(e->L, "JSON value nested too deeply");
+    if (json_is_object(src)) {
+        for (void *it = json_object_iter(src); it; it = json_object_iter_next(src, it))
+            copy_into(e, dst, json_object_iter_key(it), json_object_iter_key_len(it), json_object_iter_value(it),
+                      depth);
+    } else {
+        for (size_t i = 0; i < json_array_size(src); i++)
+            copy_into(e, dst, NULL, 0, json_array_get(src, i), depth);
+    }
+}
+
+static void copy_into(enc *e, json_t *dst, const char *key, size_t key_len, json_t *src, int depth)
+{
+    json_t *c;
+    bool container = json_is_object(src) || json_is_array(src);
+    if (container)
+        c = json_is_object(src) ? json_object() : json_array();
+    else if (json_is_string(src))
+        c = json_stringn_nocheck(json_string_value(src), json_string_length(src));
+    else
+        c = json_copy(src); /* scalars: a fresh node */
+    if (!c)
+        luaL_error(e->L, "out of memory");
+    if (key)
+        json_object_setn_new_nocheck(dst, key, key_len, c);
+    else
+        json_array_append_new(dst, c);
+    charge(e, NODE_COST + key_len + (json_is_string(src) ? json_string_length(src) : 0));
+    if (container)
+        copy_children(e, c, src, depth + 1);
+}
+
+/* Sorting the string keys of plain tables. */
+typedef struct skey {
+    const char *s;
+    size_t len;
+} skey;
+
+static int skey_cmp(const void *a, const void *b)
+{
+    const skey *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Fill the (already attached) container dst from the container at idx. */
+static void fill(enc *e, int idx, json_t *dst, int depth)
+{
+    lua_State *L = e->L;
+    if (depth > LV_MAX_DEPTH)
+        luaL_error(L, "value nested too deeply for JSON (over %d levels, or a cycle)", LV_MAX_DEPTH);
+    luaL_checkstack(L, 8, "value nested too deeply");
+    idx = lua_absindex(L, idx);
+    lv_proxy *p = lvp_test(L, idx);
+    if (p && !p->materialized) {
+        /* A view: untouched children are copied, read ones may be written. */
+        bool cached = lua_getiuservalue(L, idx, 1) == LUA_TTABLE;
+        int cache = lua_gettop(L);
+        if (json_is_object(p->json)) {
+            for (void *it = json_object_iter(p->json); it; it = json_object_iter_next(p->json, it)) {
+                const char *k = json_object_iter_key(it);
+                size_t kl = json_object_iter_key_len(it);
+                if (cached && (lua_pushlstring(L, k, kl), lua_rawget(L, cache)) != LUA_TNIL) {
+                    put(e, dst, k, kl, lua_gettop(L), depth);
+                    lua_pop(L, 1);
+                    continue;
+                }
+                if (cached)
+                    lua_pop(L, 1);
+                copy_into(e, dst, k, kl, json_object_iter_value(it), depth);
+            }
+        } else {
+            for (size_t i = 0; i < json_array_size(p->json); i++) {
+                if (cached && lua_rawgeti(L, cache, (lua_Integer)i + 1) != LUA_TNIL) {
+                    put(e, dst, NULL, 0, lua_gettop(L), depth);
+                    lua_pop(L, 1);
+                    continue;
+                }
+                if (cached)
+                    lua_pop(L, 1);
+                copy_into(e, dst, NULL, 0, json_array_get(p->json, i), depth);
+            }
+        }
+        lua_settop(L, cache - 1);
+        return;
+    }
+    if (p) {
+        /* Materialized: the data table, in key order for objects. */
+        lua_getiuservalue(L, idx, 1);
+        int data = lua_gettop(L);
+        if (p->kind == LV_ARRAY) {
+            lua_Integer n = (lua_Integer)lua_rawlen(L, data);
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(L, data, i);
+                put(e, dst, NULL, 0, lua_gettop(L), depth);
+                lua_pop(L, 1);
+            }
+        } else {
+            lua_getiuservalue(L, idx, 2);
+            int order = lua_gettop(L);
+            lua_Integer n = (lua_Integer)lua_rawlen(L, order);
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(L, order, i);
+                lua_pushvalue(L, -1);
+                if (lua_rawget(L, data) != LUA_TNIL) {
+                    size_t kl;
+                    const char *k = lua_tolstring(L, -2, &kl);
+                    put(e, dst, k, kl, lua_gettop(L), depth);
+                }
+                lua_pop(L, 2);
+            }
+        }
+        lua_settop(L, data - 1);
+        return;
+    }
+    /* A plain table. */
+    if (json_is_array(dst)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n)
+                luaL_error(L, "a JSON array (martflow.array) has only the keys 1..n; found key %s",
+                           luaL_tolstring(L, -1, NULL));
+        }
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            put(e, dst, NULL, 0, lua_gettop(L), depth);
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "JSON object keys are strings; this table has the %s key %s "
+                          "(use tostring(key), or martflow.array for a list)",
+                       luaL_typename(L, -1), luaL_tolstring(L, -1, NULL));
+        n++;
+    }
+    if (n == 0)
+        return;
+    /* Sorted keys, so the output does not depend on the hash order. The key
+     * array is a userdata: the GC frees it if an error unwinds. */
+    skey *keys = lua_newuserdatauv(L, n * sizeof *keys, 0);
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        keys[i].s = lua_tolstring(L, -1, &keys[i].len); /* alive: keys of the table */
+        i++;
+    }
+    qsort(keys, n, sizeof *keys, skey_cmp);
+    for (i = 0; i < n; i++) {
+        lua_pushlstring(L, keys[i].s, keys[i].len);
+        lua_rawget(L, idx);
+        put(e, dst, keys[i].s, keys[i].len, lua_gettop(L), depth);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+json_t *lv_encode(lua_State *L, int idx, size_t max_bytes)
+{
+    idx = lua_absindex(L, idx);
+    enc e = {L, 0, max_bytes};
+    if (!is_container(L, idx)) {
+        if (lua_isnil(L, idx))
+            return json_null();
+        return scalar(&e, idx);
+    }
+    holder *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->root = NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
+    lua_setmetatable(L, -2);
+    /* An array/object wrapper to hold the root: put() decides its kind. */
+    json_t *wrap = json_array();
+    if (!wrap)
+        luaL_error(L, "out of memory");
+    h->root = wrap;
+    put(&e, wrap, NULL, 0, idx, 0);
+    json_t *root = json_incref(json_array_get(wrap, 0));
+    h->root = NULL;
+    json_decref(wrap);
+    lua_pop(L, 1);
+    return root;
+}
+
+static int holder_gc(lua_State *L)
+{
+    holder *h = lua_touserdata(L, 1);
+    json_decref(h->root);
+    h->root = NULL;
+    return 0;
+}
+
+/* ---- JSON to plain tables ------------------------------------------------------------------ */
+
+static void push_plain(lua_State *L, const json_t *j, int depth)
+{
+    if (depth > LV_MAX_DEPTH)
+        luaL_error(L, "JSON value nested too deeply");
+    luaL_checkstack(L, 4, "JSON value nested too deeply");
+    if (json_is_object(j)) {
+        lua_createtable(L, 0, (int)json_object_size(j));
+        for (void *it = json_object_iter((json_t *)j); it; it = json_object_iter_next((json_t *)j, it)) {
+            lua_pushlstring(L, json_object_iter_key(it), json_object_iter_key_len(it));
+            push_plain(L, json_object_iter_value(it), depth + 1);
+            lua_rawset(L, -3);
+        }
+    } else if (json_is_array(j)) {
+        size_t n = json_array_size(j);
+        lua_createtable(L, (int)n, 0);
+        for (size_t i = 0; i < n; i++) {
+            push_plain(L, json_array_get(j, i), depth + 1);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &lvp_array_mt_key);
+        lua_setmetatable(L, -2);
+    } else {
+        lv_push(L, (json_t *)j);
+    }
+}
+
+void lv_push_plain(lua_State *L, const json_t *j)
+{
+    push_plain(L, j, 0);
+}
+
+void lv_check_storable(lua_State *L, int idx, const char *what)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TBOOLEAN:
+    case LUA_TNUMBER:
+    case LUA_TSTRING:
+    case LUA_TTABLE:
+        return;
+    case LUA_TUSERDATA:
+        if (lv_is_null(L, idx) || lvp_test(L, idx))
+            return;
+        /* fall through */
+    default:
+        luaL_error(L, "cannot store a %s in %s", luaL_typename(L, idx), what);
+    }
+}
+
+/* ---- the martflow functions -------------------------------------------------------------------- */
+
+static int mark(lua_State *L, const void *key, const char *name)
+{
+    if (lua_isnoneornil(L, 1))
+        lua_newtable(L);
+    else
+        luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    if (lua_getmetatable(L, 1)) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+        bool same = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (!same)
+            return luaL_error(L, "martflow.%s: the table already has a metatable", name);
+    }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+static int mf_array(lua_State *L)
+{
+    return mark(L, &lvp_array_mt_key, "array");
+}
+
+static int mf_object(lua_State *L)
+{
+    return mark(L, &lvp_object_mt_key, "object");
+}
+
+static int mf_is_null(lua_State *L)
+{
+    lua_pushboolean(L, lv_is_null(L, 1));
+    return 1;
+}
+
+static int mf_is_array(lua_State *L)
+{
+    lv_proxy *p = lvp_test(L, 1);
+    bool is = false;
+    if (p) {
+        is = p->kind == LV_ARRAY;
+    } else if (lua_type(L, 1) == LUA_TTABLE) {
+        if (lua_getmetatable(L, 1)) {
+            lua_rawgetp(L, LUA_REGISTRYINDEX, &lvp_array_mt_key);
+            is = lua_rawequal(L, -1, -2);
+            lua_pop(L, 2);
+        } else {
+            lua_Integer n = 0;
+            bool seq = true;
+            lua_pushnil(L);
+            while (lua_next(L, 1)) {
+                lua_pop(L, 1);
+                n++;
+                seq = seq && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1;
+            }
+            is = seq && n > 0 && (lua_Integer)lua_rawlen(L, 1) == n;
+        }
+    }
+    lua_pushboolean(L, is);
+    return 1;
+}
+
+/* Steal j into a holder on the stack so an error cannot leak it. */
+static json_t *hold(lua_State *L, json_t *j)
+{
+    holder *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->root = j;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
+    lua_setmetatable(L, -2);
+    return j;
+}
+
+static int mf_totable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (!is_container(L, 1)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    json_t *j = hold(L, lv_encode(L, 1, 0));
+    lv_push_plain(L, j);
+    return 1;
+}
+
+static int mf_json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    json_t *j = hold(L, lv_encode(L, 1, 0));
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, text);
+    free(text);
+    return 1;
+}
+
+static int mf_json_decode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    json_error_t err;
+    json_t *j = json_loadb(s, len, JSON_DECODE_ANY, &err);
+    if (!j) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "invalid JSON (line %d, column %d): %s", err.line, err.column, err.text);
+        return 2;
+    }
+    hold(L, j);
+    lv_push(L, j); /* a proxy takes its own reference */
+    return 1;
+}
+
+/* type(): proxies are tables as far as scripts are concerned. */
+static int mf_type(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (lvp_test(L, 1))
+        lua_pushliteral(L, "table");
+    else
+        lua_pushstring(L, luaL_typename(L, 1));
+    return 1;
+}
+
+static int mf_next(lua_State *L)
+{
+    if (lvp_test(L, 1))
+        return lvp_next(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+void lv_register(lua_State *L, int lib)
+{
+    lib = lua_absindex(L, lib);
+    lvp_register(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, holder_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
+
+    static const luaL_Reg fns[] = {
+        {"array", mf_array},     {"object", mf_object},           {"is_null", mf_is_null},
+        {"is_array", mf_is_array}, {"totable", mf_totable},       {"json_encode", mf_json_encode},
+        {"json_decode", mf_json_decode}, {NULL, NULL},
+    };
+    lua_pushvalue(L, lib);
+    luaL_setfuncs(L, fns, 0);
+    lua_pop(L, 1);
+    lv_push_null(L);
+    lua_setfield(L, lib, "null");
+    lua_pushcfunction(L, mf_type);
+    lua_setglobal(L, "type");
+    lua_pushcfunction(L, mf_next);
+    lua_setglobal(L, "next");
+}
