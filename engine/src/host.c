@@ -24,8 +24,7 @@ static bool staging_full(const mf_node *n, const mf_batch_impl *b)
 static void push(mf_node *n, mf_node *to, mf_batch_impl *b)
 {
     mf_msg m = {.type = MF_MSG_BATCH, .from = n->id, .batch = b};
-    if (mf_queue_push(to->inq, &m, -1) != 0)
-        mf_batch_free(b, false); /* hard stop: abandoned, never acknowledged */
+    mf_queue_push(to->inq, &m, -1); /* blocks while the queue is full: backpressure */
 }
 
 static mf_batch_impl *clone_batch(mf_batch_impl *b)
@@ -298,7 +297,7 @@ static uint64_t host_ack_wait(mf_node *n, int timeout_ms)
         mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
         uint64_t left = mf_ack_tracker_outstanding(n->tracker);
         int64_t now = mf_time_mono_ms();
-        if (left == 0 || now >= until || atomic_load(&n->rt->hard_stop))
+        if (left == 0 || now >= until)
             return left;
         mf_ack_tracker_wait(n->tracker, (int)(until - now < 50 ? until - now : 50));
     }
@@ -341,7 +340,7 @@ static void host_set_tick(mf_node *n, int64_t interval_ms)
 
 static bool host_stopping(const mf_node *n)
 {
-    return atomic_load(&n->rt->stopping) || atomic_load(&n->rt->hard_stop);
+    return atomic_load(&n->rt->stopping);
 }
 
 static void host_set_ready(mf_node *n, bool ready)

@@ -64,18 +64,13 @@ static int64_t wait_budget(const mf_node *n)
     return budget;
 }
 
-/* Sleep for a retry, waking early on a hard stop. */
+/* Sleep for a retry. (Past the grace period the process exits anyway.) */
 static void backoff_sleep(mf_node *n, unsigned attempt)
 {
     int64_t ms = mf_backoff_delay_ms(attempt, n->g->retry_base_ms, n->g->retry_cap_ms, &n->rng);
-    int64_t until = mf_time_mono_ms() + ms;
-    while (!atomic_load(&n->rt->hard_stop)) {
-        int64_t left = until - mf_time_mono_ms();
-        if (left <= 0)
-            break;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(left < 50 ? left : 50) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 static bool downstream_has_room(mf_node *n)
@@ -167,7 +162,7 @@ void *mf_source_thread(void *arg)
     for (;;) {
         mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
         maybe_commit(n);
-        if (mf_ack_tracker_outstanding(n->tracker) == 0 || atomic_load(&rt->hard_stop))
+        if (mf_ack_tracker_outstanding(n->tracker) == 0)
             break;
         if (atomic_load(&rt->sinks_done)) {
             mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
@@ -222,8 +217,6 @@ static bool process_batch(mf_node *n, mf_batch_impl *b)
                 mf_node_log(n, MF_LOG_WARN, "batch of %zu records failed; retrying (attempt %u)", b->pub.count,
                             attempt + 1);
             backoff_sleep(n, attempt);
-            if (atomic_load(&rt->hard_stop))
-                return false;
             break;
         default:
             mf_runtime_fail(rt, n, "processing a batch failed");
@@ -277,11 +270,8 @@ void *mf_worker_thread(void *arg)
         maybe_commit(n);
         maybe_tick(n);
         mf_msg m;
-        if (!mf_queue_pop(n->inq, &m, wait_budget(n))) {
-            if (atomic_load(&rt->hard_stop))
-                break;
+        if (!mf_queue_pop(n->inq, &m, wait_budget(n)))
             continue;
-        }
         int p = producer_index(n, m.from);
         switch (m.type) {
         case MF_MSG_BATCH:
@@ -317,7 +307,7 @@ void *mf_worker_thread(void *arg)
             complete_barrier(n, pending_barrier);
     }
 
-    if (!failed && !atomic_load(&rt->hard_stop)) {
+    if (!failed) {
         bool end = !n->eos_stop && !atomic_load(&rt->failed);
         if (d->flush && d->flush(n->ctx, end ? MF_FLUSH_END : MF_FLUSH_STOP) == MF_FATAL)
             mf_runtime_fail(rt, n, "final flush failed");

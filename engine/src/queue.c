@@ -17,7 +17,6 @@ struct mf_queue {
     size_t cap, head, len;
     size_t records, bytes;
     size_t max_records, max_bytes;
-    bool cancelled;
 };
 
 mf_queue *mf_queue_new(size_t max_records, size_t max_bytes)
@@ -82,17 +81,13 @@ int mf_queue_push(mf_queue *q, const mf_msg *msg, int64_t timeout_ms)
     if (timeout_ms >= 0)
         deadline_after(&ts, timeout_ms);
     pthread_mutex_lock(&q->mu);
-    while (records && full_for(q, records, bytes) && !q->cancelled) {
+    while (records && full_for(q, records, bytes)) {
         int rc = timeout_ms >= 0 ? pthread_cond_timedwait(&q->not_full, &q->mu, &ts)
                                  : pthread_cond_wait(&q->not_full, &q->mu);
         if (rc == ETIMEDOUT) {
             pthread_mutex_unlock(&q->mu);
             return -1;
         }
-    }
-    if (q->cancelled && records) {
-        pthread_mutex_unlock(&q->mu);
-        return -1;
     }
     if (q->len == q->cap) {
         mf_msg *ring = mf_xcalloc(q->cap * 2, sizeof *ring);
@@ -144,15 +139,6 @@ bool mf_queue_has_room(mf_queue *q)
     bool room = q->records < q->max_records && q->bytes < q->max_bytes;
     pthread_mutex_unlock(&q->mu);
     return room;
-}
-
-void mf_queue_cancel(mf_queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    q->cancelled = true;
-    pthread_cond_broadcast(&q->not_full);
-    pthread_cond_broadcast(&q->not_empty);
-    pthread_mutex_unlock(&q->mu);
 }
 
 void mf_queue_stats(mf_queue *q, size_t *records, size_t *bytes)

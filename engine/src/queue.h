@@ -35,15 +35,12 @@ mf_queue *mf_queue_new(size_t max_records, size_t max_bytes);
 /* Free the queue and any batches still in it (their acks abandoned). */
 void mf_queue_free(mf_queue *q);
 
-/* Push. timeout_ms < 0 waits without limit. Returns 0, or -1 on timeout or
- * when the queue was cancelled. */
+/* Push. timeout_ms < 0 waits without limit. Returns 0, or -1 on timeout. */
 int mf_queue_push(mf_queue *q, const mf_msg *msg, int64_t timeout_ms);
 /* Pop. timeout_ms < 0 waits without limit. false on timeout. */
 bool mf_queue_pop(mf_queue *q, mf_msg *out, int64_t timeout_ms);
 /* Is there room for more data now? */
 bool mf_queue_has_room(mf_queue *q);
-/* Wake every waiter; pushes fail from now on (hard stop). */
-void mf_queue_cancel(mf_queue *q);
 void mf_queue_stats(mf_queue *q, size_t *records, size_t *bytes);
 
 #endif

@@ -103,7 +103,6 @@ struct mf_runtime {
 
     _Atomic bool stopping;       /* sources: stop reading */
     _Atomic bool failed;         /* a node returned MF_FATAL */
-    _Atomic bool hard_stop;      /* give up: queues cancelled */
     _Atomic uint64_t checkpoint_requested;
     _Atomic uint64_t checkpoint_committed;
     _Atomic uint64_t unhandled_rejects;
