@@ -396,8 +396,16 @@ static bool handle_event(struct yaml_state *st, const yaml_event_t *ev)
     case YAML_ALIAS_EVENT: {
         const char *name = (const char *)ev->data.alias.anchor;
         for (size_t i = st->n_anchors; i-- > 0;) {
-            if (strcmp(st->anchors[i].name, name) == 0)
-                return place_value(st, json_incref(st->anchors[i].value), line, col);
+            if (strcmp(st->anchors[i].name, name) != 0)
+                continue;
+            /* An alias inside the node it names would make the tree a cycle. */
+            for (size_t d = 0; d < st->depth; d++)
+                if (st->stack[d].container == st->anchors[i].value) {
+                    mf_diag_error(st->diag, make_loc(st->cfg, line, col), "alias '*%s' refers to a node that contains it",
+                                  name);
+                    return false;
+                }
+            return place_value(st, json_incref(st->anchors[i].value), line, col);
         }
         mf_diag_error(st->diag, make_loc(st->cfg, line, col), "unknown alias '*%s'", name);
         return false;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_FILE_BYTES (1u << 20)
 
@@ -13,6 +14,13 @@ static char *read_small_file(const char *path, char **error)
     FILE *f = fopen(path, "rb");
     if (!f) {
         *error = mf_xasprintf("cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* a FIFO or a device could block loading forever */
+        fclose(f);
+        *error = mf_xasprintf("'%s' is not a regular file", path);
         return NULL;
     }
     mf_str s = {0};

@@ -77,6 +77,9 @@ static void test_alias_and_second_document(void)
     json_t *use = json_object_get(mf_config_root(c), "use");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(use, "x")), 1);
     mf_config_free(c);
+    c = load("rec.yaml", "a: &x {b: [*x]}\n", &d);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "rec.yaml:1:12: alias '*x' refers to a node that contains it"));
     c = load("two.yaml", "a: 1\n---\nb: 2\n", &d);
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, "two.yaml:2:1: a pipeline file holds one YAML document"));
