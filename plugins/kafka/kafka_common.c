@@ -1,0 +1,370 @@
+/*
+ * kafka_common.c — configuration, secret file, logging and outage tracking
+ * shared by the Kafka source and sink. See kafka_common.h.
+ */
+#include "kafka_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define SCRUB_MIN_LEN 4 /* shorter "secrets" would blank out ordinary words */
+#define STATS_INTERVAL "1000"
+
+/* ---- secrets and scrubbing ------------------------------------------------------- */
+
+static void add_scrub(mfk_client *k, const char *value)
+{
+    if (!value || strlen(value) < SCRUB_MIN_LEN || k->n_scrub == MFK_MAX_SCRUB)
+        return;
+    for (size_t i = 0; i < k->n_scrub; i++)
+        if (strcmp(k->scrub[i], value) == 0)
+            return;
+    char *copy = strdup(value);
+    if (copy)
+        k->scrub[k->n_scrub++] = copy;
+}
+
+/* librdkafka keys whose values are secrets (never logged, scrubbed from logs). */
+static bool sensitive_key(const char *key)
+{
+    return strstr(key, "password") || strstr(key, "secret") || strstr(key, ".pem") ||
+           strstr(key, "oauthbearer.config") || strstr(key, "sasl.kerberos.keytab");
+}
+
+void mfk_scrub(const mfk_client *k, const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return;
+    while (*in && o + 1 < cap) {
+        size_t hit = 0;
+        for (size_t i = 0; i < k->n_scrub && !hit; i++) {
+            size_t n = strlen(k->scrub[i]);
+            if (strncmp(in, k->scrub[i], n) == 0)
+                hit = n;
+        }
+        if (hit) {
+            for (const char *r = "***"; *r && o + 1 < cap; r++)
+                out[o++] = *r;
+            in += hit;
+        } else {
+            out[o++] = *in++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* ---- callbacks (served by poll on the node thread) -------------------------------- */
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    mfk_client *k = rd_kafka_opaque(rk);
+    if (!k || k->quiet || !k->host)
+        return;
+    char line[1024];
+    mfk_scrub(k, buf, line, sizeof line);
+    /* Each level has its own call site, so a flood of debug lines cannot
+     * rate-limit away an error. */
+    if (level <= LOG_ERR)
+        k->host->log(k->node, MF_LOG_ERROR, "librdkafka %s: %s", fac, line);
+    else if (level == LOG_WARNING)
+        k->host->log(k->node, MF_LOG_WARN, "librdkafka %s: %s", fac, line);
+    else if (level <= LOG_INFO)
+        k->host->log(k->node, MF_LOG_INFO, "librdkafka %s: %s", fac, line);
+    else
+        k->host->log(k->node, MF_LOG_DEBUG, "librdkafka %s: %s", fac, line);
+}
+
+static void begin_outage(mfk_client *k, const char *why)
+{
+    if (k->down)
+        return;
+    k->down = true;
+    k->down_since_ms = k->host->monotonic_ms();
+    k->host->metric_add(k->m_outages, 1);
+    k->host->log(k->node, MF_LOG_WARN,
+                 "Kafka outage: %s (%s); waiting for the brokers, nothing is acknowledged meanwhile", why,
+                 k->role);
+}
+
+static void end_outage(mfk_client *k, const char *how)
+{
+    if (!k->down)
+        return;
+    k->down = false;
+    double secs = (double)(k->host->monotonic_ms() - k->down_since_ms) / 1000.0;
+    k->host->log(k->node, MF_LOG_INFO, "Kafka recovered: %s after %.1f s of outage (%s)", how, secs, k->role);
+}
+
+void mfk_saw_traffic(mfk_client *k)
+{
+    if (k->down)
+        end_outage(k, "the brokers answer again");
+}
+
+void mfk_handle_error(mfk_client *k, rd_kafka_t *rk, rd_kafka_resp_err_t err, const char *reason)
+{
+    char line[1024];
+    mfk_scrub(k, reason ? reason : rd_kafka_err2str(err), line, sizeof line);
+    k->host->metric_add(k->m_errors, 1);
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__FATAL: {
+        char why[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+        mfk_scrub(k, why, line, sizeof line);
+        k->fatal = true;
+        k->host->log(k->node, MF_LOG_ERROR, "librdkafka fatal error (%s): %s: %s", k->role, rd_kafka_err2name(orig),
+                     line);
+        return;
+    }
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        begin_outage(k, line);
+        return;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+        /* Connection trouble: expected during an outage, worth a warning outside one. */
+        if (k->down)
+            k->host->log(k->node, MF_LOG_DEBUG, "librdkafka: %s", line);
+        else
+            k->host->log(k->node, MF_LOG_WARN, "librdkafka connection problem: %s", line);
+        return;
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        k->host->log(k->node, MF_LOG_ERROR, "Kafka authentication failed (check the secret file): %s", line);
+        return;
+    default:
+        k->host->log(k->node, MF_LOG_WARN, "librdkafka error %s: %s", rd_kafka_err2name(err), line);
+        return;
+    }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    mfk_client *k = opaque;
+    if (!k || k->quiet || !k->host)
+        return;
+    mfk_handle_error(k, rk, (rd_kafka_resp_err_t)err, reason);
+}
+
+/* Statistics: count the brokers in state UP (learned or configured, not the
+ * internal or logical ones). An outage ends when one is up again. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    mfk_client *k = opaque;
+    (void)rk;
+    if (!k || k->quiet || !k->host)
+        return 0;
+    json_t *j = json_loadb(json, len, 0, NULL);
+    json_t *brokers = json_object_get(j, "brokers");
+    const char *name;
+    json_t *b;
+    int up = 0;
+    json_object_foreach(brokers, name, b) {
+        const char *src = json_string_value(json_object_get(b, "source"));
+        const char *state = json_string_value(json_object_get(b, "state"));
+        if (src && state && (!strcmp(src, "learned") || !strcmp(src, "configured")) && !strcmp(state, "UP"))
+            up++;
+    }
+    json_decref(j);
+    k->host->metric_set(k->m_brokers_up, up);
+    if (up > 0)
+        end_outage(k, "a broker connection is up");
+    return 0; /* librdkafka frees json */
+}
+
+/* ---- configuration --------------------------------------------------------------- */
+
+static bool conf_set(mfk_client *k, rd_kafka_conf_t *conf, const char *key, const char *value, const char *what)
+{
+    char err[512];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof err) == RD_KAFKA_CONF_OK)
+        return true;
+    if (sensitive_key(key)) {
+        k->host->log(k->node, MF_LOG_ERROR, "%s%s: librdkafka refused the value (not shown: it is a secret)", what,
+                     key);
+    } else {
+        char line[600];
+        mfk_scrub(k, err, line, sizeof line);
+        k->host->log(k->node, MF_LOG_ERROR, "%s%s: %s", what, key, line);
+    }
+    return false;
+}
+
+struct secret {
+    char *bootstrap, *username, *password;
+};
+
+static void secret_free(struct secret *s)
+{
+    free(s->bootstrap);
+    if (s->password)
+        memset(s->password, 0, strlen(s->password));
+    free(s->password);
+    free(s->username);
+}
+
+static bool secret_string(mfk_client *k, const char *path, json_t *j, const char *name, char **out)
+{
+    json_t *v = json_object_get(j, name);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        k->host->log(k->node, MF_LOG_ERROR, "secret file %s: \"%s\" must be a string", path, name);
+        return false;
+    }
+    *out = strdup(json_string_value(v));
+    return *out != NULL;
+}
+
+/* Read the kafkasecrets JSON. Parse errors give only the position: the text
+ * near it could be part of the password. */
+static bool secret_load(mfk_client *k, const char *path, struct secret *s)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j) {
+        if (e.line < 0)
+            k->host->log(k->node, MF_LOG_ERROR, "secret file: %s", e.text);
+        else
+            k->host->log(k->node, MF_LOG_ERROR, "secret file %s: not valid JSON (line %d, column %d)", path, e.line,
+                         e.column);
+        return false;
+    }
+    bool ok = json_is_object(j);
+    if (!ok)
+        k->host->log(k->node, MF_LOG_ERROR, "secret file %s: expected a JSON object {bootstrap, username, password}",
+                     path);
+    ok = ok && secret_string(k, path, j, "bootstrap", &s->bootstrap) &&
+         secret_string(k, path, j, "username", &s->username) && secret_string(k, path, j, "password", &s->password);
+    json_decref(j);
+    return ok;
+}
+
+static bool reserved_key(mfk_client *k, const char *key, const struct mfk_enforced *enforced)
+{
+    if (!strcmp(key, "bootstrap.servers") || !strcmp(key, "metadata.broker.list")) {
+        k->host->log(k->node, MF_LOG_ERROR, "rdkafka.%s: set by the plugin; use the option `brokers` (or the "
+                                            "secret file's bootstrap)", key);
+        return true;
+    }
+    if (!strcmp(key, "log.queue") || !strcmp(key, "opaque")) {
+        k->host->log(k->node, MF_LOG_ERROR, "rdkafka.%s: set by the plugin (logs are served on the node thread)",
+                     key);
+        return true;
+    }
+    for (const struct mfk_enforced *e = enforced; e && e->key; e++)
+        if (!strcmp(key, e->key)) {
+            k->host->log(k->node, MF_LOG_ERROR, "rdkafka.%s: set by the plugin to %s; %s", key, e->value, e->hint);
+            return true;
+        }
+    return false;
+}
+
+rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host, const char *role,
+                              const struct mfk_opts *opts, const struct mfk_setting *defaults,
+                              const struct mfk_enforced *enforced)
+{
+    k->node = node;
+    k->host = host;
+    k->role = role;
+    k->m_outages = host->counter(node, "martflow_kafka_outages_total", NULL,
+                                 "Times every broker connection was down");
+    k->m_brokers_up = host->gauge(node, "martflow_kafka_brokers_up", NULL, "Broker connections up (statistics)");
+    k->m_errors = host->counter(node, "martflow_kafka_client_errors_total", NULL,
+                                "Errors reported by librdkafka (connection problems included)");
+
+    struct secret s = {0};
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    bool ok = true;
+
+    /* Secrets first, so nothing below can log them. */
+    for (size_t i = 0; i < opts->rdkafka.count; i++)
+        if (sensitive_key(opts->rdkafka.keys[i]))
+            add_scrub(k, opts->rdkafka.values[i]);
+    if (opts->secret && *opts->secret) {
+        ok = secret_load(k, opts->secret, &s);
+        add_scrub(k, s.password);
+    }
+
+    char client_id[256];
+    snprintf(client_id, sizeof client_id, "martflow.%s.%s", host->pipeline_name(node), host->node_name(node));
+    ok = ok && conf_set(k, conf, "client.id", client_id, "");
+    ok = ok && conf_set(k, conf, "log.queue", "true", "");
+    ok = ok && conf_set(k, conf, "statistics.interval.ms", STATS_INTERVAL, "");
+    for (const struct mfk_setting *d = defaults; ok && d && d->key; d++)
+        ok = conf_set(k, conf, d->key, d->value, "");
+
+    const char *brokers = opts->brokers && *opts->brokers ? opts->brokers : s.bootstrap;
+    if (ok && (!brokers || !*brokers)) {
+        host->log(node, MF_LOG_ERROR, "no brokers: set the option `brokers` or give a secret file with \"bootstrap\"");
+        ok = false;
+    }
+    ok = ok && conf_set(k, conf, "bootstrap.servers", brokers, "brokers ");
+    if (ok && s.username && *s.username) {
+        /* SCRAM never sends the password itself; TLS is one setting away
+         * (rdkafka.security.protocol: SASL_SSL). Both may be overridden. */
+        ok = conf_set(k, conf, "security.protocol", "SASL_PLAINTEXT", "") &&
+             conf_set(k, conf, "sasl.mechanisms", "SCRAM-SHA-512", "") &&
+             conf_set(k, conf, "sasl.username", s.username, "secret file ") &&
+             conf_set(k, conf, "sasl.password", s.password ? s.password : "", "secret file ");
+    }
+    for (size_t i = 0; ok && i < opts->rdkafka.count; i++) {
+        const char *key = opts->rdkafka.keys[i];
+        if (reserved_key(k, key, enforced))
+            ok = false;
+        else
+            ok = conf_set(k, conf, key, opts->rdkafka.values[i], "rdkafka.");
+    }
+    for (const struct mfk_enforced *e = enforced; ok && e && e->key; e++)
+        ok = conf_set(k, conf, e->key, e->value, "");
+    secret_free(&s);
+    if (!ok) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    return conf;
+}
+
+void mfk_client_attach(mfk_client *k, rd_kafka_t *rk)
+{
+    rd_kafka_resp_err_t err = rd_kafka_set_log_queue(rk, NULL);
+    if (err)
+        k->host->log(k->node, MF_LOG_WARN, "cannot route librdkafka logs to the main queue: %s",
+                     rd_kafka_err2str(err));
+}
+
+void mfk_client_free(mfk_client *k)
+{
+    for (size_t i = 0; i < k->n_scrub; i++) {
+        memset(k->scrub[i], 0, strlen(k->scrub[i]));
+        free(k->scrub[i]);
+    }
+    k->n_scrub = 0;
+}
+
+bool mfk_valid_topic(const char *name, size_t len)
+{
+    if (len == 0 || len > 249)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+int mfk_ms_left(const mfk_client *k, int64_t deadline_ms)
+{
+    int64_t left = deadline_ms - k->host->monotonic_ms();
+    if (left < 0)
+        return 0;
+    return left > 3600000 ? 3600000 : (int)left;
+}

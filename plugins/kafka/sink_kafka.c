@@ -1,0 +1,526 @@
+/*
+ * sink kafka — produce records to Kafka with the idempotent producer.
+ *
+ * A record is acknowledged only from its delivery report: process() holds
+ * each record's ack (host->ack_hold) and hands librdkafka a small struct
+ * (struct msgctx) as the message opaque; the delivery report callback, served
+ * by rd_kafka_poll on the node thread, releases the ack on success. A delivery
+ * error that is the record's own (too large, unknown topic, not authorised,
+ * message.timeout.ms passed, ...) rejects that record to the errors port with
+ * the reason; a fatal producer error fails the node and leaves the ack held.
+ * A full local queue is backpressure: rd_kafka_poll(rk, 100) serves delivery
+ * reports until there is room. A tick serves reports when no batch comes;
+ * stop() flushes until the engine's deadline, and whatever has no delivery
+ * report by then stays unacknowledged, so its source offset is not committed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_common.h"
+
+#define TICK_MS 100
+#define QUEUE_FULL_WAIT_MS 100
+#define SLAB 1024
+#define MAX_ORIGIN_TOPICS 1024
+
+/* What a message in flight remembers of its record. */
+struct msgctx {
+    mf_ack *ack;
+    const char *origin_source; /* engine-owned, lives as long as the run */
+    const char *origin_topic;  /* interned here */
+    int32_t origin_partition;
+    int64_t origin_offset;
+    int64_t time_ms;
+    struct msgctx *next_free;
+};
+
+struct topic_handle {
+    char *name;
+    rd_kafka_topic_t *rkt;
+};
+
+struct ctx {
+    mfk_client k; /* first: it is librdkafka's opaque */
+    struct mfk_opts kafka;
+    const char *topic;
+    const char *topic_field;
+    const char *topic_header;
+    const char *key_field;
+
+    mf_node *node;
+    const mf_host *host;
+    rd_kafka_t *rk;
+    bool closing;
+
+    struct topic_handle *topics;
+    size_t n_topics, cap_topics, last_topic;
+    char **origin_topics;
+    size_t n_origin_topics;
+
+    struct msgctx *free_list;
+    struct msgctx **slabs;
+    size_t n_slabs;
+    uint64_t in_flight;
+
+    mf_header *hdrs;
+    size_t hdr_cap;
+    mf_buffer keybuf;
+
+    mf_metric *m_delivered, *m_failed, *m_discarded, *m_queue_full;
+};
+
+static const mf_option options[] = {
+    MFK_COMMON_OPTIONS(struct ctx),
+    MF_OPTION(MF_OPT_STRING, "topic", NULL, 0, struct ctx, topic,
+              "Topic to write to (fallback when topic_field/topic_header give none); \"\": discard, counted"),
+    MF_OPTION(MF_OPT_STRING, "topic_field", "", 0, struct ctx, topic_field,
+              "Top-level JSON field holding each record's topic (empty: not used)"),
+    MF_OPTION(MF_OPT_STRING, "topic_header", "", 0, struct ctx, topic_header,
+              "Header holding each record's topic (empty: not used; checked before topic_field)"),
+    MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
+              "Top-level JSON field used as the message key (empty: the record's key)"),
+    MF_OPTION_END,
+};
+
+/* ---- message contexts ------------------------------------------------------------ */
+
+static struct msgctx *msgctx_get(struct ctx *c)
+{
+    if (!c->free_list) {
+        struct msgctx *slab = calloc(SLAB, sizeof *slab);
+        c->slabs = realloc(c->slabs, (c->n_slabs + 1) * sizeof *c->slabs);
+        if (!slab || !c->slabs)
+            abort();
+        c->slabs[c->n_slabs++] = slab;
+        for (size_t i = 0; i < SLAB; i++) {
+            slab[i].next_free = c->free_list;
+            c->free_list = &slab[i];
+        }
+    }
+    struct msgctx *m = c->free_list;
+    c->free_list = m->next_free;
+    return m;
+}
+
+static void msgctx_put(struct ctx *c, struct msgctx *m)
+{
+    m->ack = NULL;
+    m->next_free = c->free_list;
+    c->free_list = m;
+}
+
+static const char *intern_origin(struct ctx *c, const char *topic)
+{
+    if (!topic)
+        return NULL;
+    for (size_t i = c->n_origin_topics; i-- > 0;)
+        if (strcmp(c->origin_topics[i], topic) == 0)
+            return c->origin_topics[i];
+    if (c->n_origin_topics == MAX_ORIGIN_TOPICS)
+        return NULL;
+    c->origin_topics = realloc(c->origin_topics, (c->n_origin_topics + 1) * sizeof *c->origin_topics);
+    char *copy = strdup(topic);
+    if (!c->origin_topics || !copy)
+        abort();
+    c->origin_topics[c->n_origin_topics++] = copy;
+    return copy;
+}
+
+/* ---- delivery reports ------------------------------------------------------------- */
+
+static void dr_headers(struct ctx *c, const rd_kafka_message_t *m, mf_record *r)
+{
+    rd_kafka_headers_t *h;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    size_t n = rd_kafka_header_cnt(h);
+    if (n > UINT16_MAX)
+        n = UINT16_MAX;
+    if (n > c->hdr_cap) {
+        c->hdr_cap = n;
+        c->hdrs = realloc(c->hdrs, n * sizeof *c->hdrs);
+        if (!c->hdrs)
+            abort();
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        const void *val;
+        size_t size;
+        if (rd_kafka_header_get_all(h, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        c->hdrs[k++] = (mf_header){.name = name, .value = val ? val : (const uint8_t *)"", .value_len = (uint32_t)size};
+    }
+    r->headers = c->hdrs;
+    r->n_headers = (uint16_t)k;
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct ctx *c = opaque;
+    struct msgctx *x = m->_private;
+    (void)rk;
+    if (c->closing || !x)
+        return; /* free(): nothing may reach the engine any more */
+    c->in_flight--;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        c->host->ack_release(c->node, x->ack);
+        c->host->metric_add(c->m_delivered, 1);
+        mfk_saw_traffic(&c->k);
+    } else if (m->err == RD_KAFKA_RESP_ERR__FATAL || c->k.fatal || m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+               m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        /* Not the record's fault, and not delivered: keep it unacknowledged
+         * (the hold is never released), so it is read again after a restart. */
+        c->host->log(c->node, MF_LOG_WARN, "a record was not delivered (%s): it stays unacknowledged",
+                     rd_kafka_err2str(m->err));
+    } else {
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        mf_record r = {.time_ms = x->time_ms,
+                       .origin = {.source = x->origin_source, .topic = x->origin_topic,
+                                  .partition = x->origin_partition, .offset = x->origin_offset},
+                       .ack = x->ack};
+        if (m->key) {
+            r.key = m->key;
+            r.key_len = (uint32_t)m->key_len;
+        } else {
+            r.flags |= MF_RECORD_KEY_NULL;
+        }
+        if (m->payload) {
+            r.value = m->payload;
+            r.value_len = (uint32_t)m->len;
+        } else {
+            r.flags |= MF_RECORD_VALUE_NULL;
+        }
+        dr_headers(c, m, &r);
+        c->host->metric_add(c->m_failed, 1);
+        c->host->reject(c->node, &r, "delivery to Kafka topic %s failed: %s", topic, rd_kafka_err2str(m->err));
+        c->host->ack_release(c->node, x->ack);
+    }
+    msgctx_put(c, x);
+}
+
+/* ---- producing ---------------------------------------------------------------------- */
+
+static rd_kafka_topic_t *topic_handle(struct ctx *c, const char *name)
+{
+    if (c->n_topics && strcmp(c->topics[c->last_topic].name, name) == 0)
+        return c->topics[c->last_topic].rkt;
+    for (size_t i = 0; i < c->n_topics; i++)
+        if (strcmp(c->topics[i].name, name) == 0) {
+            c->last_topic = i;
+            return c->topics[i].rkt;
+        }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, name, NULL);
+    if (!rkt)
+        return NULL;
+    if (c->n_topics == c->cap_topics) {
+        c->cap_topics = c->cap_topics ? c->cap_topics * 2 : 8;
+        c->topics = realloc(c->topics, c->cap_topics * sizeof *c->topics);
+        if (!c->topics)
+            abort();
+    }
+    c->topics[c->n_topics] = (struct topic_handle){.name = strdup(name), .rkt = rkt};
+    if (!c->topics[c->n_topics].name)
+        abort();
+    c->last_topic = c->n_topics++;
+    return rkt;
+}
+
+/* The record's topic: header, then field, then the static topic. Returns
+ * NULL when there is none; *why then says so (or "" to discard). */
+static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t cap, const char **why)
+{
+    *why = NULL;
+    if (*c->topic_header) {
+        const mf_header *h = c->host->record_header(rec, c->topic_header);
+        if (h && h->value_len) {
+            if (h->value_len >= cap || !mfk_valid_topic((const char *)h->value, h->value_len)) {
+                *why = "the topic header is not a valid topic name";
+                return NULL;
+            }
+            memcpy(buf, h->value, h->value_len);
+            buf[h->value_len] = '\0';
+            return buf;
+        }
+    }
+    if (*c->topic_field) {
+        const char *jerr = NULL;
+        json_t *j = (rec->flags & MF_RECORD_VALUE_NULL) ? NULL : c->host->record_json(c->node, rec, &jerr);
+        json_t *t = json_object_get(j, c->topic_field);
+        if (json_is_string(t) && json_string_length(t)) {
+            const char *name = json_string_value(t);
+            if (!mfk_valid_topic(name, json_string_length(t))) {
+                *why = "the topic field is not a valid topic name";
+                return NULL;
+            }
+            return name;
+        }
+    }
+    if (!c->topic) {
+        *why = "the record names no topic (topic_field/topic_header) and no static topic is set";
+        return NULL;
+    }
+    if (!*c->topic) {
+        *why = "";
+        return NULL;
+    }
+    return c->topic;
+}
+
+/* The key from key_field: string as is, other scalars and containers as JSON
+ * text, missing or null: no key. Returns false if the value is not JSON. */
+static bool field_key(struct ctx *c, mf_record *rec, const void **key, size_t *len)
+{
+    const char *jerr = NULL;
+    *key = NULL;
+    *len = 0;
+    if (rec->flags & MF_RECORD_VALUE_NULL)
+        return true;
+    json_t *j = c->host->record_json(c->node, rec, &jerr);
+    if (!j)
+        return false;
+    json_t *v = json_object_get(j, c->key_field);
+    if (!v || json_is_null(v))
+        return true;
+    if (json_is_string(v)) {
+        *key = json_string_value(v);
+        *len = json_string_length(v);
+        return true;
+    }
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return true;
+    mf_buffer_reset(&c->keybuf);
+    mf_buffer_append_str(&c->keybuf, text);
+    free(text);
+    *key = c->keybuf.data;
+    *len = c->keybuf.len;
+    return true;
+}
+
+static rd_kafka_headers_t *make_headers(const mf_record *rec)
+{
+    if (!rec->n_headers)
+        return NULL;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(rec->n_headers);
+    for (uint16_t i = 0; i < rec->n_headers; i++)
+        rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value, rec->headers[i].value_len);
+    return h;
+}
+
+/* Whether a producev error is the record's own fault (reject it). */
+static bool record_error(rd_kafka_resp_err_t err)
+{
+    return err != RD_KAFKA_RESP_ERR__FATAL && err != RD_KAFKA_RESP_ERR__QUEUE_FULL;
+}
+
+/* Produce one record; returns MF_OK or MF_FATAL. */
+static int produce(struct ctx *c, mf_record *rec)
+{
+    char tbuf[256];
+    const char *why;
+    const char *topic = record_topic(c, rec, tbuf, sizeof tbuf, &why);
+    if (!topic) {
+        if (why && !*why) {
+            c->host->metric_add(c->m_discarded, 1);
+            return MF_OK;
+        }
+        c->host->reject(c->node, rec, "%s", why);
+        return MF_OK;
+    }
+    const void *key = NULL;
+    size_t key_len = 0;
+    if (*c->key_field) {
+        if (!field_key(c, rec, &key, &key_len)) {
+            c->host->reject(c->node, rec, "key_field '%s': the value is not JSON", c->key_field);
+            return MF_OK;
+        }
+    } else if (!(rec->flags & MF_RECORD_KEY_NULL)) {
+        key = rec->key;
+        key_len = rec->key_len;
+    }
+    const uint8_t *value = NULL;
+    size_t value_len = 0;
+    if (!(rec->flags & MF_RECORD_VALUE_NULL))
+        value = c->host->record_value(c->node, rec, &value_len);
+    rd_kafka_topic_t *rkt = topic_handle(c, topic);
+    if (!rkt) {
+        c->host->reject(c->node, rec, "cannot use Kafka topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return MF_OK;
+    }
+    rd_kafka_headers_t *hdrs = make_headers(rec);
+    struct msgctx *x = msgctx_get(c);
+    x->origin_source = rec->origin.source;
+    x->origin_topic = intern_origin(c, rec->origin.topic);
+    x->origin_partition = rec->origin.partition;
+    x->origin_offset = rec->origin.offset;
+    x->time_ms = rec->time_ms;
+    int64_t ts = rec->time_ms == MF_TIME_UNSET || rec->time_ms < 0 ? 0 : rec->time_ms;
+    rd_kafka_resp_err_t err;
+    for (;;) {
+        err = rd_kafka_producev(c->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
+                                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(ts),
+                                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(x), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        /* Backpressure: serve delivery reports until there is room. */
+        c->host->metric_add(c->m_queue_full, 1);
+        rd_kafka_poll(c->rk, QUEUE_FULL_WAIT_MS);
+        if (c->k.fatal)
+            break;
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        x->ack = c->host->ack_hold(c->node, rec);
+        c->in_flight++;
+        return MF_OK;
+    }
+    if (hdrs)
+        rd_kafka_headers_destroy(hdrs);
+    msgctx_put(c, x);
+    if (c->k.fatal || !record_error(err))
+        return MF_FATAL;
+    c->host->metric_add(c->m_failed, 1);
+    c->host->reject(c->node, rec, "cannot produce to Kafka topic %s: %s", topic, rd_kafka_err2str(err));
+    return MF_OK;
+}
+
+static int process(void *vctx, mf_batch *batch)
+{
+    struct ctx *c = vctx;
+    for (size_t i = 0; i < batch->count; i++)
+        if (produce(c, &batch->records[i]) != MF_OK || c->k.fatal)
+            return MF_FATAL;
+    rd_kafka_poll(c->rk, 0);
+    return c->k.fatal ? MF_FATAL : MF_OK;
+}
+
+static int tick(void *vctx)
+{
+    struct ctx *c = vctx;
+    rd_kafka_poll(c->rk, 0);
+    return c->k.fatal ? MF_FATAL : MF_OK;
+}
+
+static int flush(void *vctx, mf_flush_reason reason)
+{
+    struct ctx *c = vctx;
+    (void)reason; /* acks follow delivery reports; stop() waits for the rest */
+    rd_kafka_poll(c->rk, 0);
+    return c->k.fatal ? MF_FATAL : MF_OK;
+}
+
+static int stop_cb(void *vctx, int64_t deadline_ms)
+{
+    struct ctx *c = vctx;
+    if (!c->rk)
+        return MF_OK;
+    int left;
+    while (c->in_flight && !c->k.fatal && (left = mfk_ms_left(&c->k, deadline_ms)) > 0)
+        rd_kafka_flush(c->rk, left < QUEUE_FULL_WAIT_MS ? left : QUEUE_FULL_WAIT_MS);
+    rd_kafka_poll(c->rk, 0);
+    if (c->in_flight)
+        c->host->log(c->node, MF_LOG_WARN,
+                     "%llu records got no delivery report before the deadline: they stay unacknowledged (their "
+                     "source offsets are not committed; they will be read again)",
+                     (unsigned long long)c->in_flight);
+    else
+        c->host->log(c->node, MF_LOG_INFO, "producer flushed: every record has its delivery report");
+    return c->k.fatal ? MF_FATAL : MF_OK;
+}
+
+static int init(void *vctx, mf_node *node, const mf_host *host)
+{
+    struct ctx *c = vctx;
+    c->node = node;
+    c->host = host;
+    c->m_delivered = host->counter(node, "martflow_kafka_delivered_total", NULL, "Records with a successful delivery report");
+    c->m_failed = host->counter(node, "martflow_kafka_delivery_failures_total", NULL,
+                                "Records rejected because Kafka refused them");
+    c->m_discarded = host->counter(node, "martflow_kafka_discarded_total", NULL,
+                                   "Records discarded because the topic is configured empty");
+    c->m_queue_full = host->counter(node, "martflow_kafka_queue_full_total", NULL,
+                                    "Waits because the producer's local queue was full (backpressure)");
+    if (!c->topic && !*c->topic_field && !*c->topic_header) {
+        host->log(node, MF_LOG_ERROR, "set `topic`, `topic_field` or `topic_header`");
+        return MF_FATAL;
+    }
+    if (c->topic && *c->topic && !mfk_valid_topic(c->topic, strlen(c->topic))) {
+        host->log(node, MF_LOG_ERROR, "topic '%s' is not a valid topic name ([a-zA-Z0-9._-], 1..249 characters)",
+                  c->topic);
+        return MF_FATAL;
+    }
+    if (c->topic && !*c->topic)
+        host->log(node, MF_LOG_WARN, "topic is empty: records %sare discarded (counted in "
+                                     "martflow_kafka_discarded_total)",
+                  *c->topic_field || *c->topic_header ? "without a topic of their own " : "");
+    const struct mfk_setting defaults[] = {
+        /* the Java client's partitioner: a key lands where Java producers put it */
+        {"partitioner", "murmur2_random"},
+        /* retry until delivered: an outage is waited out, not turned into rejects */
+        {"message.timeout.ms", "0"},
+        {"queue.buffering.max.kbytes", "65536"},
+        {NULL, NULL},
+    };
+    const struct mfk_enforced enforced[] = {
+        {"enable.idempotence", "true", "no duplicates or reordering from the producer's own retries"},
+        {NULL, NULL, NULL},
+    };
+    rd_kafka_conf_t *conf = mfk_conf_new(&c->k, node, host, "producer", &c->kafka, defaults, enforced);
+    if (!conf)
+        return MF_FATAL;
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    char err[512];
+    c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!c->rk) {
+        rd_kafka_conf_destroy(conf);
+        host->log(node, MF_LOG_ERROR, "cannot create the Kafka producer: %s", err);
+        return MF_FATAL;
+    }
+    mfk_client_attach(&c->k, c->rk);
+    host->set_tick(node, TICK_MS);
+    return MF_OK;
+}
+
+static void free_cb(void *vctx)
+{
+    struct ctx *c = vctx;
+    c->closing = true;
+    c->k.quiet = true;
+    for (size_t i = 0; i < c->n_topics; i++) {
+        rd_kafka_topic_destroy(c->topics[i].rkt);
+        free(c->topics[i].name);
+    }
+    free(c->topics);
+    if (c->rk) {
+        /* Held acks stay held: what has no delivery report is not acknowledged. */
+        rd_kafka_purge(c->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_destroy(c->rk);
+    }
+    for (size_t i = 0; i < c->n_slabs; i++)
+        free(c->slabs[i]);
+    free(c->slabs);
+    for (size_t i = 0; i < c->n_origin_topics; i++)
+        free(c->origin_topics[i]);
+    free(c->origin_topics);
+    free(c->hdrs);
+    mf_buffer_free(&c->keybuf);
+    mfk_client_free(&c->k);
+}
+
+MF_PLUGIN_DEFINE = {
+    MF_PLUGIN_HEADER,
+    .kind = MF_KIND_SINK,
+    .name = "kafka",
+    .version = "1.0.0",
+    .description = "Write records to Kafka (idempotent producer); acknowledged only on delivery reports",
+    .options = options,
+    .ctx_size = sizeof(struct ctx),
+    .init = init,
+    .free = free_cb,
+    .stop = stop_cb,
+    .process = process,
+    .flush = flush,
+    .tick = tick,
+};

@@ -1,0 +1,972 @@
+/*
+ * source kafka — read topics as a member of a consumer group.
+ *
+ * Offsets move only behind what is durable. Each poll() emits one batch,
+ * identified by a cookie (struct pbatch); per partition the source keeps the
+ * batches it emitted in order (struct pend). When the engine acknowledges a
+ * batch (every record derived from it handled by every sink, or rejected to a
+ * wired errors port), its entries are marked done and each partition's
+ * watermark advances over the contiguous run of done entries at its head: a
+ * batch still held stops the watermark even if later ones are done. Only then
+ * is the offset stored (enable.auto.offset.store=false); librdkafka commits
+ * stored offsets periodically, and the source commits synchronously (bounded)
+ * on revoke, after waiting for in-flight acks, and on stop.
+ *
+ * Under backpressure the engine calls pause(): the assigned partitions are
+ * paused but poll keeps calling rd_kafka_consumer_poll, so the member stays in
+ * its group. librdkafka's logs, errors, statistics, commit results and
+ * rebalances are all served by that poll, on the node thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kafka_common.h"
+
+#define REJECT_SNIPPET 1024u
+#define MAX_MISSING 64
+/* Backpressure shorter than this only stops reading; longer pauses the
+ * partitions in librdkafka, which drops its prefetched messages and fetches
+ * them again on resume: too costly for the brief full queues of a busy run. */
+#define HARD_PAUSE_AFTER_MS 1000
+/* librdkafka 2.0.2 stops fetching while its local queue holds
+ * queued.min.messages (or queued.max.messages.kbytes) and looks again only
+ * about once a second (librdkafka #2879; fetch.queue.backoff.ms fixes it in
+ * 2.2.0). Any request through a broker's thread makes it look at once. So
+ * when the queue stayed empty for STARVE_MS although a partition is known to
+ * have more data, ask that partition's leader for its watermarks: a cheap
+ * request whose only effect here is to wake the fetcher. */
+#define STARVE_MS 10
+#define NUDGE_INTERVAL_MS 20
+#define NUDGE_MAX_PARTITIONS 4
+
+enum { START_EARLIEST, START_LATEST, START_COMMITTED };
+enum { FORMAT_JSON, FORMAT_RAW };
+
+/* One emitted batch's share of one partition: up to which offset. */
+struct pend {
+    uint64_t seq;
+    int64_t last;
+    bool done;
+};
+
+struct part {
+    char *topic;
+    int32_t partition;
+    uint32_t gen;      /* bumped on assign and revoke: stale acks are ignored */
+    bool assigned;
+    struct pend *q;    /* ring of emitted, not yet stored batches, oldest first */
+    size_t head, len, cap;
+    uint64_t open_seq; /* the batch whose entry is q's newest, 0: none */
+    bool at_end;       /* stop_at_end: read up to the end of the partition */
+    int64_t next;      /* offset after the last one read, -1: none read yet */
+};
+
+struct entry {
+    uint32_t part, gen;
+};
+
+/* What one poll emitted: the cookie handed to the engine. */
+struct pbatch {
+    uint64_t seq;
+    struct entry *e;
+    size_t n, cap;
+    struct pbatch *next_free;
+};
+
+struct ctx {
+    mfk_client k; /* first: it is librdkafka's opaque */
+    struct mfk_opts kafka;
+    mf_strlist topics;
+    const char *group;
+    int start;
+    int format;
+    uint64_t max_record;
+    int64_t drain_ms;
+    int64_t commit_timeout_ms;
+    bool stop_at_end;
+
+    mf_node *node;
+    const mf_host *host;
+    rd_kafka_t *rk;
+    int batch_records;
+    bool paused, closing, closed, failed;
+    bool hard_paused;  /* the partitions are paused in librdkafka */
+    int64_t paused_at; /* monotonic ms */
+    int64_t last_nudge; /* monotonic ms */
+    size_t nudge_from;  /* rotates over the partitions */
+
+    struct part *parts;
+    size_t n_parts, cap_parts;
+    uint32_t *index; /* open addressing: part index + 1, 0 empty */
+    size_t index_cap;
+    const rd_kafka_topic_t *last_rkt;
+    int32_t last_partition;
+    size_t last_idx;
+
+    struct pbatch *cur;       /* the batch of the poll running now, or NULL */
+    struct pbatch *free_list; /* recycled batches */
+    struct pbatch **all;      /* every batch allocated (freed at the end) */
+    size_t n_all, cap_all;
+    uint64_t next_seq;
+
+    mf_header *hdrs;
+    size_t hdr_cap;
+    char *missing[MAX_MISSING]; /* topics warned about as not existing */
+    size_t n_missing;
+
+    mf_metric *m_oversized, *m_invalid, *m_rebalances, *m_pauses, *m_commits, *m_commit_failures, *m_nudges;
+};
+
+static const mf_option options[] = {
+    MFK_COMMON_OPTIONS(struct ctx),
+    MF_OPTION(MF_OPT_LIST, "topics", NULL, MF_OPT_REQUIRED, struct ctx, topics,
+              "Topics to read; \"^regex\" subscribes by pattern; \"\" disables that input (logged)"),
+    MF_OPTION(MF_OPT_STRING, "group", NULL, MF_OPT_REQUIRED, struct ctx, group, "Consumer group id"),
+    MF_OPTION_ENUM("start", "earliest", 0, struct ctx, start, "earliest|latest|committed",
+                   "Where a partition without a committed offset starts; committed: such a partition is an error"),
+    MF_OPTION_ENUM("format", "json", 0, struct ctx, format, "json|raw",
+                   "json: parse each value once, reject what is not JSON; raw: bytes as they are"),
+    MF_OPTION_RANGE(MF_OPT_SIZE, "max_record", "1MiB", 0, struct ctx, max_record, 1, 2147483647.0,
+                    "Largest accepted value; larger records are rejected (counted as oversized)"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "drain_timeout", "10s", 0, struct ctx, drain_ms, 0, 3600000,
+                    "On revoke: how long to wait for in-flight records to be acknowledged before committing"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "commit_timeout", "10s", 0, struct ctx, commit_timeout_ms, 100, 3600000,
+                    "Longest wait for a synchronous commit (revoke, stop)"),
+    MF_OPTION(MF_OPT_BOOL, "stop_at_end", "false", 0, struct ctx, stop_at_end,
+              "End the input once every assigned partition is read to its end (like kcat -e), for batch runs"),
+    MF_OPTION_END,
+};
+
+/* ---- partitions ------------------------------------------------------------------- */
+
+static uint32_t hash_tp(const char *topic, int32_t partition)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = topic; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return (h ^ (uint32_t)partition) * 16777619u;
+}
+
+static void index_put(struct ctx *c, size_t idx)
+{
+    size_t mask = c->index_cap - 1;
+    for (size_t i = hash_tp(c->parts[idx].topic, c->parts[idx].partition) & mask;; i = (i + 1) & mask)
+        if (!c->index[i]) {
+            c->index[i] = (uint32_t)idx + 1;
+            return;
+        }
+}
+
+static struct part *part_get(struct ctx *c, const char *topic, int32_t partition, size_t *idx_out)
+{
+    if (c->index_cap) {
+        size_t mask = c->index_cap - 1;
+        for (size_t i = hash_tp(topic, partition) & mask; c->index[i]; i = (i + 1) & mask) {
+            struct part *p = &c->parts[c->index[i] - 1];
+            if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+                *idx_out = c->index[i] - 1;
+                return p;
+            }
+        }
+    }
+    if (c->n_parts == c->cap_parts) {
+        c->cap_parts = c->cap_parts ? c->cap_parts * 2 : 16;
+        c->parts = realloc(c->parts, c->cap_parts * sizeof *c->parts);
+        if (!c->parts)
+            abort();
+    }
+    if ((c->n_parts + 1) * 2 > c->index_cap) {
+        free(c->index);
+        c->index_cap = c->index_cap ? c->index_cap * 2 : 64;
+        c->index = calloc(c->index_cap, sizeof *c->index);
+        if (!c->index)
+            abort();
+        for (size_t i = 0; i < c->n_parts; i++)
+            index_put(c, i);
+    }
+    size_t idx = c->n_parts++;
+    struct part *p = &c->parts[idx];
+    memset(p, 0, sizeof *p);
+    p->next = -1;
+    p->topic = strdup(topic);
+    if (!p->topic)
+        abort();
+    p->partition = partition;
+    index_put(c, idx);
+    c->last_rkt = NULL; /* parts may have moved */
+    *idx_out = idx;
+    return p;
+}
+
+static void part_reset(struct part *p, bool assigned)
+{
+    p->gen++;
+    p->at_end = false;
+    p->assigned = assigned;
+    p->head = p->len = 0;
+    p->open_seq = 0;
+}
+
+static struct pend *pend_at(struct part *p, size_t i)
+{
+    return &p->q[(p->head + i) % p->cap];
+}
+
+static void pend_push(struct part *p, uint64_t seq, int64_t offset)
+{
+    if (p->len == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct pend *q = malloc(cap * sizeof *q);
+        if (!q)
+            abort();
+        for (size_t i = 0; i < p->len; i++)
+            q[i] = *pend_at(p, i);
+        free(p->q);
+        p->q = q;
+        p->cap = cap;
+        p->head = 0;
+    }
+    *pend_at(p, p->len++) = (struct pend){.seq = seq, .last = offset, .done = false};
+}
+
+/* ---- poll batches (cookies) ------------------------------------------------------------ */
+
+static struct pbatch *pbatch_new(struct ctx *c)
+{
+    struct pbatch *b = c->free_list;
+    if (b) {
+        c->free_list = b->next_free;
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b)
+            abort();
+        if (c->n_all == c->cap_all) {
+            c->cap_all = c->cap_all ? c->cap_all * 2 : 64;
+            c->all = realloc(c->all, c->cap_all * sizeof *c->all);
+            if (!c->all)
+                abort();
+        }
+        c->all[c->n_all++] = b;
+    }
+    b->seq = ++c->next_seq;
+    b->n = 0;
+    b->next_free = NULL;
+    return b;
+}
+
+/* Record that the current batch holds `offset` of partition idx. */
+static void track(struct ctx *c, size_t idx, int64_t offset)
+{
+    struct part *p = &c->parts[idx];
+    struct pbatch *b = c->cur;
+    if (p->open_seq == b->seq) {
+        pend_at(p, p->len - 1)->last = offset;
+        return;
+    }
+    pend_push(p, b->seq, offset);
+    p->open_seq = b->seq;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 8;
+        b->e = realloc(b->e, b->cap * sizeof *b->e);
+        if (!b->e)
+            abort();
+    }
+    b->e[b->n++] = (struct entry){.part = (uint32_t)idx, .gen = p->gen};
+}
+
+/* Everything of batch b is handled: advance the watermarks it unblocks and
+ * store those offsets. */
+static void ack_cb(void *vctx, void *cookie)
+{
+    struct ctx *c = vctx;
+    struct pbatch *b = cookie;
+    rd_kafka_topic_partition_list_t *store = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        struct part *p = &c->parts[b->e[i].part];
+        if (p->gen != b->e[i].gen)
+            continue; /* revoked since: the new owner reads it again */
+        for (size_t j = 0; j < p->len; j++) {
+            struct pend *x = pend_at(p, j);
+            if (x->seq == b->seq) {
+                x->done = true;
+                break;
+            }
+        }
+        if (p->open_seq == b->seq)
+            p->open_seq = 0;
+        int64_t next = -1;
+        while (p->len && pend_at(p, 0)->done) {
+            next = pend_at(p, 0)->last + 1;
+            p->head = (p->head + 1) % p->cap;
+            p->len--;
+        }
+        if (next >= 0 && p->assigned && c->rk) {
+            if (!store)
+                store = rd_kafka_topic_partition_list_new((int)b->n);
+            rd_kafka_topic_partition_list_add(store, p->topic, p->partition)->offset = next;
+        }
+    }
+    if (store) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, store);
+        if (err && !c->closing)
+            c->host->log(c->node, MF_LOG_DEBUG, "storing offsets: %s (partitions no longer assigned)",
+                         rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(store);
+    }
+    b->next_free = c->free_list;
+    c->free_list = b;
+}
+
+/* ---- commits ---------------------------------------------------------------------------- */
+
+static void log_offsets(struct ctx *c, mf_log_level level, const char *what,
+                        const rd_kafka_topic_partition_list_t *l)
+{
+    char buf[1024];
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; l && i < l->cnt && o < sizeof buf - 64; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        if (tp->offset < 0 && tp->err == 0 && strcmp(what, "committed") == 0)
+            continue;
+        int n = snprintf(buf + o, sizeof buf - o, "%s%s[%d]", o ? ", " : "", tp->topic, (int)tp->partition);
+        if (n > 0)
+            o += (size_t)n;
+        if (tp->offset >= 0 && o < sizeof buf - 32) {
+            n = snprintf(buf + o, sizeof buf - o, "@%lld", (long long)tp->offset);
+            if (n > 0)
+                o += (size_t)n;
+        }
+    }
+    if (o)
+        c->host->log(c->node, level, "%s: %s", what, buf);
+}
+
+struct commit_wait {
+    bool done;
+    rd_kafka_resp_err_t err;
+};
+
+static void commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+                          void *opaque)
+{
+    struct ctx *c = rd_kafka_opaque(rk);
+    struct commit_wait *w = opaque;
+    w->done = true;
+    w->err = err;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    if (err) {
+        c->host->metric_add(c->m_commit_failures, 1);
+        c->host->log(c->node, MF_LOG_WARN, "commit failed: %s", rd_kafka_err2str(err));
+    } else {
+        c->host->metric_add(c->m_commits, 1);
+        log_offsets(c, MF_LOG_INFO, "committed", offsets);
+    }
+}
+
+/* Commit the stored offsets of the assignment now, waiting at most timeout_ms. */
+static void commit_now(struct ctx *c, int timeout_ms, const char *why)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    struct commit_wait w = {0};
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(c->rk, NULL, q, commit_result, &w);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        c->host->log(c->node, MF_LOG_WARN, "commit (%s): %s", why, rd_kafka_err2str(err));
+    } else if (!err) {
+        int64_t deadline = c->host->monotonic_ms() + timeout_ms;
+        int left;
+        while (!w.done && (left = mfk_ms_left(&c->k, deadline)) > 0)
+            rd_kafka_queue_poll_callback(q, left < 100 ? left : 100);
+        if (!w.done)
+            c->host->log(c->node, MF_LOG_WARN,
+                         "commit (%s): no answer within %d ms; what is not committed will be read again", why,
+                         timeout_ms);
+    }
+    rd_kafka_queue_destroy(q);
+}
+
+/* Auto-commits (enable.auto.commit, every auto.commit.interval.ms). */
+static void auto_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+                           void *opaque)
+{
+    struct ctx *c = opaque;
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET || c->k.quiet)
+        return;
+    if (err) {
+        c->host->metric_add(c->m_commit_failures, 1);
+        c->host->log(c->node, MF_LOG_WARN, "periodic commit failed: %s (retried at the next interval)",
+                     rd_kafka_err2str(err));
+        return;
+    }
+    c->host->metric_add(c->m_commits, 1);
+    if (c->host->log_enabled(c->node, MF_LOG_DEBUG))
+        log_offsets(c, MF_LOG_DEBUG, "committed", offsets);
+}
+
+/* ---- rebalances --------------------------------------------------------------------------- */
+
+static void forget_missing(struct ctx *c, const char *topic)
+{
+    for (size_t i = 0; i < c->n_missing; i++)
+        if (strcmp(c->missing[i], topic) == 0) {
+            c->host->log(c->node, MF_LOG_INFO, "topic %s exists now: reading it", topic);
+            free(c->missing[i]);
+            c->missing[i] = c->missing[--c->n_missing];
+            return;
+        }
+}
+
+static void set_assignment(struct ctx *c, rd_kafka_topic_partition_list_t *parts, bool incremental, bool add)
+{
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t err = 0;
+    if (incremental)
+        error = add ? rd_kafka_incremental_assign(c->rk, parts) : rd_kafka_incremental_unassign(c->rk, parts);
+    else
+        err = rd_kafka_assign(c->rk, add ? parts : NULL);
+    if (error) {
+        c->host->log(c->node, MF_LOG_ERROR, "%s failed: %s", add ? "assign" : "unassign",
+                     rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else if (err) {
+        c->host->log(c->node, MF_LOG_ERROR, "%s failed: %s", add ? "assign" : "unassign", rd_kafka_err2str(err));
+    }
+}
+
+static void on_assign(struct ctx *c, rd_kafka_topic_partition_list_t *parts, bool incremental)
+{
+    log_offsets(c, MF_LOG_INFO, "partitions assigned", parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        size_t idx;
+        part_reset(part_get(c, parts->elems[i].topic, parts->elems[i].partition, &idx), true);
+        forget_missing(c, parts->elems[i].topic);
+    }
+    set_assignment(c, parts, incremental, true);
+    if (c->hard_paused && parts->cnt)
+        rd_kafka_pause_partitions(c->rk, parts);
+}
+
+static void on_revoke(struct ctx *c, rd_kafka_topic_partition_list_t *parts, bool incremental)
+{
+    bool lost = rd_kafka_assignment_lost(c->rk);
+    log_offsets(c, MF_LOG_INFO, lost ? "partitions lost" : "partitions revoked", parts);
+    if (!lost) {
+        if (!c->closing) {
+            /* The current poll batch ends here; what it emitted, and every
+             * batch before it, gets the chance to be acknowledged. */
+            c->cur = NULL;
+            uint64_t left = c->host->ack_wait(c->node, (int)c->drain_ms);
+            if (left)
+                c->host->log(c->node, MF_LOG_WARN,
+                             "revoke: %llu poll batches still unacknowledged after %lld ms; their records will "
+                             "be read again by the partitions' next owner",
+                             (unsigned long long)left, (long long)c->drain_ms);
+        }
+        commit_now(c, (int)c->commit_timeout_ms, "revoke");
+    } else {
+        c->host->log(c->node, MF_LOG_WARN, "partitions were lost (session timeout?): records in flight will be "
+                                           "read again by their next owner");
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        size_t idx;
+        part_reset(part_get(c, parts->elems[i].topic, parts->elems[i].partition, &idx), false);
+    }
+    set_assignment(c, parts, incremental, false);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    struct ctx *c = opaque;
+    bool incremental = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    c->host->metric_add(c->m_rebalances, 1);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(c, parts, incremental);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        on_revoke(c, parts, incremental);
+    } else {
+        c->host->log(c->node, MF_LOG_ERROR, "rebalance error: %s", rd_kafka_err2str(err));
+        set_assignment(c, parts, incremental, false);
+    }
+}
+
+/* ---- records --------------------------------------------------------------------------------- */
+
+static bool warn_missing(struct ctx *c, const char *topic)
+{
+    for (size_t i = 0; i < c->n_missing; i++)
+        if (strcmp(c->missing[i], topic) == 0)
+            return false;
+    if (c->n_missing < MAX_MISSING) {
+        char *copy = strdup(topic);
+        if (copy)
+            c->missing[c->n_missing++] = copy;
+    }
+    return true;
+}
+
+static void consumer_error(struct ctx *c, rd_kafka_message_t *m)
+{
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    switch (m->err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+        if (m->rkt) {
+            size_t idx;
+            part_get(c, topic, m->partition, &idx)->at_end = true;
+        }
+        return;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+        if (warn_missing(c, topic))
+            c->host->log(c->node, MF_LOG_WARN, "topic %s does not exist (yet): waiting for it (%s)", topic,
+                         rd_kafka_message_errstr(m));
+        return;
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+        c->host->log(c->node, MF_LOG_ERROR,
+                     "%s[%d] has no committed offset for group %s and start is 'committed': nothing to resume "
+                     "from (set start: earliest or latest to begin this partition) (%s)",
+                     topic, (int)m->partition, c->group, rd_kafka_message_errstr(m));
+        c->failed = true;
+        return;
+    default:
+        mfk_handle_error(&c->k, c->rk, m->err, rd_kafka_message_errstr(m));
+        return;
+    }
+}
+
+static size_t part_of(struct ctx *c, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    if (c->last_rkt == m->rkt && c->last_partition == m->partition && strcmp(c->parts[c->last_idx].topic, topic) == 0)
+        return c->last_idx;
+    size_t idx;
+    part_get(c, topic, m->partition, &idx);
+    c->last_rkt = m->rkt;
+    c->last_partition = m->partition;
+    c->last_idx = idx;
+    return idx;
+}
+
+static void record_headers(struct ctx *c, rd_kafka_message_t *m, mf_record *r)
+{
+    rd_kafka_headers_t *h;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    size_t n = rd_kafka_header_cnt(h);
+    if (n > UINT16_MAX)
+        n = UINT16_MAX;
+    if (n > c->hdr_cap) {
+        c->hdr_cap = n;
+        c->hdrs = realloc(c->hdrs, n * sizeof *c->hdrs);
+        if (!c->hdrs)
+            abort();
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        const void *val;
+        size_t size;
+        if (rd_kafka_header_get_all(h, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        c->hdrs[k++] = (mf_header){.name = name, .value = val ? val : (const uint8_t *)"", .value_len = (uint32_t)size};
+    }
+    r->headers = c->hdrs;
+    r->n_headers = (uint16_t)k;
+}
+
+static void handle_message(struct ctx *c, rd_kafka_message_t *m)
+{
+    size_t idx = part_of(c, m);
+    c->parts[idx].at_end = false;
+    c->parts[idx].next = m->offset + 1;
+    if (!c->cur) {
+        c->cur = pbatch_new(c);
+        c->host->source_cookie(c->node, c->cur);
+    }
+    track(c, idx, m->offset);
+    const struct part *p = &c->parts[idx];
+
+    mf_record r = {.time_ms = MF_TIME_UNSET,
+                   .origin = {.topic = p->topic, .partition = m->partition, .offset = m->offset}};
+    if (m->key) {
+        r.key = m->key;
+        r.key_len = (uint32_t)m->key_len;
+    } else {
+        r.flags |= MF_RECORD_KEY_NULL;
+    }
+    if (m->payload) {
+        r.value = m->payload;
+        r.value_len = (uint32_t)(m->len > UINT32_MAX ? UINT32_MAX : m->len);
+    } else {
+        r.flags |= MF_RECORD_VALUE_NULL;
+    }
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0)
+        r.time_ms = ts;
+    record_headers(c, m, &r);
+
+    if (m->payload && (uint64_t)m->len > c->max_record) {
+        c->host->metric_add(c->m_oversized, 1);
+        r.value_len = (uint32_t)(m->len < REJECT_SNIPPET ? m->len : REJECT_SNIPPET);
+        c->host->reject(c->node, &r,
+                        "%s[%d]@%lld: value of %zu bytes is larger than max_record (%llu bytes); only its first "
+                        "%u bytes are kept here",
+                        p->topic, (int)m->partition, (long long)m->offset, m->len,
+                        (unsigned long long)c->max_record, REJECT_SNIPPET);
+        return;
+    }
+    if (c->format == FORMAT_JSON && m->payload) {
+        json_error_t err;
+        json_t *j = json_loadb(m->payload, m->len, JSON_DECODE_ANY, &err);
+        if (!j) {
+            c->host->metric_add(c->m_invalid, 1);
+            c->host->reject(c->node, &r, "%s[%d]@%lld: value is not JSON (line %d, column %d): %s", p->topic,
+                            (int)m->partition, (long long)m->offset, err.line, err.column, err.text);
+            return;
+        }
+        r.json = j;
+        c->host->emit(c->node, MF_PORT_DEFAULT, &r, NULL);
+        json_decref(j);
+        return;
+    }
+    c->host->emit(c->node, MF_PORT_DEFAULT, &r, NULL);
+}
+
+/* ---- pause / resume ------------------------------------------------------------------------- */
+
+static void pause_partitions(struct ctx *c, bool pause)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR || !a)
+        return;
+    if (a->cnt)
+        (pause ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(c->rk, a);
+    if (pause)
+        c->host->log(c->node, MF_LOG_INFO, "downstream full for %d ms: pausing the %d assigned partitions "
+                                           "(polling continues, the group membership stays)",
+                     HARD_PAUSE_AFTER_MS, a->cnt);
+    else
+        c->host->log(c->node, MF_LOG_INFO, "downstream has room again: resuming %d partitions", a->cnt);
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* The engine's pause: stop reading at once; pause the partitions in
+ * librdkafka only if it lasts (see HARD_PAUSE_AFTER_MS). */
+static int pause_cb(void *vctx)
+{
+    struct ctx *c = vctx;
+    c->paused = true;
+    c->paused_at = c->host->monotonic_ms();
+    return MF_OK;
+}
+
+static int resume_cb(void *vctx)
+{
+    struct ctx *c = vctx;
+    c->paused = false;
+    if (c->hard_paused && c->rk)
+        pause_partitions(c, false);
+    c->hard_paused = false;
+    return MF_OK;
+}
+
+/* poll() while paused and not yet hard-paused: wait a little (short at first,
+ * so a queue that drains quickly is noticed at once) and read nothing.
+ * Returns false once it is time to pause the partitions. */
+static bool soft_pause_wait(struct ctx *c, int timeout_ms)
+{
+    int64_t paused_for = c->host->monotonic_ms() - c->paused_at;
+    if (paused_for >= HARD_PAUSE_AFTER_MS)
+        return false;
+    long us = (long)paused_for * 1000 / 8;
+    us = us < 200 ? 200 : us > 5000 ? 5000 : us;
+    if (us > (long)timeout_ms * 1000)
+        us = (long)timeout_ms * 1000;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000L};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
+/* See STARVE_MS. */
+static void nudge_fetcher(struct ctx *c)
+{
+    int64_t now = c->host->monotonic_ms();
+    if (now - c->last_nudge < NUDGE_INTERVAL_MS || c->n_parts == 0)
+        return;
+    c->last_nudge = now;
+    int woken = 0;
+    for (size_t k = 0; k < c->n_parts && woken < NUDGE_MAX_PARTITIONS; k++) {
+        const struct part *p = &c->parts[(c->nudge_from + k) % c->n_parts];
+        int64_t lo, hi;
+        if (!p->assigned || p->next < 0 ||
+            rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi <= p->next)
+            continue; /* nothing known to be waiting there */
+        rd_kafka_query_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi, 1);
+        woken++;
+    }
+    c->nudge_from++;
+    if (woken)
+        c->host->metric_add(c->m_nudges, 1);
+}
+
+/* stop_at_end: every assigned partition is read to its end: it reported
+ * end-of-partition, or what was read reaches the high watermark of the last
+ * fetch (which spares the wait for an empty fetch, up to fetch.wait.max.ms). */
+static bool all_at_end(struct ctx *c)
+{
+    size_t assigned = 0;
+    for (size_t i = 0; i < c->n_parts; i++) {
+        struct part *p = &c->parts[i];
+        if (!p->assigned)
+            continue;
+        assigned++;
+        if (p->at_end)
+            continue;
+        int64_t lo, hi;
+        if (p->next >= 0 &&
+            rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0 && p->next >= hi) {
+            p->at_end = true;
+            continue;
+        }
+        return false;
+    }
+    return assigned > 0;
+}
+
+static int poll_cb(void *vctx, int timeout_ms)
+{
+    struct ctx *c = vctx;
+    if (!c->rk) {
+        /* every topic disabled: nothing to read, ever */
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(timeout_ms > 0 ? timeout_ms : 0) * 1000000L};
+        nanosleep(&ts, NULL);
+        return MF_OK;
+    }
+    if (c->paused && !c->hard_paused) {
+        if (soft_pause_wait(c, timeout_ms))
+            return MF_OK;
+        c->hard_paused = true;
+        c->host->metric_add(c->m_pauses, 1);
+        pause_partitions(c, true);
+    }
+    int64_t deadline = c->host->monotonic_ms() + timeout_ms;
+    bool got = false, nudged = false;
+    for (int budget = c->batch_records; budget > 0;) {
+        int wait = 0;
+        if (!got) {
+            /* nothing yet: wait, but look for a starved fetcher first */
+            wait = mfk_ms_left(&c->k, deadline);
+            if (!nudged && !c->hard_paused && !c->k.down && wait > STARVE_MS)
+                wait = STARVE_MS;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait);
+        if (!m) {
+            if (got || mfk_ms_left(&c->k, deadline) == 0)
+                break;
+            if (!nudged) {
+                nudged = true;
+                nudge_fetcher(c);
+            }
+            continue;
+        }
+        if (m->err) {
+            consumer_error(c, m);
+        } else {
+            handle_message(c, m);
+            got = true;
+            budget--;
+        }
+        rd_kafka_message_destroy(m);
+        if (c->failed || c->k.fatal)
+            break;
+    }
+    if (c->k.down && c->cur)
+        mfk_saw_traffic(&c->k);
+    c->cur = NULL; /* the engine ends the poll batch when poll returns */
+    if (c->failed || c->k.fatal)
+        return MF_FATAL;
+    if (c->stop_at_end && all_at_end(c)) {
+        c->host->log(c->node, MF_LOG_INFO, "every assigned partition is read to its end (stop_at_end)");
+        return MF_EOF;
+    }
+    return MF_OK;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+static int settings_batch_records(const mf_host *host, mf_node *node)
+{
+    json_t *v = json_object_get(host->settings(node), "batch_records");
+    json_int_t n = 256;
+    if (json_is_integer(v))
+        n = json_integer_value(v);
+    else if (json_is_string(v))
+        n = strtoll(json_string_value(v), NULL, 10);
+    return n >= 1 && n <= 1000000 ? (int)n : 256;
+}
+
+static int init(void *vctx, mf_node *node, const mf_host *host)
+{
+    struct ctx *c = vctx;
+    c->node = node;
+    c->host = host;
+    c->batch_records = settings_batch_records(host, node);
+    c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL,
+                                   "Records rejected for a value larger than max_record");
+    c->m_invalid = host->counter(node, "martflow_kafka_invalid_json_total", NULL, "Records rejected as not JSON");
+    c->m_rebalances = host->counter(node, "martflow_kafka_rebalances_total", NULL, "Rebalance callbacks");
+    c->m_pauses = host->counter(node, "martflow_kafka_pauses_total", NULL, "Times the partitions were paused");
+    c->m_commits = host->counter(node, "martflow_kafka_commits_total", NULL, "Offset commits that succeeded");
+    c->m_commit_failures = host->counter(node, "martflow_kafka_commit_failures_total", NULL, "Offset commits that failed");
+    c->m_nudges = host->counter(node, "martflow_kafka_fetch_nudges_total", NULL,
+                                "Times an idle fetcher was woken while data was waiting (librdkafka 2.0.2)");
+
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)c->topics.count);
+    for (size_t i = 0; i < c->topics.count; i++) {
+        const char *t = c->topics.items[i];
+        if (!*t) {
+            host->log(node, MF_LOG_INFO, "topics[%zu] is empty: that input is disabled (its data is not read)", i);
+            continue;
+        }
+        if (t[0] != '^' && !mfk_valid_topic(t, strlen(t))) {
+            host->log(node, MF_LOG_ERROR, "topics[%zu]: '%s' is not a valid topic name ([a-zA-Z0-9._-], 1..249 "
+                                          "characters; a pattern starts with ^)", i, t);
+            rd_kafka_topic_partition_list_destroy(subs);
+            return MF_FATAL;
+        }
+        rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
+    }
+    if (subs->cnt == 0) {
+        host->log(node, MF_LOG_WARN, "every topic is disabled: this source reads nothing and stays idle");
+        rd_kafka_topic_partition_list_destroy(subs);
+        return MF_OK;
+    }
+
+    static const char *const resets[] = {"earliest", "latest", "error"};
+    const struct mfk_setting defaults[] = {
+        /* notice new topics (patterns, topics created after start) within 10 s */
+        {"topic.metadata.refresh.interval.ms", "10000"},
+        {NULL, NULL},
+    };
+    const struct mfk_enforced enforced[] = {
+        {"group.id", c->group, "use the option `group`"},
+        {"enable.auto.offset.store", "false", "offsets are stored only when acknowledged"},
+        {"auto.offset.reset", resets[c->start], "use the option `start`"},
+        {"enable.partition.eof", c->stop_at_end ? "true" : "false", "use the option `stop_at_end`"},
+        {NULL, NULL, NULL},
+    };
+    rd_kafka_conf_t *conf = mfk_conf_new(&c->k, node, host, "consumer", &c->kafka, defaults, enforced);
+    if (!conf) {
+        rd_kafka_topic_partition_list_destroy(subs);
+        return MF_FATAL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, auto_commit_cb);
+    char err[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!c->rk) {
+        rd_kafka_conf_destroy(conf);
+        host->log(node, MF_LOG_ERROR, "cannot create the Kafka consumer: %s", err);
+        rd_kafka_topic_partition_list_destroy(subs);
+        return MF_FATAL;
+    }
+    mfk_client_attach(&c->k, c->rk);
+    rd_kafka_poll_set_consumer(c->rk);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, subs);
+    if (e) {
+        host->log(node, MF_LOG_ERROR, "subscribe failed: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(subs);
+        return MF_FATAL;
+    }
+    char names[512];
+    size_t o = 0;
+    names[0] = '\0';
+    for (int i = 0; i < subs->cnt && o < sizeof names - 1; i++) {
+        int n = snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "", subs->elems[i].topic);
+        o = n > 0 ? o + (size_t)n : o;
+    }
+    host->log(node, MF_LOG_INFO, "subscribed to %s as group %s (start %s, format %s)", names, c->group,
+              resets[c->start], c->format == FORMAT_JSON ? "json" : "raw");
+    rd_kafka_topic_partition_list_destroy(subs);
+    return MF_OK;
+}
+
+static int stop_cb(void *vctx, int64_t deadline_ms)
+{
+    struct ctx *c = vctx;
+    if (!c->rk)
+        return MF_OK;
+    c->closing = true;
+    c->cur = NULL;
+    int left = mfk_ms_left(&c->k, deadline_ms);
+    commit_now(c, left < (int)c->commit_timeout_ms ? left : (int)c->commit_timeout_ms, "stop");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+    if (error) {
+        c->host->log(c->node, MF_LOG_WARN, "closing the consumer: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else {
+        while (!rd_kafka_consumer_closed(c->rk) && (left = mfk_ms_left(&c->k, deadline_ms)) > 0)
+            rd_kafka_queue_poll_callback(q, left < 100 ? left : 100);
+        c->closed = rd_kafka_consumer_closed(c->rk);
+        if (!c->closed)
+            c->host->log(c->node, MF_LOG_WARN, "the consumer did not leave its group before the deadline");
+    }
+    rd_kafka_queue_destroy(q);
+    c->host->log(c->node, MF_LOG_INFO, "consumer closed");
+    return MF_OK;
+}
+
+static void free_cb(void *vctx)
+{
+    struct ctx *c = vctx;
+    c->k.quiet = true;
+    c->closing = true;
+    if (c->rk) {
+        if (c->closed)
+            rd_kafka_destroy(c->rk);
+        else
+            rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        c->rk = NULL;
+    }
+    for (size_t i = 0; i < c->n_parts; i++) {
+        free(c->parts[i].topic);
+        free(c->parts[i].q);
+    }
+    free(c->parts);
+    free(c->index);
+    for (size_t i = 0; i < c->n_all; i++) {
+        free(c->all[i]->e);
+        free(c->all[i]);
+    }
+    free(c->all);
+    free(c->hdrs);
+    for (size_t i = 0; i < c->n_missing; i++)
+        free(c->missing[i]);
+    mfk_client_free(&c->k);
+}
+
+MF_PLUGIN_DEFINE = {
+    MF_PLUGIN_HEADER,
+    .kind = MF_KIND_SOURCE,
+    .name = "kafka",
+    .version = "1.0.0",
+    .description = "Read Kafka topics in a consumer group; offsets are committed only behind acknowledged records",
+    .options = options,
+    .ctx_size = sizeof(struct ctx),
+    .init = init,
+    .free = free_cb,
+    .stop = stop_cb,
+    .poll = poll_cb,
+    .ack = ack_cb,
+    .pause = pause_cb,
+    .resume = resume_cb,
+};
