@@ -33,7 +33,7 @@ static void charge(enc *e, size_t n)
 {
     e->bytes += n;
     if (e->max && e->bytes > e->max)
-        luaL_error(e->L, "JSON value too large (over %zu bytes, max_memory)", e->max);
+        luaL_error(e->L, "JSON value too large (over %I bytes, max_memory)", (lua_Integer)e->max);
 }
 
 static bool is_container(lua_State *L, int idx)
@@ -288,10 +288,12 @@ static void fill(enc *e, int idx, json_t *dst, int depth)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            const char *type = luaL_typename(L, -1);
             luaL_error(L, "JSON object keys are strings; this table has the %s key %s "
                           "(use tostring(key), or martflow.array for a list)",
-                       luaL_typename(L, -1), luaL_tolstring(L, -1, NULL));
+                       type, luaL_tolstring(L, -1, NULL));
+        }
         n++;
     }
     if (n == 0)

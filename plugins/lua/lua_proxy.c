@@ -147,6 +147,7 @@ static int px_index(lua_State *L)
         lua_getiuservalue(L, 1, 1);
         lua_pushvalue(L, 2);
         lua_rawget(L, -2);
+        lua_remove(L, -2); /* exactly one value pushed: lvp_next relies on it */
         return 1;
     }
     lua_Integer pos = 0;

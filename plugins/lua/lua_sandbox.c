@@ -106,15 +106,19 @@ static bool has_location(const char *msg)
     return *p == ':';
 }
 
+/* Error messages: strings are kept as raised (Lua's runtime errors and
+ * error("...") carry "file:line:" already; error("...", 0) asks for none).
+ * Other error objects become text, with the location of the innermost Lua
+ * function. */
 static int sb_msgh(lua_State *L)
 {
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
+    if (lua_type(L, 1) == LUA_TSTRING)
+        return 1;
+    const char *msg;
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+        msg = lua_tostring(L, -1);
+    else
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     if (has_location(msg))
         return 1;
     lua_Debug ar;
@@ -125,7 +129,6 @@ static int sb_msgh(lua_State *L)
             return 1;
         }
     }
-    lua_pushstring(L, msg);
     return 1;
 }
 
@@ -233,6 +236,34 @@ static int sb_setmetatable(lua_State *L)
     lua_insert(L, 1);
     lua_call(L, n, 1);
     return 1;
+}
+
+/* xpcall(f, handler, ...): the handler runs once the error has unwound.
+ * Lua calls a message handler at the point of the error, and an error raised
+ * by the instruction hook leaves hooks off until the stack unwinds, so a
+ * handler running there would be outside the budget. */
+static int xpcall_finish(lua_State *L, int status, lua_KContext extra)
+{
+    if (status != LUA_OK && status != LUA_YIELD) {
+        lua_pushvalue(L, 2); /* the handler */
+        lua_insert(L, -2);
+        lua_pcall(L, 1, 1, 0); /* its result, or its own error */
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return lua_gettop(L) - (int)extra;
+}
+
+static int sb_xpcall(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushboolean(L, 1); /* the first result */
+    lua_pushvalue(L, 1);   /* the function */
+    lua_rotate(L, 3, 2);   /* both below the function's arguments */
+    int status = lua_pcallk(L, n - 2, LUA_MULTRET, 0, 2, xpcall_finish);
+    return xpcall_finish(L, status, 2);
 }
 
 /* Replace _G[name] by a C closure over the original. */
@@ -398,7 +429,8 @@ static int open_protected(lua_State *L)
     lua_setfield(L, full, LUA_IOLIBNAME);
     luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 0);
     lua_setfield(L, full, LUA_DBLIBNAME);
-    static const char *const base[] = {"dofile", "loadfile", "load", "collectgarbage", "setmetatable", NULL};
+    static const char *const base[] = {"dofile", "loadfile", "load", "collectgarbage", "setmetatable", "xpcall",
+                                       NULL};
     for (int i = 0; base[i]; i++) {
         lua_getglobal(L, base[i]);
         lua_setfield(L, full, base[i]);
@@ -430,6 +462,8 @@ static int open_protected(lua_State *L)
     wrap_global(L, "load", sb_load);
     wrap_global(L, "collectgarbage", sb_collectgarbage);
     wrap_global(L, "setmetatable", sb_setmetatable);
+    lua_pushcfunction(L, sb_xpcall);
+    lua_setglobal(L, "xpcall");
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");

@@ -57,8 +57,8 @@ static inline lsb *lsb_from(lua_State *L)
  * memory flag. */
 void lsb_arm(lsb *sb, int64_t instructions);
 
-/* lua_pcall with a message handler that puts the script location in front of
- * messages that lack one. On an error: the stack is back to its level before
+/* lua_pcall with a message handler that turns error objects that are not
+ * strings into text with the script location. On an error: the stack is back to its level before
  * the function was pushed (function and arguments popped), the message (with
  * "file:line:" when known) is in err, and the kind is returned. */
 lsb_error lsb_pcall(lsb *sb, int nargs, int nresults, char *err, size_t errlen);
