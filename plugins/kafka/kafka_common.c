@@ -122,6 +122,8 @@ void mfk_handle_error(mfk_client *k, rd_kafka_t *rk, rd_kafka_resp_err_t err, co
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
         begin_outage(k, line);
         return;
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+        return; /* served outside consumer_poll (closing): not an error */
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__RESOLVE:
     case RD_KAFKA_RESP_ERR__TIMED_OUT:
