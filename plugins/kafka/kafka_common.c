@@ -66,8 +66,11 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     char line[1024];
     mfk_scrub(k, buf, line, sizeof line);
     /* Each level has its own call site, so a flood of debug lines cannot
-     * rate-limit away an error. */
-    if (level <= LOG_ERR)
+     * rate-limit away an error. FAIL lines are also reported to error_cb
+     * (mfk_handle_error): logged once there. */
+    if (strcmp(fac, "FAIL") == 0)
+        k->host->log(k->node, MF_LOG_DEBUG, "librdkafka %s: %s", fac, line);
+    else if (level <= LOG_ERR)
         k->host->log(k->node, MF_LOG_ERROR, "librdkafka %s: %s", fac, line);
     else if (level == LOG_WARNING)
         k->host->log(k->node, MF_LOG_WARN, "librdkafka %s: %s", fac, line);

@@ -914,8 +914,19 @@ static int stop_cb(void *vctx, int64_t deadline_ms)
         c->host->log(c->node, MF_LOG_WARN, "closing the consumer: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     } else {
-        while (!rd_kafka_consumer_closed(c->rk) && (left = mfk_ms_left(&c->k, deadline_ms)) > 0)
-            rd_kafka_queue_poll_callback(q, left < 100 ? left : 100);
+        /* The event API: this queue may also carry fetched messages, which
+         * the callback API cannot serve here. */
+        while (!rd_kafka_consumer_closed(c->rk) && (left = mfk_ms_left(&c->k, deadline_ms)) > 0) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, left < 100 ? left : 100);
+            if (!ev)
+                continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(c->rk, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), c);
+            else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR)
+                mfk_handle_error(&c->k, c->rk, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev));
+            /* anything else (messages fetched meanwhile): never emitted, so never acknowledged */
+            rd_kafka_event_destroy(ev);
+        }
         c->closed = rd_kafka_consumer_closed(c->rk);
         if (!c->closed)
             c->host->log(c->node, MF_LOG_WARN, "the consumer did not leave its group before the deadline");

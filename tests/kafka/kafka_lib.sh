@@ -55,12 +55,11 @@ engine() {
     ENGINE_PIDS+=("$ENGINE")
 }
 
-# stop_engine PID: SIGTERM, wait; prints the exit status
+# stop_engine PID: SIGTERM and wait; the exit status in $RC
 stop_engine() {
-    local rc=0
+    RC=0
     kill -TERM "$1" 2>/dev/null || true
-    wait "$1" || rc=$?
-    echo "$rc"
+    wait "$1" || RC=$?
 }
 
 # metrics_port LOG: the port the engine reported for metrics_listen 127.0.0.1:0
