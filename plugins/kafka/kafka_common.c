@@ -336,12 +336,20 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
     return conf;
 }
 
-void mfk_client_attach(mfk_client *k, rd_kafka_t *rk)
+rd_kafka_t *mfk_new(mfk_client *k, rd_kafka_type_t type, rd_kafka_conf_t *conf)
 {
-    rd_kafka_resp_err_t err = rd_kafka_set_log_queue(rk, NULL);
-    if (err)
-        k->host->log(k->node, MF_LOG_WARN, "cannot route librdkafka logs to the main queue: %s",
-                     rd_kafka_err2str(err));
+    char err[512], line[600];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        mfk_scrub(k, err, line, sizeof line);
+        k->host->log(k->node, MF_LOG_ERROR, "cannot create the Kafka %s: %s", k->role, line);
+        return NULL;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_set_log_queue(rk, NULL);
+    if (e)
+        k->host->log(k->node, MF_LOG_WARN, "cannot route librdkafka logs to the main queue: %s", rd_kafka_err2str(e));
+    return rk;
 }
 
 void mfk_client_free(mfk_client *k)

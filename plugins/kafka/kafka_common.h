@@ -84,9 +84,10 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
                               const struct mfk_opts *opts, const struct mfk_setting *defaults,
                               const struct mfk_enforced *enforced);
 
-/* After rd_kafka_new: librdkafka's logs go to the main queue, so the node
- * thread's poll serves them. */
-void mfk_client_attach(mfk_client *k, rd_kafka_t *rk);
+/* rd_kafka_new with a conf from mfk_conf_new (taken, also on failure); the
+ * logs then go to the main queue, so the node thread's poll serves them.
+ * NULL after logging why (scrubbed). */
+rd_kafka_t *mfk_new(mfk_client *k, rd_kafka_type_t type, rd_kafka_conf_t *conf);
 
 /* An error from librdkafka (error callback or a consumer error message):
  * logged (scrubbed, rate-limited), fatal errors remembered, an outage begun

@@ -471,14 +471,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (!conf)
         return MF_FATAL;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
-    char err[512];
-    c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!c->rk) {
-        rd_kafka_conf_destroy(conf);
-        host->log(node, MF_LOG_ERROR, "cannot create the Kafka producer: %s", err);
+    c->rk = mfk_new(&c->k, RD_KAFKA_PRODUCER, conf);
+    if (!c->rk)
         return MF_FATAL;
-    }
-    mfk_client_attach(&c->k, c->rk);
     host->set_tick(node, TICK_MS);
     return MF_OK;
 }

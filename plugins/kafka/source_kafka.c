@@ -870,15 +870,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, auto_commit_cb);
-    char err[512];
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    c->rk = mfk_new(&c->k, RD_KAFKA_CONSUMER, conf);
     if (!c->rk) {
-        rd_kafka_conf_destroy(conf);
-        host->log(node, MF_LOG_ERROR, "cannot create the Kafka consumer: %s", err);
         rd_kafka_topic_partition_list_destroy(subs);
         return MF_FATAL;
     }
-    mfk_client_attach(&c->k, c->rk);
     rd_kafka_poll_set_consumer(c->rk);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, subs);
     if (e) {
