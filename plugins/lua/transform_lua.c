@@ -19,6 +19,7 @@
  */
 #include <libgen.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,8 @@ struct ctx {
     int ref_process, ref_batch, ref_shutdown, ref_timer;
     char *script_dir;
     const char *dir_item[1];
-    mf_metric *m_runtime, *m_instructions, *m_memory, *m_mem_bytes;
+    mf_metric *m_runtime, *m_instructions, *m_memory, *m_mem_bytes, *m_cpu;
+    uint64_t records, cpu_ns; /* for the summary at the end */
     char err[2048];
 };
 
@@ -321,6 +323,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                                       "Records rejected (or timer/shutdown calls failed) by a Lua error, by kind");
     c->m_memory = host->counter(node, "martflow_lua_errors_total", "kind=\"memory\"",
                                 "Records rejected (or timer/shutdown calls failed) by a Lua error, by kind");
+    c->m_cpu = host->counter(node, "martflow_lua_cpu_seconds_total", NULL,
+                             "CPU time of process calls (the script, the bridge and emitting)");
     c->m_mem_bytes = host->gauge(node, "martflow_lua_memory_bytes", NULL, "Memory held by the Lua state");
 
     if (c->api != API_VERSION) {
@@ -400,10 +404,18 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
 
 /* ---- callbacks ------------------------------------------------------------------------------- */
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
     int st = MF_OK;
+    uint64_t t0 = thread_cpu_ns();
     if (c->ref_batch != LUA_NOREF) {
         if (batch->count)
             st = run_batch(c, batch->records, batch->count);
@@ -411,6 +423,10 @@ static int process(void *vctx, mf_batch *batch)
         for (size_t i = 0; i < batch->count && st == MF_OK; i++)
             st = run_one(c, &batch->records[i]);
     }
+    uint64_t ns = thread_cpu_ns() - t0;
+    c->cpu_ns += ns;
+    c->records += batch->count;
+    c->env.host->metric_add(c->m_cpu, (double)ns / 1e9);
     c->env.host->metric_set(c->m_mem_bytes, (double)c->env.sb.used);
     return st == MF_FATAL ? MF_FATAL : MF_OK;
 }
@@ -418,9 +434,16 @@ static int process(void *vctx, mf_batch *batch)
 static int flush(void *vctx, mf_flush_reason reason)
 {
     struct ctx *c = vctx;
-    if (reason != MF_FLUSH_END || c->ref_shutdown == LUA_NOREF)
+    if (reason == MF_FLUSH_CHECKPOINT)
         return MF_OK;
-    return run_group(c, c->ref_shutdown, c->fn_shutdown) == MF_FATAL ? MF_FATAL : MF_OK;
+    int st = MF_OK;
+    if (reason == MF_FLUSH_END && c->ref_shutdown != LUA_NOREF)
+        st = run_group(c, c->ref_shutdown, c->fn_shutdown) == MF_FATAL ? MF_FATAL : MF_OK;
+    c->env.host->log(c->env.node, MF_LOG_INFO,
+                     "lua: %llu records, %.3f s CPU in process calls (%.2f us/record), peak Lua memory %zu KiB",
+                     (unsigned long long)c->records, (double)c->cpu_ns / 1e9,
+                     c->records ? (double)c->cpu_ns / 1e3 / (double)c->records : 0.0, c->env.sb.peak / 1024);
+    return st;
 }
 
 static int tick(void *vctx)
