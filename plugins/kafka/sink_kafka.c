@@ -21,18 +21,36 @@
 
 #define TICK_MS 100
 #define QUEUE_FULL_WAIT_MS 100
-#define SLAB 1024
+#define CHUNK 4096
 #define MAX_ORIGIN_TOPICS 1024
 
-/* What a message in flight remembers of its record. */
-struct msgctx {
+/* One ack held for a run of records that share it (a source's poll batch):
+ * one hold and one release per run, not per record. `pending` counts its
+ * messages without a delivery report, plus one while the run is open. */
+struct hold {
     mf_ack *ack;
+    uint32_t pending;
+    struct hold *next_free;
+};
+
+/* What a message in flight remembers of its record. Allocated in order from
+ * chunks, so producing and delivery reports walk memory sequentially. */
+struct chunk;
+struct msgctx {
+    struct hold *hold;
+    struct chunk *chunk;
     const char *origin_source; /* engine-owned, lives as long as the run */
     const char *origin_topic;  /* interned here */
     int32_t origin_partition;
     int64_t origin_offset;
     int64_t time_ms;
-    struct msgctx *next_free;
+};
+
+struct chunk {
+    struct msgctx m[CHUNK];
+    uint32_t used, live;
+    struct chunk *next; /* free pool, or the list of all chunks */
+    struct chunk *all_next;
 };
 
 struct topic_handle {
@@ -58,9 +76,13 @@ struct ctx {
     char **origin_topics;
     size_t n_origin_topics;
 
-    struct msgctx *free_list;
-    struct msgctx **slabs;
-    size_t n_slabs;
+    struct chunk *cur_chunk;  /* allocating from */
+    struct chunk *free_chunks;
+    struct chunk *all_chunks;
+    struct hold *open_hold;   /* the run being produced */
+    struct hold *free_holds;
+    struct hold **all_holds;
+    size_t n_all_holds;
     uint64_t in_flight;
 
     mf_header *hdrs;
@@ -87,27 +109,81 @@ static const mf_option options[] = {
 
 static struct msgctx *msgctx_get(struct ctx *c)
 {
-    if (!c->free_list) {
-        struct msgctx *slab = calloc(SLAB, sizeof *slab);
-        c->slabs = realloc(c->slabs, (c->n_slabs + 1) * sizeof *c->slabs);
-        if (!slab || !c->slabs)
-            abort();
-        c->slabs[c->n_slabs++] = slab;
-        for (size_t i = 0; i < SLAB; i++) {
-            slab[i].next_free = c->free_list;
-            c->free_list = &slab[i];
+    struct chunk *ch = c->cur_chunk;
+    if (ch && ch->used == CHUNK && ch->live == 0) {
+        ch->used = 0; /* every message of it is done: start it over */
+    } else if (!ch || ch->used == CHUNK) {
+        /* a full chunk goes to the pool when its last message is done */
+        ch = c->free_chunks;
+        if (ch) {
+            c->free_chunks = ch->next;
+        } else {
+            ch = calloc(1, sizeof *ch);
+            if (!ch)
+                abort();
+            ch->all_next = c->all_chunks;
+            c->all_chunks = ch;
         }
+        ch->used = ch->live = 0;
+        c->cur_chunk = ch;
     }
-    struct msgctx *m = c->free_list;
-    c->free_list = m->next_free;
+    struct msgctx *m = &ch->m[ch->used++];
+    ch->live++;
+    m->chunk = ch;
     return m;
 }
 
 static void msgctx_put(struct ctx *c, struct msgctx *m)
 {
-    m->ack = NULL;
-    m->next_free = c->free_list;
-    c->free_list = m;
+    struct chunk *ch = m->chunk;
+    if (--ch->live == 0 && ch->used == CHUNK && ch != c->cur_chunk) {
+        ch->next = c->free_chunks;
+        c->free_chunks = ch;
+    }
+}
+
+/* The hold covering rec: the open one if rec shares its ack, else a new one. */
+static struct hold *hold_for(struct ctx *c, const mf_record *rec);
+
+static void hold_drop(struct ctx *c, struct hold *h)
+{
+    if (--h->pending)
+        return;
+    c->host->ack_release(c->node, h->ack);
+    h->ack = NULL;
+    h->next_free = c->free_holds;
+    c->free_holds = h;
+}
+
+/* End the open run: its own reference goes. */
+static void hold_close(struct ctx *c)
+{
+    if (c->open_hold) {
+        struct hold *h = c->open_hold;
+        c->open_hold = NULL;
+        hold_drop(c, h);
+    }
+}
+
+static struct hold *hold_for(struct ctx *c, const mf_record *rec)
+{
+    if (c->open_hold && c->open_hold->ack == rec->ack)
+        return c->open_hold;
+    hold_close(c);
+    struct hold *h = c->free_holds;
+    if (h) {
+        c->free_holds = h->next_free;
+    } else {
+        h = calloc(1, sizeof *h);
+        c->all_holds = realloc(c->all_holds, (c->n_all_holds + 1) * sizeof *c->all_holds);
+        if (!h || !c->all_holds)
+            abort();
+        c->all_holds[c->n_all_holds++] = h;
+    }
+    h->ack = c->host->ack_hold(c->node, rec);
+    h->pending = 1;
+    c->open_hold = h;
+    return h;
 }
 
 static const char *intern_origin(struct ctx *c, const char *topic)
@@ -164,14 +240,15 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (c->closing || !x)
         return; /* free(): nothing may reach the engine any more */
     c->in_flight--;
+    struct hold *h = x->hold;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        c->host->ack_release(c->node, x->ack);
         c->host->metric_add(c->m_delivered, 1);
         mfk_saw_traffic(&c->k);
+        hold_drop(c, h);
     } else if (m->err == RD_KAFKA_RESP_ERR__FATAL || c->k.fatal || m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
         /* Not the record's fault, and not delivered: keep it unacknowledged
-         * (the hold is never released), so it is read again after a restart. */
+         * (its hold is never dropped), so it is read again after a restart. */
         c->host->log(c->node, MF_LOG_WARN, "a record was not delivered (%s): it stays unacknowledged",
                      rd_kafka_err2str(m->err));
     } else {
@@ -179,7 +256,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         mf_record r = {.time_ms = x->time_ms,
                        .origin = {.source = x->origin_source, .topic = x->origin_topic,
                                   .partition = x->origin_partition, .offset = x->origin_offset},
-                       .ack = x->ack};
+                       .ack = h->ack};
         if (m->key) {
             r.key = m->key;
             r.key_len = (uint32_t)m->key_len;
@@ -195,7 +272,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         dr_headers(c, m, &r);
         c->host->metric_add(c->m_failed, 1);
         c->host->reject(c->node, &r, "delivery to Kafka topic %s failed: %s", topic, rd_kafka_err2str(m->err));
-        c->host->ack_release(c->node, x->ack);
+        hold_drop(c, h);
     }
     msgctx_put(c, x);
 }
@@ -372,7 +449,11 @@ static int produce(struct ctx *c, mf_record *rec)
             break;
     }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        x->ack = c->host->ack_hold(c->node, rec);
+        /* no delivery report can come before this: reports are served on
+         * this thread, by rd_kafka_poll, which the retry above may call
+         * only for earlier messages */
+        x->hold = hold_for(c, rec);
+        x->hold->pending++;
         c->in_flight++;
         return MF_OK;
     }
@@ -392,6 +473,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count; i++)
         if (produce(c, &batch->records[i]) != MF_OK || c->k.fatal)
             return MF_FATAL;
+    hold_close(c); /* records are only valid during this call */
     rd_kafka_poll(c->rk, 0);
     return c->k.fatal ? MF_FATAL : MF_OK;
 }
@@ -493,9 +575,14 @@ static void free_cb(void *vctx)
         rd_kafka_purge(c->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(c->rk);
     }
-    for (size_t i = 0; i < c->n_slabs; i++)
-        free(c->slabs[i]);
-    free(c->slabs);
+    /* Held acks stay held (see above); their holds are freed here. */
+    for (struct chunk *ch = c->all_chunks, *next; ch; ch = next) {
+        next = ch->all_next;
+        free(ch);
+    }
+    for (size_t i = 0; i < c->n_all_holds; i++)
+        free(c->all_holds[i]);
+    free(c->all_holds);
     for (size_t i = 0; i < c->n_origin_topics; i++)
         free(c->origin_topics[i]);
     free(c->origin_topics);
