@@ -12,7 +12,9 @@
 # per record is printed too, and its difference to base is the lua node's
 # own cost.
 # BUILD_DIR: a built tree (default: this tree, else _build); BENCH_DIR: where
-# the data goes (default /tmp/martflow-bench-lua).
+# the data goes (default /tmp/martflow-bench-lua); CPUS: run pinned to these
+# CPUs (taskset -c, e.g. CPUS=0 for one core: the lua node's CPU time then
+# adds up instead of overlapping the source).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -81,7 +83,7 @@ declare -A times cpu
 for ((r = 0; r < runs; r++)); do
     line="run $((r + 1)):"
     for kind in base process batch; do
-        /usr/bin/time -f '%e %U %S' -o "$work/$kind.time" \
+        /usr/bin/time -f '%e %U %S' -o "$work/$kind.time" ${CPUS:+taskset -c "$CPUS"} \
             "$mf" run "$work/$kind.yaml" --plugin-path "$plugins" >"$work/$kind.log" 2>&1 ||
             { cat "$work/$kind.log" >&2; exit 1; }
         grep -q "node\":\"out\".*in=$records " "$work/$kind.log" ||
@@ -98,7 +100,8 @@ tb=$(median "${times[base]}")
 tp=$(median "${times[process]}")
 tq=$(median "${times[batch]}")
 rate() { echo "$records / $1" | bc -l; }
-printf 'lua node cost, %d records of %d bytes avg, median of %d runs\n' "$records" $((bytes / records)) "$runs"
+printf 'lua node cost, %d records of %d bytes avg, median of %d runs%s\n' "$records" $((bytes / records)) "$runs" \
+    "${CPUS:+, pinned to CPUs $CPUS}"
 printf '  file -> null:                        %9.0f records/s\n' "$(rate "$tb")"
 printf '  file -> lua (process) -> null:       %9.0f records/s  ratio %.2f (target >= 0.50)\n' \
     "$(rate "$tp")" "$(echo "$tb / $tp" | bc -l)"
