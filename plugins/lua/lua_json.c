@@ -86,6 +86,16 @@ static json_t *scalar(enc *e, int idx)
     return j;
 }
 
+/* Append v to the array dst, or set it under key (which may come from Lua:
+ * checked for UTF-8). Takes v. */
+static void attach(enc *e, json_t *dst, const char *key, size_t key_len, json_t *v)
+{
+    if (!key)
+        json_array_append_new(dst, v);
+    else if (json_object_setn_new(dst, key, key_len, v) != 0)
+        luaL_error(e->L, "cannot encode an object key that is not valid UTF-8 as JSON");
+}
+
 /* Append or set the value at vidx into dst (an array when key is NULL). */
 static void put(enc *e, json_t *dst, const char *key, size_t key_len, int vidx, int depth)
 {
@@ -128,19 +138,12 @@ static void put(enc *e, json_t *dst, const char *key, size_t key_len, int vidx, 
         json_t *c = array ? json_array() : json_object();
         if (!c)
             luaL_error(e->L, "out of memory");
-        if (key)
-            json_object_setn_new_nocheck(dst, key, key_len, c);
-        else
-            json_array_append_new(dst, c);
+        attach(e, dst, key, key_len, c);
         charge(e, NODE_COST + key_len);
         fill(e, vidx, c, depth + 1);
         return;
     }
-    json_t *v = scalar(e, vidx);
-    if (key)
-        json_object_setn_new_nocheck(dst, key, key_len, v);
-    else
-        json_array_append_new(dst, v);
+    attach(e, dst, key, key_len, scalar(e, vidx));
     charge(e, key_len);
 }
 

@@ -224,6 +224,7 @@ static void test_unencodable_values_reject(void)
                      "  elseif w == 'cycle' then v = {}; v.self = v\n"
                      "  elseif w == 'function' then r.value.x = print\n"
                      "  elseif w == 'objkey' then r.value[1] = 1\n"
+                     "  elseif w == 'badkey' then v = {['\\xff'] = 1}\n"
                      "  end\n"
                      "  emit({value = v})\n"
                      "end\n",
@@ -240,6 +241,7 @@ static void test_unencodable_values_reject(void)
         {"{\"what\":\"cycle\"}", "nested too deeply"},
         {"{\"what\":\"function\"}", "code:10: cannot store a function in a JSON value"},
         {"{\"what\":\"objkey\"}", "code:11: JSON object keys are strings, not number"},
+        {"{\"what\":\"badkey\"}", "object key that is not valid UTF-8"},
     };
     size_t n = sizeof cases / sizeof *cases;
     for (size_t i = 0; i < n; i++)
