@@ -11,6 +11,7 @@
  *
  * User values: 1 value (read or assigned), 2 key, 3 headers table, 4 raw.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -283,9 +284,14 @@ static int rec_tostring(lua_State *L)
 
 /* ---- building output ---------------------------------------------------------------------------- */
 
+static int header_cmp(const void *a, const void *b)
+{
+    return strcmp(((const mf_header *)a)->name, ((const mf_header *)b)->name);
+}
+
 /* The headers table at idx into outbox memory: the input's header order
- * first (when given), then new names sorted by the table's traversal.
- * Values: strings or numbers. */
+ * first (when given), then new names in sorted order. Values: strings or
+ * numbers. */
 static void headers_out(lua_State *L, int idx, const mf_record *orig, lp_outbox *o, mf_record *out)
 {
     idx = lua_absindex(L, idx);
@@ -320,11 +326,12 @@ static void headers_out(lua_State *L, int idx, const mf_record *orig, lp_outbox 
         h[k++] = (mf_header){(const char *)lpo_copy(o, name, strlen(name)), lpo_copy(o, v, len), (uint32_t)len};
         lua_pop(L, 1);
     }
+    size_t first_new = k;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const char *name = lua_tostring(L, -2);
         bool seen = false;
-        for (size_t j = 0; j < k && !seen; j++)
+        for (size_t j = 0; j < first_new && !seen; j++)
             seen = strcmp(h[j].name, name) == 0;
         if (!seen) {
             size_t len;
@@ -336,6 +343,8 @@ static void headers_out(lua_State *L, int idx, const mf_record *orig, lp_outbox 
         }
         lua_pop(L, 1);
     }
+    /* new names in sorted order, not the table's hash order */
+    qsort(h + first_new, k - first_new, sizeof *h, header_cmp);
     out->headers = h;
     out->n_headers = (uint16_t)k;
 }
