@@ -76,7 +76,7 @@ check_count() { # topic
     [[ $n == "$N" ]] || { echo "mirror $1 has $n messages, not $N" >&2; exit 1; }
 }
 
-declare -a KM OM KC OC KC10
+declare -a KM KMI OM KC OC KC10
 for ((r = 1; r <= RUNS; r++)); do
     echo "# run $r/$RUNS (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     # mirror: kcat pipe
@@ -84,6 +84,13 @@ for ((r = 1; r <= RUNS; r++)); do
     t0=$(now)
     kcat -b "$B" -C -t "$SRC" -o beginning -e -q -K '\t' -f '%k\t%s\n' | kcat -b "$B" -P -t "$dst" -K '\t'
     KM+=("$(since "$t0")")
+    check_count "$dst"; tests/services.sh kafka-topic-delete "$dst" 2>/dev/null
+    # mirror: kcat pipe with the idempotent producer our sink always uses (reference)
+    dst=bench-kcati-$ID-$r; tests/services.sh kafka-topic "$dst" 4 2>/dev/null; TOPICS+=("$dst")
+    t0=$(now)
+    kcat -b "$B" -C -t "$SRC" -o beginning -e -q -K '\t' -f '%k\t%s\n' |
+        kcat -b "$B" -P -t "$dst" -K '\t' -X enable.idempotence=true
+    KMI+=("$(since "$t0")")
     check_count "$dst"; tests/services.sh kafka-topic-delete "$dst" 2>/dev/null
     # mirror: martflow
     dst=bench-ours-$ID-$r; tests/services.sh kafka-topic "$dst" 4 2>/dev/null; TOPICS+=("$dst")
@@ -100,13 +107,13 @@ for ((r = 1; r <= RUNS; r++)); do
     t0=$(now)
     kcat -b "$B" -C -t "$SRC" -o beginning -e -q -X fetch.wait.max.ms=10 >/dev/null
     KC10+=("$(since "$t0")")
-    echo "#   mirror kcat ${KM[-1]} s, ours ${OM[-1]} s; consume kcat ${KC[-1]} s, ours ${OC[-1]} s, kcat(fetch.wait.max.ms=10) ${KC10[-1]} s" >&2
+    echo "#   mirror kcat ${KM[-1]} s, kcat idempotent ${KMI[-1]} s, ours ${OM[-1]} s; consume kcat ${KC[-1]} s, ours ${OC[-1]} s, kcat(fetch.wait.max.ms=10) ${KC10[-1]} s" >&2
 done
 
-python3 - "$N" "$bytes" "${KM[*]}" "${OM[*]}" "${KC[*]}" "${OC[*]}" "${KC10[*]}" <<'P'
+python3 - "$N" "$bytes" "${KM[*]}" "${OM[*]}" "${KC[*]}" "${OC[*]}" "${KC10[*]}" "${KMI[*]}" <<'P'
 import statistics, sys
 n, size = int(sys.argv[1]), int(sys.argv[2])
-km, om, kc, oc, kc10 = ([float(x) for x in a.split()] for a in sys.argv[3:8])
+km, om, kc, oc, kc10, kmi = ([float(x) for x in a.split()] for a in sys.argv[3:9])
 med = statistics.median
 def rate(t): return n / t
 print("messages: %d of ~%d bytes, 4 partitions; %d runs each, medians" % (n, size, len(km)))
@@ -114,9 +121,10 @@ print()
 print("| test | kcat | martflow | ratio (martflow / kcat rate) | target |")
 print("|---|---|---|---|---|")
 print("| mirror (kafka -> kafka) | %.0f msg/s (%.2f s) | %.0f msg/s (%.2f s) | **%.2fx** | >= 1.5x |" % (rate(med(km)), med(km), rate(med(om)), med(om), med(km) / med(om)))
+print("| mirror, kcat -P with enable.idempotence=true | %.0f msg/s (%.2f s) | (as above) | %.2fx | (reference) |" % (rate(med(kmi)), med(kmi), med(kmi) / med(om)))
 print("| consume only | %.0f msg/s (%.2f s) | %.0f msg/s (%.2f s) | **%.2fx** | >= 0.8x |" % (rate(med(kc)), med(kc), rate(med(oc)), med(oc), med(kc) / med(oc)))
 print("| consume only, kcat with fetch.wait.max.ms=10 | %.0f msg/s (%.2f s) | (as above) | %.2fx | (reference) |" % (rate(med(kc10)), med(kc10), med(kc10) / med(oc)))
 print()
-print("all runs (s): mirror kcat %s | mirror martflow %s | consume kcat %s | consume martflow %s | kcat fetch.wait.max.ms=10 %s"
-      % tuple(" ".join("%.2f" % x for x in a) for a in (km, om, kc, oc, kc10)))
+print("all runs (s): mirror kcat %s | mirror martflow %s | consume kcat %s | consume martflow %s | kcat fetch.wait.max.ms=10 %s | mirror kcat idempotent %s"
+      % tuple(" ".join("%.2f" % x for x in a) for a in (km, om, kc, oc, kc10, kmi)))
 P

@@ -542,7 +542,13 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         {"partitioner", "murmur2_random"},
         /* retry until delivered: an outage is waited out, not turned into rejects */
         {"message.timeout.ms", "0"},
-        {"queue.buffering.max.kbytes", "65536"},
+        /* librdkafka 2.0.2's idempotent producer spins (poll with no
+         * timeout) while its 5 requests in flight are all out and more
+         * messages wait. Keep what is outstanding within that window: at most
+         * 4 MiB, sent as full batches rather than every 5 ms. This also
+         * bounds the producer's memory. */
+        {"queue.buffering.max.kbytes", "4096"},
+        {"linger.ms", "50"},
         {NULL, NULL},
     };
     const struct mfk_enforced enforced[] = {
