@@ -1,5 +1,6 @@
 /* harness.c — see harness.h. The fake host: mf_node pointers handed to the
  * plugin are the mfh itself. */
+#define _GNU_SOURCE /* memrchr */
 #include "harness.h"
 
 #include <stdarg.h>
@@ -436,7 +437,7 @@ void mfh_close(mfh *h)
 
 /* ---- driving ----------------------------------------------------------------------------- */
 
-void mfh_push(mfh *h, const char *key, const char *value)
+void mfh_push_record(mfh *h, const mf_record *rec)
 {
     if (h->n_inputs == h->cap_inputs) {
         h->cap_inputs = h->cap_inputs ? h->cap_inputs * 2 : 64;
@@ -445,6 +446,11 @@ void mfh_push(mfh *h, const char *key, const char *value)
     h->acked[h->n_inputs] = false;
     mf_ack *a = mf_ack_new_source(h->tracker, (void *)(uintptr_t)(h->n_inputs + 1));
     h->n_inputs++;
+    mf_batch_append(h->pending, rec, a); /* the record holds the token's only reference */
+}
+
+void mfh_push(mfh *h, const char *key, const char *value)
+{
     mf_record r = {.time_ms = MF_TIME_UNSET, .origin = {.source = "harness", .partition = -1, .offset = -1}};
     if (key) {
         r.key = (const uint8_t *)key;
@@ -458,7 +464,7 @@ void mfh_push(mfh *h, const char *key, const char *value)
     } else {
         r.flags |= MF_RECORD_VALUE_NULL;
     }
-    mf_batch_append(h->pending, &r, a); /* the record holds the token's only reference */
+    mfh_push_record(h, &r);
 }
 
 int mfh_process(mfh *h)
@@ -581,12 +587,16 @@ double mfh_metric(mfh *h, const char *name)
 {
     mf_str out = {0};
     mf_metrics_render(h->metrics, &out);
+    /* name matches "metric" (any labels) or exactly "metric{labels}" */
     double v = -1;
     size_t n = strlen(name);
+    bool with_labels = strchr(name, '{') != NULL;
     for (char *line = out.data; line && *line;) {
         char *nl = strchr(line, '\n');
-        if (strncmp(line, name, n) == 0 && (line[n] == ' ' || line[n] == '{')) {
-            char *sp = strrchr(line, ' ');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        bool match = strncmp(line, name, n) == 0 && (line[n] == ' ' || (!with_labels && line[n] == '{'));
+        if (match) {
+            const char *sp = memrchr(line, ' ', len);
             v = strtod(sp + 1, NULL);
             break;
         }

@@ -27,6 +27,9 @@ void mfh_close(mfh *h);
  * or NULL for no value), then hand all queued records to process() as one
  * batch; the batch is released afterwards as the engine does. */
 void mfh_push(mfh *h, const char *key, const char *value);
+/* Queue a copy of a full record (headers, time, origin, json); its ack is the
+ * harness's own, whatever rec->ack says. */
+void mfh_push_record(mfh *h, const mf_record *rec);
 int mfh_process(mfh *h);
 
 /* Sources. */
@@ -57,7 +60,8 @@ size_t mfh_inputs(const mfh *h);
 
 /* Everything the plugin logged, one line per message ("level: text"). */
 const char *mfh_log(const mfh *h);
-/* A metric the plugin registered (by name; labels ignored); -1 if unknown. */
+/* A metric the plugin registered: "name" (the first one, whatever its labels)
+ * or exactly "name{labels}"; -1 if unknown. */
 double mfh_metric(mfh *h, const char *name);
 
 void *mfh_ctx(mfh *h);

@@ -196,8 +196,11 @@ typedef struct mf_host {
      * Borrowed: do not decref. On invalid JSON: NULL, *error set (node-owned
      * text, valid until the next call). */
     json_t *(*record_json)(mf_node *node, mf_record *rec, const char **error);
-    /* Same, but the caller may modify the result: copied first if shared, and
-     * the value bytes are marked stale (re-serialised when read). */
+    /* Same, but the caller may modify the result: copied first if the root is
+     * shared, and the value bytes are marked stale (re-serialised when read).
+     * Only the root's sharing is checked, so a plugin that builds a new tree
+     * must not put another record's subtrees into it by reference (copy them:
+     * json_deep_copy), or a later edit would change both records. */
     json_t *(*record_json_mut)(mf_node *node, mf_record *rec, const char **error);
     /* Replace the value by `json` (reference stolen). */
     void (*record_set_json)(mf_node *node, mf_record *rec, json_t *json);
