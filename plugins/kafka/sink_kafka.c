@@ -84,6 +84,7 @@ struct ctx {
     struct hold **all_holds;
     size_t n_all_holds;
     uint64_t in_flight;
+    uint64_t delivered; /* not yet added to m_delivered (one add per call, not per message) */
 
     mf_header *hdrs;
     size_t hdr_cap;
@@ -242,8 +243,9 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     c->in_flight--;
     struct hold *h = x->hold;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        c->host->metric_add(c->m_delivered, 1);
-        mfk_saw_traffic(&c->k);
+        c->delivered++;
+        if (c->k.down)
+            mfk_saw_traffic(&c->k);
         hold_drop(c, h);
     } else if (m->err == RD_KAFKA_RESP_ERR__FATAL || c->k.fatal || m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
@@ -275,6 +277,16 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         hold_drop(c, h);
     }
     msgctx_put(c, x);
+}
+
+/* Serve delivery reports (waiting up to timeout_ms), then count them. */
+static void serve(struct ctx *c, int timeout_ms)
+{
+    rd_kafka_poll(c->rk, timeout_ms);
+    if (c->delivered) {
+        c->host->metric_add(c->m_delivered, (double)c->delivered);
+        c->delivered = 0;
+    }
 }
 
 /* ---- producing ---------------------------------------------------------------------- */
@@ -444,7 +456,7 @@ static int produce(struct ctx *c, mf_record *rec)
             break;
         /* Backpressure: serve delivery reports until there is room. */
         c->host->metric_add(c->m_queue_full, 1);
-        rd_kafka_poll(c->rk, QUEUE_FULL_WAIT_MS);
+        serve(c, QUEUE_FULL_WAIT_MS);
         if (c->k.fatal)
             break;
     }
@@ -474,14 +486,14 @@ static int process(void *vctx, mf_batch *batch)
         if (produce(c, &batch->records[i]) != MF_OK || c->k.fatal)
             return MF_FATAL;
     hold_close(c); /* records are only valid during this call */
-    rd_kafka_poll(c->rk, 0);
+    serve(c, 0);
     return c->k.fatal ? MF_FATAL : MF_OK;
 }
 
 static int tick(void *vctx)
 {
     struct ctx *c = vctx;
-    rd_kafka_poll(c->rk, 0);
+    serve(c, 0);
     return c->k.fatal ? MF_FATAL : MF_OK;
 }
 
@@ -489,7 +501,7 @@ static int flush(void *vctx, mf_flush_reason reason)
 {
     struct ctx *c = vctx;
     (void)reason; /* acks follow delivery reports; stop() waits for the rest */
-    rd_kafka_poll(c->rk, 0);
+    serve(c, 0);
     return c->k.fatal ? MF_FATAL : MF_OK;
 }
 
@@ -501,7 +513,7 @@ static int stop_cb(void *vctx, int64_t deadline_ms)
     int left;
     while (c->in_flight && !c->k.fatal && (left = mfk_ms_left(&c->k, deadline_ms)) > 0)
         rd_kafka_flush(c->rk, left < QUEUE_FULL_WAIT_MS ? left : QUEUE_FULL_WAIT_MS);
-    rd_kafka_poll(c->rk, 0);
+    serve(c, 0);
     if (c->in_flight)
         c->host->log(c->node, MF_LOG_WARN,
                      "%llu records got no delivery report before the deadline: they stay unacknowledged (their "
