@@ -2,13 +2,12 @@
  * source kafka — read topics as a member of a consumer group.
  *
  * Offsets move only behind what is durable. Each poll() emits one batch,
- * identified by a cookie (struct pbatch); per partition the source keeps the
- * batches it emitted in order (struct pend). When the engine acknowledges a
- * batch (every record derived from it handled by every sink, or rejected to a
- * wired errors port), its entries are marked done and each partition's
- * watermark advances over the contiguous run of done entries at its head: a
- * batch still held stops the watermark even if later ones are done. Only then
- * is the offset stored (enable.auto.offset.store=false); librdkafka commits
+ * identified by a cookie (an mfk_batch of offset_tracker.h). When the engine
+ * acknowledges a batch (every record derived from it handled by every sink,
+ * or rejected to a wired errors port), each partition's watermark advances
+ * over the contiguous run of acknowledged batches: a batch still held stops
+ * it even if later ones are done. Only then is the offset stored
+ * (enable.auto.offset.store=false); librdkafka commits
  * stored offsets periodically, and the source commits synchronously (bounded)
  * on revoke, after waiting for in-flight acks, and on stop.
  *
@@ -23,6 +22,7 @@
 #include <time.h>
 
 #include "kafka_common.h"
+#include "offset_tracker.h"
 
 #define REJECT_SNIPPET 1024u
 #define MAX_MISSING 64
@@ -43,37 +43,6 @@
 
 enum { START_EARLIEST, START_LATEST, START_COMMITTED };
 enum { FORMAT_JSON, FORMAT_RAW };
-
-/* One emitted batch's share of one partition: up to which offset. */
-struct pend {
-    uint64_t seq;
-    int64_t last;
-    bool done;
-};
-
-struct part {
-    char *topic;
-    int32_t partition;
-    uint32_t gen;      /* bumped on assign and revoke: stale acks are ignored */
-    bool assigned;
-    struct pend *q;    /* ring of emitted, not yet stored batches, oldest first */
-    size_t head, len, cap;
-    uint64_t open_seq; /* the batch whose entry is q's newest, 0: none */
-    bool at_end;       /* stop_at_end: read up to the end of the partition */
-    int64_t next;      /* offset after the last one read, -1: none read yet */
-};
-
-struct entry {
-    uint32_t part, gen;
-};
-
-/* What one poll emitted: the cookie handed to the engine. */
-struct pbatch {
-    uint64_t seq;
-    struct entry *e;
-    size_t n, cap;
-    struct pbatch *next_free;
-};
 
 struct ctx {
     mfk_client k; /* first: it is librdkafka's opaque */
@@ -97,19 +66,11 @@ struct ctx {
     int64_t last_nudge; /* monotonic ms */
     size_t nudge_from;  /* rotates over the partitions */
 
-    struct part *parts;
-    size_t n_parts, cap_parts;
-    uint32_t *index; /* open addressing: part index + 1, 0 empty */
-    size_t index_cap;
-    const rd_kafka_topic_t *last_rkt;
+    mfk_tracker t;
+    const rd_kafka_topic_t *last_rkt; /* the partition of the last message */
     int32_t last_partition;
     size_t last_idx;
-
-    struct pbatch *cur;       /* the batch of the poll running now, or NULL */
-    struct pbatch *free_list; /* recycled batches */
-    struct pbatch **all;      /* every batch allocated (freed at the end) */
-    size_t n_all, cap_all;
-    uint64_t next_seq;
+    mfk_batch *cur; /* the batch of the poll running now, or NULL */
 
     mf_header *hdrs;
     size_t hdr_cap;
@@ -139,184 +100,34 @@ static const mf_option options[] = {
     MF_OPTION_END,
 };
 
-/* ---- partitions ------------------------------------------------------------------- */
+/* ---- acknowledgements ------------------------------------------------------------------- */
 
-static uint32_t hash_tp(const char *topic, int32_t partition)
+struct store_list {
+    rd_kafka_topic_partition_list_t *l;
+};
+
+static void store_one(void *arg, const mfk_part *p, int64_t next)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = topic; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return (h ^ (uint32_t)partition) * 16777619u;
+    struct store_list *s = arg;
+    if (!s->l)
+        s->l = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_topic_partition_list_add(s->l, p->topic, p->partition)->offset = next;
 }
 
-static void index_put(struct ctx *c, size_t idx)
-{
-    size_t mask = c->index_cap - 1;
-    for (size_t i = hash_tp(c->parts[idx].topic, c->parts[idx].partition) & mask;; i = (i + 1) & mask)
-        if (!c->index[i]) {
-            c->index[i] = (uint32_t)idx + 1;
-            return;
-        }
-}
-
-static struct part *part_get(struct ctx *c, const char *topic, int32_t partition, size_t *idx_out)
-{
-    if (c->index_cap) {
-        size_t mask = c->index_cap - 1;
-        for (size_t i = hash_tp(topic, partition) & mask; c->index[i]; i = (i + 1) & mask) {
-            struct part *p = &c->parts[c->index[i] - 1];
-            if (p->partition == partition && strcmp(p->topic, topic) == 0) {
-                *idx_out = c->index[i] - 1;
-                return p;
-            }
-        }
-    }
-    if (c->n_parts == c->cap_parts) {
-        c->cap_parts = c->cap_parts ? c->cap_parts * 2 : 16;
-        c->parts = realloc(c->parts, c->cap_parts * sizeof *c->parts);
-        if (!c->parts)
-            abort();
-    }
-    if ((c->n_parts + 1) * 2 > c->index_cap) {
-        free(c->index);
-        c->index_cap = c->index_cap ? c->index_cap * 2 : 64;
-        c->index = calloc(c->index_cap, sizeof *c->index);
-        if (!c->index)
-            abort();
-        for (size_t i = 0; i < c->n_parts; i++)
-            index_put(c, i);
-    }
-    size_t idx = c->n_parts++;
-    struct part *p = &c->parts[idx];
-    memset(p, 0, sizeof *p);
-    p->next = -1;
-    p->topic = strdup(topic);
-    if (!p->topic)
-        abort();
-    p->partition = partition;
-    index_put(c, idx);
-    c->last_rkt = NULL; /* parts may have moved */
-    *idx_out = idx;
-    return p;
-}
-
-static void part_reset(struct part *p, bool assigned)
-{
-    p->gen++;
-    p->at_end = false;
-    p->assigned = assigned;
-    p->head = p->len = 0;
-    p->open_seq = 0;
-}
-
-static struct pend *pend_at(struct part *p, size_t i)
-{
-    return &p->q[(p->head + i) % p->cap];
-}
-
-static void pend_push(struct part *p, uint64_t seq, int64_t offset)
-{
-    if (p->len == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct pend *q = malloc(cap * sizeof *q);
-        if (!q)
-            abort();
-        for (size_t i = 0; i < p->len; i++)
-            q[i] = *pend_at(p, i);
-        free(p->q);
-        p->q = q;
-        p->cap = cap;
-        p->head = 0;
-    }
-    *pend_at(p, p->len++) = (struct pend){.seq = seq, .last = offset, .done = false};
-}
-
-/* ---- poll batches (cookies) ------------------------------------------------------------ */
-
-static struct pbatch *pbatch_new(struct ctx *c)
-{
-    struct pbatch *b = c->free_list;
-    if (b) {
-        c->free_list = b->next_free;
-    } else {
-        b = calloc(1, sizeof *b);
-        if (!b)
-            abort();
-        if (c->n_all == c->cap_all) {
-            c->cap_all = c->cap_all ? c->cap_all * 2 : 64;
-            c->all = realloc(c->all, c->cap_all * sizeof *c->all);
-            if (!c->all)
-                abort();
-        }
-        c->all[c->n_all++] = b;
-    }
-    b->seq = ++c->next_seq;
-    b->n = 0;
-    b->next_free = NULL;
-    return b;
-}
-
-/* Record that the current batch holds `offset` of partition idx. */
-static void track(struct ctx *c, size_t idx, int64_t offset)
-{
-    struct part *p = &c->parts[idx];
-    struct pbatch *b = c->cur;
-    if (p->open_seq == b->seq) {
-        pend_at(p, p->len - 1)->last = offset;
-        return;
-    }
-    pend_push(p, b->seq, offset);
-    p->open_seq = b->seq;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 8;
-        b->e = realloc(b->e, b->cap * sizeof *b->e);
-        if (!b->e)
-            abort();
-    }
-    b->e[b->n++] = (struct entry){.part = (uint32_t)idx, .gen = p->gen};
-}
-
-/* Everything of batch b is handled: advance the watermarks it unblocks and
- * store those offsets. */
+/* Everything of a poll batch is handled: store the offsets it unblocks. */
 static void ack_cb(void *vctx, void *cookie)
 {
     struct ctx *c = vctx;
-    struct pbatch *b = cookie;
-    rd_kafka_topic_partition_list_t *store = NULL;
-    for (size_t i = 0; i < b->n; i++) {
-        struct part *p = &c->parts[b->e[i].part];
-        if (p->gen != b->e[i].gen)
-            continue; /* revoked since: the new owner reads it again */
-        for (size_t j = 0; j < p->len; j++) {
-            struct pend *x = pend_at(p, j);
-            if (x->seq == b->seq) {
-                x->done = true;
-                break;
-            }
-        }
-        if (p->open_seq == b->seq)
-            p->open_seq = 0;
-        int64_t next = -1;
-        while (p->len && pend_at(p, 0)->done) {
-            next = pend_at(p, 0)->last + 1;
-            p->head = (p->head + 1) % p->cap;
-            p->len--;
-        }
-        if (next >= 0 && p->assigned && c->rk) {
-            if (!store)
-                store = rd_kafka_topic_partition_list_new((int)b->n);
-            rd_kafka_topic_partition_list_add(store, p->topic, p->partition)->offset = next;
-        }
-    }
-    if (store) {
-        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, store);
+    struct store_list s = {0};
+    mfk_batch_done(&c->t, cookie, store_one, &s);
+    if (s.l && c->rk) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, s.l);
         if (err && !c->closing)
             c->host->log(c->node, MF_LOG_DEBUG, "storing offsets: %s (partitions no longer assigned)",
                          rd_kafka_err2str(err));
-        rd_kafka_topic_partition_list_destroy(store);
     }
-    b->next_free = c->free_list;
-    c->free_list = b;
+    if (s.l)
+        rd_kafka_topic_partition_list_destroy(s.l);
 }
 
 /* ---- commits ---------------------------------------------------------------------------- */
@@ -441,10 +252,10 @@ static void on_assign(struct ctx *c, rd_kafka_topic_partition_list_t *parts, boo
 {
     log_offsets(c, MF_LOG_INFO, "partitions assigned", parts);
     for (int i = 0; i < parts->cnt; i++) {
-        size_t idx;
-        part_reset(part_get(c, parts->elems[i].topic, parts->elems[i].partition, &idx), true);
+        mfk_part_reset(&c->t, mfk_part_index(&c->t, parts->elems[i].topic, parts->elems[i].partition), true);
         forget_missing(c, parts->elems[i].topic);
     }
+    c->last_rkt = NULL;
     set_assignment(c, parts, incremental, true);
     if (c->hard_paused && parts->cnt)
         rd_kafka_pause_partitions(c->rk, parts);
@@ -471,10 +282,8 @@ static void on_revoke(struct ctx *c, rd_kafka_topic_partition_list_t *parts, boo
         c->host->log(c->node, MF_LOG_WARN, "partitions were lost (session timeout?): records in flight will be "
                                            "read again by their next owner");
     }
-    for (int i = 0; i < parts->cnt; i++) {
-        size_t idx;
-        part_reset(part_get(c, parts->elems[i].topic, parts->elems[i].partition, &idx), false);
-    }
+    for (int i = 0; i < parts->cnt; i++)
+        mfk_part_reset(&c->t, mfk_part_index(&c->t, parts->elems[i].topic, parts->elems[i].partition), false);
     set_assignment(c, parts, incremental, false);
 }
 
@@ -514,10 +323,8 @@ static void consumer_error(struct ctx *c, rd_kafka_message_t *m)
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     switch (m->err) {
     case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-        if (m->rkt) {
-            size_t idx;
-            part_get(c, topic, m->partition, &idx)->at_end = true;
-        }
+        if (m->rkt)
+            c->t.parts[mfk_part_index(&c->t, topic, m->partition)].at_end = true;
         return;
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
@@ -542,14 +349,13 @@ static void consumer_error(struct ctx *c, rd_kafka_message_t *m)
 static size_t part_of(struct ctx *c, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    if (c->last_rkt == m->rkt && c->last_partition == m->partition && strcmp(c->parts[c->last_idx].topic, topic) == 0)
+    if (c->last_rkt == m->rkt && c->last_partition == m->partition &&
+        strcmp(c->t.parts[c->last_idx].topic, topic) == 0)
         return c->last_idx;
-    size_t idx;
-    part_get(c, topic, m->partition, &idx);
+    c->last_idx = mfk_part_index(&c->t, topic, m->partition);
     c->last_rkt = m->rkt;
     c->last_partition = m->partition;
-    c->last_idx = idx;
-    return idx;
+    return c->last_idx;
 }
 
 static void record_headers(struct ctx *c, rd_kafka_message_t *m, mf_record *r)
@@ -582,14 +388,14 @@ static void record_headers(struct ctx *c, rd_kafka_message_t *m, mf_record *r)
 static void handle_message(struct ctx *c, rd_kafka_message_t *m)
 {
     size_t idx = part_of(c, m);
-    c->parts[idx].at_end = false;
-    c->parts[idx].next = m->offset + 1;
+    c->t.parts[idx].at_end = false;
+    c->t.parts[idx].next = m->offset + 1;
     if (!c->cur) {
-        c->cur = pbatch_new(c);
+        c->cur = mfk_batch_new(&c->t);
         c->host->source_cookie(c->node, c->cur);
     }
-    track(c, idx, m->offset);
-    const struct part *p = &c->parts[idx];
+    mfk_batch_track(&c->t, c->cur, idx, m->offset);
+    const mfk_part *p = &c->t.parts[idx];
 
     mf_record r = {.time_ms = MF_TIME_UNSET,
                    .origin = {.topic = p->topic, .partition = m->partition, .offset = m->offset}};
@@ -697,12 +503,12 @@ static bool soft_pause_wait(struct ctx *c, int timeout_ms)
 static void nudge_fetcher(struct ctx *c)
 {
     int64_t now = c->host->monotonic_ms();
-    if (now - c->last_nudge < NUDGE_INTERVAL_MS || c->n_parts == 0)
+    if (now - c->last_nudge < NUDGE_INTERVAL_MS || c->t.n_parts == 0)
         return;
     c->last_nudge = now;
     int woken = 0;
-    for (size_t k = 0; k < c->n_parts && woken < NUDGE_MAX_PARTITIONS; k++) {
-        const struct part *p = &c->parts[(c->nudge_from + k) % c->n_parts];
+    for (size_t k = 0; k < c->t.n_parts && woken < NUDGE_MAX_PARTITIONS; k++) {
+        const mfk_part *p = &c->t.parts[(c->nudge_from + k) % c->t.n_parts];
         int64_t lo, hi;
         if (!p->assigned || p->next < 0 ||
             rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
@@ -722,8 +528,8 @@ static void nudge_fetcher(struct ctx *c)
 static bool all_at_end(struct ctx *c)
 {
     size_t assigned = 0;
-    for (size_t i = 0; i < c->n_parts; i++) {
-        struct part *p = &c->parts[i];
+    for (size_t i = 0; i < c->t.n_parts; i++) {
+        mfk_part *p = &c->t.parts[i];
         if (!p->assigned)
             continue;
         assigned++;
@@ -944,17 +750,7 @@ static void free_cb(void *vctx)
             rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         c->rk = NULL;
     }
-    for (size_t i = 0; i < c->n_parts; i++) {
-        free(c->parts[i].topic);
-        free(c->parts[i].q);
-    }
-    free(c->parts);
-    free(c->index);
-    for (size_t i = 0; i < c->n_all; i++) {
-        free(c->all[i]->e);
-        free(c->all[i]);
-    }
-    free(c->all);
+    mfk_tracker_free(&c->t);
     free(c->hdrs);
     for (size_t i = 0; i < c->n_missing; i++)
         free(c->missing[i]);
