@@ -43,8 +43,8 @@ python3 - "$N" >"$OUT/input.tsv" <<'P'
 import random, string, sys
 n = int(sys.argv[1]); r = random.Random(42); letters = string.ascii_letters + string.digits
 for i in range(n):
-    pad = ''.join(r.choice(letters) for _ in range(24)) * 15
-    sys.stdout.write('key-%04d\t{"id":%d,"pad":"%s"}\n' % (i % 1000, i, pad[:375]))
+    pad = ''.join(r.choice(letters) for _ in range(24)) * 20
+    sys.stdout.write('key-%04d\t{"id":%d,"pad":"%s"}\n' % (i % 1000, i, pad[:378]))
 P
 kcat -b "$B" -P -t "$SRC" -K '\t' -l "$OUT/input.tsv"
 have=$(kcat -b "$B" -C -t "$SRC" -o beginning -e -q -f 'x\n' | wc -l)

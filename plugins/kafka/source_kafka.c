@@ -490,8 +490,8 @@ static bool soft_pause_wait(struct ctx *c, int timeout_ms)
     int64_t paused_for = c->host->monotonic_ms() - c->paused_at;
     if (paused_for >= HARD_PAUSE_AFTER_MS)
         return false;
-    long us = (long)paused_for * 1000 / 8;
-    us = us < 200 ? 200 : us > 5000 ? 5000 : us;
+    long us = (long)paused_for * 1000 / 16;
+    us = us < 100 ? 100 : us > 1000 ? 1000 : us; /* never oversleep a queue that drains in a few ms */
     if (us > (long)timeout_ms * 1000)
         us = (long)timeout_ms * 1000;
     struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000L};
