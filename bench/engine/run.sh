@@ -10,19 +10,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 records=${1:-1000000}
 runs=${2:-5}
-build=${BUILD_DIR:-}
-if [[ -z $build ]]; then
-    if [[ -x $top/martflow ]]; then build=$top; else build=$top/_build; fi
-fi
-mf=$build/martflow
-[[ -x $mf ]] || { echo "build martflow first (no $mf)" >&2; exit 1; }
+source "$top/bench/lib.sh"
+bench_build
 work=${BENCH_DIR:-/tmp/martflow-bench-engine}
 mkdir -p "$work"
 in=$work/in.jsonl
-if [[ ! -f $in || $(wc -l <"$in") -ne $records ]]; then
-    echo "generating $records records ..." >&2
-    python3 "$here/gen.py" "$records" "$in"
-fi
+bench_events "$records" "$in"
 bytes=$(stat -c %s "$in")
 cc -O2 -o "$work/baseline" "$here/baseline.c" $(pkg-config --cflags --libs jansson)
 
@@ -42,13 +35,12 @@ for ((r = 0; r < runs; r++)); do
     rm -f "$work/out.jsonl" "$work/base.jsonl"
     t0=$(now); "$work/baseline" "$in" "$work/base.jsonl" 2>/dev/null; t1=$(now)
     base+=("$(echo "$t1 - $t0" | bc -l)")
-    t0=$(now); "$mf" run "$work/pipeline.yaml" --plugin-path "$build/build/plugins" >/dev/null; t1=$(now)
+    t0=$(now); "$mf" run "$work/pipeline.yaml" --plugin-path "$plugins" >/dev/null; t1=$(now)
     ours+=("$(echo "$t1 - $t0" | bc -l)")
     lines=$(wc -l <"$work/out.jsonl")
     [[ $lines == "$records" ]] || { echo "ours wrote $lines of $records records" >&2; exit 1; }
     echo "run $((r + 1)): baseline ${base[r]}s, martflow ${ours[r]}s" >&2
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mb=$(median "${ours[@]}")
 bb=$(median "${base[@]}")
 printf 'engine pass-through, %d records of %d bytes avg, median of %d runs\n' "$records" $((bytes / records)) "$runs"
@@ -70,7 +62,7 @@ sinks:
   out: {plugin: "null", inputs: [in], rate: 1000}
 Y
 secs=${MEMORY_SECONDS:-20}
-/usr/bin/time -f '%M' -o "$work/rss" "$mf" run "$work/throttled.yaml" --plugin-path "$build/build/plugins" \
+/usr/bin/time -f '%M' -o "$work/rss" "$mf" run "$work/throttled.yaml" --plugin-path "$plugins" \
     >"$work/throttled.log" 2>&1 &
 tpid=$!
 sleep "$secs"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/lua/run.sh [RECORDS] [RUNS] — the cost of a `lua` node.
 #
-# RECORDS JSON events of about 400 bytes (generated once by gen.py) through
+# RECORDS JSON events of about 400 bytes (generated once by bench/gen_events.py) through
 #   base:    file -> null
 #   process: file -> lua (process: reads one field, emits the record) -> null
 #   batch:   file -> lua (process_batch: the same per record) -> null
@@ -20,21 +20,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 records=${1:-1000000}
 runs=${2:-3}
-build=${BUILD_DIR:-}
-if [[ -z $build ]]; then
-    if [[ -x $top/martflow ]]; then build=$top; else build=$top/_build; fi
-fi
-mf=$build/martflow
-plugins=$build/build/plugins
-[[ -x $mf ]] || { echo "build martflow first (no $mf)" >&2; exit 1; }
+source "$top/bench/lib.sh"
+bench_build
 [[ -e $plugins/transform_lua.so ]] || { echo "no transform_lua.so in $plugins" >&2; exit 1; }
 work=${BENCH_DIR:-/tmp/martflow-bench-lua}
 mkdir -p "$work"
 in=$work/in.jsonl
-if [[ ! -f $in || $(wc -l <"$in") -ne $records ]]; then
-    echo "generating $records records ..." >&2
-    python3 "$here/gen.py" "$records" "$in"
-fi
+bench_events "$records" "$in"
 bytes=$(stat -c %s "$in")
 
 source_yaml="sources:
@@ -95,10 +87,9 @@ for ((r = 0; r < runs; r++)); do
     done
     echo "$line" >&2
 done
-median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-tb=$(median "${times[base]}")
-tp=$(median "${times[process]}")
-tq=$(median "${times[batch]}")
+tb=$(median ${times[base]})
+tp=$(median ${times[process]})
+tq=$(median ${times[batch]})
 rate() { echo "$records / $1" | bc -l; }
 printf 'lua node cost, %d records of %d bytes avg, median of %d runs%s\n' "$records" $((bytes / records)) "$runs" \
     "${CPUS:+, pinned to CPUs $CPUS}"
@@ -107,9 +98,9 @@ printf '  file -> lua (process) -> null:       %9.0f records/s  ratio %.2f (targ
     "$(rate "$tp")" "$(echo "$tb / $tp" | bc -l)"
 printf '  file -> lua (process_batch) -> null: %9.0f records/s  ratio %.2f (target >= 0.70)\n' \
     "$(rate "$tq")" "$(echo "$tb / $tq" | bc -l)"
-cb=$(median "${cpu[base]}")
-cp=$(median "${cpu[process]}")
-cq=$(median "${cpu[batch]}")
+cb=$(median ${cpu[base]})
+cp=$(median ${cpu[process]})
+cq=$(median ${cpu[batch]})
 us() { echo "$1 * 1000000 / $records" | bc -l; }
 printf 'CPU time per record (user + system, all threads):\n'
 printf '  base %.2f us; process %.2f us (lua node +%.2f us); process_batch %.2f us (lua node +%.2f us)\n' \

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write N JSON lines of about 400 bytes each, shaped like voice call events."""
+"""bench/gen_events.py N FILE — write N JSON lines of about 400 bytes each, shaped
+like voice call events (the input of bench/engine and bench/lua)."""
 import json
 import random
 import sys
