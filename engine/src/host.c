@@ -194,6 +194,10 @@ static int host_emit(mf_node *n, int port, const mf_record *rec, mf_ack *ack)
         mf_node_log(n, MF_LOG_ERROR, "plugin emitted to port %d, which this node does not have", port);
         return MF_FATAL;
     }
+    if (n->ended) {
+        mf_node_log(n, MF_LOG_ERROR, "plugin emitted after its end of stream (from a tick or stop?)");
+        return MF_FATAL;
+    }
     if (!ack) {
         if (n->g->def->kind == MF_KIND_SOURCE) {
             if (!n->poll_ack)
@@ -294,7 +298,7 @@ static uint64_t host_ack_wait(mf_node *n, int timeout_ms)
     mf_source_finish_poll(n);
     int64_t until = mf_time_mono_ms() + timeout_ms;
     for (;;) {
-        mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
+        mf_source_service(n);
         uint64_t left = mf_ack_tracker_outstanding(n->tracker);
         int64_t now = mf_time_mono_ms();
         if (left == 0 || now >= until)

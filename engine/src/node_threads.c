@@ -73,12 +73,37 @@ static void backoff_sleep(mf_node *n, unsigned attempt)
         ;
 }
 
-static bool downstream_has_room(mf_node *n)
+/* Pause when a downstream queue is full, resume only once every one is below
+ * half: without the gap a busy pipeline would pause and resume on every batch. */
+static bool downstream_full(mf_node *n)
 {
     for (size_t i = 0; i < n->n_downstream; i++)
         if (!mf_queue_has_room(n->downstream[i]->inq))
+            return true;
+    return false;
+}
+
+static bool downstream_drained(mf_node *n)
+{
+    for (size_t i = 0; i < n->n_downstream; i++)
+        if (!mf_queue_below_half(n->downstream[i]->inq))
             return false;
     return true;
+}
+
+/* What a source does between polls, and while its plugin waits in ack_wait:
+ * deliver acknowledgements, commit a completed checkpoint, pass on a due
+ * checkpoint barrier. */
+void mf_source_service(mf_node *n)
+{
+    mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
+    maybe_commit(n);
+    uint64_t want = atomic_load(&n->rt->checkpoint_requested);
+    if (!n->ended && want > n->barrier_sent) {
+        mf_node_flush_all(n);
+        mf_node_broadcast(n, MF_MSG_BARRIER, want);
+        n->barrier_sent = want;
+    }
 }
 
 /* End of one poll: everything it emitted goes downstream, and the poll's ack
@@ -101,23 +126,15 @@ void *mf_source_thread(void *arg)
     const mf_plugin_desc *d = n->g->desc;
     bool eof = false;
     unsigned attempt = 0;
-    uint64_t barrier_sent = 0;
 
     while (!atomic_load(&rt->stopping) && !eof) {
-        mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
-        maybe_commit(n);
-        uint64_t want = atomic_load(&rt->checkpoint_requested);
-        if (want > barrier_sent) {
-            mf_node_flush_all(n);
-            mf_node_broadcast(n, MF_MSG_BARRIER, want);
-            barrier_sent = want;
-        }
-        if (d->pause && !n->paused && !downstream_has_room(n)) {
+        mf_source_service(n);
+        if (d->pause && !n->paused && downstream_full(n)) {
             if (d->pause(n->ctx) == MF_OK) {
                 n->paused = true;
                 mf_node_log(n, MF_LOG_DEBUG, "downstream full: paused");
             }
-        } else if (n->paused && downstream_has_room(n)) {
+        } else if (n->paused && downstream_drained(n)) {
             if (!d->resume || d->resume(n->ctx) == MF_OK) {
                 n->paused = false;
                 mf_node_log(n, MF_LOG_DEBUG, "downstream has room: resumed");
@@ -156,12 +173,15 @@ void *mf_source_thread(void *arg)
     mf_node_flush_all(n);
     bool end = eof && !atomic_load(&rt->stopping) && !atomic_load(&rt->failed);
     mf_node_broadcast(n, MF_MSG_EOS, end ? 1 : 0);
+    n->ended = true;
 
     /* Deliver acks until everything read is acknowledged, or every sink is done
-     * (what is still unacknowledged is held and will be read again next run). */
+     * (what is still unacknowledged is held and will be read again next run).
+     * Ticks go on, so a plugin can keep its client alive (a Kafka consumer
+     * must poll within max.poll.interval.ms). */
     for (;;) {
-        mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
-        maybe_commit(n);
+        mf_source_service(n);
+        maybe_tick(n);
         if (mf_ack_tracker_outstanding(n->tracker) == 0)
             break;
         if (atomic_load(&rt->sinks_done)) {
@@ -172,7 +192,7 @@ void *mf_source_thread(void *arg)
                             (unsigned long long)left);
             break;
         }
-        mf_ack_tracker_wait(n->tracker, IDLE_WAIT_MS);
+        mf_ack_tracker_wait(n->tracker, (int)wait_budget(n));
     }
     if (d->stop)
         d->stop(n->ctx, mf_time_mono_ms() + rt->settings->grace_ms);

@@ -141,6 +141,14 @@ bool mf_queue_has_room(mf_queue *q)
     return room;
 }
 
+bool mf_queue_below_half(mf_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool below = q->records * 2 < q->max_records && q->bytes * 2 < q->max_bytes;
+    pthread_mutex_unlock(&q->mu);
+    return below;
+}
+
 void mf_queue_stats(mf_queue *q, size_t *records, size_t *bytes)
 {
     pthread_mutex_lock(&q->mu);

@@ -41,6 +41,8 @@ int mf_queue_push(mf_queue *q, const mf_msg *msg, int64_t timeout_ms);
 bool mf_queue_pop(mf_queue *q, mf_msg *out, int64_t timeout_ms);
 /* Is there room for more data now? */
 bool mf_queue_has_room(mf_queue *q);
+/* Is the queue below half of both bounds? */
+bool mf_queue_below_half(mf_queue *q);
 void mf_queue_stats(mf_queue *q, size_t *records, size_t *bytes);
 
 #endif

@@ -56,6 +56,8 @@ struct mf_node {
     void *poll_cookie;
     bool paused;
     bool in_poll;
+    bool ended;                  /* end-of-stream sent: no more emits */
+    uint64_t barrier_sent;       /* last checkpoint barrier passed on */
 
     int64_t tick_ms, next_tick;
     uint64_t rng;
@@ -130,6 +132,7 @@ void mf_node_log(mf_node *n, mf_log_level level, const char *fmt, ...) __attribu
 /* node_threads.c */
 void *mf_source_thread(void *arg);
 void mf_source_finish_poll(mf_node *n);
+void mf_source_service(mf_node *n);
 void mf_source_deliver_ack(void *arg, void *cookie);
 void *mf_worker_thread(void *arg);
 

@@ -173,7 +173,32 @@ static void test_checkpoint_releases_held(void)
     CU_ASSERT_EQUAL(count_acked(400, 1), 400);
 }
 
+/* A source waiting for its acks inside poll (a Kafka revoke) must not block
+ * the checkpoints that release them. */
+static void test_ack_wait_lets_checkpoints_through(void)
+{
+    int rc = run("settings: {checkpoint_interval: 20ms}\n"
+                 "sources:\n  g: {plugin: gen, count: 200, batch: 20, wait_acks_every: 3}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], hold: true}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(tp.ack_waits >= 2);
+    CU_ASSERT_EQUAL(tp.ack_wait_left, 0); /* every wait ended with all batches acknowledged */
+    CU_ASSERT_EQUAL(count_acked(200, 1), 200);
+}
+
+/* While a source drains its last acks it keeps ticking (a client to serve). */
+static void test_source_ticks_while_draining(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 300, batch: 50, tick_ms: 10}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], delay_ms: 60}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(tp.ticks_after_end > 0);
+    CU_ASSERT_EQUAL(count_acked(300, 1), 300);
+}
+
 static const mf_test tests[] = {
+    {"ack_wait lets checkpoints through", test_ack_wait_lets_checkpoints_through},
+    {"a draining source keeps ticking", test_source_ticks_while_draining},
     {"every record acknowledged exactly once", test_acks_end_to_end},
     {"fan-out to two sinks", test_fan_out},
     {"rejects to a wired errors port", test_rejects_wired},

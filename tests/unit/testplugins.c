@@ -28,7 +28,9 @@ static void sleep_ms(int ms)
 /* ---- source gen: emits {"i": n} with key "k<n % keys>" ---------------------- */
 struct gen {
     int64_t count, batch, keys;
-    bool slow_ack_check;
+    int64_t wait_acks_every; /* call ack_wait from poll every N polls */
+    int64_t tick_ms;
+    int64_t polls;
     mf_node *node;
     const mf_host *host;
     int64_t next;
@@ -43,6 +45,8 @@ static const mf_option gen_opts[] = {
     MF_OPTION(MF_OPT_INT, "count", "100", 0, struct gen, count, "records to emit"),
     MF_OPTION(MF_OPT_INT, "batch", "10", 0, struct gen, batch, "records per poll"),
     MF_OPTION(MF_OPT_INT, "keys", "8", 0, struct gen, keys, "distinct keys"),
+    MF_OPTION(MF_OPT_INT, "wait_acks_every", "0", 0, struct gen, wait_acks_every, "ack_wait every N polls"),
+    MF_OPTION(MF_OPT_INT, "tick_ms", "0", 0, struct gen, tick_ms, "tick interval"),
     MF_OPTION_END,
 };
 static int gen_init(void *v, mf_node *node, const mf_host *host)
@@ -50,12 +54,24 @@ static int gen_init(void *v, mf_node *node, const mf_host *host)
     struct gen *g = v;
     g->node = node;
     g->host = host;
+    host->set_tick(node, g->tick_ms);
+    return MF_OK;
+}
+static int gen_tick(void *v)
+{
+    struct gen *g = v;
+    if (g->next >= g->count)
+        tp.ticks_after_end++;
     return MF_OK;
 }
 static int gen_poll(void *v, int timeout_ms)
 {
     struct gen *g = v;
     (void)timeout_ms;
+    if (g->wait_acks_every && ++g->polls % g->wait_acks_every == 0 && g->next > 0) {
+        tp.ack_waits++;
+        tp.ack_wait_left += (int)g->host->ack_wait(g->node, 3000);
+    }
     if (g->paused) {
         sleep_ms(1);
         return MF_OK;
@@ -120,7 +136,7 @@ static int gen_resume(void *v)
 static const mf_plugin_desc gen_desc = {
     MF_PLUGIN_HEADER, .kind = MF_KIND_SOURCE, .name = "gen", .version = "1", .description = "test generator",
     .options = gen_opts, .ctx_size = sizeof(struct gen), .init = gen_init, .free = gen_free, .poll = gen_poll,
-    .ack = gen_ack,
+    .ack = gen_ack, .tick = gen_tick,
     .pause = gen_pause, .resume = gen_resume,
 };
 

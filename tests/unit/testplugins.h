@@ -26,6 +26,9 @@ struct tp_state {
     int process_calls;          /* collect */
     int flushes_end, flushes_stop, flushes_checkpoint; /* collect */
     int pauses, resumes;        /* gen */
+    int ack_waits;              /* gen: ack_wait calls ... */
+    int ack_wait_left;          /* ... and the batches they left outstanding */
+    int ticks_after_end;        /* gen: ticks while draining after MF_EOF */
 };
 extern struct tp_state tp;
 
