@@ -381,3 +381,30 @@ int mfk_ms_left(const mfk_client *k, int64_t deadline_ms)
         return 0;
     return left > 3600000 ? 3600000 : (int)left;
 }
+
+void mfk_headers_view(mfk_header_view *v, const rd_kafka_message_t *m, mf_record *r)
+{
+    rd_kafka_headers_t *h;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    size_t n = rd_kafka_header_cnt(h);
+    if (n > UINT16_MAX)
+        n = UINT16_MAX;
+    if (n > v->cap) {
+        v->cap = n;
+        v->hdrs = realloc(v->hdrs, n * sizeof *v->hdrs);
+        if (!v->hdrs)
+            abort();
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        const void *val;
+        size_t size;
+        if (rd_kafka_header_get_all(h, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        v->hdrs[k++] = (mf_header){.name = name, .value = val ? val : (const uint8_t *)"", .value_len = (uint32_t)size};
+    }
+    r->headers = v->hdrs;
+    r->n_headers = (uint16_t)k;
+}

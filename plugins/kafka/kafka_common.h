@@ -42,6 +42,16 @@ struct mfk_opts {
     MF_OPTION(MF_OPT_PREFIX, "rdkafka.", NULL, 0, ctx_t, kafka.rdkafka,                           \
               "librdkafka settings passed through, e.g. rdkafka.security.protocol: SASL_SSL")
 
+/* A reusable array presenting a librdkafka message's headers as mf_header
+ * (pointing into the message: valid while the message is). */
+typedef struct mfk_header_view {
+    mf_header *hdrs;
+    size_t cap;
+} mfk_header_view;
+
+/* Set r->headers / r->n_headers to m's headers (none: left as they are). */
+void mfk_headers_view(mfk_header_view *v, const rd_kafka_message_t *m, mf_record *r);
+
 #define MFK_MAX_SCRUB 8
 
 /* State of the shared code; zeroed with the plugin's context. */

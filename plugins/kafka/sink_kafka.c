@@ -86,8 +86,7 @@ struct ctx {
     uint64_t in_flight;
     uint64_t delivered; /* not yet added to m_delivered (one add per call, not per message) */
 
-    mf_header *hdrs;
-    size_t hdr_cap;
+    mfk_header_view hv;          /* a failed message's headers, for its reject */
     mf_buffer keybuf;
 
     mf_metric *m_delivered, *m_failed, *m_discarded, *m_queue_full;
@@ -206,33 +205,6 @@ static const char *intern_origin(struct ctx *c, const char *topic)
 
 /* ---- delivery reports ------------------------------------------------------------- */
 
-static void dr_headers(struct ctx *c, const rd_kafka_message_t *m, mf_record *r)
-{
-    rd_kafka_headers_t *h;
-    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    size_t n = rd_kafka_header_cnt(h);
-    if (n > UINT16_MAX)
-        n = UINT16_MAX;
-    if (n > c->hdr_cap) {
-        c->hdr_cap = n;
-        c->hdrs = realloc(c->hdrs, n * sizeof *c->hdrs);
-        if (!c->hdrs)
-            abort();
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *name;
-        const void *val;
-        size_t size;
-        if (rd_kafka_header_get_all(h, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-        c->hdrs[k++] = (mf_header){.name = name, .value = val ? val : (const uint8_t *)"", .value_len = (uint32_t)size};
-    }
-    r->headers = c->hdrs;
-    r->n_headers = (uint16_t)k;
-}
-
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct ctx *c = opaque;
@@ -271,7 +243,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         } else {
             r.flags |= MF_RECORD_VALUE_NULL;
         }
-        dr_headers(c, m, &r);
+        mfk_headers_view(&c->hv, m, &r);
         c->host->metric_add(c->m_failed, 1);
         c->host->reject(c->node, &r, "delivery to Kafka topic %s failed: %s", topic, rd_kafka_err2str(m->err));
         hold_drop(c, h);
@@ -604,7 +576,7 @@ static void free_cb(void *vctx)
     for (size_t i = 0; i < c->n_origin_topics; i++)
         free(c->origin_topics[i]);
     free(c->origin_topics);
-    free(c->hdrs);
+    free(c->hv.hdrs);
     mf_buffer_free(&c->keybuf);
     mfk_client_free(&c->k);
 }

@@ -72,8 +72,7 @@ struct ctx {
     size_t last_idx;
     mfk_batch *cur; /* the batch of the poll running now, or NULL */
 
-    mf_header *hdrs;
-    size_t hdr_cap;
+    mfk_header_view hv;          /* a message's headers as record headers */
     char *missing[MAX_MISSING]; /* topics warned about as not existing */
     size_t n_missing;
 
@@ -358,33 +357,6 @@ static size_t part_of(struct ctx *c, const rd_kafka_message_t *m)
     return c->last_idx;
 }
 
-static void record_headers(struct ctx *c, rd_kafka_message_t *m, mf_record *r)
-{
-    rd_kafka_headers_t *h;
-    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    size_t n = rd_kafka_header_cnt(h);
-    if (n > UINT16_MAX)
-        n = UINT16_MAX;
-    if (n > c->hdr_cap) {
-        c->hdr_cap = n;
-        c->hdrs = realloc(c->hdrs, n * sizeof *c->hdrs);
-        if (!c->hdrs)
-            abort();
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *name;
-        const void *val;
-        size_t size;
-        if (rd_kafka_header_get_all(h, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-        c->hdrs[k++] = (mf_header){.name = name, .value = val ? val : (const uint8_t *)"", .value_len = (uint32_t)size};
-    }
-    r->headers = c->hdrs;
-    r->n_headers = (uint16_t)k;
-}
-
 static void handle_message(struct ctx *c, rd_kafka_message_t *m)
 {
     size_t idx = part_of(c, m);
@@ -415,7 +387,7 @@ static void handle_message(struct ctx *c, rd_kafka_message_t *m)
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0)
         r.time_ms = ts;
-    record_headers(c, m, &r);
+    mfk_headers_view(&c->hv, m, &r);
 
     if (m->payload && (uint64_t)m->len > c->max_record) {
         c->host->metric_add(c->m_oversized, 1);
@@ -751,7 +723,7 @@ static void free_cb(void *vctx)
         c->rk = NULL;
     }
     mfk_tracker_free(&c->t);
-    free(c->hdrs);
+    free(c->hv.hdrs);
     for (size_t i = 0; i < c->n_missing; i++)
         free(c->missing[i]);
     mfk_client_free(&c->k);
