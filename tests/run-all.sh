@@ -36,6 +36,21 @@ trap '"$top/tests/services.sh" stop >/dev/null 2>&1 || true' EXIT
 make -C "$build" -j"$(nproc)"
 status=0
 make -C "$build" -j2 check || status=$?
+# `make install` (after the suite: it relinks the plugins in the build tree)
+# puts the binary, the plugins, the headers and martflow.pc in place.
+stage=$(mktemp -d)
+if make -s -C "$build" install DESTDIR="$stage" >"$stage.log" 2>&1; then
+    prefix=$(sed -n 's/^prefix=//p' "$build/martflow.pc")
+    for f in bin/martflow lib/martflow/source_file.so lib/martflow/sink_kafka.so lib/martflow/transform_lua.so \
+        include/martflow/martflow.h lib/pkgconfig/martflow.pc; do
+        [[ -e $stage$prefix/$f ]] || { echo "run-all: make install did not install $f" >&2; status=1; }
+    done
+    LD_LIBRARY_PATH=$stage$prefix/lib "$stage$prefix/bin/martflow" plugins --plugin-path "$stage$prefix/lib/martflow" \
+        | grep -q '^source kafka ' || { echo "run-all: the installed martflow does not list its plugins" >&2; status=1; }
+else
+    cat "$stage.log" >&2; echo "run-all: make install failed" >&2; status=1
+fi
+rm -rf "$stage" "$stage.log"
 # A summary that cannot be mistaken for success on zero tests.
 total=$(cat "$build"/tests/*/*.trs "$build"/plugins/*/*.trs 2>/dev/null | grep -c '^:test-result:' || true)
 failed=$(cat "$build"/tests/*/*.trs "$build"/plugins/*/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR|XPASS)' || true)

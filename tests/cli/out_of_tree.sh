@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The out-of-tree example transform (docs/examples/transform_stamp.c) builds
 # with `cc -shared $(pkg-config --cflags martflow)` against the INSTALLED
-# headers and runs in a pipeline of the installed martflow.
+# headers and runs in a pipeline.
 source "$top_srcdir/tests/lib.sh"
-# Install into a staging root (DESTDIR): the configured prefix is kept, so
-# pkg-config is told where the staged prefix is, and the loader where the
-# staged library is.
+# Install the headers and martflow.pc into a staging root (DESTDIR). Only
+# those: a full `make install` relinks the plugins in the build tree, which
+# other tests running in parallel would see disappear for a moment (run-all.sh
+# checks the full install after the suite).
 prefix=$(sed -n 's/^prefix=//p' "$top_builddir/martflow.pc")
-make -s -C "$top_builddir" install DESTDIR="$TMP/stage" >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; fail "make install"; }
+make -s -C "$top_builddir" install-martflowincludeHEADERS install-pkgconfigDATA DESTDIR="$TMP/stage" \
+    >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; fail "make install of headers and martflow.pc"; }
 inst=$TMP/stage$prefix
-export LD_LIBRARY_PATH=$inst/lib
-[[ -f $inst/include/martflow/plugin.h && -f $inst/lib/pkgconfig/martflow.pc && -x $inst/bin/martflow ]] || fail "install layout"
-ls "$inst/lib/martflow/source_file.so" >/dev/null || fail "plugins installed"
+[[ -f $inst/include/martflow/plugin.h && -f $inst/include/martflow/martflow.h && -f $inst/lib/pkgconfig/martflow.pc ]] \
+    || fail "install layout"
 export PKG_CONFIG_PATH=$inst/lib/pkgconfig
 cflags=$(pkg-config --define-variable=prefix="$inst" --cflags martflow)
 [[ $cflags == *"-I$inst/include"* ]] || fail "pkg-config cflags point at the install: $cflags"
@@ -29,10 +30,9 @@ sinks:
   out: {plugin: file, inputs: [st], path: $TMP/out.jsonl}
   bad: {plugin: file, inputs: [st.errors], path: $TMP/bad.jsonl, format: envelope}
 Y
-unset MARTFLOW_PLUGIN_PATH
-"$inst/bin/martflow" run "$TMP/p.yaml" --plugin-path "$TMP/myplugins:$inst/lib/martflow" >"$TMP/log" \
+"$MARTFLOW" run "$TMP/p.yaml" --plugin-path "$TMP/myplugins" >"$TMP/log" \
     || { cat "$TMP/log"; fail "run with the out-of-tree plugin"; }
 assert_contains "$TMP/out.jsonl" '^\{"a":1,"stamp":"hello","stamped_at":[0-9]+\}$' "stamped record"
 assert_contains "$TMP/bad.jsonl" '"mf.error":"not a JSON object"' "reject from the plugin"
 assert_contains "$TMP/log" "stamping records with 'hello'" "plugin log line"
-"$inst/bin/martflow" plugins --plugin-path "$TMP/myplugins" | grep -q '^transform stamp 1.0.0' || fail "listed"
+"$MARTFLOW" plugins --plugin-path "$TMP/myplugins" | grep -q '^transform stamp 1.0.0' || fail "listed"
