@@ -45,8 +45,8 @@ if make -s -C "$build" install DESTDIR="$stage" >"$stage.log" 2>&1; then
         include/martflow/martflow.h lib/pkgconfig/martflow.pc; do
         [[ -e $stage$prefix/$f ]] || { echo "run-all: make install did not install $f" >&2; status=1; }
     done
-    LD_LIBRARY_PATH=$stage$prefix/lib "$stage$prefix/bin/martflow" plugins --plugin-path "$stage$prefix/lib/martflow" \
-        | grep -q '^source kafka ' || { echo "run-all: the installed martflow does not list its plugins" >&2; status=1; }
+    listed=$(LD_LIBRARY_PATH=$stage$prefix/lib "$stage$prefix/bin/martflow" plugins --plugin-path "$stage$prefix/lib/martflow")
+    grep -q '^source kafka ' <<<"$listed" || { echo "run-all: the installed martflow does not list its plugins" >&2; status=1; }
 else
     cat "$stage.log" >&2; echo "run-all: make install failed" >&2; status=1
 fi
