@@ -30,6 +30,8 @@ assert_contains "$TMP/metrics" '^martflow_queue_records\{pipeline="metered",node
 assert_contains "$TMP/metrics" '^martflow_up\{pipeline="metered"\} 1$' "up"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")
 assert_eq 404 "$code" "unknown path"
-ss -ltn 2>/dev/null | grep -q ":$port " && { ss -ltn | grep ":$port " | grep -q "127.0.0.1:$port" || fail "listens beyond 127.0.0.1"; }
+listening=$(ss -Hltn "sport = :$port")
+[[ -n $listening ]] || fail "ss shows no listener on port $port"
+grep -qv "127.0.0.1:$port" <<<"$listening" && fail "listens beyond 127.0.0.1: $listening
 kill -TERM $pid
 wait $pid || fail "exit after SIGTERM"
