@@ -32,6 +32,6 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")
 assert_eq 404 "$code" "unknown path"
 listening=$(ss -Hltn "sport = :$port")
 [[ -n $listening ]] || fail "ss shows no listener on port $port"
-grep -qv "127.0.0.1:$port" <<<"$listening" && fail "listens beyond 127.0.0.1: $listening
+grep -qv "127.0.0.1:$port" <<<"$listening" && fail "listens beyond 127.0.0.1: $listening"
 kill -TERM $pid
 wait $pid || fail "exit after SIGTERM"
