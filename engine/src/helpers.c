@@ -108,7 +108,9 @@ static void bytes_field(mf_str *s, const char *name, const uint8_t *v, size_t n)
 void mf_envelope_append(mf_buffer *out, const mf_record *rec, const uint8_t *value, size_t value_len,
                         bool value_is_json)
 {
-    mf_str s = {0};
+    /* Build in place: borrow the buffer's storage as an mf_str (both are
+     * realloc-grown byte arrays), so a record costs no allocation of its own. */
+    mf_str s = {.data = (char *)out->data, .len = out->len, .cap = out->cap};
     mf_str_puts(&s, "{");
     if (rec->flags & MF_RECORD_KEY_NULL)
         mf_str_puts(&s, "\"key\":null");
@@ -156,8 +158,9 @@ void mf_envelope_append(mf_buffer *out, const mf_record *rec, const uint8_t *val
     if (rec->origin.offset >= 0)
         mf_str_printf(&s, "%s\"offset\":%lld", first ? "" : ",", (long long)rec->origin.offset);
     mf_str_puts(&s, "}}");
-    mf_buffer_append(out, s.data, s.len);
-    mf_str_free(&s);
+    out->data = (uint8_t *)s.data;
+    out->len = s.len;
+    out->cap = s.cap;
 }
 
 static bool digits(const char *p, int n, int *out)

@@ -140,9 +140,7 @@ void *mf_source_thread(void *arg)
                 mf_node_log(n, MF_LOG_DEBUG, "downstream has room: resumed");
             }
         }
-        n->in_poll = true;
         int st = d->poll(n->ctx, (int)wait_budget(n));
-        n->in_poll = false;
         mf_source_finish_poll(n);
         maybe_tick(n);
         switch (st) {

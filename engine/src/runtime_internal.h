@@ -55,7 +55,6 @@ struct mf_node {
     mf_ack *poll_ack;
     void *poll_cookie;
     bool paused;
-    bool in_poll;
     bool ended;                  /* end-of-stream sent: no more emits */
     uint64_t barrier_sent;       /* last checkpoint barrier passed on */
 
