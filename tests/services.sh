@@ -20,6 +20,8 @@
 #   MARTFLOW_CACHE_DIR     download cache, outside the tree     [$HOME/.cache/martflow]
 #   MARTFLOW_KAFKA_VERSION Kafka version to fetch and run       [see KAFKA_VERSION_DEFAULT]
 #   MARTFLOW_START_TIMEOUT seconds to wait for a server          [90]
+#   MARTFLOW_KAFKA_JVM     test: C1 JIT only, fast start (tests)   [test]
+#                          production: full JIT like a real broker (benchmarks)
 #   JAVA_HOME              if set, $JAVA_HOME/bin/java is used, else `java` on PATH
 #
 # Exit codes: 0 ok; 1 failure (message and log tail on stderr); 2 usage error;
@@ -344,17 +346,31 @@ kafka_start() {
         fi
     fi
 
+    # Tests want a broker that starts fast; a benchmark wants one that runs
+    # like a real broker: with only the C1 JIT it spends about twice the CPU
+    # per record, on the two cores it shares with the clients it measures.
+    local jvm=${MARTFLOW_KAFKA_JVM:-test} bopts=("${jopts[@]}")
+    case $jvm in
+        test) ;;
+        production)
+            bopts=()
+            local o
+            for o in "${jopts[@]}"; do [[ $o == -XX:TieredStopAtLevel=1 ]] || bopts+=("$o"); done ;;
+        *) die "MARTFLOW_KAFKA_JVM must be test or production, not '$jvm'" ;;
+    esac
+    echo "$jvm" >"$KAFKA_DIR/jvm"
+
     [[ -f $KAFKA_DIR/server.log ]] && mv -f "$KAFKA_DIR/server.log" "$KAFKA_DIR/server.log.prev"
     rm -f "$KAFKA_DIR/pid"
     # Detached: own session (setsid), stdin from /dev/null, output to the log, and every
     # other inherited fd closed (a caller's pipe must not stay open for the broker's life).
     # The inner shell writes its own pid then execs java, so the pid file is java's pid.
-    log "starting Kafka $KAFKA_VERSION broker on 127.0.0.1:$port (controller 127.0.0.1:$cport) ..."
+    log "starting Kafka $KAFKA_VERSION broker on 127.0.0.1:$port (controller 127.0.0.1:$cport, $jvm JVM) ..."
     # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
     setsid nohup bash -c '
         for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
         echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_DIR/pid" \
-        "$java" -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError "${jopts[@]}" \
+        "$java" -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError "${bopts[@]}" \
         "-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties" "-Dkafka.logs.dir=$KAFKA_DIR" \
         kafka.Kafka "$KAFKA_DIR/server.properties" \
         </dev/null >"$KAFKA_DIR/server.log" 2>&1 8>&- 9>&- &
@@ -398,7 +414,7 @@ kafka_env() {
 
 kafka_status() {
     if kafka_running; then
-        echo "kafka: running $(kafka_bootstrap) pid $(<"$KAFKA_DIR/pid") version $(cat "$KAFKA_DIR/version" 2>/dev/null || echo "$KAFKA_VERSION")"
+        echo "kafka: running $(kafka_bootstrap) pid $(<"$KAFKA_DIR/pid") version $(cat "$KAFKA_DIR/version" 2>/dev/null || echo "$KAFKA_VERSION") jvm $(cat "$KAFKA_DIR/jvm" 2>/dev/null || echo test)"
     elif [[ -s $KAFKA_DIR/port ]]; then
         echo "kafka: stopped (data kept, port $(kafka_bootstrap))"
     else

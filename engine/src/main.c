@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "heap_policy.h"
 #include "json_alloc.h"
 #include "log.h"
 #include "options.h"
@@ -264,6 +265,7 @@ static int cmd_plugins(const struct cli *cli)
 
 int main(int argc, char **argv)
 {
+    mf_heap_policy_install();
     mf_json_alloc_install(); /* before any JSON value exists */
     struct cli cli = {0};
     int rc = MF_EXIT_CONFIG;
