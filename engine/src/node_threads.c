@@ -2,8 +2,9 @@
  * node_threads.c — the loop each worker thread runs.
  *
  * Source: deliver completed acks, inject a checkpoint barrier when one is due,
- * pause the plugin while downstream is full (it keeps being polled, so a Kafka
- * consumer stays in its group), poll, push what was emitted. At the end (input
+ * pause the plugin while downstream is full (it is still polled every
+ * PAUSED_POLL_MS, so a Kafka consumer stays in its group, and in between the
+ * thread waits for downstream to drain), poll, push what was emitted. At the end (input
  * exhausted, shutdown, failure) it sends end-of-stream downstream and keeps
  * delivering acks until everything it read is acknowledged or the sinks are
  * done, then stops the plugin.
@@ -21,6 +22,9 @@
 #include "runtime_internal.h"
 
 #define IDLE_WAIT_MS 100
+/* A paused source is polled this often (a Kafka consumer must keep polling to
+ * stay in its group); in between its thread sleeps until downstream drains. */
+#define PAUSED_POLL_MS 20
 
 void mf_source_deliver_ack(void *arg, void *cookie)
 {
@@ -91,6 +95,18 @@ static bool downstream_drained(mf_node *n)
     return true;
 }
 
+/* Sleep until every downstream queue is below half or `until` (monotonic
+ * ms): the source resumes the moment its consumers have drained, rather than
+ * on its next poll. */
+static void wait_drained(mf_node *n, int64_t until)
+{
+    for (size_t i = 0; i < n->n_downstream; i++) {
+        int64_t left = until - mf_time_mono_ms();
+        if (left <= 0 || !mf_queue_wait_below_half(n->downstream[i]->inq, left))
+            return;
+    }
+}
+
 /* What a source does between polls, and while its plugin waits in ack_wait:
  * deliver acknowledgements, commit a completed checkpoint, pass on a due
  * checkpoint barrier. */
@@ -132,6 +148,7 @@ void *mf_source_thread(void *arg)
         if (d->pause && !n->paused && downstream_full(n)) {
             if (d->pause(n->ctx) == MF_OK) {
                 n->paused = true;
+                n->paused_poll_at = mf_time_mono_ms() + PAUSED_POLL_MS;
                 mf_node_log(n, MF_LOG_DEBUG, "downstream full: paused");
             }
         } else if (n->paused && downstream_drained(n)) {
@@ -139,6 +156,16 @@ void *mf_source_thread(void *arg)
                 n->paused = false;
                 mf_node_log(n, MF_LOG_DEBUG, "downstream has room: resumed");
             }
+        }
+        if (n->paused) {
+            int64_t now = mf_time_mono_ms();
+            if (now < n->paused_poll_at) {
+                int64_t until = now + wait_budget(n);
+                wait_drained(n, until < n->paused_poll_at ? until : n->paused_poll_at);
+                maybe_tick(n);
+                continue;
+            }
+            n->paused_poll_at = now + PAUSED_POLL_MS;
         }
         int st = d->poll(n->ctx, (int)wait_budget(n));
         mf_source_finish_poll(n);

@@ -141,10 +141,28 @@ bool mf_queue_has_room(mf_queue *q)
     return room;
 }
 
+static bool below_half(const mf_queue *q)
+{
+    return q->records * 2 < q->max_records && q->bytes * 2 < q->max_bytes;
+}
+
 bool mf_queue_below_half(mf_queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    bool below = q->records * 2 < q->max_records && q->bytes * 2 < q->max_bytes;
+    bool below = below_half(q);
+    pthread_mutex_unlock(&q->mu);
+    return below;
+}
+
+bool mf_queue_wait_below_half(mf_queue *q, int64_t timeout_ms)
+{
+    struct timespec ts;
+    deadline_after(&ts, timeout_ms > 0 ? timeout_ms : 0);
+    pthread_mutex_lock(&q->mu);
+    while (!below_half(q))
+        if (pthread_cond_timedwait(&q->not_full, &q->mu, &ts) == ETIMEDOUT)
+            break;
+    bool below = below_half(q);
     pthread_mutex_unlock(&q->mu);
     return below;
 }

@@ -43,6 +43,9 @@ bool mf_queue_pop(mf_queue *q, mf_msg *out, int64_t timeout_ms);
 bool mf_queue_has_room(mf_queue *q);
 /* Is the queue below half of both bounds? */
 bool mf_queue_below_half(mf_queue *q);
+/* Wait until it is (woken by the consumer's pop), at most timeout_ms.
+ * Returns whether it is. */
+bool mf_queue_wait_below_half(mf_queue *q, int64_t timeout_ms);
 void mf_queue_stats(mf_queue *q, size_t *records, size_t *bytes);
 
 #endif

@@ -55,6 +55,7 @@ struct mf_node {
     mf_ack *poll_ack;
     void *poll_cookie;
     bool paused;
+    int64_t paused_poll_at;      /* next poll() while paused (monotonic ms) */
     bool ended;                  /* end-of-stream sent: no more emits */
     uint64_t barrier_sent;       /* last checkpoint barrier passed on */
 

@@ -64,6 +64,37 @@ static void test_queue_bytes_bound(void)
     mf_queue_free(q);
 }
 
+static void *pop_later(void *p)
+{
+    mf_queue *q = p;
+    usleep(50 * 1000);
+    mf_msg out;
+    if (mf_queue_pop(q, &out, 1000))
+        mf_batch_free(out.batch, false);
+    return NULL;
+}
+
+/* A paused source sleeps in mf_queue_wait_below_half: it must wake when the
+ * consumer pops, not at its timeout, and time out when nobody pops. */
+static void test_queue_wait_below_half(void)
+{
+    mf_queue *q = mf_queue_new(10, 1u << 20);
+    mf_msg m = {.type = MF_MSG_BATCH, .batch = batch_of(6, 10)};
+    CU_ASSERT_EQUAL(mf_queue_push(q, &m, 0), 0);
+    int64_t t0 = mf_time_mono_ms();
+    CU_ASSERT_FALSE(mf_queue_wait_below_half(q, 60)); /* 6 of 10: not below half */
+    CU_ASSERT(mf_time_mono_ms() - t0 >= 55);
+    pthread_t th;
+    pthread_create(&th, NULL, pop_later, q);
+    t0 = mf_time_mono_ms();
+    CU_ASSERT_TRUE(mf_queue_wait_below_half(q, 5000));
+    int64_t waited = mf_time_mono_ms() - t0;
+    CU_ASSERT(waited >= 40 && waited < 2500);
+    pthread_join(th, NULL);
+    CU_ASSERT_TRUE(mf_queue_wait_below_half(q, 0)); /* empty: at once */
+    mf_queue_free(q);
+}
+
 struct producer_arg {
     mf_queue *q;
     int batches;
@@ -214,6 +245,7 @@ static const mf_test queue_tests[] = {
     {"record bound, control messages, oversize batch", test_queue_bounds},
     {"byte bound", test_queue_bytes_bound},
     {"many producers never exceed the bound", test_queue_many_producers},
+    {"waiting for a queue to drain below half", test_queue_wait_below_half},
     {NULL, NULL},
 };
 static const mf_test ack_tests[] = {

@@ -296,7 +296,7 @@ typedef struct mf_plugin_desc {
      * (a failed run, state held at shutdown) are the plugin's to free in free(). */
     void (*ack)(void *ctx, void *cookie);
     /* Downstream is full: stop fetching (but keep polling: poll is still called,
-     * with nothing expected from it). resume() comes once every downstream
+     * every 20 ms, with nothing expected from it). resume() comes once every downstream
      * queue is below half full again. After the end of its input a source gets
      * no more poll() calls but keeps its ticks (to serve a client) until stop();
      * it may not emit then. */
