@@ -30,7 +30,8 @@ OUT=${BENCH_OUT:-$PWD/bench/out/kafka-mirror}
 mkdir -p "$OUT"
 [[ -x $MARTFLOW ]] || { echo "build first: no $MARTFLOW" >&2; exit 1; }
 
-if ! tests/services.sh status | grep -q '^kafka: running.* jvm production'; then
+status=$(tests/services.sh status)
+if [[ $status != *"kafka: running"*" jvm production"* ]]; then
     tests/services.sh stop kafka >&2
     MARTFLOW_KAFKA_JVM=production tests/services.sh start kafka >&2
 fi

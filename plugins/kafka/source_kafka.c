@@ -40,6 +40,8 @@
 #define STARVE_MS 10
 #define NUDGE_INTERVAL_MS 20
 #define NUDGE_MAX_PARTITIONS 4
+/* How long an assignment waits for committed offsets and log ends. */
+#define START_LOOKUP_TIMEOUT_MS 2000
 
 enum { START_EARLIEST, START_LATEST, START_COMMITTED };
 enum { FORMAT_JSON, FORMAT_RAW };
@@ -247,14 +249,57 @@ static void set_assignment(struct ctx *c, rd_kafka_topic_partition_list_t *parts
     }
 }
 
+/* Give each newly assigned partition a concrete starting offset: the
+ * committed one, or, where the group has none, the offset at the start or end
+ * of the log (`start`), asked of the leaders in one request each. Left to
+ * librdkafka 2.0.2, a partition without a committed offset waits 100 ms (its
+ * backoff after a failed lookup) before it asks where the log begins, and a
+ * logical offset (BEGINNING) can hold the first fetch back for up to
+ * fetch.wait.max.ms: on every new group, a tenth to half a second before the
+ * first record. Whatever cannot be looked up here is left to librdkafka. */
+static void set_start_offsets(struct ctx *c, rd_kafka_topic_partition_list_t *parts)
+{
+    if (c->start == START_COMMITTED || parts->cnt == 0)
+        return;
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+    if (rd_kafka_committed(c->rk, committed, START_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(committed);
+        return;
+    }
+    /* ListOffsets with the timestamps -2 / -1 answers with the first / next offset */
+    rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &committed->elems[i];
+        if (p->err)
+            continue;
+        if (p->offset >= 0)
+            parts->elems[i].offset = p->offset;
+        else
+            rd_kafka_topic_partition_list_add(ends, p->topic, p->partition)->offset =
+                c->start == START_EARLIEST ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    }
+    if (ends->cnt &&
+        rd_kafka_offsets_for_times(c->rk, ends, START_LOOKUP_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < ends->cnt; i++) {
+            const rd_kafka_topic_partition_t *e = &ends->elems[i];
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, e->topic, e->partition);
+            if (p && !e->err && e->offset >= 0)
+                p->offset = e->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+    rd_kafka_topic_partition_list_destroy(committed);
+}
+
 static void on_assign(struct ctx *c, rd_kafka_topic_partition_list_t *parts, bool incremental)
 {
-    log_offsets(c, MF_LOG_INFO, "partitions assigned", parts);
     for (int i = 0; i < parts->cnt; i++) {
         mfk_part_reset(&c->t, mfk_part_index(&c->t, parts->elems[i].topic, parts->elems[i].partition), true);
         forget_missing(c, parts->elems[i].topic);
     }
     c->last_rkt = NULL;
+    set_start_offsets(c, parts);
+    log_offsets(c, MF_LOG_INFO, "partitions assigned", parts);
     set_assignment(c, parts, incremental, true);
     if (c->hard_paused && parts->cnt)
         rd_kafka_pause_partitions(c->rk, parts);
