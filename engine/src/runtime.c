@@ -11,12 +11,17 @@
 #include "runtime_internal.h"
 
 #define MAIN_TICK_MS 100
+/* The main thread waits for SIGINT/SIGTERM in sigtimedwait; a worker with
+ * news (it finished, a node failed, a sink completed a checkpoint) wakes it
+ * with this signal, blocked in every thread, so the news is acted on at once
+ * rather than at the next tick: a pipeline that has finished exits without
+ * waiting up to MAIN_TICK_MS. */
+#define WAKE_SIGNAL SIGUSR2
 
 void mf_runtime_wake(mf_runtime *rt)
 {
-    pthread_mutex_lock(&rt->mu);
-    pthread_cond_broadcast(&rt->cond);
-    pthread_mutex_unlock(&rt->mu);
+    if (atomic_load(&rt->main_waits))
+        pthread_kill(rt->main_thread, WAKE_SIGNAL);
 }
 
 static void begin_stop(mf_runtime *rt)
@@ -219,12 +224,6 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     mf_runtime *rt = mf_xcalloc(1, sizeof *rt);
     rt->def = def;
     rt->settings = &def->settings;
-    pthread_mutex_init(&rt->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&rt->cond, &ca);
-    pthread_condattr_destroy(&ca);
     rt->metrics = mf_metrics_new();
     rt->acks = mf_ack_domain_new();
     mf_host_init(&rt->host);
@@ -317,7 +316,9 @@ int mf_runtime_run(mf_runtime *rt)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    sigaddset(&sigs, WAKE_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old); /* threads started below inherit the mask */
+    rt->main_thread = pthread_self();
     signal(SIGPIPE, SIG_IGN);
 
     const mf_settings *s = rt->settings;
@@ -336,6 +337,7 @@ int mf_runtime_run(mf_runtime *rt)
     mf_log_info("pipeline '%s' starting: %zu nodes, %zu workers", rt->def->name, rt->n_groups, rt->n_workers);
 
     atomic_store(&rt->threads_running, rt->n_workers);
+    atomic_store(&rt->main_waits, true);
     static const mf_kind order[] = {MF_KIND_SINK, MF_KIND_TRANSFORM, MF_KIND_SOURCE};
     for (size_t k = 0; k < MF_ARRAY_LEN(order); k++)
         for (size_t i = 0; i < rt->n_workers; i++) {
@@ -388,6 +390,14 @@ int mf_runtime_run(mf_runtime *rt)
             pthread_join(rt->workers[i]->thread, NULL);
             rt->workers[i]->thread_started = false;
         }
+    /* no wake may stay pending once the signal is unblocked: its default
+     * action ends the process */
+    atomic_store(&rt->main_waits, false);
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, WAKE_SIGNAL);
+    while (sigtimedwait(&wake, NULL, &(struct timespec){0, 0}) == WAKE_SIGNAL)
+        ;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_summary(rt);
 
@@ -449,8 +459,6 @@ void mf_runtime_free(mf_runtime *rt)
     free(rt->groups);
     mf_ack_domain_free(rt->acks);
     mf_metrics_free(rt->metrics);
-    pthread_mutex_destroy(&rt->mu);
-    pthread_cond_destroy(&rt->cond);
     mf_pipeline_def_free(rt->def);
     mf_batch_pool_drain();
     free(rt);

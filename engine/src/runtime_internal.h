@@ -111,8 +111,8 @@ struct mf_runtime {
     _Atomic size_t threads_running;
     _Atomic bool sinks_done;
 
-    pthread_mutex_t mu;          /* with cond: wakes the main loop */
-    pthread_cond_t cond;
+    pthread_t main_thread;       /* waits in sigtimedwait; mf_runtime_wake signals it */
+    _Atomic bool main_waits;
     mf_metric *m_checkpoints, *m_up;
 };
 
