@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kafka_common.h"
 
@@ -501,7 +502,7 @@ static bool user_setting_is(const struct mfk_opts *o, const char *key, const cha
 {
     for (size_t i = 0; i < o->rdkafka.count; i++)
         if (strcmp(o->rdkafka.keys[i], key) == 0)
-            return strcmp(o->rdkafka.values[i], value) == 0;
+            return strcasecmp(o->rdkafka.values[i], value) == 0;
     return false;
 }
 
