@@ -499,21 +499,13 @@ static int resume_cb(void *vctx)
     return MF_OK;
 }
 
-/* poll() while paused and not yet hard-paused: wait a little (short at first,
- * so a queue that drains quickly is noticed at once) and read nothing.
- * Returns false once it is time to pause the partitions. */
-static bool soft_pause_wait(struct ctx *c, int timeout_ms)
+/* poll() while paused: for the first HARD_PAUSE_AFTER_MS read nothing (the
+ * engine sleeps between such polls until downstream drains); after that
+ * pause the partitions in librdkafka and poll it as usual, so the member
+ * stays in its group. Returns whether this poll reads nothing. */
+static bool soft_paused(struct ctx *c)
 {
-    int64_t paused_for = c->host->monotonic_ms() - c->paused_at;
-    if (paused_for >= HARD_PAUSE_AFTER_MS)
-        return false;
-    long us = (long)paused_for * 1000 / 16;
-    us = us < 100 ? 100 : us > 1000 ? 1000 : us; /* never oversleep a queue that drains in a few ms */
-    if (us > (long)timeout_ms * 1000)
-        us = (long)timeout_ms * 1000;
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000L};
-    nanosleep(&ts, NULL);
-    return true;
+    return c->host->monotonic_ms() - c->paused_at < HARD_PAUSE_AFTER_MS;
 }
 
 /* See STARVE_MS. */
@@ -574,7 +566,7 @@ static int poll_cb(void *vctx, int timeout_ms)
         return MF_OK;
     }
     if (c->paused && !c->hard_paused) {
-        if (soft_pause_wait(c, timeout_ms))
+        if (soft_paused(c))
             return MF_OK;
         c->hard_paused = true;
         c->host->metric_add(c->m_pauses, 1);
