@@ -3,9 +3,12 @@
  * per-port staging batches, fan-out to several consumers, routing by key hash
  * into parallel workers, and what happens to output nobody consumes.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <martflow/helpers.h>
 
@@ -352,6 +355,56 @@ static void host_set_ready(mf_node *n, bool ready)
     atomic_store(&n->ready, ready);
 }
 
+/* mkdir -p with owner-only permissions: state files may name what was read. */
+static bool make_dirs(char *path)
+{
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        bool ok = mkdir(path, 0700) == 0 || errno == EEXIST;
+        *p = c;
+        if (!ok)
+            return false;
+        if (c == '\0')
+            return true;
+    }
+}
+
+static char *pipeline_data_dir(const mf_runtime *rt)
+{
+    const char *set = rt->settings->data_dir;
+    if (set && *set)
+        return mf_xstrdup(set);
+    const char *env = getenv("MARTFLOW_DATA_DIR");
+    if (env && *env)
+        return mf_xasprintf("%s/%s", env, rt->def->name);
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && *xdg)
+        return mf_xasprintf("%s/martflow/%s", xdg, rt->def->name);
+    const char *home = getenv("HOME");
+    return mf_xasprintf("%s/.local/state/martflow/%s", home && *home ? home : "/tmp", rt->def->name);
+}
+
+static const char *host_data_dir(mf_node *n, const char **error)
+{
+    if (n->data_dir)
+        return n->data_dir;
+    char *base = pipeline_data_dir(n->rt);
+    char *dir = mf_xasprintf("%s/%s", base, n->g->def->name);
+    free(base);
+    if (!make_dirs(dir)) {
+        snprintf(n->errbuf, sizeof n->errbuf, "cannot create the data directory %s: %s (set settings.data_dir)", dir,
+                 strerror(errno));
+        free(dir);
+        *error = n->errbuf;
+        return NULL;
+    }
+    n->data_dir = dir;
+    return dir;
+}
+
 void mf_host_init(mf_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -391,4 +444,5 @@ void mf_host_init(mf_host *h)
     h->set_tick = host_set_tick;
     h->stopping = host_stopping;
     h->set_ready = host_set_ready;
+    h->data_dir = host_data_dir;
 }

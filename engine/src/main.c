@@ -237,8 +237,10 @@ static int cmd_plugins(const struct cli *cli)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, plugin_json(list[i]));
-        json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "martflow", PACKAGE_VERSION, "abi",
-                                MF_ABI_MAJOR == 1 ? "1.0" : "?", "plugin_path", mf_registry_path_text(reg),
+        char abi[32];
+        snprintf(abi, sizeof abi, "%d.%d", MF_ABI_MAJOR, MF_ABI_MINOR);
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "martflow", PACKAGE_VERSION, "abi", abi,
+                                "plugin_path", mf_registry_path_text(reg),
                                 "plugins", arr, "settings", mf_options_schema(mf_settings_options()), "node_keys",
                                 mf_options_schema(mf_node_options()));
         json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -30,6 +30,9 @@ static const mf_option settings_options[] = {
     MF_OPTION_RANGE(MF_OPT_DURATION, "checkpoint_interval", "5s", 0, mf_settings, checkpoint_ms, 0, 864e5,
                     "Time between checkpoints (sinks make writes durable, sources commit); 0: none"),
     MF_OPTION(MF_OPT_STRING, "tenant", "", 0, mf_settings, tenant, "Tenant this pipeline serves"),
+    MF_OPTION(MF_OPT_STRING, "data_dir", "", 0, mf_settings, data_dir,
+              "Directory for the nodes' small state files; empty: $MARTFLOW_DATA_DIR/<pipeline>, else "
+              "$XDG_STATE_HOME or ~/.local/state /martflow/<pipeline>"),
     MF_OPTION_ENUM("log_level", NULL, 0, mf_settings, log_level, "error|warn|info|debug|trace",
                    "Log level (the command line's --log-level wins)"),
     MF_OPTION_RANGE(MF_OPT_INT, "retry_max", "0", 0, mf_settings, retry_max, 0, 1e9,

@@ -23,6 +23,7 @@ typedef struct mf_settings {
     int64_t grace_ms;             /* SIGTERM: time to drain before exiting */
     int64_t checkpoint_ms;        /* interval between checkpoints; 0: none */
     const char *tenant;
+    const char *data_dir;         /* "" = derived at run time (host data_dir) */
     int log_level;                /* enum index, -1: leave as is */
     int64_t retry_max;            /* 0: retry without limit */
     int64_t retry_base_ms;

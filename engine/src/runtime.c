@@ -443,6 +443,7 @@ void mf_runtime_free(mf_runtime *rt)
         free(n->eos_from);
         free(n->barrier_from);
         mf_str_free(&n->scratch);
+        free(n->data_dir);
         free(n->hdr_scratch);
         free(n);
     }

@@ -69,6 +69,7 @@ struct mf_node {
     char errbuf[512];            /* record_json errors */
     char reason[512];            /* reject reasons (may quote errbuf) */
     mf_str scratch;
+    char *data_dir;              /* host data_dir(), made on first call */
     mf_header *hdr_scratch;      /* reject: headers + reason */
     size_t hdr_cap;
 };

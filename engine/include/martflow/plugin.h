@@ -38,7 +38,7 @@ extern "C" {
 
 #define MF_PLUGIN_MAGIC  0x4d465047u /* "MFPG" */
 #define MF_ABI_MAJOR     1
-#define MF_ABI_MINOR     0
+#define MF_ABI_MINOR     1
 #define MF_PLUGIN_SYMBOL "mf_plugin_descriptor"
 
 #if defined(__GNUC__)
@@ -255,8 +255,25 @@ typedef struct mf_host {
     bool (*stopping)(const mf_node *node);
     void (*set_ready)(mf_node *node, bool ready);
 
-    void *reserved[16];
+    /* ---- ABI 1.1 ---- */
+    /* A directory this node may keep small state files in (e.g. the file
+     * source's read positions): <settings.data_dir>/<node name>, created on
+     * first call. NULL with *error (node-owned text) when it cannot be made. */
+    const char *(*data_dir)(mf_node *node, const char **error);
+
+    void *reserved[15];
 } mf_host;
+
+/* ---- check-time validation (ABI 1.1) ----------------------------------------- */
+/* Given to a plugin's validate(): report each problem found in the node's
+ * configuration. `at` is the offending value inside that configuration (or
+ * NULL for the node itself); the engine prints it as file:line:col. */
+typedef struct mf_check mf_check;
+struct mf_check {
+    void (*problem)(mf_check *check, const json_t *at, const char *fmt, ...) MF_PRINTF(3, 4);
+    void *engine; /* the engine's; do not touch */
+    void *reserved[4];
+};
 
 /* ---- the descriptor --------------------------------------------------------- */
 #define MF_PLUGIN_DYNAMIC_PORTS 0x1u /* output ports are listed by the node's `ports:` */
@@ -316,7 +333,14 @@ typedef struct mf_plugin_desc {
     int (*restore)(void *ctx, const uint8_t *data, size_t len);
     int (*commit)(void *ctx, uint64_t checkpoint_id);
 
-    void *reserved[12];
+    /* ---- ABI 1.1 ---- */
+    /* Optional. Check what option declarations cannot (the shape of MF_OPT_JSON
+     * values, combinations of options): called by `martflow check` and before
+     * init by `run`, on the raw node config, without a host or a context. Report
+     * every problem with check->problem; any report fails the check. */
+    void (*validate)(const json_t *config, mf_check *check);
+
+    void *reserved[11];
 } mf_plugin_desc;
 
 #define MF_PLUGIN_HEADER                                                               \
