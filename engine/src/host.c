@@ -1,7 +1,6 @@
 /*
- * host.c — the host API table plugins call, and the output path behind emit:
- * per-port staging batches, fan-out to several consumers, routing by key hash
- * into parallel workers, and what happens to output nobody consumes.
+ * host.c — the host API table plugins call. What emit does with a record
+ * after staging it is route.c's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,119 +14,6 @@
 #include "log.h"
 #include "record.h"
 #include "runtime_internal.h"
-
-/* ---- output path ---------------------------------------------------------------- */
-
-static bool staging_full(const mf_node *n, const mf_batch_impl *b)
-{
-    const mf_settings *s = n->rt->settings;
-    return b->pub.count >= (size_t)s->batch_records || b->pub.bytes >= s->batch_bytes;
-}
-
-static void push(mf_node *n, mf_node *to, mf_batch_impl *b)
-{
-    mf_msg m = {.type = MF_MSG_BATCH, .from = n->id, .batch = b};
-    mf_queue_push(to->inq, &m, -1); /* blocks while the queue is full: backpressure */
-}
-
-static mf_batch_impl *clone_batch(mf_batch_impl *b)
-{
-    mf_batch_impl *c = mf_batch_new();
-    for (size_t i = 0; i < b->pub.count; i++) {
-        mf_record *r = &b->pub.records[i];
-        if (r->ack)
-            mf_ack_ref(r->ack, 1);
-        mf_batch_append(c, r, r->ack);
-    }
-    return c;
-}
-
-static uint32_t key_hash(const mf_record *r)
-{
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < r->key_len; i++)
-        h = (h ^ r->key[i]) * 16777619u;
-    return h;
-}
-
-/* Split a batch by key hash over the workers of a parallel consumer, so each
- * key always reaches the same worker (per-key state, per-key order). */
-static void route_parallel(mf_node *n, mf_group *c, struct mf_port_wiring *w, mf_batch_impl *b)
-{
-    mf_batch_impl *parts[256] = {0};
-    int nw = c->n_workers;
-    for (size_t i = 0; i < b->pub.count; i++) {
-        mf_record *r = &b->pub.records[i];
-        unsigned idx = (r->flags & MF_RECORD_KEY_NULL) ? (unsigned)(w->rr++ % (uint64_t)nw)
-                                                       : key_hash(r) % (unsigned)nw;
-        if (!parts[idx])
-            parts[idx] = mf_batch_new();
-        if (r->ack)
-            mf_ack_ref(r->ack, 1);
-        mf_batch_append(parts[idx], r, r->ack);
-    }
-    mf_batch_free(b, true);
-    for (int i = 0; i < nw; i++)
-        if (parts[i])
-            push(n, c->workers[i], parts[i]);
-}
-
-/* Output that no node consumes. Rejects are logged and make the run fail;
- * other ports are counted as dropped. Either way nothing is lost silently. */
-static void unwired(mf_node *n, int port, mf_batch_impl *b)
-{
-    mf_group *g = n->g;
-    if (port == MF_PORT_ERRORS) {
-        for (size_t i = 0; i < b->pub.count; i++) {
-            const mf_header *h = mf_rec_header(&b->pub.records[i], MF_HEADER_ERROR);
-            mf_node_log(n, MF_LOG_WARN, "rejected record (no errors port wired): %.*s", h ? (int)h->value_len : 0,
-                        h ? (const char *)h->value : "");
-        }
-        mf_metric_add(g->m_unhandled, (double)b->pub.count);
-        atomic_fetch_add(&n->rt->unhandled_rejects, b->pub.count);
-    } else {
-        mf_node_log(n, MF_LOG_WARN, "output port '%s' is not wired: %zu records dropped", g->def->ports[port],
-                    b->pub.count);
-        mf_metric_add(g->m_dropped, (double)b->pub.count);
-    }
-    mf_batch_free(b, true);
-}
-
-void mf_node_flush_port(mf_node *n, int port)
-{
-    mf_batch_impl *b = n->staging[port];
-    if (!b || b->pub.count == 0)
-        return;
-    n->staging[port] = NULL;
-    struct mf_port_wiring *w = &n->g->ports[port];
-    mf_metric_add(n->g->m_out, (double)b->pub.count);
-    mf_metric_add(n->g->m_batches, 1);
-    if (w->n == 0) {
-        unwired(n, port, b);
-        return;
-    }
-    for (size_t i = 0; i < w->n; i++) {
-        mf_group *c = w->consumers[i];
-        mf_batch_impl *mine = (i + 1 == w->n) ? b : clone_batch(b);
-        if (c->n_workers == 1)
-            push(n, c->workers[0], mine);
-        else
-            route_parallel(n, c, w, mine);
-    }
-}
-
-void mf_node_flush_all(mf_node *n)
-{
-    for (size_t p = 0; p < n->g->def->n_ports; p++)
-        mf_node_flush_port(n, (int)p);
-}
-
-void mf_node_broadcast(mf_node *n, mf_msg_type type, uint64_t arg)
-{
-    mf_msg m = {.type = type, .from = n->id, .arg = arg};
-    for (size_t i = 0; i < n->n_downstream; i++)
-        mf_queue_push(n->downstream[i]->inq, &m, -1);
-}
 
 /* ---- the host table -------------------------------------------------------------- */
 
@@ -222,8 +108,7 @@ static int host_emit(mf_node *n, int port, const mf_record *rec, mf_ack *ack)
     mf_record *r = mf_batch_append(b, rec, ack);
     if (!r->origin.source)
         r->origin.source = n->g->def->name;
-    if (staging_full(n, b))
-        mf_node_flush_port(n, port);
+    mf_node_staged(n, port);
     return MF_OK;
 }
 
@@ -234,7 +119,6 @@ static int host_reject(mf_node *n, const mf_record *rec, const char *fmt, ...)
     vsnprintf(n->reason, sizeof n->reason, fmt, ap);
     va_end(ap);
     mf_record copy = mf_rec_rejected(rec, n->reason, n->g->def->name, &n->hdr_scratch, &n->hdr_cap);
-    mf_metric_add(n->g->m_rejected, 1);
     mf_node_log(n, MF_LOG_DEBUG, "rejected a record: %s", n->reason);
     return host_emit(n, MF_PORT_ERRORS, &copy, rec->ack);
 }
@@ -257,7 +141,7 @@ static void host_record_set_json(mf_node *n, mf_record *rec, json_t *json)
 
 static const uint8_t *host_record_value(mf_node *n, mf_record *rec, size_t *len)
 {
-    return mf_rec_value(rec, len, &n->scratch);
+    return mf_rec_value(rec, len, &n->cb_arena);
 }
 
 static mf_ack *host_ack_hold(mf_node *n, const mf_record *rec)

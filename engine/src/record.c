@@ -35,7 +35,9 @@ json_t *mf_rec_json_mut(mf_record *rec, char *errbuf, size_t errlen, const char 
     json_t *j = mf_rec_json(rec, errbuf, errlen, error);
     if (!j)
         return NULL;
-    if (j->refcount > 1) {
+    /* jansson changes refcounts atomically (records share trees across
+     * threads), so read it the same way. */
+    if (__atomic_load_n(&j->refcount, __ATOMIC_ACQUIRE) > 1) {
         /* Shared with another record (forwarded, fanned out): copy on write. */
         json_t *copy = json_deep_copy(j);
         json_decref(j);
@@ -54,13 +56,12 @@ void mf_rec_set_json(mf_record *rec, json_t *json)
     rec->flags |= MF_RECORD_VALUE_STALE;
 }
 
-const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch)
+const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_batch_impl **arena)
 {
     if (!(rec->flags & MF_RECORD_VALUE_STALE) || !rec->json) {
         *len = (rec->flags & MF_RECORD_VALUE_NULL) ? 0 : rec->value_len;
         return rec->value ? rec->value : (const uint8_t *)"";
     }
-    mf_str_reset(scratch);
     size_t need = json_dumpb(rec->json, NULL, 0, DUMP_FLAGS);
     if (need == 0) {
         *len = 0;
@@ -71,8 +72,9 @@ const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch)
     if (b) {
         dst = mf_batch_alloc(b, need + 1);
     } else {
-        mf_str_reserve(scratch, need + 1);
-        dst = scratch->data;
+        if (!*arena)
+            *arena = mf_batch_new();
+        dst = mf_batch_alloc(*arena, need + 1);
     }
     json_dumpb(rec->json, dst, need, DUMP_FLAGS);
     dst[need] = '\0';
@@ -88,6 +90,8 @@ const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch)
 
 const mf_header *mf_rec_header(const mf_record *rec, const char *name)
 {
+    if (!name)
+        return NULL;
     for (uint16_t i = 0; i < rec->n_headers; i++)
         if (rec->headers[i].name && strcmp(rec->headers[i].name, name) == 0)
             return &rec->headers[i];
@@ -104,9 +108,11 @@ mf_record mf_rec_rejected(const mf_record *rec, const char *reason, const char *
     }
     mf_header *h = *scratch;
     size_t k = 0;
-    for (uint16_t i = 0; i < rec->n_headers; i++)
-        if (strcmp(rec->headers[i].name, MF_HEADER_ERROR) != 0 && strcmp(rec->headers[i].name, MF_HEADER_ERROR_NODE) != 0)
+    for (uint16_t i = 0; i < rec->n_headers; i++) {
+        const char *hn = rec->headers[i].name;
+        if (!hn || (strcmp(hn, MF_HEADER_ERROR) != 0 && strcmp(hn, MF_HEADER_ERROR_NODE) != 0))
             h[k++] = rec->headers[i];
+    }
     h[k++] = (mf_header){MF_HEADER_ERROR, (const uint8_t *)reason, (uint32_t)strlen(reason)};
     h[k++] = (mf_header){MF_HEADER_ERROR_NODE, (const uint8_t *)node, (uint32_t)strlen(node)};
     mf_record copy = *rec;

@@ -18,9 +18,13 @@ json_t *mf_rec_json(mf_record *rec, char *errbuf, size_t errlen, const char **er
  * the value is marked stale. */
 json_t *mf_rec_json_mut(mf_record *rec, char *errbuf, size_t errlen, const char **error);
 void mf_rec_set_json(mf_record *rec, json_t *json);
-/* Value bytes; an edited value is serialised (into the record's batch arena,
- * or into scratch for a record outside any batch). */
-const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_str *scratch);
+/* Value bytes; an edited value is serialised into the record's batch arena,
+ * or, for a record outside any batch (built on a plugin's stack), into
+ * *arena (created on first use; the caller frees it when the bytes may go:
+ * the runtime at the end of the plugin callback, so every value returned
+ * during one callback stays valid until it returns). */
+struct mf_batch_impl;
+const uint8_t *mf_rec_value(mf_record *rec, size_t *len, struct mf_batch_impl **arena);
 const mf_header *mf_rec_header(const mf_record *rec, const char *name);
 
 /* A shallow copy of rec that carries the reject reason and the rejecting node

@@ -24,9 +24,41 @@ void mf_runtime_wake(mf_runtime *rt)
         pthread_kill(rt->main_thread, WAKE_SIGNAL);
 }
 
+int64_t mf_runtime_deadline(mf_runtime *rt)
+{
+    int64_t d = atomic_load(&rt->deadline);
+    return d ? d : mf_time_mono_ms() + rt->settings->grace_ms;
+}
+
+void mf_runtime_wait_stopping(mf_runtime *rt, int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&rt->stop_mu);
+    while (!atomic_load(&rt->stopping))
+        if (pthread_cond_timedwait(&rt->stop_cv, &rt->stop_mu, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&rt->stop_mu);
+}
+
 static void begin_stop(mf_runtime *rt)
 {
+    /* One grace period for the whole process, from the first reason to stop:
+     * the main loop exits at this deadline, and every stop() is given it. */
+    int64_t unset = 0;
+    atomic_compare_exchange_strong(&rt->deadline, &unset, mf_time_mono_ms() + rt->settings->grace_ms);
+    pthread_mutex_lock(&rt->stop_mu);
     atomic_store(&rt->stopping, true);
+    pthread_cond_broadcast(&rt->stop_cv);
+    pthread_mutex_unlock(&rt->stop_mu);
     for (size_t i = 0; i < rt->n_workers; i++)
         if (rt->workers[i]->tracker)
             mf_ack_tracker_wake(rt->workers[i]->tracker);
@@ -145,6 +177,10 @@ static void build(mf_runtime *rt)
             n->worker = w;
             n->id = (int)rt->n_workers;
             n->staging = mf_xcalloc(nd->n_ports, sizeof *n->staging);
+            n->held = mf_xcalloc(nd->n_ports, sizeof *n->held);
+            /* Output one process() call may hold back (route.c): a few
+             * queues' worth, and never under 16 MiB. */
+            n->hold_limit = (size_t)(4 * s->queue_bytes) > (16u << 20) ? (size_t)(4 * s->queue_bytes) : (16u << 20);
             n->rng = (uint64_t)mf_time_now_ms() * 2654435761u + (uint64_t)n->id * 40503u + 1;
             atomic_init(&n->ready, true);
             if (nd->kind == MF_KIND_SOURCE) {
@@ -212,6 +248,8 @@ static bool init_worker(mf_runtime *rt, mf_node *n, char **error)
     mf_diag_free(&diag);
     n->inited = true; /* free() runs even after a failed init: it cleans up a partial start */
     int st = d->init(n->ctx, n, &rt->host);
+    mf_node_callback_done(n);
+    n->started = st == MF_OK;
     if (st != MF_OK) {
         *error = mf_xasprintf("%s failed to start (see the log above)", mf_node_what(n->g->def));
         return false;
@@ -224,6 +262,12 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     mf_runtime *rt = mf_xcalloc(1, sizeof *rt);
     rt->def = def;
     rt->settings = &def->settings;
+    pthread_mutex_init(&rt->stop_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rt->stop_cv, &ca);
+    pthread_condattr_destroy(&ca);
     rt->metrics = mf_metrics_new();
     rt->acks = mf_ack_domain_new();
     mf_host_init(&rt->host);
@@ -274,30 +318,6 @@ static bool all_sinks_finished(mf_runtime *rt)
             return false;
     }
     return true;
-}
-
-/* Checkpoint coordination: request the next barrier when the interval has
- * passed; a checkpoint is complete when every live sink has made it durable. */
-static void coordinate_checkpoints(mf_runtime *rt, int64_t now, int64_t *next_at)
-{
-    if (rt->settings->checkpoint_ms <= 0 || atomic_load(&rt->stopping))
-        return;
-    uint64_t req = atomic_load(&rt->checkpoint_requested);
-    uint64_t done = atomic_load(&rt->checkpoint_committed);
-    if (req == done) {
-        if (now >= *next_at)
-            atomic_store(&rt->checkpoint_requested, req + 1);
-        return;
-    }
-    for (size_t i = 0; i < rt->n_workers; i++) {
-        mf_node *n = rt->workers[i];
-        if (n->g->def->kind == MF_KIND_SINK && !atomic_load(&n->finished) && atomic_load(&n->sink_checkpoint) < req)
-            return;
-    }
-    atomic_store(&rt->checkpoint_committed, req);
-    mf_metric_add(rt->m_checkpoints, 1);
-    *next_at = now + rt->settings->checkpoint_ms;
-    mf_log_debug("checkpoint %llu complete", (unsigned long long)req);
 }
 
 static void log_summary(mf_runtime *rt)
@@ -353,7 +373,6 @@ int mf_runtime_run(mf_runtime *rt)
         }
 
     int signals = 0;
-    int64_t deadline = 0;
     int64_t next_checkpoint = mf_time_mono_ms() + s->checkpoint_ms;
     struct timespec tick = {.tv_sec = 0, .tv_nsec = MAIN_TICK_MS * 1000000L};
     while (atomic_load(&rt->threads_running) > 0) {
@@ -369,15 +388,14 @@ int mf_runtime_run(mf_runtime *rt)
                         strsignal(sig), (long long)s->grace_ms);
             begin_stop(rt);
         }
-        if (atomic_load(&rt->stopping) && !deadline)
-            deadline = now + s->grace_ms;
+        int64_t deadline = atomic_load(&rt->deadline);
         if (deadline && now > deadline) {
             mf_log_error("grace period of %lld ms ran out with %zu workers still busy: exiting; what they hold "
                          "is not acknowledged and will be read again",
                          (long long)s->grace_ms, atomic_load(&rt->threads_running));
             _exit(MF_EXIT_FAILED);
         }
-        coordinate_checkpoints(rt, now, &next_checkpoint);
+        mf_checkpoint_coordinate(rt, now, &next_checkpoint);
         if (!atomic_load(&rt->sinks_done) && all_sinks_finished(rt)) {
             atomic_store(&rt->sinks_done, true);
             for (size_t i = 0; i < rt->n_workers; i++)
@@ -420,17 +438,27 @@ void mf_runtime_free(mf_runtime *rt)
     if (!rt)
         return;
     mf_http_stop(rt->http);
+    /* Every started plugin is stopped before it is freed, as plugin.h
+     * promises, also when the pipeline never ran (a later node failed to
+     * start, the metrics listener could not bind): sources first. */
+    static const mf_kind stop_order[] = {MF_KIND_SOURCE, MF_KIND_TRANSFORM, MF_KIND_SINK};
+    for (size_t k = 0; k < MF_ARRAY_LEN(stop_order); k++)
+        for (size_t i = 0; i < rt->n_workers; i++)
+            if (rt->workers[i]->g->def->kind == stop_order[k])
+                mf_node_stop(rt->workers[i]);
     /* Plugins first: free() releases acks a plugin still holds. */
     for (size_t i = 0; i < rt->n_workers; i++) {
         mf_node *n = rt->workers[i];
         if (n->inited && n->g->desc->free)
             n->g->desc->free(n->ctx);
+        mf_node_callback_done(n);
     }
     for (size_t i = 0; i < rt->n_workers; i++) {
         mf_node *n = rt->workers[i];
-        for (size_t p = 0; p < n->g->def->n_ports; p++)
-            mf_batch_free(n->staging[p], false);
+        mf_node_drop_output(n, false);
+        mf_batch_free(n->retry.batch, false);
         free(n->staging);
+        free(n->held);
         mf_queue_free(n->inq);
         if (n->tracker) {
             mf_ack_tracker_drain(n->tracker, NULL, NULL);
@@ -442,7 +470,6 @@ void mf_runtime_free(mf_runtime *rt)
         free(n->producers);
         free(n->eos_from);
         free(n->barrier_from);
-        mf_str_free(&n->scratch);
         free(n->data_dir);
         free(n->hdr_scratch);
         free(n);
@@ -462,5 +489,7 @@ void mf_runtime_free(mf_runtime *rt)
     mf_metrics_free(rt->metrics);
     mf_pipeline_def_free(rt->def);
     mf_batch_pool_drain();
+    pthread_mutex_destroy(&rt->stop_mu);
+    pthread_cond_destroy(&rt->stop_cv);
     free(rt);
 }

@@ -34,12 +34,21 @@ struct mf_node {
     int id;                      /* producer id: index in rt->workers */
     void *ctx;
     mf_optvals *vals;
-    bool inited;
+    bool inited;                 /* init was called: free() is due */
+    bool started;                /* init succeeded: stop() is due before free() */
+    bool stopped;
     pthread_t thread;
     bool thread_started;
 
     mf_queue *inq;               /* transforms and sinks */
     mf_batch_impl **staging;     /* per output port */
+    struct mf_held {             /* per output port: full staging batches held */
+        mf_batch_impl *head, *tail; /* back during process() (route.c) */
+    } *held;
+    bool holding;
+    bool hold_overflow;
+    size_t held_bytes, hold_limit;
+    uint64_t rr;                 /* round-robin of key-less records into parallel consumers */
     mf_node **downstream;        /* distinct consumer workers (control messages) */
     size_t n_downstream;
     int *producers;              /* ids of workers feeding inq */
@@ -48,7 +57,15 @@ struct mf_node {
     uint64_t *barrier_from;      /* per producer index: last barrier seen */
     size_t eos_count;
     bool eos_stop;               /* some producer stopped rather than ended */
+    uint64_t barrier_pending;    /* highest barrier seen from any producer */
     uint64_t barrier_done;       /* last checkpoint this worker completed */
+    bool failed;                 /* this node failed: drain without acknowledging */
+    bool abandoning;             /* shutdown with a batch still failing: drain, unacknowledged */
+    struct mf_retry {
+        mf_batch_impl *batch;    /* transforms/sinks: the batch waiting for its retry */
+        unsigned attempt;        /* failures so far of the batch or poll */
+        int64_t at;              /* monotonic ms of the next attempt */
+    } retry;
 
     /* sources */
     mf_ack_tracker *tracker;
@@ -57,6 +74,7 @@ struct mf_node {
     bool paused;
     int64_t paused_poll_at;      /* next poll() while paused (monotonic ms) */
     bool ended;                  /* end-of-stream sent: no more emits */
+    bool eof;                    /* the plugin said MF_EOF */
     uint64_t barrier_sent;       /* last checkpoint barrier passed on */
 
     int64_t tick_ms, next_tick;
@@ -68,7 +86,7 @@ struct mf_node {
 
     char errbuf[512];            /* record_json errors */
     char reason[512];            /* reject reasons (may quote errbuf) */
-    mf_str scratch;
+    mf_batch_impl *cb_arena;     /* record_value of stack records: freed when the callback returns */
     char *data_dir;              /* host data_dir(), made on first call */
     mf_header *hdr_scratch;      /* reject: headers + reason */
     size_t hdr_cap;
@@ -83,7 +101,6 @@ struct mf_group {
     struct mf_port_wiring {
         mf_group **consumers;
         size_t n;
-        uint64_t rr; /* round-robin for key-less records into parallel consumers */
     } *ports;
     int64_t retry_max, retry_base_ms, retry_cap_ms;
     char *labels;
@@ -105,6 +122,9 @@ struct mf_runtime {
     mf_ack_domain *acks;
 
     _Atomic bool stopping;       /* sources: stop reading */
+    _Atomic int64_t deadline;    /* monotonic ms: end of the grace period, once stopping */
+    pthread_mutex_t stop_mu;     /* with stop_cv: wakes workers waiting out a retry */
+    pthread_cond_t stop_cv;
     _Atomic bool failed;         /* a node returned MF_FATAL */
     _Atomic uint64_t checkpoint_requested;
     _Atomic uint64_t checkpoint_committed;
@@ -119,22 +139,58 @@ struct mf_runtime {
 
 /* host.c */
 void mf_host_init(mf_host *host);
-/* Move a port's staging batch downstream (blocking while queues are full). */
+
+/* route.c */
+/* A record joined a port's staging batch: once the batch is full, send it
+ * on, or hold it during process(). */
+void mf_node_staged(mf_node *n, int port);
+/* Move a port's held and staging batches downstream (blocking while queues
+ * are full). */
 void mf_node_flush_port(mf_node *n, int port);
 void mf_node_flush_all(mf_node *n);
+/* Around process(): hold output back; then send it (keep) or drop it. */
+void mf_node_begin_hold(mf_node *n);
+void mf_node_end_hold(mf_node *n, bool keep);
+/* Free what is staged or held; ack=false abandons it (at teardown). */
+void mf_node_drop_output(mf_node *n, bool ack);
 /* Send a control message to every distinct downstream worker. */
 void mf_node_broadcast(mf_node *n, mf_msg_type type, uint64_t arg);
 
 /* runtime.c */
 void mf_runtime_fail(mf_runtime *rt, mf_node *n, const char *why);
 void mf_runtime_wake(mf_runtime *rt);
+/* The deadline every stop() gets: the end of the one grace period once the
+ * pipeline is stopping, else grace_period from now (a finite run ending). */
+int64_t mf_runtime_deadline(mf_runtime *rt);
+/* Sleep up to ms, less if the pipeline starts stopping. */
+void mf_runtime_wait_stopping(mf_runtime *rt, int64_t ms);
 void mf_node_log(mf_node *n, mf_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* node_threads.c */
+/* node_service.c */
+void mf_node_callback_done(mf_node *n);
+void mf_node_maybe_tick(mf_node *n);
+int64_t mf_node_wait_budget(const mf_node *n);
+/* Count a retry; the monotonic time of the next attempt after `attempt` failures. */
+int64_t mf_node_retry_at(mf_node *n, unsigned attempt);
+bool mf_node_retries_exhausted(const mf_node *n, unsigned attempt);
+/* stop() once, with the process's deadline (no-op unless init succeeded). */
+void mf_node_stop(mf_node *n);
+
+/* checkpoint_coord.c */
+void mf_checkpoint_coordinate(mf_runtime *rt, int64_t now, int64_t *next_at);
+void mf_checkpoint_maybe_commit(mf_node *n);
+void mf_checkpoint_source_barrier(mf_node *n);
+void mf_checkpoint_barrier_from(mf_node *n, int from, uint64_t id);
+int mf_checkpoint_producer_index(const mf_node *n, int from);
+void mf_checkpoint_try_complete(mf_node *n);
+
+/* source_loop.c */
 void *mf_source_thread(void *arg);
 void mf_source_finish_poll(mf_node *n);
 void mf_source_service(mf_node *n);
 void mf_source_deliver_ack(void *arg, void *cookie);
+
+/* worker_loop.c */
 void *mf_worker_thread(void *arg);
 
 #endif

@@ -42,7 +42,7 @@ struct mfh {
 
     mf_metrics *metrics;
     mf_str log;
-    mf_str scratch;
+    mf_batch_impl *value_arena; /* serialised stack-record values: kept until close */
     char errbuf[512], reason[512];
     mf_header *hdr;
     size_t hdr_cap;
@@ -185,7 +185,7 @@ static void f_record_set_json(mf_node *node, mf_record *rec, json_t *json)
 
 static const uint8_t *f_record_value(mf_node *node, mf_record *rec, size_t *len)
 {
-    return mf_rec_value(rec, len, &H(node)->scratch);
+    return mf_rec_value(rec, len, &H(node)->value_arena);
 }
 
 static mf_ack *f_ack_hold(mf_node *node, const mf_record *rec)
@@ -426,7 +426,7 @@ void mfh_close(mfh *h)
     free(h->ctx);
     mf_metrics_free(h->metrics);
     mf_str_free(&h->log);
-    mf_str_free(&h->scratch);
+    mf_batch_free(h->value_arena, false);
     free(h->hdr);
     json_decref(h->settings);
     mf_config_free(h->cfg);
@@ -547,7 +547,7 @@ const char *mfh_value(mfh *h, const char *port, size_t i)
     if (!r || (r->flags & MF_RECORD_VALUE_NULL))
         return "";
     size_t len;
-    const uint8_t *v = mf_rec_value(r, &len, &h->scratch);
+    const uint8_t *v = mf_rec_value(r, &len, &h->value_arena);
     return (const char *)v; /* arena copies are NUL-terminated */
 }
 

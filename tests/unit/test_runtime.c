@@ -1,8 +1,11 @@
 /* Unit tests: whole pipelines run in-process with the test plugins —
  * end-to-end acknowledgement, rejects, failure, retry, key routing, group
  * acks, backpressure and checkpoints. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cunit_main.h"
 #include "log.h"
@@ -37,6 +40,29 @@ static int run(const char *text)
     }
     mf_registry_free(reg);
     return rc;
+}
+
+/* SIGTERM to the running pipeline after a delay, as `kill` would: aimed at
+ * the main thread, which waits for it in sigtimedwait. */
+struct delayed_term {
+    pthread_t target, thread;
+    int after_ms;
+    int64_t sent_at; /* monotonic ms */
+};
+static void *send_term(void *arg)
+{
+    struct delayed_term *t = arg;
+    struct timespec ts = {.tv_sec = t->after_ms / 1000, .tv_nsec = (long)(t->after_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    t->sent_at = mf_time_mono_ms();
+    pthread_kill(t->target, SIGTERM);
+    return NULL;
+}
+static void term_after(struct delayed_term *t, int ms)
+{
+    t->target = pthread_self();
+    t->after_ms = ms;
+    pthread_create(&t->thread, NULL, send_term, t);
 }
 
 static int count_acked(int64_t n, int want)
@@ -196,7 +222,101 @@ static void test_source_ticks_while_draining(void)
     CU_ASSERT_EQUAL(count_acked(300, 1), 300);
 }
 
+/* A transform that emits and then fails must not have that output kept:
+ * the retry emits it again. Small batches make the failed attempt's output
+ * fill staging batches mid-call, the case a plain discard would miss. */
+static void test_retry_discards_failed_output(void)
+{
+    int rc = run("settings: {retry_base: 1ms, retry_cap: 2ms, batch_records: 4}\n"
+                 "sources:\n  g: {plugin: gen, count: 300, batch: 30}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], retry_after_emit: 3, reject_odd: true}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n  e: {plugin: collect, inputs: [p.errors]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 300); /* 150 + 150 rejects, each once */
+    CU_ASSERT_EQUAL(count_acked(300, 1), 300);
+}
+
+/* A sink in a long backoff keeps ticking, and SIGTERM ends the backoff at
+ * once: the batch is left unacknowledged for the next run. */
+static void test_backoff_serves_ticks_and_shutdown(void)
+{
+    struct delayed_term t;
+    int64_t t0 = mf_time_mono_ms();
+    term_after(&t, 300);
+    int rc = run("settings: {retry_base: 60s, retry_cap: 60s, grace_period: 10s}\n"
+                 "sources:\n  g: {plugin: gen, count: 50, batch: 50}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], retry_first: 1000000, tick_ms: 10}\n");
+    int64_t took = mf_time_mono_ms() - t0;
+    pthread_join(t.thread, NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(took < 1500);
+    CU_ASSERT(tp.collect_ticks >= 10); /* ~30 in 300 ms */
+    CU_ASSERT_EQUAL(tp.delivered, 0);
+    CU_ASSERT_EQUAL(count_acked(50, 1), 0);
+    CU_ASSERT(tp.process_calls >= 2); /* the first try and the last one at shutdown */
+}
+
+/* Every stop() is given the one deadline the process exits at, not a
+ * grace period of its own starting later. */
+static void test_one_grace_deadline(void)
+{
+    struct delayed_term t;
+    term_after(&t, 200);
+    int rc = run("settings: {grace_period: 3s, queue_records: 20, batch_records: 10}\n"
+                 "sources:\n  g: {plugin: gen, count: 100000, batch: 10}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], delay_ms: 100}\n");
+    pthread_join(t.thread, NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.stops, 1);
+    /* the sink drains for a few hundred ms after the signal before it stops */
+    CU_ASSERT(tp.stop_deadline >= t.sent_at + 3000 - 50);
+    CU_ASSERT(tp.stop_deadline <= t.sent_at + 3000 + 50);
+}
+
+/* A node that started is stopped before it is freed, also when a later node
+ * fails to start and the pipeline never runs. */
+static void test_stop_before_free_when_start_fails(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, fail_init: true}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g]}\n");
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_EQUAL(tp.stops, 1);
+    CU_ASSERT_EQUAL(tp.frees_unstopped, 0);
+}
+
+/* record_value() of stack records: each result stays valid until the
+ * callback returns (it used to share one scratch buffer). */
+static void test_stack_record_values_stay_valid(void)
+{
+    int rc = run("sources:\n  g: {plugin: gen, count: 100, batch: 10}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], stack_values: true}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 100);
+    CU_ASSERT_EQUAL(tp.stack_value_bad, 0);
+}
+
+/* Key-less records from a parallel producer into a parallel consumer: each
+ * producer worker round-robins on its own (ThreadSanitizer checks the race). */
+static void test_parallel_producers_round_robin(void)
+{
+    int rc = run("settings: {batch_records: 8}\n"
+                 "sources:\n  g: {plugin: gen, count: 3000, batch: 30}\n"
+                 "transforms:\n  a: {plugin: pass, inputs: [g], parallelism: 3, null_keys: true}\n"
+                 "  b: {plugin: pass, inputs: [a], parallelism: 2}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [b]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 3000);
+    CU_ASSERT_EQUAL(count_acked(3000, 1), 3000);
+}
+
 static const mf_test tests[] = {
+    {"a failed attempt's output is discarded", test_retry_discards_failed_output},
+    {"backoff serves ticks and ends at shutdown", test_backoff_serves_ticks_and_shutdown},
+    {"one grace deadline for every stop", test_one_grace_deadline},
+    {"stop before free when a start fails", test_stop_before_free_when_start_fails},
+    {"stack record values stay valid", test_stack_record_values_stay_valid},
+    {"parallel producers round-robin", test_parallel_producers_round_robin},
     {"ack_wait lets checkpoints through", test_ack_wait_lets_checkpoints_through},
     {"a draining source keeps ticking", test_source_ticks_while_draining},
     {"every record acknowledged exactly once", test_acks_end_to_end},

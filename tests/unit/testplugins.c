@@ -30,6 +30,7 @@ struct gen {
     int64_t count, batch, keys;
     int64_t wait_acks_every; /* call ack_wait from poll every N polls */
     int64_t tick_ms;
+    bool fail_init;
     int64_t polls;
     mf_node *node;
     const mf_host *host;
@@ -47,6 +48,7 @@ static const mf_option gen_opts[] = {
     MF_OPTION(MF_OPT_INT, "keys", "8", 0, struct gen, keys, "distinct keys"),
     MF_OPTION(MF_OPT_INT, "wait_acks_every", "0", 0, struct gen, wait_acks_every, "ack_wait every N polls"),
     MF_OPTION(MF_OPT_INT, "tick_ms", "0", 0, struct gen, tick_ms, "tick interval"),
+    MF_OPTION(MF_OPT_BOOL, "fail_init", "false", 0, struct gen, fail_init, "init fails"),
     MF_OPTION_END,
 };
 static int gen_init(void *v, mf_node *node, const mf_host *host)
@@ -55,7 +57,7 @@ static int gen_init(void *v, mf_node *node, const mf_host *host)
     g->node = node;
     g->host = host;
     host->set_tick(node, g->tick_ms);
-    return MF_OK;
+    return g->fail_init ? MF_FATAL : MF_OK;
 }
 static int gen_tick(void *v)
 {
@@ -144,6 +146,9 @@ static const mf_plugin_desc gen_desc = {
 struct pass {
     int64_t fail_at;
     bool reject_odd;
+    int64_t retry_after_emit; /* the first N calls emit everything, then say MF_RETRY */
+    bool stack_values;
+    bool null_keys;           /* emit without a key (round-robin downstream) */
     mf_node *node;
     const mf_host *host;
     int worker;
@@ -151,6 +156,9 @@ struct pass {
 static const mf_option pass_opts[] = {
     MF_OPTION(MF_OPT_INT, "fail_at", "-1", 0, struct pass, fail_at, "fail on this i"),
     MF_OPTION(MF_OPT_BOOL, "reject_odd", "false", 0, struct pass, reject_odd, "reject odd i"),
+    MF_OPTION(MF_OPT_INT, "retry_after_emit", "0", 0, struct pass, retry_after_emit, "emit, then RETRY, N calls"),
+    MF_OPTION(MF_OPT_BOOL, "stack_values", "false", 0, struct pass, stack_values, "check stack record values"),
+    MF_OPTION(MF_OPT_BOOL, "null_keys", "false", 0, struct pass, null_keys, "emit without keys"),
     MF_OPTION_END,
 };
 static int pass_init(void *v, mf_node *node, const mf_host *host)
@@ -161,9 +169,27 @@ static int pass_init(void *v, mf_node *node, const mf_host *host)
     p->worker = host->worker(node, NULL);
     return MF_OK;
 }
+/* Two stack records' serialised values, both read before either is used:
+ * plugin.h promises each stays valid until the callback returns. */
+static void pass_check_stack_values(struct pass *p)
+{
+    mf_record a = {.flags = MF_RECORD_KEY_NULL}, b = {.flags = MF_RECORD_KEY_NULL};
+    p->host->record_set_json(p->node, &a, json_pack("{s:s}", "first", "aaaaaaaa"));
+    p->host->record_set_json(p->node, &b, json_pack("{s:s}", "second", "bbbbbbbbbbbbbbbb"));
+    size_t la, lb;
+    const uint8_t *va = p->host->record_value(p->node, &a, &la);
+    const uint8_t *vb = p->host->record_value(p->node, &b, &lb);
+    if (la != strlen("{\"first\":\"aaaaaaaa\"}") || memcmp(va, "{\"first\":\"aaaaaaaa\"}", la) != 0 ||
+        lb != strlen("{\"second\":\"bbbbbbbbbbbbbbbb\"}") || memcmp(vb, "{\"second\"", 9) != 0)
+        __atomic_add_fetch(&tp.stack_value_bad, 1, __ATOMIC_SEQ_CST);
+    json_decref(a.json);
+    json_decref(b.json);
+}
 static int pass_process(void *v, mf_batch *b)
 {
     struct pass *p = v;
+    if (p->stack_values)
+        pass_check_stack_values(p);
     for (size_t i = 0; i < b->count; i++) {
         mf_record *r = &b->records[i];
         const char *err;
@@ -180,10 +206,19 @@ static int pass_process(void *v, mf_batch *b)
         pthread_mutex_unlock(&tp.mu);
         if (n == p->fail_at)
             return MF_FATAL;
-        if (p->reject_odd && n % 2)
+        if (p->reject_odd && n % 2) {
             p->host->reject(p->node, r, "odd %lld", (long long)n);
-        else
+        } else if (p->null_keys) {
+            mf_record copy = *r;
+            copy.flags |= MF_RECORD_KEY_NULL;
+            p->host->emit(p->node, MF_PORT_DEFAULT, &copy, NULL);
+        } else {
             p->host->emit(p->node, MF_PORT_DEFAULT, r, NULL);
+        }
+    }
+    if (p->retry_after_emit > 0) {
+        p->retry_after_emit--;
+        return MF_RETRY;
     }
     return MF_OK;
 }
@@ -257,7 +292,9 @@ static const mf_plugin_desc group3_desc = {
 struct collect {
     int64_t retry_first;
     int64_t delay_ms;
+    int64_t tick_ms;
     bool hold;
+    bool inited, stopped;
     mf_node *node;
     const mf_host *host;
     mf_ack **held;
@@ -265,6 +302,7 @@ struct collect {
 };
 static const mf_option collect_opts[] = {
     MF_OPTION(MF_OPT_INT, "retry_first", "0", 0, struct collect, retry_first, "RETRY this many calls"),
+    MF_OPTION(MF_OPT_INT, "tick_ms", "0", 0, struct collect, tick_ms, "tick interval"),
     MF_OPTION(MF_OPT_INT, "delay_ms", "0", 0, struct collect, delay_ms, "sleep per batch"),
     MF_OPTION(MF_OPT_BOOL, "hold", "false", 0, struct collect, hold, "hold acks until flush"),
     MF_OPTION_END,
@@ -274,6 +312,24 @@ static int collect_init(void *v, mf_node *node, const mf_host *host)
     struct collect *c = v;
     c->node = node;
     c->host = host;
+    c->inited = true;
+    host->set_tick(node, c->tick_ms);
+    return MF_OK;
+}
+static int collect_tick(void *v)
+{
+    (void)v;
+    __atomic_add_fetch(&tp.collect_ticks, 1, __ATOMIC_SEQ_CST);
+    return MF_OK;
+}
+static int collect_stop(void *v, int64_t deadline_ms)
+{
+    struct collect *c = v;
+    c->stopped = true;
+    pthread_mutex_lock(&tp.mu);
+    tp.stops++;
+    tp.stop_deadline = deadline_ms;
+    pthread_mutex_unlock(&tp.mu);
     return MF_OK;
 }
 static int collect_process(void *v, mf_batch *b)
@@ -327,12 +383,15 @@ static int collect_flush(void *v, mf_flush_reason why)
 }
 static void collect_free(void *v)
 {
-    free(((struct collect *)v)->held);
+    struct collect *c = v;
+    if (c->inited && !c->stopped)
+        __atomic_add_fetch(&tp.frees_unstopped, 1, __ATOMIC_SEQ_CST);
+    free(c->held);
 }
 static const mf_plugin_desc collect_desc = {
     MF_PLUGIN_HEADER, .kind = MF_KIND_SINK, .name = "collect", .version = "1", .description = "test sink",
     .options = collect_opts, .ctx_size = sizeof(struct collect), .init = collect_init, .process = collect_process,
-    .flush = collect_flush, .free = collect_free,
+    .flush = collect_flush, .free = collect_free, .tick = collect_tick, .stop = collect_stop,
 };
 
 void tp_register(mf_registry *reg)

@@ -29,6 +29,10 @@ struct tp_state {
     int ack_waits;              /* gen: ack_wait calls ... */
     int ack_wait_left;          /* ... and the batches they left outstanding */
     int ticks_after_end;        /* gen: ticks while draining after MF_EOF */
+    int collect_ticks;          /* collect: ticks (also while a batch waits to be retried) */
+    int stops, frees_unstopped; /* collect: stop() calls; free() without stop() after a good init */
+    int64_t stop_deadline;      /* collect: the deadline its stop() was given (monotonic ms) */
+    int stack_value_bad;        /* pass: record_value of a stack record overwritten by a later one */
 };
 extern struct tp_state tp;
 

@@ -1,0 +1,216 @@
+/*
+ * route.c — the output path behind host->emit: per-port staging batches,
+ * fan-out to several consumers, routing by key group into parallel workers,
+ * what happens to output nobody consumes, and the output a process() call
+ * holds back until it has succeeded.
+ *
+ * Held output: a transform or sink that emits and then returns MF_RETRY would
+ * otherwise have its first attempt's records sent downstream and emitted again
+ * on the retry. So during process() full staging batches are queued on the
+ * node instead of pushed; they go downstream, in emit order, when process()
+ * succeeds, and are dropped when it fails. A plugin that emits more than
+ * hold_limit bytes from one input batch fails the node rather than breaking
+ * the bound on memory.
+ */
+#include <martflow/helpers.h>
+
+#include "log.h"
+#include "record.h"
+#include "runtime_internal.h"
+
+static bool staging_full(const mf_node *n, const mf_batch_impl *b)
+{
+    const mf_settings *s = n->rt->settings;
+    return b->pub.count >= (size_t)s->batch_records || b->pub.bytes >= s->batch_bytes;
+}
+
+static void push(mf_node *n, mf_node *to, mf_batch_impl *b)
+{
+    mf_msg m = {.type = MF_MSG_BATCH, .from = n->id, .batch = b};
+    mf_queue_push(to->inq, &m, -1); /* blocks while the queue is full: backpressure */
+}
+
+static mf_batch_impl *clone_batch(mf_batch_impl *b)
+{
+    mf_batch_impl *c = mf_batch_new();
+    for (size_t i = 0; i < b->pub.count; i++) {
+        mf_record *r = &b->pub.records[i];
+        if (r->ack)
+            mf_ack_ref(r->ack, 1);
+        mf_batch_append(c, r, r->ack);
+    }
+    return c;
+}
+
+static uint32_t key_hash(const mf_record *r)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < r->key_len; i++)
+        h = (h ^ r->key[i]) * 16777619u;
+    return h;
+}
+
+/* Split a batch over the workers of a parallel consumer by key group, so a
+ * key always reaches the worker that owns its group (per-key state and
+ * order); key-less records go round-robin. The counter is this producer
+ * worker's own: workers of a parallel producer never share it. */
+static void route_parallel(mf_node *n, mf_group *c, mf_batch_impl *b)
+{
+    mf_batch_impl *parts[256] = {0};
+    int nw = c->n_workers;
+    for (size_t i = 0; i < b->pub.count; i++) {
+        mf_record *r = &b->pub.records[i];
+        int idx = (r->flags & MF_RECORD_KEY_NULL)
+                      ? (int)(n->rr++ % (uint64_t)nw)
+                      : (int)(key_hash(r) % (unsigned)nw);
+        if (!parts[idx])
+            parts[idx] = mf_batch_new();
+        if (r->ack)
+            mf_ack_ref(r->ack, 1);
+        mf_batch_append(parts[idx], r, r->ack);
+    }
+    mf_batch_free(b, true);
+    for (int i = 0; i < nw; i++)
+        if (parts[i])
+            push(n, c->workers[i], parts[i]);
+}
+
+/* Output that no node consumes. Rejects are logged and make the run fail;
+ * other ports are counted as dropped. Either way nothing is lost silently. */
+static void unwired(mf_node *n, int port, mf_batch_impl *b)
+{
+    mf_group *g = n->g;
+    if (port == MF_PORT_ERRORS) {
+        for (size_t i = 0; i < b->pub.count; i++) {
+            const mf_header *h = mf_rec_header(&b->pub.records[i], MF_HEADER_ERROR);
+            mf_node_log(n, MF_LOG_WARN, "rejected record (no errors port wired): %.*s", h ? (int)h->value_len : 0,
+                        h ? (const char *)h->value : "");
+        }
+        mf_metric_add(g->m_unhandled, (double)b->pub.count);
+        atomic_fetch_add(&n->rt->unhandled_rejects, b->pub.count);
+    } else {
+        mf_node_log(n, MF_LOG_WARN, "output port '%s' is not wired: %zu records dropped", g->def->ports[port],
+                    b->pub.count);
+        mf_metric_add(g->m_dropped, (double)b->pub.count);
+    }
+    mf_batch_free(b, true);
+}
+
+/* Send one batch of `port` downstream (or count it as unwired). */
+static void deliver(mf_node *n, int port, mf_batch_impl *b)
+{
+    struct mf_port_wiring *w = &n->g->ports[port];
+    mf_metric_add(n->g->m_out, (double)b->pub.count);
+    mf_metric_add(n->g->m_batches, 1);
+    if (port == MF_PORT_ERRORS)
+        mf_metric_add(n->g->m_rejected, (double)b->pub.count);
+    if (w->n == 0) {
+        unwired(n, port, b);
+        return;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        mf_group *c = w->consumers[i];
+        mf_batch_impl *mine = (i + 1 == w->n) ? b : clone_batch(b);
+        if (c->n_workers == 1)
+            push(n, c->workers[0], mine);
+        else
+            route_parallel(n, c, mine);
+    }
+}
+
+static void hold(mf_node *n, int port, mf_batch_impl *b)
+{
+    struct mf_held *h = &n->held[port];
+    b->next_free = NULL;
+    if (h->tail)
+        h->tail->next_free = b;
+    else
+        h->head = b;
+    h->tail = b;
+    n->held_bytes += b->pub.bytes;
+    if (n->held_bytes > n->hold_limit && !n->hold_overflow) {
+        n->hold_overflow = true;
+        mf_node_log(n, MF_LOG_ERROR,
+                    "one process() call emitted more than %zu bytes; its output is held until it returns "
+                    "(so a retry cannot emit it twice) and this is the bound",
+                    n->hold_limit);
+    }
+}
+
+void mf_node_staged(mf_node *n, int port)
+{
+    mf_batch_impl *b = n->staging[port];
+    if (!staging_full(n, b))
+        return;
+    n->staging[port] = NULL;
+    if (n->holding)
+        hold(n, port, b);
+    else
+        deliver(n, port, b);
+}
+
+void mf_node_flush_port(mf_node *n, int port)
+{
+    struct mf_held *h = &n->held[port];
+    while (h->head) {
+        mf_batch_impl *b = h->head;
+        h->head = b->next_free;
+        b->next_free = NULL;
+        deliver(n, port, b);
+    }
+    h->tail = NULL;
+    mf_batch_impl *b = n->staging[port];
+    if (!b || b->pub.count == 0)
+        return;
+    n->staging[port] = NULL;
+    deliver(n, port, b);
+}
+
+void mf_node_flush_all(mf_node *n)
+{
+    for (size_t p = 0; p < n->g->def->n_ports; p++)
+        mf_node_flush_port(n, (int)p);
+    n->held_bytes = 0;
+}
+
+void mf_node_begin_hold(mf_node *n)
+{
+    n->holding = true;
+    n->held_bytes = 0;
+    n->hold_overflow = false;
+}
+
+void mf_node_drop_output(mf_node *n, bool ack)
+{
+    for (size_t p = 0; p < n->g->def->n_ports; p++) {
+        struct mf_held *h = &n->held[p];
+        while (h->head) {
+            mf_batch_impl *b = h->head;
+            h->head = b->next_free;
+            b->next_free = NULL;
+            mf_batch_free(b, ack);
+        }
+        h->tail = NULL;
+        mf_batch_free(n->staging[p], ack);
+        n->staging[p] = NULL;
+    }
+    n->held_bytes = 0;
+}
+
+void mf_node_end_hold(mf_node *n, bool keep)
+{
+    n->holding = false;
+    if (keep)
+        mf_node_flush_all(n);
+    else
+        /* Dropping the records releases the references their emits took on
+         * the inputs' acks; the inputs themselves are still held by the batch. */
+        mf_node_drop_output(n, true);
+}
+
+void mf_node_broadcast(mf_node *n, mf_msg_type type, uint64_t arg)
+{
+    mf_msg m = {.type = type, .from = n->id, .arg = arg};
+    for (size_t i = 0; i < n->n_downstream; i++)
+        mf_queue_push(n->downstream[i]->inq, &m, -1);
+}
