@@ -24,6 +24,9 @@ if [[ ${MF_SANITIZERS:-no} == yes ]]; then
     # shadow memory: shrink the quarantine and allow for the shadow.
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
     limit_kib=$((128 * 1024))
+elif [[ ${MF_TSAN:-no} == yes ]]; then
+    # ThreadSanitizer's shadow memory is several times the application's.
+    limit_kib=$((512 * 1024))
 fi
 /usr/bin/time -f '%M' -o "$TMP/rss" "$MARTFLOW" run "$TMP/p.yaml" >"$TMP/log"
 peak_kib=$(tail -n 1 "$TMP/rss")

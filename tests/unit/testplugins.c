@@ -335,7 +335,7 @@ static int collect_stop(void *v, int64_t deadline_ms)
 static int collect_process(void *v, mf_batch *b)
 {
     struct collect *c = v;
-    tp.process_calls++;
+    __atomic_add_fetch(&tp.process_calls, 1, __ATOMIC_SEQ_CST);
     if (c->retry_first > 0) {
         c->retry_first--;
         return MF_RETRY;
