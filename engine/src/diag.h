@@ -19,6 +19,8 @@ typedef struct mf_diag {
     int errors;
 } mf_diag;
 
+/* Append one "file:line:col: message" line; registered secrets (redact.h) in
+ * it are replaced by "***". */
 void mf_diag_error(mf_diag *d, mf_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void mf_diag_free(mf_diag *d);
 

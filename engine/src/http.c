@@ -18,6 +18,12 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
                                size_t len)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        /* out of memory inside libmicrohttpd: it did not take the body; MHD_NO
+         * makes it close the connection, the scraper retries */
+        free(body);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, "Content-Type", type);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "util.h"
 
 #define RATE_SLOTS 512
@@ -20,10 +21,12 @@ static _Atomic int log_level = MF_LOG_INFO;
 static int log_fd = 1;
 static char *log_pipeline;
 
-/* One rate-limit slot per (node, call site) seen recently. */
+/* One rate-limit slot per (format text, level, node) seen recently. The key is
+ * a hash of the text, not the format's address: the compiler merges identical
+ * literals, and a "%s" logged as an error must not use up the slot of a "%s"
+ * logged as a warning. */
 struct rate_slot {
-    const void *key;
-    const char *node;
+    uint64_t key; /* 0: unused */
     int64_t window_start;
     unsigned count;
     unsigned suppressed;
@@ -32,9 +35,21 @@ static struct rate_slot rate_slots[RATE_SLOTS];
 
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
+/* Levels come from plugins too: anything below error is an error, anything
+ * above trace is trace, so a bad level never indexes level_names[] out of
+ * bounds and is never silently dropped as "more important than error". */
+static int clamp_level(int level)
+{
+    if (level < MF_LOG_ERROR)
+        return MF_LOG_ERROR;
+    if (level > MF_LOG_TRACE)
+        return MF_LOG_TRACE;
+    return level;
+}
+
 void mf_log_set_level(mf_log_level level)
 {
-    atomic_store(&log_level, (int)level);
+    atomic_store(&log_level, clamp_level((int)level));
 }
 
 mf_log_level mf_log_get_level(void)
@@ -69,20 +84,31 @@ void mf_log_set_pipeline(const char *name)
 
 bool mf_log_enabled(mf_log_level level)
 {
-    return (int)level <= atomic_load(&log_level);
+    return clamp_level((int)level) <= atomic_load(&log_level);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* ends the field: ("ab","c") != ("a","bc") */
+}
+
+static uint64_t rate_key(const char *fmt, int level, const char *node)
+{
+    uint64_t h = fnv1a(0xcbf29ce484222325ull ^ (uint64_t)level, fmt);
+    h = fnv1a(h, node);
+    return h ? h : 1;
 }
 
 /* Decide under log_mu whether this message passes; returns how many earlier
  * messages of the slot were suppressed and are now to be reported (or -1 to
  * suppress this one). */
-static long rate_check(const void *key, const char *node, int64_t now)
+static long rate_check(uint64_t key, int64_t now)
 {
-    uintptr_t h = (uintptr_t)key ^ ((uintptr_t)node * 31u);
-    h ^= h >> 7;
-    struct rate_slot *s = &rate_slots[h % RATE_SLOTS];
-    if (s->key != key || s->node != node) {
+    struct rate_slot *s = &rate_slots[key % RATE_SLOTS];
+    if (s->key != key) {
         s->key = key;
-        s->node = node;
         s->window_start = now;
         s->count = 0;
         s->suppressed = 0;
@@ -116,15 +142,19 @@ static void json_field(mf_str *line, const char *name, const char *value)
 {
     if (!value)
         return;
+    char *redacted = mf_redacted(value); /* before escaping: secrets are registered raw */
+    const char *v = redacted ? redacted : value;
     mf_str_printf(line, ",\"%s\":\"", name);
-    mf_str_json_escape(line, value, strlen(value));
+    mf_str_json_escape(line, v, strlen(v));
     mf_str_puts(line, "\"");
+    free(redacted);
 }
 
-void mf_log_vwrite(mf_log_level level, const char *node, const char *plugin, const void *ratekey,
+void mf_log_vwrite(mf_log_level level, const char *node, const char *plugin, const char *ratekey,
                    const char *fmt, va_list ap)
 {
-    if (!mf_log_enabled(level))
+    int lvl = clamp_level((int)level);
+    if (lvl > atomic_load(&log_level))
         return;
     int64_t now = mf_time_now_ms();
     char ts[32];
@@ -134,9 +164,9 @@ void mf_log_vwrite(mf_log_level level, const char *node, const char *plugin, con
     mf_str line = {0};
 
     pthread_mutex_lock(&log_mu);
-    long suppressed = rate_check(ratekey ? ratekey : fmt, node, mf_time_mono_ms());
+    long suppressed = rate_check(rate_key(ratekey ? ratekey : fmt, lvl, node), mf_time_mono_ms());
     if (suppressed >= 0) {
-        mf_str_printf(&line, "{\"time\":\"%s\",\"level\":\"%s\"", ts, level_names[level]);
+        mf_str_printf(&line, "{\"time\":\"%s\",\"level\":\"%s\"", ts, level_names[lvl]);
         json_field(&line, "pipeline", log_pipeline);
         json_field(&line, "node", node);
         json_field(&line, "plugin", plugin);

@@ -1,8 +1,10 @@
 /*
  * log.h — structured logging: one JSON object per line (time, level, pipeline,
  * node, plugin, message) on stdout, or another fd. Thread-safe. Messages with
- * the same call site (format string) and node are rate-limited: a burst passes,
- * the rest of the window is counted and reported as suppressed.
+ * the same format text, level and node are rate-limited: a burst passes, the
+ * rest of the window is counted and reported as suppressed. Registered secrets
+ * (redact.h) are replaced by "***" in the message and in every field. A level
+ * below MF_LOG_ERROR counts as an error, one above MF_LOG_TRACE as trace.
  */
 #ifndef MF_LOG_H
 #define MF_LOG_H
@@ -19,9 +21,9 @@ void mf_log_set_fd(int fd);
 void mf_log_set_pipeline(const char *name);
 bool mf_log_enabled(mf_log_level level);
 
-/* Log for a node (node and plugin may be NULL for engine messages). ratekey
- * identifies the source of the message for rate limiting (NULL: the format). */
-void mf_log_vwrite(mf_log_level level, const char *node, const char *plugin, const void *ratekey,
+/* Log for a node (node and plugin may be NULL for engine messages). ratekey:
+ * the text that identifies the message for rate limiting (NULL: the format). */
+void mf_log_vwrite(mf_log_level level, const char *node, const char *plugin, const char *ratekey,
                    const char *fmt, va_list ap);
 void mf_log_write(mf_log_level level, const char *node, const char *plugin, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

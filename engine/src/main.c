@@ -14,6 +14,7 @@
 #include "options.h"
 #include "pipeline.h"
 #include "plugin_loader.h"
+#include "redact.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -50,6 +51,42 @@ struct cli {
     bool print;
 };
 
+/* The options that take a value, as "--name VALUE" or "--name=VALUE". */
+enum { OPT_SET, OPT_PLUGIN_PATH, OPT_LOG_LEVEL, N_VALUED };
+static const char *const valued[N_VALUED] = {"--set", "--plugin-path", "--log-level"};
+
+/* Which valued option a is (exactly, or with "=VALUE"), or -1. A prefix such
+ * as "--settings" is not "--set". */
+static int valued_option(const char *a)
+{
+    for (int k = 0; k < N_VALUED; k++) {
+        size_t n = strlen(valued[k]);
+        if (strncmp(a, valued[k], n) == 0 && (a[n] == '\0' || a[n] == '='))
+            return k;
+    }
+    return -1;
+}
+
+/* The value of the valued option at argv[*i] (consuming the next argument for
+ * the "--name VALUE" form), or NULL after a message when it has none. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    const char *eq = strchr(argv[*i], '=');
+    const char *v = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+    if (!v || !*v || strncmp(v, "--", 2) == 0) {
+        fprintf(stderr, "martflow: %s needs a value\n", name);
+        return NULL;
+    }
+    return v;
+}
+
+static void push(const char ***list, size_t *n, const char *v)
+{
+    *list = mf_xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = v;
+}
+
+/* 0, or -1 after a message: a usage error. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
     if (argc < 2)
@@ -57,25 +94,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
     cli->command = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = NULL;
-        bool takes_value = !strcmp(a, "--set") || !strcmp(a, "--plugin-path") || !strcmp(a, "--log-level");
-        if (takes_value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "martflow: %s needs a value\n", a);
+        int opt = valued_option(a);
+        if (opt >= 0) {
+            const char *val = option_value(argc, argv, &i, valued[opt]);
+            if (!val)
                 return -1;
-            }
-            val = argv[++i];
-        } else if (!strncmp(a, "--set=", 6) || !strncmp(a, "--plugin-path=", 14) || !strncmp(a, "--log-level=", 12)) {
-            val = strchr(a, '=') + 1;
-        }
-        if (!strncmp(a, "--set", 5)) {
-            cli->sets = mf_xrealloc(cli->sets, (cli->n_sets + 1) * sizeof *cli->sets);
-            cli->sets[cli->n_sets++] = val;
-        } else if (!strncmp(a, "--plugin-path", 13)) {
-            cli->plugin_paths = mf_xrealloc(cli->plugin_paths, (cli->n_plugin_paths + 1) * sizeof *cli->plugin_paths);
-            cli->plugin_paths[cli->n_plugin_paths++] = val;
-        } else if (!strncmp(a, "--log-level", 11)) {
-            cli->log_level = val;
+            if (opt == OPT_SET)
+                push(&cli->sets, &cli->n_sets, val);
+            else if (opt == OPT_PLUGIN_PATH)
+                push(&cli->plugin_paths, &cli->n_plugin_paths, val);
+            else
+                cli->log_level = val;
         } else if (!strcmp(a, "--json")) {
             cli->json = true;
         } else if (!strcmp(a, "--print")) {
@@ -116,8 +145,8 @@ static mf_pipeline_def *load_pipeline(const struct cli *cli, mf_registry *reg)
         else
             mf_config_free(cfg);
     }
-    if (!def)
-        fputs(diag.text.data ? diag.text.data : "martflow: invalid pipeline\n", stderr);
+    if (!def) /* redacted again: a secret can be registered after the message that quotes it */
+        mf_redact_fputs(diag.text.data ? diag.text.data : "martflow: invalid pipeline\n", stderr);
     mf_diag_free(&diag);
     return def;
 }
@@ -137,20 +166,33 @@ static json_t *redacted_pipeline(const mf_pipeline_def *def)
     return out;
 }
 
+/* json_dump_callback into an mf_str (json_dumps would allocate with jansson's
+ * allocator, which the caller then could not free() itself). */
+static int append_dump(const char *buf, size_t size, void *data)
+{
+    mf_str_append(data, buf, size);
+    return 0;
+}
+
 static int cmd_check(const struct cli *cli)
 {
     mf_registry *reg = make_registry(cli);
     mf_pipeline_def *def = load_pipeline(cli, reg);
     int rc = MF_EXIT_CONFIG;
     if (def) {
+        char *text;
         if (cli->print) {
             json_t *j = redacted_pipeline(def);
-            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            fputc('\n', stdout);
+            mf_str dump = {0};
+            json_dump_callback(j, append_dump, &dump, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            mf_str_puts(&dump, "\n");
+            text = mf_str_take(&dump);
             json_decref(j);
         } else {
-            printf("%s: OK (pipeline '%s', %zu nodes)\n", cli->file, def->name, def->n_nodes);
+            text = mf_xasprintf("%s: OK (pipeline '%s', %zu nodes)\n", cli->file, def->name, def->n_nodes);
         }
+        mf_redact_fputs(text, stdout); /* a secret may sit in a value that is not marked sensitive */
+        free(text);
         rc = MF_EXIT_OK;
     }
     mf_pipeline_def_free(def);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 struct mf_metric {
     char *name, *labels, *help;
     mf_metric_type type;
@@ -55,11 +57,27 @@ static bool same(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+static const char *type_name(mf_metric_type t)
+{
+    return t == MF_METRIC_COUNTER ? "counter" : "gauge";
+}
+
 mf_metric *mf_metrics_get(mf_metrics *m, mf_metric_type type, const char *name, const char *labels,
                           const char *help)
 {
     pthread_mutex_lock(&m->mu);
     struct mf_metric *x;
+    /* Prometheus gives a name one TYPE, whatever its labels */
+    for (x = m->head; x; x = x->next)
+        if (strcmp(x->name, name) == 0 && x->type != type)
+            break;
+    if (x) {
+        mf_metric_type had = x->type;
+        pthread_mutex_unlock(&m->mu);
+        mf_log_error("metric '%s' is already registered as a %s; it cannot also be a %s", name, type_name(had),
+                     type_name(type));
+        return NULL;
+    }
     for (x = m->head; x; x = x->next)
         if (strcmp(x->name, name) == 0 && same(x->labels, labels))
             break;
@@ -115,6 +133,8 @@ static uint64_t to_bits(double d)
 
 void mf_metric_add(mf_metric *x, double v)
 {
+    if (!x)
+        return;
     uint64_t old = atomic_load_explicit(&x->bits, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&x->bits, &old, to_bits(from_bits(old) + v),
                                                   memory_order_relaxed, memory_order_relaxed))
@@ -123,11 +143,15 @@ void mf_metric_add(mf_metric *x, double v)
 
 void mf_metric_set(mf_metric *x, double v)
 {
+    if (!x)
+        return;
     atomic_store_explicit(&x->bits, to_bits(v), memory_order_relaxed);
 }
 
 double mf_metric_value(const mf_metric *x)
 {
+    if (!x)
+        return 0;
     return from_bits(atomic_load_explicit(&((struct mf_metric *)x)->bits, memory_order_relaxed));
 }
 
@@ -148,7 +172,7 @@ void mf_metrics_render(mf_metrics *m, mf_str *out)
     for (struct mf_metric *x = m->head; x; x = x->next) {
         if (!last || strcmp(last, x->name) != 0) {
             mf_str_printf(out, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name,
-                          x->type == MF_METRIC_COUNTER ? "counter" : "gauge");
+                          type_name(x->type));
             last = x->name;
         }
         if (*x->labels)

@@ -18,11 +18,17 @@ typedef enum mf_metric_type { MF_METRIC_COUNTER, MF_METRIC_GAUGE } mf_metric_typ
 mf_metrics *mf_metrics_new(void);
 void mf_metrics_free(mf_metrics *m);
 
-/* Find or create. labels: Prometheus label pairs without braces, or NULL. */
+/* Find or create; the registry owns the metric. labels: Prometheus label pairs
+ * without braces, or NULL. A name has one type: asking for a name already
+ * registered with the other type (under any labels) logs an error naming the
+ * metric and both types and returns NULL. For a plugin (host counter()/gauge())
+ * that is a reported mistake it can survive; for an engine-internal name it is
+ * a programming error. */
 mf_metric *mf_metrics_get(mf_metrics *m, mf_metric_type type, const char *name, const char *labels,
                           const char *help);
 void mf_metrics_add_sampler(mf_metrics *m, void (*fn)(void *arg), void *arg);
 
+/* Updating or reading a NULL metric is a no-op (reads 0). */
 void mf_metric_add(mf_metric *metric, double v);
 void mf_metric_set(mf_metric *metric, double v);
 double mf_metric_value(const mf_metric *metric);

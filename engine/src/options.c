@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redact.h"
 #include "units.h"
 #include "util.h"
 
@@ -137,6 +138,8 @@ static const char *convert(const mf_option *o, const json_t *v, mf_optvals *vals
         const char *s = scalar_text(vals, v);
         if (!s)
             return "expected a string";
+        if (o->type == MF_OPT_SECRET && !mf_redact_add(s)) /* keeps it out of every log line */
+            return "too many secret values to keep out of the logs";
         if (dst)
             *(const char **)dst = s;
         return NULL;

@@ -2,41 +2,56 @@
 #include "subst.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "redact.h"
 
 #define MAX_FILE_BYTES (1u << 20)
 
+/* Read a regular file of at most MAX_FILE_BYTES. Opened without blocking, so a
+ * FIFO (which would block until a writer comes) is refused, not waited for. */
 static char *read_small_file(const char *path, char **error)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         *error = mf_xasprintf("cannot read '%s': %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        /* a FIFO or a device could block loading forever */
-        fclose(f);
-        *error = mf_xasprintf("'%s' is not a regular file", path);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        *error = mf_xasprintf("'%s' is not a regular file (a FIFO or device could block loading)", path);
         return NULL;
     }
     mf_str s = {0};
     char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        mf_str_append(&s, buf, n);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *error = mf_xasprintf("cannot read '%s': %s", path, strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        mf_str_append(&s, buf, (size_t)n);
         if (s.len > MAX_FILE_BYTES) {
-            fclose(f);
-            mf_str_free(&s);
             *error = mf_xasprintf("'%s' is larger than 1 MiB", path);
-            return NULL;
+            goto fail;
         }
     }
-    fclose(f);
+    close(fd);
     return mf_str_take(&s);
+fail:
+    close(fd);
+    mf_str_free(&s);
+    return NULL;
 }
 
 static char *lookup_env(const char *spec, char **error)
@@ -84,10 +99,17 @@ static char *lookup_json(const char *spec, char **error)
     char *path = mf_xstrndup(spec, (size_t)(hash - spec));
     const char *key = hash + 1;
     json_error_t jerr;
-    json_t *doc = json_load_file(path, 0, &jerr);
+    char *text = read_small_file(path, error);
+    bool readable = text != NULL;
+    json_t *doc = text ? json_loads(text, 0, &jerr) : NULL;
+    free(text);
     char *out = NULL;
-    if (!doc) {
-        *error = mf_xasprintf("cannot read JSON '%s': %s (line %d)", path, jerr.text, jerr.line);
+    if (!readable) {
+        /* *error is set */
+    } else if (!doc) {
+        /* not jerr.text: it quotes the file's content near the error */
+        *error = mf_xasprintf("'%s' is not a JSON object file (line %d, column %d)", path, jerr.line,
+                              jerr.column);
     } else {
         json_t *v = json_is_object(doc) ? json_object_get(doc, key) : NULL;
         if (json_is_string(v))
@@ -133,20 +155,28 @@ char *mf_subst_string(const char *in, bool *sensitive, char **error)
         }
         char *ref = mf_xstrndup(p + 2, (size_t)(end - p - 2));
         char *value = NULL;
+        bool secret = false; /* ${env:} values are not: they carry plain deployment settings */
         if (strncmp(ref, "env:", 4) == 0) {
             value = lookup_env(ref + 4, error);
         } else if (strncmp(ref, "file:", 5) == 0) {
             value = lookup_file(ref + 5, error);
-            *sensitive = true;
+            secret = true;
         } else if (strncmp(ref, "json:", 5) == 0) {
             value = lookup_json(ref + 5, error);
-            *sensitive = true;
+            secret = true;
         } else {
             *error = mf_xasprintf("unknown substitution '${%s}' (use ${env:..}, ${file:..} or ${json:..})", ref);
         }
         free(ref);
         if (!value)
             goto fail;
+        *sensitive |= secret;
+        if (secret && !mf_redact_add(value)) {
+            free(value);
+            *error = mf_xasprintf("too many secret values to keep out of the logs (at most %u values, %u MiB)",
+                                  (unsigned)MF_REDACT_MAX_VALUES, MF_REDACT_MAX_BYTES >> 20);
+            goto fail;
+        }
         mf_str_puts(&out, value);
         free(value);
         p = end + 1;

@@ -237,7 +237,10 @@ typedef struct mf_host {
 
     /* Metrics, exported on /metrics with pipeline, node and plugin labels.
      * name: "martflow_<plugin>_<what>_total"; labels: extra Prometheus labels
-     * ("topic=\"a\"") or NULL. The same name+labels returns the same metric. */
+     * ("topic=\"a\"") or NULL. The same name+labels returns the same metric.
+     * A name has one type: asking for a counter under a gauge's name (or the
+     * reverse) logs an error and returns NULL; metric_add/metric_set on NULL
+     * do nothing. */
     mf_metric *(*counter)(mf_node *node, const char *name, const char *labels, const char *help);
     mf_metric *(*gauge)(mf_node *node, const char *name, const char *labels, const char *help);
     void (*metric_add)(mf_metric *m, double v);
