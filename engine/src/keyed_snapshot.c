@@ -71,7 +71,8 @@ static int write_entry(mf_keyed *k, mf_buffer *out, const struct ksorted *s, str
     n = 0;
     for (struct ktimer *t = s->e->timers; t; t = t->next)
         (*tv)[n++] = t;
-    qsort(*tv, n, sizeof **tv, timer_by_id);
+    if (n > 1)
+        qsort(*tv, n, sizeof **tv, timer_by_id);
     put(out, n, 4);
     for (size_t i = 0; i < n; i++) {
         put(out, (*tv)[i]->id, 4);

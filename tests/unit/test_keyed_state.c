@@ -197,7 +197,8 @@ static int st_save(void *arg, const void *state, mf_buffer *out)
     c->host->buffer_append(out, &s->count, sizeof s->count);
     c->host->buffer_append(out, &s->sum, sizeof s->sum);
     c->host->buffer_append(out, &note_len, sizeof note_len);
-    c->host->buffer_append(out, s->note, note_len);
+    if (note_len)
+        c->host->buffer_append(out, s->note, note_len);
     return MF_OK;
 }
 
