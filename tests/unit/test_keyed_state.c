@@ -893,6 +893,16 @@ static void test_keyed_restore_malformed(void)
     expect_refused(&snap, key1 + 8 + 4 + 12 + 4 + 16, 5, 4, "load callback refused"); /* note length */
     mf_buffer_free(&snap);
 
+    /* timer ids must ascend: header, section, key "t2", timer count, 1@10, 2@20 */
+    mf_keyed_clear(k);
+    struct kstate *t2 = put_key(k, "t2", 0, 0, NULL);
+    mf_keyed_timer_set(k, t2, 2, 20);
+    mf_keyed_timer_set(k, t2, 1, 10);
+    CU_ASSERT_EQUAL_FATAL(mfh_snapshot(h, 3, &snap), MF_OK);
+    CU_ASSERT_EQUAL(snap.data[24 + 16 + 4 + 2 + 4], 1);
+    expect_refused(&snap, 24 + 16 + 4 + 2 + 4 + 12, 1, 4, "timer ids out of order");
+    mf_buffer_free(&snap);
+
     /* the load callback refusing one key adds none of them (and frees both) */
     mf_keyed_clear(k);
     put_key(k, "test", 1, 2, "fine");
