@@ -26,7 +26,6 @@ typedef struct lp_env {
     mf_node *node;
     const mf_host *host;
     lp_outbox out;
-    size_t max_json;       /* bound on one encoded value: max_memory */
 
     lp_call call;
     mf_record *input;      /* LP_CALL_RECORD */

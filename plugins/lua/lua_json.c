@@ -4,36 +4,79 @@
  * value functions of the `martflow` table. See lua_value.h for the rules.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
 #include "lua_proxy.h"
+#include "lua_sandbox.h"
 #include "lua_value.h"
 
-/* An estimate of what a JSON node costs in memory, for max_bytes. */
-#define NODE_COST 48u
+/* What a JSON node costs in memory (jansson's node and the slot or object
+ * entry pointing to it, with malloc's overhead), charged against max_memory
+ * with the bytes of its string and key. */
+#define NODE_COST 64u
+#define MEMBER_COST 64u
+/* Instructions an encode spends: one per node, one more per KiB of text. */
+#define WORK_BYTES 1024u
+#define ENCODING "while encoding JSON"
 
-static const char holder_mt_key = 0;
+static const char holder_mt_key = 0, textbuf_mt_key = 0;
 
-/* The root of a tree under construction, freed by the GC if an error
- * unwinds the encoder. Containers are attached to their parent before they
- * are filled, so the root owns everything built so far. */
+/* A JSON tree the plugin built for the script, and the bytes held against
+ * the cap for it. A to-be-closed userdata: an error unwinding the encoder
+ * (or the slot being closed) frees the tree and releases the bytes at once;
+ * __gc does the same for holders that were never closed. Containers are
+ * attached to their parent before they are filled, so the root owns
+ * everything built so far. */
 typedef struct holder {
     json_t *root;
+    size_t held;
+    lsb *sb;
 } holder;
 
 typedef struct enc {
     lua_State *L;
-    size_t bytes, max;
+    holder *h;
 } enc;
 
-static void charge(enc *e, size_t n)
+static void holder_free(holder *h)
 {
-    e->bytes += n;
-    if (e->max && e->bytes > e->max)
-        luaL_error(e->L, "JSON value too large (over %I bytes, max_memory)", (lua_Integer)e->max);
+    json_decref(h->root);
+    h->root = NULL;
+    lsb_release(h->sb, h->held);
+    h->held = 0;
+}
+
+static int holder_gc(lua_State *L)
+{
+    holder_free(lua_touserdata(L, 1));
+    return 0;
+}
+
+/* Push a to-be-closed holder of j (may be NULL). */
+static holder *push_holder(lua_State *L, json_t *j)
+{
+    holder *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->root = j;
+    h->held = 0;
+    h->sb = lsb_from(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
+    lua_setmetatable(L, -2);
+    lua_toclose(L, -1);
+    return h;
+}
+
+/* Count bytes about to be allocated for the tree against the cap, and the
+ * work against the instruction budget; raise before allocating past either. */
+static void charge(enc *e, size_t bytes)
+{
+    if (!lsb_hold(e->L, bytes))
+        lsb_raise_cap(e->L, ENCODING);
+    e->h->held += bytes;
+    lsb_spend(e->L, 1 + (int64_t)(bytes / WORK_BYTES), ENCODING);
 }
 
 static bool is_container(lua_State *L, int idx)
@@ -43,7 +86,8 @@ static bool is_container(lua_State *L, int idx)
 
 static void fill(enc *e, int idx, json_t *dst, int depth);
 
-/* The new JSON for a non-container value. */
+/* The new JSON for a non-container value (charged by the caller, except
+ * for the bytes of strings). */
 static json_t *scalar(enc *e, int idx)
 {
     lua_State *L = e->L;
@@ -65,7 +109,7 @@ static json_t *scalar(enc *e, int idx)
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        charge(e, len);
+        charge(e, len + 1);
         j = json_stringn(s, len);
         if (!j)
             luaL_error(L, "cannot encode a string that is not valid UTF-8 as JSON");
@@ -82,7 +126,6 @@ static json_t *scalar(enc *e, int idx)
     }
     if (!j)
         luaL_error(L, "out of memory");
-    charge(e, NODE_COST);
     return j;
 }
 
@@ -99,6 +142,7 @@ static void attach(enc *e, json_t *dst, const char *key, size_t key_len, json_t 
 /* Append or set the value at vidx into dst (an array when key is NULL). */
 static void put(enc *e, json_t *dst, const char *key, size_t key_len, int vidx, int depth)
 {
+    charge(e, NODE_COST + (key ? MEMBER_COST + key_len : 0));
     if (is_container(e->L, vidx)) {
         /* The kind of the container decides what to create. */
         lv_proxy *p = lvp_test(e->L, vidx);
@@ -139,12 +183,10 @@ static void put(enc *e, json_t *dst, const char *key, size_t key_len, int vidx, 
         if (!c)
             luaL_error(e->L, "out of memory");
         attach(e, dst, key, key_len, c);
-        charge(e, NODE_COST + key_len);
         fill(e, vidx, c, depth + 1);
         return;
     }
     attach(e, dst, key, key_len, scalar(e, vidx));
-    charge(e, key_len);
 }
 
 /* Deep copy of untouched JSON into dst's child (top-down, so nothing leaks
@@ -169,6 +211,7 @@ static void copy_into(enc *e, json_t *dst, const char *key, size_t key_len, json
 {
     json_t *c;
     bool container = json_is_object(src) || json_is_array(src);
+    charge(e, NODE_COST + (key ? MEMBER_COST + key_len : 0) + (json_is_string(src) ? json_string_length(src) + 1 : 0));
     if (container)
         c = json_is_object(src) ? json_object() : json_array();
     else if (json_is_string(src))
@@ -181,7 +224,6 @@ static void copy_into(enc *e, json_t *dst, const char *key, size_t key_len, json
         json_object_setn_new_nocheck(dst, key, key_len, c);
     else
         json_array_append_new(dst, c);
-    charge(e, NODE_COST + key_len + (json_is_string(src) ? json_string_length(src) : 0));
     if (container)
         copy_children(e, c, src, depth + 1);
 }
@@ -321,38 +363,120 @@ static void fill(enc *e, int idx, json_t *dst, int depth)
     lua_pop(L, 1);
 }
 
-json_t *lv_encode(lua_State *L, int idx, size_t max_bytes)
+/* Encode the value at idx into a to-be-closed holder pushed on the stack. */
+static holder *encode_push(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    enc e = {L, 0, max_bytes};
-    if (!is_container(L, idx)) {
-        if (lua_isnil(L, idx))
-            return json_null();
-        return scalar(&e, idx);
+    holder *h = push_holder(L, NULL);
+    enc e = {L, h};
+    if (lua_isnil(L, idx)) {
+        charge(&e, NODE_COST);
+        h->root = json_null();
+        return h;
     }
-    holder *h = lua_newuserdatauv(L, sizeof *h, 0);
-    h->root = NULL;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
-    lua_setmetatable(L, -2);
-    /* An array/object wrapper to hold the root: put() decides its kind. */
-    json_t *wrap = json_array();
-    if (!wrap)
+    /* An array to hold the root while it is built: put() decides its kind. */
+    charge(&e, NODE_COST);
+    h->root = json_array();
+    if (!h->root)
         luaL_error(L, "out of memory");
-    h->root = wrap;
-    put(&e, wrap, NULL, 0, idx, 0);
-    json_t *root = json_incref(json_array_get(wrap, 0));
-    h->root = NULL;
-    json_decref(wrap);
-    lua_pop(L, 1);
-    return root;
+    put(&e, h->root, NULL, 0, idx, 0);
+    json_t *root = json_incref(json_array_get(h->root, 0));
+    json_decref(h->root);
+    h->root = root;
+    return h;
 }
 
-static int holder_gc(lua_State *L)
+json_t *lv_encode(lua_State *L, int idx, size_t *held)
 {
-    holder *h = lua_touserdata(L, 1);
-    json_decref(h->root);
+    holder *h = encode_push(L, idx);
+    json_t *j = h->root;
+    *held = h->held;
     h->root = NULL;
+    h->held = 0;
+    lua_closeslot(L, -1);
+    lua_pop(L, 1);
+    return j;
+}
+
+/* ---- JSON text -------------------------------------------------------------------------------- */
+
+/* The text of an encode, outside the Lua heap but held against the cap; a
+ * to-be-closed userdata like the holder. */
+typedef struct textbuf {
+    lua_State *L;
+    lsb *sb;
+    char *data;
+    size_t len, cap;
+    bool refused; /* the cap refused to let it grow */
+} textbuf;
+
+static int textbuf_gc(lua_State *L)
+{
+    textbuf *b = lua_touserdata(L, 1);
+    free(b->data);
+    b->data = NULL;
+    lsb_release(b->sb, b->cap);
+    b->cap = b->len = 0;
     return 0;
+}
+
+/* json_dump_callback's sink: must not raise (jansson has its own
+ * allocations on the stack), so a refusal is reported with -1. */
+static int text_add(const char *s, size_t n, void *ud)
+{
+    textbuf *b = ud;
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len < n) {
+            if (cap > SIZE_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
+        /* the old and the new buffer both exist while realloc copies */
+        if (!lsb_hold(b->L, cap)) {
+            b->refused = true;
+            return -1;
+        }
+        char *p = realloc(b->data, cap);
+        if (!p) {
+            lsb_release(b->sb, cap);
+            return -1;
+        }
+        lsb_release(b->sb, b->cap);
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+void lv_push_text(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L); /* the result's slot, below the to-be-closed ones */
+    int res = lua_gettop(L);
+    holder *h = encode_push(L, idx);
+    textbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+    *b = (textbuf){.L = L, .sb = lsb_from(L)};
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &textbuf_mt_key);
+    lua_setmetatable(L, -2);
+    lua_toclose(L, -1);
+    if (json_dump_callback(h->root, text_add, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        if (b->refused)
+            lsb_raise_cap(L, ENCODING);
+        luaL_error(L, "out of memory");
+    }
+    holder_free(h); /* before the copy into Lua */
+    /* The copy is a Lua string: check that it fits, for the clear message. */
+    if (!lsb_hold(L, b->len + NODE_COST))
+        lsb_raise_cap(L, ENCODING);
+    lsb_release(b->sb, b->len + NODE_COST);
+    lua_pushlstring(L, b->data, b->len);
+    lua_replace(L, res);
+    lua_closeslot(L, res + 2);
+    lua_closeslot(L, res + 1);
+    lua_settop(L, res);
 }
 
 /* ---- JSON to plain tables ------------------------------------------------------------------ */
@@ -470,37 +594,22 @@ static int mf_is_array(lua_State *L)
     return 1;
 }
 
-/* Steal j into a holder on the stack so an error cannot leak it. */
-static json_t *hold(lua_State *L, json_t *j)
-{
-    holder *h = lua_newuserdatauv(L, sizeof *h, 0);
-    h->root = j;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
-    lua_setmetatable(L, -2);
-    return j;
-}
-
 static int mf_totable(lua_State *L)
 {
     luaL_checkany(L, 1);
-    if (!is_container(L, 1)) {
-        lua_settop(L, 1);
+    lua_settop(L, 1);
+    if (!is_container(L, 1))
         return 1;
-    }
-    json_t *j = hold(L, lv_encode(L, 1, 0));
-    lv_push_plain(L, j);
-    return 1;
+    holder *h = encode_push(L, 1);
+    lv_push_plain(L, h->root); /* Lua tables: counted by the state's allocator */
+    holder_free(h);
+    return 1; /* closes the holder */
 }
 
 static int mf_json_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
-    json_t *j = hold(L, lv_encode(L, 1, 0));
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text)
-        return luaL_error(L, "out of memory");
-    lua_pushstring(L, text);
-    free(text);
+    lv_push_text(L, 1);
     return 1;
 }
 
@@ -515,8 +624,8 @@ static int mf_json_decode(lua_State *L)
         lua_pushfstring(L, "invalid JSON (line %d, column %d): %s", err.line, err.column, err.text);
         return 2;
     }
-    hold(L, j);
-    lv_push(L, j); /* a proxy takes its own reference */
+    push_holder(L, j); /* closed on return */
+    lv_push(L, j);     /* a proxy takes its own reference */
     return 1;
 }
 
@@ -550,7 +659,15 @@ void lv_register(lua_State *L, int lib)
     lua_newtable(L);
     lua_pushcfunction(L, holder_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, holder_gc);
+    lua_setfield(L, -2, "__close");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
+    lua_newtable(L);
+    lua_pushcfunction(L, textbuf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, textbuf_gc);
+    lua_setfield(L, -2, "__close");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &textbuf_mt_key);
 
     static const luaL_Reg fns[] = {
         {"array", mf_array},     {"object", mf_object},           {"is_null", mf_is_null},

@@ -382,13 +382,7 @@ static int px_pairs(lua_State *L)
 
 static int px_tostring(lua_State *L)
 {
-    json_t *j = lv_encode(L, 1, 0);
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(j);
-    if (!text)
-        return luaL_error(L, "out of memory");
-    lua_pushstring(L, text);
-    free(text);
+    lv_push_text(L, 1);
     return 1;
 }
 

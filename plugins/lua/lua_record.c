@@ -40,6 +40,20 @@ struct lr_record {
 
 static const char record_mt_key = 0, emit_key = 0, ports_key = 0;
 
+/* The outbox's arena rounds every copy up to this. */
+#define ARENA_ALIGN 16u
+/* A number's text is shorter than this (lua_tolstring's buffer). */
+#define NUMBER_TEXT_MAX 64u
+
+/* Hold n bytes of this call's output against the memory cap before they are
+ * allocated: they stay in the outbox until the call returns. */
+static void out_hold(lua_State *L, lp_env *env, size_t n)
+{
+    if (!lsb_hold(L, n))
+        lsb_raise_cap(L, "by the output of this call");
+    lsb_keep_for_call(&env->sb, n);
+}
+
 #define FIELDS "key, value, time, headers, origin, raw"
 
 typedef enum field { F_NONE, F_KEY, F_VALUE, F_TIME, F_HEADERS, F_ORIGIN, F_RAW } field;
@@ -292,10 +306,11 @@ static int header_cmp(const void *a, const void *b)
 /* The headers table at idx into outbox memory: the input's header order
  * first (when given), then new names in sorted order. Values: strings or
  * numbers. */
-static void headers_out(lua_State *L, int idx, const mf_record *orig, lp_outbox *o, mf_record *out)
+static void headers_out(lua_State *L, lp_env *env, int idx, const mf_record *orig, mf_record *out)
 {
+    lp_outbox *o = &env->out;
     idx = lua_absindex(L, idx);
-    size_t n = 0;
+    size_t n = 0, bytes = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING)
@@ -303,11 +318,14 @@ static void headers_out(lua_State *L, int idx, const mf_record *orig, lp_outbox 
         if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
             luaL_error(L, "header '%s': the value must be a string, not %s", lua_tostring(L, -2),
                        luaL_typename(L, -1));
+        bytes += lua_rawlen(L, -2) + (lua_type(L, -1) == LUA_TSTRING ? lua_rawlen(L, -1) : NUMBER_TEXT_MAX) +
+                 2 * (1 + ARENA_ALIGN);
         lua_pop(L, 1);
         n++;
     }
     if (n > UINT16_MAX)
         luaL_error(L, "too many headers");
+    out_hold(L, env, bytes + (n ? n : 1) * sizeof(mf_header) + ARENA_ALIGN);
     mf_header *h = lpo_alloc(o, (n ? n : 1) * sizeof *h);
     size_t k = 0;
     /* names of the input first, in their order */
@@ -396,11 +414,14 @@ static void value_out(lua_State *L, lp_env *env, int idx, bool raw, mf_record *o
         const char *s = lua_tolstring(L, idx, &len);
         if (len > UINT32_MAX)
             luaL_error(L, "value too large");
+        out_hold(L, env, len + 1 + ARENA_ALIGN);
         out->value = lpo_copy(&env->out, s, len);
         out->value_len = (uint32_t)len;
         return;
     }
-    *json = lv_encode(L, idx, env->max_json); /* last: nothing after it may raise */
+    size_t held;
+    *json = lv_encode(L, idx, &held); /* last: nothing after it may raise */
+    lsb_keep_for_call(&env->sb, held);
     out->json = *json;
     out->flags |= MF_RECORD_VALUE_STALE;
 }
@@ -417,6 +438,7 @@ static void key_out(lua_State *L, lp_env *env, int idx, mf_record *out)
     const char *k = lua_tolstring(L, idx, &len);
     if (!k)
         luaL_error(L, "a record key must be a string or nil, not %s", luaL_typename(L, idx));
+    out_hold(L, env, len + 1 + ARENA_ALIGN);
     out->key = lpo_copy(&env->out, k, len);
     out->key_len = (uint32_t)len;
     out->flags &= ~(uint32_t)MF_RECORD_KEY_NULL;
@@ -454,7 +476,7 @@ static void emit_record(lua_State *L, lp_env *env, int idx, lr_record *r, int po
             out.headers = NULL;
             out.n_headers = 0;
         } else {
-            headers_out(L, -1, rec, &env->out, &out);
+            headers_out(L, env, -1, rec, &out);
         }
         lua_pop(L, 1);
     }
@@ -499,7 +521,7 @@ static void emit_table(lua_State *L, lp_env *env, int idx, int port)
     lua_pop(L, 1);
     if (lua_getfield(L, idx, "headers") != LUA_TNIL) {
         luaL_checktype(L, -1, LUA_TTABLE);
-        headers_out(L, -1, NULL, &env->out, &out);
+        headers_out(L, env, -1, NULL, &out);
     }
     lua_pop(L, 1);
     json_t *json = NULL;
@@ -556,6 +578,7 @@ static int l_emit(lua_State *L)
     if (env->call == LP_CALL_NONE)
         return luaL_error(L, "emit: records can be emitted only from process, process_batch, timer and shutdown");
     int port = port_of(L, env, 2);
+    out_hold(L, env, sizeof(lpo_item)); /* its place in the outbox */
     lr_record *r = test_record(L, 1);
     if (r) {
         check_live(L, 1);
@@ -577,7 +600,9 @@ static int l_reject(lua_State *L)
     if (!r)
         return luaL_error(L, "martflow.reject: expected an input record, got %s", luaL_typename(L, 1));
     check_live(L, 1);
-    const char *reason = luaL_optstring(L, 2, "rejected by the script");
+    size_t len;
+    const char *reason = luaL_optlstring(L, 2, "rejected by the script", &len);
+    out_hold(L, env, sizeof(lpo_item) + len + 6 + ARENA_ALIGN);
     lua_pushfstring(L, "lua: %s", reason);
     lpo_reject(&env->out, r->rec, lua_tostring(L, -1));
     return 0;

@@ -22,7 +22,15 @@
 #define HOOK_GRANULARITY 1000
 #define LOADED_KEY "martflow.loaded"
 
+static void sb_hook(lua_State *L, lua_Debug *ar);
+
 /* ---- memory cap ---------------------------------------------------------------- */
+
+static void note_peak(lsb *sb)
+{
+    if (sb->used + sb->held > sb->peak)
+        sb->peak = sb->used + sb->held;
+}
 
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -33,7 +41,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->used -= old;
         return NULL;
     }
-    if (sb->limit && nsize > old && sb->used + (nsize - old) > sb->limit) {
+    if (sb->limit && nsize > old && sb->used + sb->held + (nsize - old) > sb->limit) {
         sb->cap_hit = true;
         return NULL; /* Lua collects garbage and tries once more, then raises */
     }
@@ -41,12 +49,102 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (!p)
         return nsize <= old ? ptr : NULL; /* shrinking must not fail */
     sb->used = sb->used - old + nsize;
-    if (sb->used > sb->peak)
-        sb->peak = sb->used;
+    note_peak(sb);
     return p;
 }
 
+static bool fits(const lsb *sb, size_t n)
+{
+    return !sb->limit || (sb->used + sb->held <= sb->limit && n <= sb->limit - sb->used - sb->held);
+}
+
+bool lsb_hold(lua_State *L, size_t n)
+{
+    lsb *sb = lsb_from(L);
+    /* As Lua does before refusing an allocation, collect the garbage that
+     * may be in the way, on the running thread (finalizers run there). Twice:
+     * what a finalizer (a proxy's __gc) keeps alive, such as the tables of a
+     * materialized value, is only freed by the cycle after it ran. */
+    for (int pass = 0; !fits(sb, n); pass++) {
+        if (pass == 2) {
+            sb->cap_hit = true;
+            return false;
+        }
+        lua_gc(L, LUA_GCCOLLECT);
+    }
+    sb->held += n;
+    note_peak(sb);
+    return true;
+}
+
+void lsb_release(lsb *sb, size_t n)
+{
+    sb->held -= n < sb->held ? n : sb->held;
+}
+
+void lsb_keep_for_call(lsb *sb, size_t n)
+{
+    sb->held_call += n;
+}
+
+void lsb_release_call(lsb *sb)
+{
+    lsb_release(sb, sb->held_call);
+    sb->held_call = 0;
+}
+
+/* "file:line: " of the innermost Lua function running, or "". */
+static void push_where(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
+}
+
+/* The cap's message (without location) into buf. */
+static void cap_message(const lsb *sb, const char *what, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "memory limit exceeded (max_memory %zu bytes)%s%s", sb->limit, *what ? " " : "",
+                     what);
+    if (sb->held_call && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "; the output of this call holds %zu bytes of it",
+                 sb->held_call);
+}
+
+int lsb_raise_cap(lua_State *L, const char *what)
+{
+    lsb *sb = lsb_from(L);
+    char msg[256];
+    sb->cap_hit = true;
+    cap_message(sb, what, msg, sizeof msg);
+    push_where(L);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 /* ---- instruction budget ------------------------------------------------------------- */
+
+/* The budget is spent: from now on fail at every instruction, so that a
+ * script catching the error with pcall cannot keep running. Raises. */
+static int exhausted(lua_State *L, lsb *sb, const char *what)
+{
+    sb->budget_hit = true;
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+    if (L != sb->L)
+        lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, 1);
+    push_where(L);
+    lua_pushfstring(L, "instruction budget exceeded (%I instructions)%s%s", (lua_Integer)sb->budget,
+                    *what ? " " : "", what);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
 
 static void sb_hook(lua_State *L, lua_Debug *ar)
 {
@@ -59,20 +157,17 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
             lua_sethook(L, sb_hook, LUA_MASKCOUNT, sb->granularity);
         return;
     }
-    sb->budget_hit = true;
-    /* From now on fail at every instruction, so that a script catching the
-     * error with pcall cannot keep running. */
-    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
-    if (L != sb->L)
-        lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, 1);
-    lua_Debug d;
-    if (lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) && d.currentline > 0)
-        lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
-    else
-        lua_pushliteral(L, "");
-    lua_pushfstring(L, "instruction budget exceeded (%I instructions)", (lua_Integer)sb->budget);
-    lua_concat(L, 2);
-    lua_error(L);
+    exhausted(L, sb, "");
+}
+
+void lsb_spend(lua_State *L, int64_t n, const char *what)
+{
+    lsb *sb = lsb_from(L);
+    if (sb->budget <= 0)
+        return;
+    sb->remaining -= n;
+    if (sb->remaining <= 0)
+        exhausted(L, sb, what);
 }
 
 void lsb_arm(lsb *sb, int64_t instructions)
@@ -147,12 +242,17 @@ lsb_error lsb_pcall(lsb *sb, int nargs, int nresults, char *err, size_t errlen)
     if (st == LUA_ERRMEM || (st == LUA_ERRERR && sb->cap_hit)) {
         kind = LSB_ERR_MEMORY;
         if (sb->cap_hit)
-            snprintf(err, errlen, "memory limit exceeded (max_memory %zu bytes)", sb->limit);
+            cap_message(sb, "", err, errlen);
         else
             snprintf(err, errlen, "out of memory");
     } else {
-        kind = sb->budget_hit ? LSB_ERR_INSTRUCTIONS : LSB_ERR_RUNTIME;
+        /* lsb_raise_cap's errors are runtime errors that carry the cap's
+         * message (cap_hit alone is not enough: the script may have caught
+         * a refusal and failed otherwise later) */
         const char *msg = lua_tostring(L, -1);
+        kind = sb->budget_hit ? LSB_ERR_INSTRUCTIONS
+             : sb->cap_hit && msg && strstr(msg, "memory limit exceeded (max_memory") ? LSB_ERR_MEMORY
+                                                                                       : LSB_ERR_RUNTIME;
         snprintf(err, errlen, "%s", msg ? msg : "error");
     }
     lua_settop(L, base - 1);

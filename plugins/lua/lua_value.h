@@ -54,11 +54,21 @@ bool lv_is_dirty(lua_State *L, int idx);
  * message. */
 void lv_check_storable(lua_State *L, int idx, const char *what);
 
-/* The value at idx as new JSON (the caller owns the reference). Untouched
- * parts of proxies are deep-copied (never shared: a consumer may edit the
- * result). max_bytes bounds the size of the result (0: no bound). Raises a Lua
- * error (cycles, NaN, non-string keys, bad UTF-8, size); nothing leaks then. */
-json_t *lv_encode(lua_State *L, int idx, size_t max_bytes);
+/* The value at idx as new JSON. Untouched parts of proxies are deep-copied
+ * (never shared: a consumer may edit the result). The tree is built against
+ * the sandbox's memory cap and instruction budget (lua_sandbox.h): its
+ * estimated size is held against max_memory while it is built, and the
+ * work spends one instruction per node and per KiB of strings.
+ * The caller owns the reference and *held bytes held against the cap for it:
+ * lsb_release them (or lsb_keep_for_call) when it frees the tree.
+ * Raises a Lua error (cycles, NaN, non-string keys, bad UTF-8, the cap, the
+ * budget); everything built so far is freed and released then. */
+json_t *lv_encode(lua_State *L, int idx, size_t *held);
+
+/* Push the compact JSON text of the value at idx as a Lua string. The tree
+ * and the text are built under the cap and budget as for lv_encode, and both
+ * are freed before this returns or when it raises. */
+void lv_push_text(lua_State *L, int idx);
 
 /* For the encoder: the state of a proxy. */
 typedef struct lv_proxy lv_proxy;

@@ -83,7 +83,8 @@ static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_INT, "max_instructions", "1000000", 0, struct ctx, max_instructions, 0, 1e15,
                     "Lua instructions per record (0: no limit); exceeding them rejects the record"),
     MF_OPTION_RANGE(MF_OPT_SIZE, "max_memory", "64MiB", 0, struct ctx, max_memory, 0, 1e13,
-                    "Memory cap of the Lua state (0: none); exceeding it rejects the record"),
+                    "Memory cap of the Lua state and of what the plugin allocates for the script (0: none); "
+                    "exceeding it rejects the record"),
     MF_OPTION_END,
 };
 
@@ -139,6 +140,7 @@ static int finish(struct ctx *c, lsb_error e)
         st = lpo_flush(&env->out, env->node, env->host);
     else
         lpo_discard(&env->out);
+    lsb_release_call(&env->sb); /* the output is the engine's now, or gone */
     if (env->group) {
         env->host->ack_release(env->node, env->group);
         env->group = NULL;
@@ -348,7 +350,6 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         c->script_dir = tmp ? strdup(dirname(tmp)) : NULL;
         free(tmp);
     }
-    env->max_json = (size_t)c->max_memory;
     if (!lsb_open(&env->sb, (size_t)c->max_memory, &c->allow, env, c->err, sizeof c->err))
         return fail(c, "lua");
     c->open = true;
@@ -398,7 +399,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_WARN, "the script defines %s() but timer_interval is not set: it is never called",
                   c->fn_timer);
     }
-    host->metric_set(c->m_mem_bytes, (double)env->sb.used);
+    host->metric_set(c->m_mem_bytes, (double)(env->sb.used + env->sb.held));
     return MF_OK;
 }
 
@@ -427,7 +428,7 @@ static int process(void *vctx, mf_batch *batch)
     c->cpu_ns += ns;
     c->records += batch->count;
     c->env.host->metric_add(c->m_cpu, (double)ns / 1e9);
-    c->env.host->metric_set(c->m_mem_bytes, (double)c->env.sb.used);
+    c->env.host->metric_set(c->m_mem_bytes, (double)(c->env.sb.used + c->env.sb.held));
     return st == MF_FATAL ? MF_FATAL : MF_OK;
 }
 
@@ -460,13 +461,7 @@ static int snapshot_protected(lua_State *L)
 {
     struct ctx *c = lua_touserdata(L, 1);
     lua_getglobal(L, c->state);
-    json_t *j = lv_encode(L, -1, 0);
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(j);
-    if (!text)
-        return luaL_error(L, "out of memory");
-    lua_pushstring(L, text);
-    free(text);
+    lv_push_text(L, -1); /* under the memory cap, as the script's own encodes */
     return 1;
 }
 

@@ -37,5 +37,6 @@ extern const mf_test lt_api_tests[];
 extern const mf_test lt_value_tests[];
 extern const mf_test lt_sandbox_tests[];
 extern const mf_test lt_filter_tests[];
+extern const mf_test lt_caps_tests[];
 
 #endif

@@ -1,5 +1,5 @@
 /* Tests of the lua transform (plugins/lua) and the shipped filters (lua/),
- * through the plugin harness. Suites: api, values, sandbox, filters. */
+ * through the plugin harness. Suites: api, values, sandbox, filters, caps. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +108,7 @@ int main(void)
         {"values", lt_value_tests},
         {"sandbox", lt_sandbox_tests},
         {"filters", lt_filter_tests},
+        {"caps", lt_caps_tests},
         {NULL, NULL},
     };
     return mf_cunit_run(suites);
