@@ -13,6 +13,7 @@
  * the bound on memory.
  */
 #include <martflow/helpers.h>
+#include <martflow/keyed.h>
 
 #include "log.h"
 #include "record.h"
@@ -42,14 +43,6 @@ static mf_batch_impl *clone_batch(mf_batch_impl *b)
     return c;
 }
 
-static uint32_t key_hash(const mf_record *r)
-{
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < r->key_len; i++)
-        h = (h ^ r->key[i]) * 16777619u;
-    return h;
-}
-
 /* Split a batch over the workers of a parallel consumer by key group, so a
  * key always reaches the worker that owns its group (per-key state and
  * order); key-less records go round-robin. The counter is this producer
@@ -62,7 +55,7 @@ static void route_parallel(mf_node *n, mf_group *c, mf_batch_impl *b)
         mf_record *r = &b->pub.records[i];
         int idx = (r->flags & MF_RECORD_KEY_NULL)
                       ? (int)(n->rr++ % (uint64_t)nw)
-                      : (int)(key_hash(r) % (unsigned)nw);
+                      : mf_key_group_worker(mf_key_group(r->key, r->key_len), nw);
         if (!parts[idx])
             parts[idx] = mf_batch_new();
         if (r->ack)

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <martflow/keyed.h>
+
 #include "cunit_main.h"
 #include "log.h"
 #include "runtime.h"
@@ -163,6 +165,12 @@ static void test_parallel_key_routing(void)
             used[tp.worker_of_key[k]] = 1;
     }
     CU_ASSERT_EQUAL(split, 0); /* a key always reaches the same worker */
+    for (int k = 0; k < 16; k++) {
+        /* ... the one that owns its key group, where keyed state lives */
+        char key[8];
+        int len = snprintf(key, sizeof key, "k%d", k);
+        CU_ASSERT_EQUAL(tp.worker_of_key[k], mf_key_group_worker(mf_key_group(key, (size_t)len), 4));
+    }
     CU_ASSERT(used[0] + used[1] + used[2] + used[3] >= 2);
     CU_ASSERT_EQUAL(tp.order_violations, 0); /* per-key order survives */
 }
