@@ -194,21 +194,14 @@ static bool sync_dir(const char *file)
 bool pos_save(const char *file, const pos_table *t, char *err, size_t errlen)
 {
     char tmp[4096];
-    int fd = -1;
-    char *text = NULL;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", file) >= (int)sizeof tmp) {
         snprintf(err, errlen, "%s: path too long", file);
         return false;
     }
     json_t *root = to_json(t);
-    text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    if (!text) {
-        snprintf(err, errlen, "%s: cannot serialise the positions", file);
-        goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || !write_all(fd, text, strlen(text)) || !write_all(fd, "\n", 1) || fsync(fd) != 0) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* json_dumpfd: the engine may give jansson its own allocator */
+    if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) != 0 || !write_all(fd, "\n", 1) || fsync(fd) != 0) {
         snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
         goto fail;
     }
@@ -218,12 +211,12 @@ bool pos_save(const char *file, const pos_table *t, char *err, size_t errlen)
         snprintf(err, errlen, "replacing %s: %s", file, strerror(errno));
         goto fail;
     }
-    free(text);
+    json_decref(root);
     return true;
 fail:
     if (fd >= 0)
         close(fd);
     unlink(tmp);
-    free(text);
+    json_decref(root);
     return false;
 }
