@@ -42,22 +42,10 @@ struct tracked_file {
     bool at_start;     /* matched at start: from_beginning applies if no position is stored */
     bool retired;      /* another file took its path (rotation): read to its end, kept for its acks */
     bool seen;         /* matched by the current scan */
-    bool in_batch;     /* read during the current poll */
     off_t offset;      /* bytes consumed (up to the last complete line) */
     int64_t line_no;   /* lines consumed */
     bool skipping;     /* discarding the rest of an over-long line */
     wm acked;          /* the acknowledged position */
-};
-
-/* One poll's records: the cookie given back by ack(). parts: the files it
- * read and their marks. Outstanding batches are linked, to be freed in free(). */
-struct poll_batch {
-    struct poll_batch *prev, *next;
-    size_t n;
-    struct batch_part {
-        struct tracked_file *file;
-        uint64_t seq;
-    } *parts;
 };
 
 struct ctx {
@@ -76,7 +64,7 @@ struct ctx {
     /* state */
     mf_node *node;
     const mf_host *host;
-    struct tracked_file **files; /* owned; pointers stay valid while batches refer to them */
+    struct tracked_file **files; /* owned; a file stays while batches refer to it (wm_in_use) */
     size_t n_files;
     size_t current;
     char *buf;             /* read buffer: [start, end) holds unconsumed bytes */
@@ -88,11 +76,8 @@ struct ctx {
     /* positions (state_file NULL: off) */
     char *state_file;
     pos_table stored;      /* loaded entries no file has claimed yet */
-    struct poll_batch *batch;       /* the current poll's */
-    size_t batch_records;           /* emitted (or rejected) during the current poll */
-    struct tracked_file **touched;  /* files read during the current poll */
-    size_t n_touched, cap_touched;
-    struct poll_batch *outstanding; /* emitted, not yet acknowledged */
+    wm_batches batches;    /* the current poll's and those not yet acknowledged */
+    size_t batch_records;  /* emitted (or rejected) during the current poll */
     bool dirty;            /* a position or identity changed since the last save */
     int64_t next_save;
 };
@@ -184,7 +169,7 @@ static void prune_retired(struct ctx *c)
     size_t kept = 0;
     for (size_t i = 0; i < c->n_files; i++) {
         struct tracked_file *f = c->files[i];
-        if (f->retired && !f->seen && wm_pending(&f->acked) == 0) {
+        if (f->retired && !f->seen && !wm_in_use(&f->acked)) {
             free_file(c, f);
             c->dirty = true;
         } else {
@@ -396,87 +381,19 @@ static int open_positions(struct ctx *c)
 
 /* ---- poll batches ---------------------------------------------------------------------- */
 
-static void begin_batch(struct ctx *c)
-{
-    if (!c->state_file)
-        return;
-    c->batch = calloc(1, sizeof *c->batch);
-    if (!c->batch)
-        abort();
-    c->batch_records = 0;
-    c->host->source_cookie(c->node, c->batch);
-}
-
 /* The current poll consumed some of f. */
 static void touch(struct ctx *c, struct tracked_file *f)
 {
-    if (!c->batch || f->in_batch)
-        return;
-    if (c->n_touched == c->cap_touched) {
-        c->cap_touched = c->cap_touched ? c->cap_touched * 2 : 8;
-        c->touched = realloc(c->touched, c->cap_touched * sizeof *c->touched);
-        if (!c->touched)
-            abort();
-    }
-    c->touched[c->n_touched++] = f;
-    f->in_batch = true;
-}
-
-static void batch_done(struct ctx *c, struct poll_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        if (wm_done(&b->parts[i].file->acked, b->parts[i].seq))
-            c->dirty = true;
-    free(b->parts);
-    free(b);
-}
-
-static void unlink_batch(struct ctx *c, struct poll_batch *b)
-{
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        c->outstanding = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-}
-
-/* End of a poll: mark where it left each file it read. A poll that emitted
- * nothing gets no acknowledgement, so it is done at once. */
-static void end_batch(struct ctx *c)
-{
-    struct poll_batch *b = c->batch;
-    if (!b)
-        return;
-    c->batch = NULL;
-    b->n = c->n_touched;
-    b->parts = b->n ? malloc(b->n * sizeof *b->parts) : NULL;
-    if (b->n && !b->parts)
-        abort();
-    for (size_t i = 0; i < b->n; i++) {
-        struct tracked_file *f = c->touched[i];
-        b->parts[i] = (struct batch_part){.file = f, .seq = wm_mark(&f->acked, f->offset, f->line_no)};
-        f->in_batch = false;
-    }
-    c->n_touched = 0;
-    if (c->batch_records == 0) {
-        batch_done(c, b);
-        return;
-    }
-    b->next = c->outstanding;
-    if (b->next)
-        b->next->prev = b;
-    c->outstanding = b;
+    wm_batch_note(&c->batches, &f->acked, f->offset, f->line_no);
 }
 
 static void ack_cb(void *vctx, void *cookie)
 {
     struct ctx *c = vctx;
-    struct poll_batch *b = cookie;
-    if (!b)
+    if (!cookie)
         return;
-    unlink_batch(c, b);
-    batch_done(c, b);
+    if (wm_batch_done(&c->batches, cookie))
+        c->dirty = true;
     save_positions(c, false);
 }
 
@@ -752,12 +669,18 @@ static int poll_follow(struct ctx *c, int timeout_ms)
     return MF_OK;
 }
 
+/* Each poll is one batch (when positions are kept): its cookie comes back in
+ * ack_cb once all it emitted is handled. */
 static int poll_cb(void *vctx, int timeout_ms)
 {
     struct ctx *c = vctx;
-    begin_batch(c);
+    if (c->state_file) {
+        c->batch_records = 0;
+        c->host->source_cookie(c->node, wm_batch_open(&c->batches));
+    }
     int st = c->follow ? poll_follow(c, timeout_ms) : poll_finite(c);
-    end_batch(c);
+    if (wm_batch_close(&c->batches, c->batch_records > 0))
+        c->dirty = true;
     save_positions(c, false);
     return st;
 }
@@ -773,20 +696,10 @@ static int stop_cb(void *vctx, int64_t deadline_ms)
 static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
-    while (c->outstanding) {
-        struct poll_batch *b = c->outstanding;
-        c->outstanding = b->next;
-        free(b->parts);
-        free(b);
-    }
-    if (c->batch) {
-        free(c->batch->parts);
-        free(c->batch);
-    }
+    wm_batches_free(&c->batches); /* never acknowledged: read again next run */
     for (size_t i = 0; i < c->n_files; i++)
         free_file(c, c->files[i]);
     free(c->files);
-    free(c->touched);
     free(c->buf);
     free(c->state_file);
     pos_table_free(&c->stored);

@@ -454,6 +454,33 @@ static void test_file_watermark(void)
     CU_ASSERT_EQUAL(w.offset, 100);
     CU_ASSERT_EQUAL(wm_pending(&w), 0);
     wm_free(&w);
+
+    /* batches: a poll's mark moves with each read; a poll that emitted
+     * nothing is done at once; a reset file stays in use while a batch
+     * refers to it */
+    wm x, y;
+    wm_init(&x, 0, 0);
+    wm_init(&y, 0, 0);
+    wm_batches bs = {0};
+    wm_batch *b1 = wm_batch_open(&bs);
+    wm_batch_note(&bs, &x, 10, 1);
+    wm_batch_note(&bs, &y, 5, 1);
+    wm_batch_note(&bs, &x, 20, 2);
+    CU_ASSERT_FALSE(wm_batch_close(&bs, true));
+    CU_ASSERT_EQUAL(wm_pending(&x), 1);
+    wm_batch_open(&bs);
+    wm_batch_note(&bs, &y, 7, 2);
+    CU_ASSERT_FALSE(wm_batch_close(&bs, false)); /* y's head (b1) is still in flight */
+    wm_reset(&x, 0, 0);
+    CU_ASSERT_TRUE(wm_in_use(&x));
+    CU_ASSERT_TRUE(wm_batch_done(&bs, b1)); /* y moves to 7; x, reset, stays */
+    CU_ASSERT_EQUAL(y.offset, 7);
+    CU_ASSERT_EQUAL(x.offset, 0);
+    CU_ASSERT_FALSE(wm_in_use(&x));
+    CU_ASSERT_PTR_NULL(bs.outstanding);
+    wm_batches_free(&bs);
+    wm_free(&x);
+    wm_free(&y);
 }
 
 /* ---- null -------------------------------------------------------------------------------- */
