@@ -17,6 +17,10 @@ fi
 make -C "$build" -j"$(nproc)" >/dev/null
 export DEMO_OUT=${DEMO_OUT:-/tmp/martflow-demo}
 rm -f "$DEMO_OUT/events.jsonl" "$DEMO_OUT/rejects.jsonl"
+# The file source remembers how far it read; the demo reads its input afresh
+# on every run, so its state lives next to the output and starts empty.
+export MARTFLOW_DATA_DIR=$DEMO_OUT/state
+rm -rf "$MARTFLOW_DATA_DIR"
 status=0
 "$build/martflow" run pipelines/demo.yaml --plugin-path "$build/build/plugins" || status=$?
 echo "--- $DEMO_OUT/events.jsonl ($(wc -l <"$DEMO_OUT/events.jsonl") records)"

@@ -15,6 +15,9 @@ TEST_NAME=$(basename "${0%.sh}")
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mf-${TEST_NAME}.XXXXXX")
 cleanup_tmp() { if [[ ${KEEP_TMP:-0} == 0 ]]; then rm -rf "$TMP"; fi; }
 trap cleanup_tmp EXIT
+# Nodes' state (the file source's read positions) stays inside the test: not
+# in ~/.local/state, and not shared with another test or an earlier run.
+export MARTFLOW_DATA_DIR=$TMP/data
 
 fail() { printf 'FAIL %s: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
 note() { printf '# %s\n' "$*" >&2; }

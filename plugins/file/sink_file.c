@@ -5,8 +5,10 @@
  * Durability: each batch is written with one write() (flush on batch). With
  * fsync: checkpoint (the default) the acknowledgements of written records are
  * held until the next checkpoint's fsync succeeds, so a source never commits
- * past data that a power cut could still lose. fsync: batch syncs every batch;
- * never acknowledges after write() (the page cache), for scratch output.
+ * past data that a power cut could still lose. A pipeline without checkpoints
+ * (checkpoint_interval: 0) would hold them forever, so there checkpoint means
+ * batch. fsync: batch syncs every batch; never acknowledges after write() (the
+ * page cache), for scratch output.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +63,21 @@ static void make_parents(const char *path)
     free(copy);
 }
 
+/* Does the pipeline take checkpoints? settings.checkpoint_interval, 5s when
+ * absent (the engine has validated it); only 0 turns them off. */
+static bool has_checkpoints(const mf_host *host, mf_node *node)
+{
+    const json_t *v = json_object_get(host->settings(node), "checkpoint_interval");
+    int64_t ms;
+    if (json_is_integer(v))
+        return json_integer_value(v) != 0;
+    if (json_is_real(v))
+        return json_real_value(v) != 0;
+    if (json_is_string(v) && mf_parse_duration_ms(json_string_value(v), &ms))
+        return ms != 0;
+    return true;
+}
+
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
@@ -72,6 +89,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (c->fd < 0) {
         host->log(node, MF_LOG_ERROR, "cannot open %s for writing: %s", c->path, strerror(errno));
         return MF_FATAL;
+    }
+    if (c->sync == SYNC_CHECKPOINT && !has_checkpoints(host, node)) {
+        c->sync = SYNC_BATCH;
+        host->log(node, MF_LOG_INFO, "the pipeline takes no checkpoints (checkpoint_interval: 0): fsync: checkpoint "
+                  "syncs after every batch instead");
     }
     c->m_bytes = host->counter(node, "martflow_file_bytes_written_total", NULL, "Bytes written");
     c->m_fsyncs = host->counter(node, "martflow_file_fsyncs_total", NULL, "fsync calls");
@@ -159,7 +181,7 @@ MF_PLUGIN_DEFINE = {
     MF_PLUGIN_HEADER,
     .kind = MF_KIND_SINK,
     .name = "file",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "Append records to a file as JSON lines (value or envelope); durable on checkpoint",
     .options = options,
     .ctx_size = sizeof(struct ctx),

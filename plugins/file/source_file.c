@@ -1,16 +1,25 @@
 /*
  * source file — JSON lines from files matching a glob.
  *
- * Finite by default: reads every matching file from the start and ends
- * (MF_EOF). With `follow` it behaves like `tail -F`: keeps reading appended
- * lines, notices rotation (a new file under the same name) and truncation, and
- * picks up new files matching the glob. Each line is parsed once here; a line
- * that is not JSON, or is longer than max_line, is rejected to the errors port
- * with the file and line number, never dropped.
+ * Finite by default: reads every matching file and ends (MF_EOF). With
+ * `follow` it behaves like `tail -F`: keeps reading appended lines, notices
+ * rotation (a new file under the same name), truncation and rewriting (the
+ * first bytes changed), and picks up new files matching the glob. Each line is
+ * parsed once here; a line that is not JSON, or is longer than max_line, is
+ * rejected to the errors port with the file and line number, never dropped.
+ *
+ * Positions (on by default): each poll is one acknowledged batch; a file's
+ * position moves over the contiguous acknowledged batches only (watermark.h)
+ * and is saved, at most every positions_interval and at stop, to
+ * <host data_dir>/positions.json (positions.h). A restart goes on where the
+ * acknowledged data ends, for files it recognises by device, inode and the
+ * fingerprint of their first bytes; a file that changed identity or is
+ * shorter than its position is read from its start.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,17 +27,25 @@
 
 #include <martflow/martflow.h>
 
+#include "positions.h"
+#include "watermark.h"
+
 #define READ_CHUNK (256u * 1024u)
 #define REJECT_SNIPPET 1024u
+#define STATE_FILE "positions.json"
 
 struct tracked_file {
     char *path;
     int fd;
-    dev_t dev;
-    ino_t ino;
+    pos_identity id;   /* device, inode, fingerprint of the first bytes */
+    bool opened;       /* id and position are known (opened once) */
+    bool at_start;     /* matched at start: from_beginning applies if no position is stored */
+    bool retired;      /* another file took its path (rotation): read to its end, kept for its acks */
+    bool seen;         /* matched by the current scan */
     off_t offset;      /* bytes consumed (up to the last complete line) */
     int64_t line_no;   /* lines consumed */
     bool skipping;     /* discarding the rest of an over-long line */
+    wm acked;          /* the acknowledged position */
 };
 
 struct ctx {
@@ -41,18 +58,28 @@ struct ctx {
     int64_t lines_per_poll;
     uint64_t max_line;
     int64_t rescan_ms;
+    bool positions;
+    int64_t positions_ms;
 
     /* state */
     mf_node *node;
     const mf_host *host;
-    struct tracked_file *files;
+    struct tracked_file **files; /* owned; a file stays while batches refer to it (wm_in_use) */
     size_t n_files;
     size_t current;
     char *buf;             /* read buffer: [start, end) holds unconsumed bytes */
     size_t buf_cap, start, end;
-    ssize_t buf_owner;     /* index of the file whose bytes are in buf, or -1 */
+    struct tracked_file *buf_owner; /* the file whose bytes are in buf, or NULL */
     int64_t next_rescan;
-    mf_metric *m_lines, *m_invalid;
+    mf_metric *m_lines, *m_invalid, *m_saves;
+
+    /* positions (state_file NULL: off) */
+    char *state_file;
+    pos_table stored;      /* loaded entries no file has claimed yet */
+    wm_batches batches;    /* the current poll's and those not yet acknowledged */
+    size_t batch_records;  /* emitted (or rejected) during the current poll */
+    bool dirty;            /* a position or identity changed since the last save */
+    int64_t next_save;
 };
 
 static const mf_option options[] = {
@@ -61,7 +88,8 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_BOOL, "follow", "false", 0, struct ctx, follow,
               "Keep reading appended lines like tail -F (rotation, truncation, new files); never ends"),
     MF_OPTION(MF_OPT_BOOL, "from_beginning", "true", 0, struct ctx, from_beginning,
-              "Read files that exist at start from their first line; false: only lines appended later"),
+              "Files found at start with no stored position: read from their first line; false: only "
+              "lines appended later"),
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
               "Top-level field whose value becomes the record key (empty: no key)"),
     MF_OPTION(MF_OPT_STRING, "time_field", "", 0, struct ctx, time_field,
@@ -72,49 +100,197 @@ static const mf_option options[] = {
                     "Longest accepted line; longer lines are rejected"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "rescan_interval", "1s", 0, struct ctx, rescan_ms, 10, 36e5,
                     "follow: how often to look for new, rotated or truncated files"),
+    MF_OPTION(MF_OPT_BOOL, "positions", "true", 0, struct ctx, positions,
+              "Keep each file's acknowledged position in the node's data_dir and resume there on restart"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "positions_interval", "1s", 0, struct ctx, positions_ms, 0, 36e5,
+                    "Least time between two writes of the positions file (and at stop); 0: after every "
+                    "acknowledgement"),
     MF_OPTION_END,
 };
 
-static bool known(const struct ctx *c, const char *path)
+/* ---- the files ------------------------------------------------------------------------ */
+
+static struct tracked_file *find_path(const struct ctx *c, const char *path)
 {
     for (size_t i = 0; i < c->n_files; i++)
-        if (strcmp(c->files[i].path, path) == 0)
-            return true;
-    return false;
+        if (!c->files[i]->retired && strcmp(c->files[i]->path, path) == 0)
+            return c->files[i];
+    return NULL;
 }
 
-static void add_file(struct ctx *c, const char *path, bool at_start)
+static struct tracked_file *find_inode(const struct ctx *c, uint64_t dev, uint64_t ino)
 {
-    c->files = realloc(c->files, (c->n_files + 1) * sizeof *c->files);
-    if (!c->files)
-        abort();
-    struct tracked_file *f = &c->files[c->n_files++];
-    memset(f, 0, sizeof *f);
-    f->path = strdup(path);
-    f->fd = -1;
-    /* Existing files at start honour from_beginning; files that appear later
-     * are new, so all of them is new data. */
-    f->offset = -1;
-    if (at_start && !c->from_beginning)
-        f->offset = -2;
+    for (size_t i = 0; i < c->n_files; i++)
+        if (c->files[i]->id.dev == dev && c->files[i]->id.ino == ino)
+            return c->files[i];
+    return NULL;
 }
 
-/* Find files matching the glob; returns how many are new. */
+static struct tracked_file *add_file(struct ctx *c, const char *path, const struct stat *st, bool at_start)
+{
+    struct tracked_file *f = calloc(1, sizeof *f);
+    struct tracked_file **files = realloc(c->files, (c->n_files + 1) * sizeof *c->files);
+    if (!f || !files)
+        abort();
+    c->files = files;
+    c->files[c->n_files++] = f;
+    f->path = strdup(path);
+    if (!f->path)
+        abort();
+    f->fd = -1;
+    f->id.dev = (uint64_t)st->st_dev; /* until it is opened: what the scan saw */
+    f->id.ino = (uint64_t)st->st_ino;
+    f->at_start = at_start;
+    return f;
+}
+
+static void close_file(struct ctx *c, struct tracked_file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (c->buf_owner == f)
+        c->buf_owner = NULL;
+}
+
+static void free_file(struct ctx *c, struct tracked_file *f)
+{
+    close_file(c, f);
+    wm_free(&f->acked);
+    free(f->path);
+    free(f);
+}
+
+/* A file that was rotated away is no longer read. Once its batches are
+ * acknowledged and no scan finds it under another matching name, it is
+ * forgotten (and leaves the positions file). */
+static void prune_retired(struct ctx *c)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < c->n_files; i++) {
+        struct tracked_file *f = c->files[i];
+        if (f->retired && !f->seen && !wm_in_use(&f->acked)) {
+            free_file(c, f);
+            c->dirty = true;
+        } else {
+            c->files[kept++] = f;
+        }
+    }
+    if (kept != c->n_files)
+        c->current = 0; /* indexes moved */
+    c->n_files = kept;
+}
+
+/* Find files matching the glob; returns how many are new. A file known by its
+ * inode under another name (a rotated file renamed into the glob) is the
+ * same file: a retired one is read again under its new name, from where it
+ * was. */
 static size_t scan(struct ctx *c, bool at_start)
 {
     glob_t g;
     size_t added = 0;
+    for (size_t i = 0; i < c->n_files; i++)
+        c->files[i]->seen = false;
     if (glob(c->path, 0, NULL, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *path = g.gl_pathv[i];
             struct stat st;
-            if (stat(g.gl_pathv[i], &st) == 0 && S_ISREG(st.st_mode) && !known(c, g.gl_pathv[i])) {
-                add_file(c, g.gl_pathv[i], at_start);
+            if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+                continue;
+            struct tracked_file *f = find_path(c, path);
+            if (!f && (f = find_inode(c, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) && f->retired) {
+                c->host->log(c->node, MF_LOG_INFO, "%s is %s, renamed: following it again", path, f->path);
+                free(f->path);
+                f->path = strdup(path);
+                if (!f->path)
+                    abort();
+                f->retired = false;
+            }
+            if (!f) {
+                f = add_file(c, path, &st, at_start);
                 added++;
             }
+            f->seen = true;
         }
         globfree(&g);
     }
+    if (!at_start)
+        prune_retired(c);
     return added;
+}
+
+/* ---- positions ------------------------------------------------------------------------- */
+
+/* A stored entry still matters if a matched file has its inode, or has its
+ * path (then that file replaced it: see place). The rest is dropped. */
+static void prune_stored(struct ctx *c)
+{
+    for (size_t i = c->stored.count; i-- > 0;) {
+        const pos_entry *e = &c->stored.items[i];
+        if (!find_inode(c, e->id.dev, e->id.ino) && !find_path(c, e->path))
+            pos_table_remove(&c->stored, i);
+    }
+}
+
+/* Where a file opened for the first time starts: its stored position when it
+ * is the same file (identity) and not shorter; from its start when it took
+ * the place of a file read before (replaced or rewritten); else as
+ * from_beginning says for files found at start, and from the start for files
+ * that appear later (all of them is new data). */
+static void place(struct ctx *c, struct tracked_file *f, off_t size)
+{
+    f->offset = 0;
+    f->line_no = 0;
+    ssize_t k = pos_table_find(&c->stored, f->fd, &f->id);
+    if (k >= 0) {
+        const pos_entry *e = &c->stored.items[k];
+        if (e->offset <= (int64_t)size) {
+            f->offset = (off_t)e->offset;
+            f->line_no = e->line;
+        } else {
+            c->host->log(c->node, MF_LOG_INFO, "%s is shorter than its stored position (truncated): reading it "
+                         "from the start", f->path);
+        }
+        pos_table_remove(&c->stored, (size_t)k);
+        wm_init(&f->acked, f->offset, f->line_no);
+        return;
+    }
+    pos_verify(f->fd, &f->id); /* a new fingerprint */
+    bool replaced = false;
+    for (size_t i = c->stored.count; i-- > 0;) {
+        const pos_entry *e = &c->stored.items[i];
+        bool same_inode = e->id.dev == f->id.dev && e->id.ino == f->id.ino;
+        bool same_path = strcmp(e->path, f->path) == 0 && !find_inode(c, e->id.dev, e->id.ino);
+        if (same_inode || same_path) {
+            pos_table_remove(&c->stored, i);
+            replaced = true;
+        }
+    }
+    if (replaced)
+        c->host->log(c->node, MF_LOG_INFO, "%s was replaced or rewritten since it was read: reading it from the start",
+                     f->path);
+    else if (f->at_start && !c->from_beginning)
+        f->offset = size; /* start at the end */
+    wm_init(&f->acked, f->offset, f->line_no);
+}
+
+/* Read the file again from its start: it was truncated or rewritten. What
+ * was read of the old content and is still in flight no longer moves the
+ * position. */
+static void restart(struct ctx *c, struct tracked_file *f, const char *why)
+{
+    c->host->log(c->node, MF_LOG_INFO, "%s %s: reading it from the start", f->path, why);
+    f->offset = 0;
+    f->line_no = 0;
+    f->skipping = false;
+    f->id.fp_len = 0;
+    f->id.fp_hash = 0;
+    pos_verify(f->fd, &f->id);
+    wm_reset(&f->acked, 0, 0);
+    if (c->buf_owner == f)
+        c->start = c->end = 0;
+    lseek(f->fd, 0, SEEK_SET);
+    c->dirty = true;
 }
 
 static bool open_file(struct ctx *c, struct tracked_file *f)
@@ -126,33 +302,112 @@ static bool open_file(struct ctx *c, struct tracked_file *f)
     }
     struct stat st;
     fstat(f->fd, &st);
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
-    if (f->offset == -2)
-        f->offset = st.st_size; /* start at the end */
-    else if (f->offset < 0)
-        f->offset = 0;
+    bool same = (uint64_t)st.st_dev == f->id.dev && (uint64_t)st.st_ino == f->id.ino;
+    if (f->opened) {
+        /* renamed back into the glob: the same file, unless it changed meanwhile */
+        if (!same || st.st_size < f->offset || !pos_verify(f->fd, &f->id)) {
+            f->id.dev = (uint64_t)st.st_dev;
+            f->id.ino = (uint64_t)st.st_ino;
+            restart(c, f, "changed while it was not followed");
+        }
+        return true;
+    }
+    f->id = (pos_identity){.dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino};
+    place(c, f, st.st_size);
+    f->opened = true;
+    c->dirty = true;
     return true;
 }
 
-/* Make buf hold file i's unread bytes: a file read earlier with a partial
- * line in buf is re-read from its last complete line. */
-static void own_buffer(struct ctx *c, size_t i)
+/* Write the positions file: every file opened so far at its acknowledged
+ * position, and the stored entries no file has claimed yet. */
+static void save_positions(struct ctx *c, bool force)
 {
-    if (c->buf_owner == (ssize_t)i)
+    if (!c->state_file || !c->dirty)
         return;
-    lseek(c->files[i].fd, c->files[i].offset, SEEK_SET);
-    c->start = c->end = 0;
-    c->buf_owner = (ssize_t)i;
+    int64_t now = c->host->monotonic_ms();
+    if (!force && now < c->next_save)
+        return;
+    c->next_save = now + c->positions_ms;
+    pos_table t = {0};
+    for (size_t i = 0; i < c->n_files; i++) {
+        const struct tracked_file *f = c->files[i];
+        if (f->opened)
+            pos_table_add(&t, f->path, &f->id, f->acked.offset, f->acked.line);
+    }
+    for (size_t i = 0; i < c->stored.count; i++) {
+        const pos_entry *e = &c->stored.items[i];
+        pos_table_add(&t, e->path, &e->id, e->offset, e->line);
+    }
+    char err[512];
+    if (pos_save(c->state_file, &t, err, sizeof err)) {
+        c->dirty = false;
+        c->host->metric_add(c->m_saves, 1);
+    } else {
+        c->host->log(c->node, MF_LOG_WARN, "cannot save read positions (a restart replays more): %s", err);
+    }
+    pos_table_free(&t);
 }
 
-static void close_file(struct ctx *c, size_t i)
+static int open_positions(struct ctx *c)
 {
-    if (c->files[i].fd >= 0)
-        close(c->files[i].fd);
-    c->files[i].fd = -1;
-    if (c->buf_owner == (ssize_t)i)
-        c->buf_owner = -1;
+    const mf_host *h = c->host;
+    if (h->abi_minor < 1 || h->struct_size < offsetof(mf_host, data_dir) + sizeof h->data_dir || !h->data_dir) {
+        h->log(c->node, MF_LOG_WARN, "the engine has no data_dir (ABI 1.0): read positions are not kept, a restart "
+               "reads every file again");
+        return MF_OK;
+    }
+    const char *why = NULL;
+    const char *dir = h->data_dir(c->node, &why);
+    if (!dir) {
+        h->log(c->node, MF_LOG_WARN, "read positions are not kept, a restart reads every file again: %s",
+               why ? why : "no data directory");
+        return MF_OK;
+    }
+    size_t len = strlen(dir) + sizeof "/" STATE_FILE;
+    c->state_file = malloc(len);
+    if (!c->state_file)
+        abort();
+    snprintf(c->state_file, len, "%s/%s", dir, STATE_FILE);
+    char err[512];
+    if (!pos_load(c->state_file, &c->stored, err, sizeof err)) {
+        h->log(c->node, MF_LOG_ERROR, "cannot read the positions file: %s (remove it to read every file again, "
+               "or set positions: false)", err);
+        return MF_FATAL;
+    }
+    prune_stored(c);
+    return MF_OK;
+}
+
+/* ---- poll batches ---------------------------------------------------------------------- */
+
+/* The current poll consumed some of f. */
+static void touch(struct ctx *c, struct tracked_file *f)
+{
+    wm_batch_note(&c->batches, &f->acked, f->offset, f->line_no);
+}
+
+static void ack_cb(void *vctx, void *cookie)
+{
+    struct ctx *c = vctx;
+    if (!cookie)
+        return;
+    if (wm_batch_done(&c->batches, cookie))
+        c->dirty = true;
+    save_positions(c, false);
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+/* Make buf hold f's unread bytes: a file read earlier with a partial line in
+ * buf is re-read from its last complete line. */
+static void own_buffer(struct ctx *c, struct tracked_file *f)
+{
+    if (c->buf_owner == f)
+        return;
+    lseek(f->fd, f->offset, SEEK_SET);
+    c->start = c->end = 0;
+    c->buf_owner = f;
 }
 
 static int init(void *vctx, mf_node *node, const mf_host *host)
@@ -162,11 +417,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->host = host;
     c->buf_cap = READ_CHUNK + (size_t)c->max_line;
     c->buf = malloc(c->buf_cap);
-    c->buf_owner = -1;
     if (!c->buf)
         return MF_FATAL;
     c->m_lines = host->counter(node, "martflow_file_lines_total", NULL, "Lines read");
     c->m_invalid = host->counter(node, "martflow_file_invalid_lines_total", NULL, "Lines rejected (not JSON, too long)");
+    c->m_saves = host->counter(node, "martflow_file_position_saves_total", NULL, "Writes of the positions file");
     scan(c, true);
     if (c->n_files == 0 && !c->follow) {
         host->log(node, MF_LOG_ERROR, "no file matches '%s'", c->path);
@@ -174,10 +429,12 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     }
     if (c->n_files == 0)
         host->log(node, MF_LOG_WARN, "no file matches '%s' yet; waiting for one", c->path);
+    if (c->positions && open_positions(c) != MF_OK)
+        return MF_FATAL;
     c->next_rescan = host->monotonic_ms() + c->rescan_ms;
+    c->next_save = host->monotonic_ms() + c->positions_ms;
     return MF_OK;
 }
-
 static void set_key(struct ctx *c, mf_record *r, json_t *j, char *keybuf, size_t keycap)
 {
     json_t *k = json_object_get(j, c->key_field);
@@ -222,6 +479,7 @@ static void handle_line(struct ctx *c, struct tracked_file *f, const char *line,
     json_t *j = json_loadb(line, len, JSON_DECODE_ANY, &err);
     if (!j) {
         c->host->metric_add(c->m_invalid, 1);
+        c->batch_records++;
         c->host->reject(c->node, &r, "%s line %lld: invalid JSON (column %d): %s", f->path,
                         (long long)f->line_no, err.column, err.text);
         return;
@@ -232,6 +490,7 @@ static void handle_line(struct ctx *c, struct tracked_file *f, const char *line,
     if (*c->time_field)
         set_time(c, &r, j);
     r.json = j;
+    c->batch_records++;
     c->host->emit(c->node, MF_PORT_DEFAULT, &r, NULL);
     json_decref(j);
 }
@@ -240,11 +499,25 @@ static void reject_long_line(struct ctx *c, struct tracked_file *f, off_t at, si
 {
     f->line_no++;
     c->host->metric_add(c->m_invalid, 1);
+    c->batch_records++;
     mf_record r = {.flags = MF_RECORD_KEY_NULL, .value = (const uint8_t *)c->buf + c->start,
                    .value_len = (uint32_t)(have < REJECT_SNIPPET ? have : REJECT_SNIPPET), .time_ms = MF_TIME_UNSET,
                    .origin = {.topic = f->path, .partition = -1, .offset = (int64_t)at}};
     c->host->reject(c->node, &r, "%s line %lld: longer than max_line (%llu bytes); only its start is kept",
                     f->path, (long long)f->line_no, (unsigned long long)c->max_line);
+}
+
+/* follow: after data was read, or at the end of the file — is it still the
+ * file whose start we fingerprinted, at least as long as what we consumed?
+ * A truncated file, or one truncated and written again (even larger than
+ * before, in one step), fails this. The race no tailer can close: rewritten
+ * with the same first bytes and at least as long, between two checks. */
+static bool unchanged(struct tracked_file *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) != 0 || st.st_size < f->offset)
+        return false;
+    return pos_verify(f->fd, &f->id);
 }
 
 /* Read lines from f until `budget` lines were handled or nothing more is
@@ -298,29 +571,25 @@ static int64_t read_lines(struct ctx *c, struct tracked_file *f, int64_t budget,
             return handled;
         }
         c->end += (size_t)n;
+        /* Checked after the read: bytes read before a rewrite are old
+         * content; a rewrite before the read shows in the first bytes. */
+        if (c->follow && !unchanged(f))
+            restart(c, f, "was truncated or rewritten");
     }
     return handled;
-}
-
-/* follow: has the file at f->path been replaced or truncated? */
-static bool rotated(struct tracked_file *f)
-{
-    struct stat st;
-    if (stat(f->path, &st) != 0)
-        return false; /* gone for now: keep the old descriptor until a new file appears */
-    return st.st_ino != f->ino || st.st_dev != f->dev || st.st_size < f->offset;
 }
 
 static int poll_finite(struct ctx *c)
 {
     int64_t budget = c->lines_per_poll;
     while (budget > 0 && c->current < c->n_files) {
-        struct tracked_file *f = &c->files[c->current];
+        struct tracked_file *f = c->files[c->current];
         if (f->fd < 0 && !open_file(c, f)) {
             c->current++;
             continue;
         }
-        own_buffer(c, c->current);
+        own_buffer(c, f);
+        off_t before = f->offset;
         bool eof;
         budget -= read_lines(c, f, budget, &eof);
         if (eof) {
@@ -329,11 +598,35 @@ static int poll_finite(struct ctx *c)
                 handle_line(c, f, c->buf + c->start, c->end - c->start, f->offset);
                 f->offset += (off_t)(c->end - c->start);
             }
-            close_file(c, c->current);
+            close_file(c, f);
             c->current++;
         }
+        if (f->offset != before)
+            touch(c, f);
     }
     return c->current >= c->n_files ? MF_EOF : MF_OK;
+}
+
+/* follow: has another file taken f's path (rotation)? */
+static bool replaced(const struct tracked_file *f)
+{
+    struct stat st;
+    if (stat(f->path, &st) != 0)
+        return false; /* gone for now: keep the old descriptor until a new file appears */
+    return (uint64_t)st.st_ino != f->id.ino || (uint64_t)st.st_dev != f->id.dev;
+}
+
+/* The old file is read to its end; it stays tracked (for its acknowledgements
+ * and under a new name if a scan finds it), the new one starts at 0. */
+static void rotate(struct ctx *c, struct tracked_file *f)
+{
+    c->host->log(c->node, MF_LOG_INFO, "%s was rotated: reading the new file from its start", f->path);
+    close_file(c, f);
+    f->retired = true;
+    struct stat st;
+    if (stat(f->path, &st) == 0)
+        add_file(c, f->path, &st, false);
+    c->dirty = true;
 }
 
 static int poll_follow(struct ctx *c, int timeout_ms)
@@ -345,28 +638,28 @@ static int poll_follow(struct ctx *c, int timeout_ms)
     }
     int64_t budget = c->lines_per_poll;
     bool any = false;
-    for (size_t k = 0; k < c->n_files && budget > 0; k++) {
-        size_t i = (c->current + k) % c->n_files;
-        struct tracked_file *f = &c->files[i];
-        if (f->fd < 0 && !open_file(c, f))
+    size_t n = c->n_files; /* a rotation adds a file: read it next time */
+    for (size_t k = 0; k < n && budget > 0; k++) {
+        size_t i = (c->current + k) % n;
+        struct tracked_file *f = c->files[i];
+        if (f->retired || (f->fd < 0 && !open_file(c, f)))
             continue;
-        own_buffer(c, i);
+        own_buffer(c, f);
+        off_t before = f->offset;
         bool eof;
         int64_t got = read_lines(c, f, budget, &eof);
         budget -= got;
         any |= got > 0;
+        if (f->offset != before)
+            touch(c, f);
         if (!eof) {
             c->current = i; /* budget spent: continue here next time */
             break;
         }
-        if (rotated(f)) {
-            /* The old file is read to its end; the new one starts at 0. */
-            c->host->log(c->node, MF_LOG_INFO, "%s was rotated or truncated: reopening", f->path);
-            close_file(c, i);
-            f->offset = 0;
-            f->line_no = 0;
-            f->skipping = false;
-        }
+        if (replaced(f))
+            rotate(c, f);
+        else if (!unchanged(f))
+            restart(c, f, "was truncated or rewritten");
     }
     if (!any) {
         int64_t wait = timeout_ms < 50 ? timeout_ms : 50;
@@ -376,32 +669,53 @@ static int poll_follow(struct ctx *c, int timeout_ms)
     return MF_OK;
 }
 
+/* Each poll is one batch (when positions are kept): its cookie comes back in
+ * ack_cb once all it emitted is handled. */
 static int poll_cb(void *vctx, int timeout_ms)
 {
     struct ctx *c = vctx;
-    return c->follow ? poll_follow(c, timeout_ms) : poll_finite(c);
+    if (c->state_file) {
+        c->batch_records = 0;
+        c->host->source_cookie(c->node, wm_batch_open(&c->batches));
+    }
+    int st = c->follow ? poll_follow(c, timeout_ms) : poll_finite(c);
+    if (wm_batch_close(&c->batches, c->batch_records > 0))
+        c->dirty = true;
+    save_positions(c, false);
+    return st;
+}
+
+static int stop_cb(void *vctx, int64_t deadline_ms)
+{
+    struct ctx *c = vctx;
+    (void)deadline_ms;
+    save_positions(c, true);
+    return MF_OK;
 }
 
 static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
-    for (size_t i = 0; i < c->n_files; i++) {
-        close_file(c, i);
-        free(c->files[i].path);
-    }
+    wm_batches_free(&c->batches); /* never acknowledged: read again next run */
+    for (size_t i = 0; i < c->n_files; i++)
+        free_file(c, c->files[i]);
     free(c->files);
     free(c->buf);
+    free(c->state_file);
+    pos_table_free(&c->stored);
 }
 
 MF_PLUGIN_DEFINE = {
     MF_PLUGIN_HEADER,
     .kind = MF_KIND_SOURCE,
     .name = "file",
-    .version = "1.0.0",
-    .description = "Read JSON lines from files (a glob); finite, or follow like tail -F",
+    .version = "1.1.0",
+    .description = "Read JSON lines from files (a glob); finite, or follow like tail -F; resumes where it was",
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,
     .free = free_cb,
+    .stop = stop_cb,
     .poll = poll_cb,
+    .ack = ack_cb,
 };

@@ -3,10 +3,13 @@
 #define _GNU_SOURCE /* memrchr */
 #include "harness.h"
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ack.h"
 #include "batch.h"
@@ -47,6 +50,8 @@ struct mfh {
     mf_header *hdr;
     size_t hdr_cap;
     int64_t tick_ms;
+    char *data_dir;            /* NULL until asked for */
+    bool own_data_dir;         /* made by the harness: removed by mfh_close */
 };
 
 #define H(node) ((mfh *)(void *)(node))
@@ -288,6 +293,14 @@ static void f_set_ready(mf_node *node, bool ready)
     (void)ready;
 }
 
+static const char *f_data_dir(mf_node *node, const char **error)
+{
+    const char *d = mfh_data_dir(H(node));
+    if (!d)
+        *error = "harness: cannot create a temporary data directory";
+    return d;
+}
+
 static void host_init(mf_host *x)
 {
     memset(x, 0, sizeof *x);
@@ -327,6 +340,7 @@ static void host_init(mf_host *x)
     x->set_tick = f_set_tick;
     x->stopping = f_stopping;
     x->set_ready = f_set_ready;
+    x->data_dir = f_data_dir;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -404,12 +418,48 @@ int mfh_init(mfh *h)
     return h->desc.init(h->ctx, (mf_node *)(void *)h, &h->host);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+const char *mfh_data_dir(mfh *h)
+{
+    if (h->data_dir)
+        return h->data_dir;
+    const char *tmp = getenv("TMPDIR");
+    char *dir = mf_xasprintf("%s/mfh-data-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        free(dir);
+        return NULL;
+    }
+    h->data_dir = dir;
+    h->own_data_dir = true;
+    return dir;
+}
+
+void mfh_set_data_dir(mfh *h, const char *dir)
+{
+    if (h->own_data_dir)
+        nftw(h->data_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(h->data_dir);
+    h->data_dir = mf_xstrdup(dir);
+    h->own_data_dir = false;
+    mkdir(dir, 0700);
+}
+
 void mfh_close(mfh *h)
 {
     if (!h)
         return;
     if (h->inited && h->desc.free)
         h->desc.free(h->ctx);
+    if (h->own_data_dir)
+        nftw(h->data_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(h->data_dir);
     end_poll(h);
     for (size_t i = 0; i < h->n_ports; i++) {
         mf_batch_free(h->captured[i], true);

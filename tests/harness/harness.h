@@ -64,6 +64,13 @@ const char *mfh_log(const mfh *h);
  * or exactly "name{labels}"; -1 if unknown. */
 double mfh_metric(mfh *h, const char *name);
 
+/* host->data_dir: a temporary directory of this harness, made on first use
+ * and removed by mfh_close. mfh_set_data_dir (before init) uses `dir`
+ * instead and leaves it in place, so a second harness can play the restart
+ * of a node on the first one's state. */
+const char *mfh_data_dir(mfh *h);
+void mfh_set_data_dir(mfh *h, const char *dir);
+
 void *mfh_ctx(mfh *h);
 const mf_plugin_desc *mfh_desc(const mfh *h);
 

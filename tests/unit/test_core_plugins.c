@@ -9,6 +9,7 @@
 
 #include "cunit_main.h"
 #include "harness.h"
+#include "../../plugins/file/watermark.h"
 
 static char tmpdir[64];
 
@@ -253,6 +254,235 @@ static void test_file_source_follow_rotation(void)
     mfh_close(h);
 }
 
+
+/* ---- file source: positions ------------------------------------------------------------ */
+
+static char *path_in(const char *name)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* A file source on `file` whose state lives in tmpdir/<state>. */
+static mfh *open_source_with_state(const char *file, const char *extra, const char *state)
+{
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "path: %s/%s\n%s", tmpdir, file, extra ? extra : "");
+    char *err = NULL;
+    mfh *h = mfh_open(MF_KIND_SOURCE, "file", cfg, &err);
+    if (!h) {
+        fprintf(stderr, "\n%s\n", err);
+        free(err);
+        return NULL;
+    }
+    mfh_set_data_dir(h, path_in(state));
+    if (mfh_init(h) != MF_OK) {
+        fprintf(stderr, "\ninit failed:\n%s", mfh_log(h));
+        mfh_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Poll a finite source to its end; returns how many records it emitted. */
+static size_t drain(mfh *h)
+{
+    for (int i = 0; i < 1000 && mfh_poll(h, 5) == MF_OK; i++)
+        ;
+    return mfh_count(h, "default");
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void test_file_source_positions_resume(void)
+{
+    write_file("p.jsonl", "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n{\"n\":5}\n{\"n\":6}\n", "w");
+    const char *opts = "lines_per_poll: 2\npositions_interval: 1h\n";
+    mfh *h = open_source_with_state("p.jsonl", opts, "st-resume");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(mfh_poll(h, 5), MF_OK);
+    CU_ASSERT_EQUAL(mfh_poll(h, 5), MF_OK);
+    mfh_consume(h); /* the first two polls are acknowledged */
+    CU_ASSERT_EQUAL(mfh_poll(h, 5), MF_OK);
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 2); /* in flight: lines 5 and 6 */
+    char state[256];
+    snprintf(state, sizeof state, "%s/st-resume/positions.json", tmpdir);
+    CU_ASSERT_FALSE(exists(state)); /* rate-limited: not on every acknowledgement */
+    CU_ASSERT_EQUAL(mfh_stop(h), MF_OK);
+    CU_ASSERT_TRUE(exists(state)); /* but at stop */
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_file_position_saves_total"), 1);
+    mfh_close(h);
+
+    /* restart: what was in flight is read again, nothing before it */
+    h = open_source_with_state("p.jsonl", opts, "st-resume");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL_FATAL(drain(h), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0), "{\"n\":5}");
+    mfh_consume(h);
+    mfh_stop(h);
+    mfh_close(h);
+
+    /* everything acknowledged: nothing again; an appended line once */
+    h = open_source_with_state("p.jsonl", opts, "st-resume");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(drain(h), 0);
+    mfh_stop(h);
+    mfh_close(h);
+    write_file("p.jsonl", "{bad\n{\"n\":7}\n", "a");
+    h = open_source_with_state("p.jsonl", opts, "st-resume");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL_FATAL(drain(h), 1);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0), "{\"n\":7}");
+    const char *why = mfh_header(h, "errors", 0, "mf.error");
+    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "p.jsonl line 7: invalid JSON")); /* line numbers go on */
+    mfh_close(h);
+}
+
+/* Lines {"<field>":"<i as 4 digits>"<rest>} for i in [from, to). */
+static void write_lines(const char *name, const char *field, const char *rest, int from, int to, const char *mode)
+{
+    FILE *f = fopen(path_in(name), mode);
+    for (int i = from; i < to; i++)
+        fprintf(f, "{\"%s\":\"%04d\"%s}\n", field, i, rest);
+    fclose(f);
+}
+
+static void read_all_and_stop(const char *file, const char *state, size_t expect, const char *first)
+{
+    mfh *h = open_source_with_state(file, NULL, state);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    size_t got = drain(h);
+    if (got != expect)
+        fprintf(stderr, "\n%s: %zu records, expected %zu\n", file, got, expect);
+    CU_ASSERT_EQUAL(got, expect);
+    if (expect && first)
+        CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0), first);
+    mfh_consume(h);
+    mfh_stop(h);
+    mfh_close(h);
+}
+
+static void test_file_source_positions_identity(void)
+{
+    /* 32-byte lines: the fingerprint covers the first 8 (256 bytes) */
+    write_lines("id.jsonl", "n", ",\"pad\":\"xxxxxxxxxx\"", 0, 10, "w");
+    read_all_and_stop("id.jsonl", "st-id", 10, NULL);
+    read_all_and_stop("id.jsonl", "st-id", 0, NULL);
+    /* truncated below the position, same first bytes: from the start */
+    CU_ASSERT_EQUAL(truncate(path_in("id.jsonl"), 9 * 32), 0);
+    read_all_and_stop("id.jsonl", "st-id", 9, "{\"n\":\"0000\",\"pad\":\"xxxxxxxxxx\"}");
+    /* rewritten in place (same inode), longer, different start: from the start */
+    write_lines("id.jsonl", "m", ",\"pad\":\"yyyyyyyyyy\"", 0, 12, "w");
+    read_all_and_stop("id.jsonl", "st-id", 12, "{\"m\":\"0000\",\"pad\":\"yyyyyyyyyy\"}");
+    /* replaced by another file (a new inode) with identical content: from the start */
+    write_lines("id.new", "m", ",\"pad\":\"yyyyyyyyyy\"", 0, 12, "w");
+    char to[256];
+    snprintf(to, sizeof to, "%s", path_in("id.jsonl"));
+    CU_ASSERT_EQUAL(rename(path_in("id.new"), to), 0);
+    read_all_and_stop("id.jsonl", "st-id", 12, NULL);
+    read_all_and_stop("id.jsonl", "st-id", 0, NULL);
+}
+
+static void test_file_source_positions_off(void)
+{
+    write_file("off.jsonl", "{\"n\":1}\n", "w");
+    for (int run = 0; run < 2; run++) {
+        mfh *h = open_source_with_state("off.jsonl", "positions: false\n", "st-off");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        CU_ASSERT_EQUAL(drain(h), 1); /* every run reads it all */
+        mfh_consume(h);
+        mfh_stop(h);
+        mfh_close(h);
+    }
+    CU_ASSERT_FALSE(exists(path_in("st-off/positions.json")));
+}
+
+/* Truncated and rewritten larger in one step, between two polls: every new
+ * line is read (the fingerprint of the first bytes changed). */
+static void test_file_source_follow_rewrite(void)
+{
+    write_lines("rw.jsonl", "old", "", 0, 1000, "w");
+    mfh *h = open_source_with_state("rw.jsonl", "follow: true\nrescan_interval: 10ms\n", "st-rw");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    for (int i = 0; i < 100 && mfh_count(h, "default") < 1000; i++)
+        mfh_poll(h, 5);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 1000);
+    mfh_consume(h);
+    write_lines("rw.jsonl", "new", "", 0, 2000, "w");
+    for (int i = 0; i < 100 && mfh_count(h, "default") < 2000; i++)
+        mfh_poll(h, 5);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 2000);
+    char want[32];
+    bool all = true;
+    for (size_t i = 0; i < 2000; i++) {
+        snprintf(want, sizeof want, "{\"new\":\"%04zu\"}", i);
+        all &= strcmp(mfh_value(h, "default", i), want) == 0;
+    }
+    CU_ASSERT_TRUE(all);
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mfh_log(h), "rw.jsonl was truncated or rewritten"));
+    mfh_close(h);
+}
+
+/* The position moves over contiguous acknowledged batches only. */
+static void test_file_watermark(void)
+{
+    wm w;
+    wm_init(&w, 10, 1);
+    uint64_t a = wm_mark(&w, 20, 2), b = wm_mark(&w, 30, 3), c = wm_mark(&w, 40, 4);
+    CU_ASSERT_FALSE(wm_done(&w, b)); /* a is still in flight */
+    CU_ASSERT_EQUAL(w.offset, 10);
+    CU_ASSERT_TRUE(wm_done(&w, a));
+    CU_ASSERT_EQUAL(w.offset, 30);
+    CU_ASSERT_EQUAL(w.line, 3);
+    CU_ASSERT_EQUAL(wm_pending(&w), 1);
+    wm_reset(&w, 0, 0); /* rewritten: c is forgotten */
+    CU_ASSERT_FALSE(wm_done(&w, c));
+    CU_ASSERT_EQUAL(w.offset, 0);
+    for (int i = 1; i <= 20; i++) /* the ring grows and wraps */
+        wm_mark(&w, i, i);
+    uint64_t last = wm_mark(&w, 100, 21);
+    for (uint64_t s = last - 20; s < last; s++)
+        wm_done(&w, s);
+    CU_ASSERT_EQUAL(w.offset, 20);
+    CU_ASSERT_TRUE(wm_done(&w, last));
+    CU_ASSERT_EQUAL(w.offset, 100);
+    CU_ASSERT_EQUAL(wm_pending(&w), 0);
+    wm_free(&w);
+
+    /* batches: a poll's mark moves with each read; a poll that emitted
+     * nothing is done at once; a reset file stays in use while a batch
+     * refers to it */
+    wm x, y;
+    wm_init(&x, 0, 0);
+    wm_init(&y, 0, 0);
+    wm_batches bs = {0};
+    wm_batch *b1 = wm_batch_open(&bs);
+    wm_batch_note(&bs, &x, 10, 1);
+    wm_batch_note(&bs, &y, 5, 1);
+    wm_batch_note(&bs, &x, 20, 2);
+    CU_ASSERT_FALSE(wm_batch_close(&bs, true));
+    CU_ASSERT_EQUAL(wm_pending(&x), 1);
+    wm_batch_open(&bs);
+    wm_batch_note(&bs, &y, 7, 2);
+    CU_ASSERT_FALSE(wm_batch_close(&bs, false)); /* y's head (b1) is still in flight */
+    wm_reset(&x, 0, 0);
+    CU_ASSERT_TRUE(wm_in_use(&x));
+    CU_ASSERT_TRUE(wm_batch_done(&bs, b1)); /* y moves to 7; x, reset, stays */
+    CU_ASSERT_EQUAL(y.offset, 7);
+    CU_ASSERT_EQUAL(x.offset, 0);
+    CU_ASSERT_FALSE(wm_in_use(&x));
+    CU_ASSERT_PTR_NULL(bs.outstanding);
+    wm_batches_free(&bs);
+    wm_free(&x);
+    wm_free(&y);
+}
+
 /* ---- null -------------------------------------------------------------------------------- */
 
 static void test_null_rate(void)
@@ -281,6 +511,11 @@ static const mf_test tests[] = {
     {"file source: nothing matches", test_file_source_missing_file},
     {"file source: over-long line", test_file_source_long_line},
     {"file source: follow, rotation, truncation", test_file_source_follow_rotation},
+    {"file source: resumes at the acknowledged position", test_file_source_positions_resume},
+    {"file source: identity (truncated, rewritten, replaced)", test_file_source_positions_identity},
+    {"file source: positions: false", test_file_source_positions_off},
+    {"file source: follow, truncated and rewritten larger", test_file_source_follow_rewrite},
+    {"file source: watermark", test_file_watermark},
     {"null sink: rate", test_null_rate},
     {NULL, NULL},
 };
