@@ -21,9 +21,7 @@ static void add_scrub(mfk_client *k, const char *value)
     for (size_t i = 0; i < k->n_scrub; i++)
         if (strcmp(k->scrub[i], value) == 0)
             return;
-    char *copy = strdup(value);
-    if (copy)
-        k->scrub[k->n_scrub++] = copy;
+    k->scrub[k->n_scrub++] = mf_xstrdup(value);
 }
 
 /* librdkafka keys whose values are secrets (never logged, scrubbed from logs). */
@@ -219,8 +217,8 @@ static bool secret_string(mfk_client *k, const char *path, json_t *j, const char
         k->host->log(k->node, MF_LOG_ERROR, "secret file %s: \"%s\" must be a string", path, name);
         return false;
     }
-    *out = strdup(json_string_value(v));
-    return *out != NULL;
+    *out = mf_xstrdup(json_string_value(v));
+    return true;
 }
 
 /* Read the kafkasecrets JSON. Parse errors give only the position: the text
@@ -392,9 +390,7 @@ void mfk_headers_view(mfk_header_view *v, const rd_kafka_message_t *m, mf_record
         n = UINT16_MAX;
     if (n > v->cap) {
         v->cap = n;
-        v->hdrs = realloc(v->hdrs, n * sizeof *v->hdrs);
-        if (!v->hdrs)
-            abort();
+        v->hdrs = mf_xrealloc(v->hdrs, n * sizeof *v->hdrs);
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {

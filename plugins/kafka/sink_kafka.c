@@ -119,9 +119,7 @@ static struct msgctx *msgctx_get(struct ctx *c)
         if (ch) {
             c->free_chunks = ch->next;
         } else {
-            ch = calloc(1, sizeof *ch);
-            if (!ch)
-                abort();
+            ch = mf_xcalloc(1, sizeof *ch);
             ch->all_next = c->all_chunks;
             c->all_chunks = ch;
         }
@@ -175,10 +173,8 @@ static struct hold *hold_for(struct ctx *c, const mf_record *rec)
     if (h) {
         c->free_holds = h->next_free;
     } else {
-        h = calloc(1, sizeof *h);
-        c->all_holds = realloc(c->all_holds, (c->n_all_holds + 1) * sizeof *c->all_holds);
-        if (!h || !c->all_holds)
-            abort();
+        h = mf_xcalloc(1, sizeof *h);
+        c->all_holds = mf_xrealloc(c->all_holds, (c->n_all_holds + 1) * sizeof *c->all_holds);
         c->all_holds[c->n_all_holds++] = h;
     }
     h->ack = c->host->ack_hold(c->node, rec);
@@ -196,10 +192,8 @@ static const char *intern_origin(struct ctx *c, const char *topic)
             return c->origin_topics[i];
     if (c->n_origin_topics == MAX_ORIGIN_TOPICS)
         return NULL;
-    c->origin_topics = realloc(c->origin_topics, (c->n_origin_topics + 1) * sizeof *c->origin_topics);
-    char *copy = strdup(topic);
-    if (!c->origin_topics || !copy)
-        abort();
+    c->origin_topics = mf_xrealloc(c->origin_topics, (c->n_origin_topics + 1) * sizeof *c->origin_topics);
+    char *copy = mf_xstrdup(topic);
     c->origin_topics[c->n_origin_topics++] = copy;
     return copy;
 }
@@ -278,13 +272,9 @@ static rd_kafka_topic_t *topic_handle(struct ctx *c, const char *name)
         return NULL;
     if (c->n_topics == c->cap_topics) {
         c->cap_topics = c->cap_topics ? c->cap_topics * 2 : 8;
-        c->topics = realloc(c->topics, c->cap_topics * sizeof *c->topics);
-        if (!c->topics)
-            abort();
+        c->topics = mf_xrealloc(c->topics, c->cap_topics * sizeof *c->topics);
     }
-    c->topics[c->n_topics] = (struct topic_handle){.name = strdup(name), .rkt = rkt};
-    if (!c->topics[c->n_topics].name)
-        abort();
+    c->topics[c->n_topics] = (struct topic_handle){.name = mf_xstrdup(name), .rkt = rkt};
     c->last_topic = c->n_topics++;
     return rkt;
 }

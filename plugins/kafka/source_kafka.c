@@ -354,11 +354,8 @@ static bool warn_missing(struct ctx *c, const char *topic)
     for (size_t i = 0; i < c->n_missing; i++)
         if (strcmp(c->missing[i], topic) == 0)
             return false;
-    if (c->n_missing < MAX_MISSING) {
-        char *copy = strdup(topic);
-        if (copy)
-            c->missing[c->n_missing++] = copy;
-    }
+    if (c->n_missing < MAX_MISSING)
+        c->missing[c->n_missing++] = mf_xstrdup(topic);
     return true;
 }
 

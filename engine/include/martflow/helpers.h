@@ -2,6 +2,8 @@
  * martflow/helpers.h — helpers in libmartflow that plugins may link against
  * (`pkg-config --libs martflow`), so plugins share them instead of copying:
  * byte buffers, the record envelope format, and parsing of times and units.
+ * It includes the other helper headers: alloc.h (allocation that cannot
+ * fail) and crypto.h (digests, hex, base64).
  * A plugin that uses only the host table needs no library at all.
  */
 #ifndef MARTFLOW_HELPERS_H
@@ -11,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <martflow/alloc.h>
+#include <martflow/crypto.h>
 #include <martflow/plugin.h>
 #include <martflow/record.h>
 
