@@ -3,7 +3,7 @@
  * (`pkg-config --libs martflow`), so plugins share them instead of copying:
  * byte buffers, the record envelope format, and parsing of times and units.
  * It includes the other helper headers: alloc.h (allocation that cannot
- * fail) and crypto.h (digests, hex, base64).
+ * fail), crypto.h (digests, hex, base64) and secrets.h (secret files).
  * A plugin that uses only the host table needs no library at all.
  */
 #ifndef MARTFLOW_HELPERS_H
@@ -17,6 +17,7 @@
 #include <martflow/crypto.h>
 #include <martflow/plugin.h>
 #include <martflow/record.h>
+#include <martflow/secrets.h>
 
 #ifdef __cplusplus
 extern "C" {
