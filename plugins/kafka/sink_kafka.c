@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <martflow/fieldpath.h>
+
 #include "kafka_common.h"
 
 #define TICK_MS 100
@@ -66,6 +68,7 @@ struct ctx {
     const char *topic_field;
     const char *topic_header;
     const char *key_field;
+    mf_fieldpath *key_path; /* key_field compiled; NULL: the record's key */
 
     mf_node *node;
     const mf_host *host;
@@ -102,7 +105,8 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_STRING, "topic_header", "", 0, struct ctx, topic_header,
               "Header holding each record's topic (empty: not used; checked before topic_field)"),
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
-              "Top-level JSON field used as the message key (empty: the record's key)"),
+              "Field path (a.b, '\\.' for a dot in a name) whose value is the message key; null or missing: no key; "
+              "empty: the record's key"),
     MF_OPTION_END,
 };
 
@@ -320,8 +324,9 @@ static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t
     return c->topic;
 }
 
-/* The key from key_field: string as is, other scalars and containers as JSON
- * text, missing or null: no key. Returns false if the value is not JSON. */
+/* The key from key_field (martflow/fieldpath.h: a string as is, anything
+ * else as JSON text, null or missing: no key). Returns false if the value is
+ * not JSON. */
 static bool field_key(struct ctx *c, mf_record *rec, const void **key, size_t *len)
 {
     const char *jerr = NULL;
@@ -332,22 +337,9 @@ static bool field_key(struct ctx *c, mf_record *rec, const void **key, size_t *l
     json_t *j = c->host->record_json(c->node, rec, &jerr);
     if (!j)
         return false;
-    json_t *v = json_object_get(j, c->key_field);
-    if (!v || json_is_null(v))
-        return true;
-    if (json_is_string(v)) {
-        *key = json_string_value(v);
-        *len = json_string_length(v);
-        return true;
-    }
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text)
-        return true;
-    mf_buffer_reset(&c->keybuf);
-    mf_buffer_append_str(&c->keybuf, text);
-    free(text);
-    *key = c->keybuf.data;
-    *len = c->keybuf.len;
+    const uint8_t *k;
+    if (mf_fieldpath_key(c->key_path, j, &c->keybuf, &k, len))
+        *key = k;
     return true;
 }
 
@@ -383,7 +375,7 @@ static int produce(struct ctx *c, mf_record *rec)
     }
     const void *key = NULL;
     size_t key_len = 0;
-    if (*c->key_field) {
+    if (c->key_path) {
         if (!field_key(c, rec, &key, &key_len)) {
             c->host->reject(c->node, rec, "key_field '%s': the value is not JSON", c->key_field);
             return MF_OK;
@@ -521,6 +513,14 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_WARN, "topic is empty: records %sare discarded (counted in "
                                      "martflow_kafka_discarded_total)",
                   *c->topic_field || *c->topic_header ? "without a topic of their own " : "");
+    if (*c->key_field) {
+        char err[256];
+        c->key_path = mf_fieldpath_new(c->key_field, err, sizeof err);
+        if (!c->key_path) {
+            host->log(node, MF_LOG_ERROR, "key_field: %s", err);
+            return MF_FATAL;
+        }
+    }
     bool compressed = !user_setting_is(&c->kafka, "compression.codec", "none") &&
                       !user_setting_is(&c->kafka, "compression.type", "none");
     const struct mfk_setting defaults[] = {
@@ -586,6 +586,7 @@ static void free_cb(void *vctx)
     free(c->origin_topics);
     free(c->hv.hdrs);
     mf_buffer_free(&c->keybuf);
+    mf_fieldpath_free(c->key_path);
     mfk_client_free(&c->k);
 }
 

@@ -3,7 +3,8 @@
  * (`pkg-config --libs martflow`), so plugins share them instead of copying:
  * byte buffers, the record envelope format, and parsing of times and units.
  * It includes the other helper headers: alloc.h (allocation that cannot
- * fail), crypto.h (digests, hex, base64) and secrets.h (secret files).
+ * fail), crypto.h (digests, hex, base64), secrets.h (secret files) and
+ * fieldpath.h (field paths and key bytes).
  * A plugin that uses only the host table needs no library at all.
  */
 #ifndef MARTFLOW_HELPERS_H
@@ -15,6 +16,7 @@
 
 #include <martflow/alloc.h>
 #include <martflow/crypto.h>
+#include <martflow/fieldpath.h>
 #include <martflow/plugin.h>
 #include <martflow/record.h>
 #include <martflow/secrets.h>
