@@ -614,15 +614,12 @@ static int poll_cb(void *vctx, int timeout_ms)
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
+/* The engine's batch size (settings.batch_records): one poll emits at most that. */
 static int settings_batch_records(const mf_host *host, mf_node *node)
 {
-    json_t *v = json_object_get(host->settings(node), "batch_records");
-    json_int_t n = 256;
-    if (json_is_integer(v))
-        n = json_integer_value(v);
-    else if (json_is_string(v))
-        n = strtoll(json_string_value(v), NULL, 10);
-    return n >= 1 && n <= 1000000 ? (int)n : 256;
+    int64_t n = 256; /* kept only for invalid settings, which the engine refuses before init */
+    mf_setting_int(host->settings(node), "batch_records", &n);
+    return (int)n;
 }
 
 static int init(void *vctx, mf_node *node, const mf_host *host)

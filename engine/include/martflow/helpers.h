@@ -65,6 +65,14 @@ bool mf_parse_duration_ms(const char *text, int64_t *ms);
 /* true/false/yes/no/on/off/1/0, any case. */
 bool mf_parse_bool(const char *text, bool *value);
 
+/* The pipeline setting `name` (an int, size or duration of the `settings:`
+ * map, e.g. "batch_records"; sizes in bytes, durations in ms) from settings
+ * (host->settings(node); NULL: none set), parsed by the engine's own table:
+ * the same syntax, default and range as `martflow run` applies. false, with
+ * *value unchanged, when there is no such setting or its value is invalid
+ * (which the engine refuses before init). */
+bool mf_setting_int(const json_t *settings, const char *name, int64_t *value);
+
 #ifdef __cplusplus
 }
 #endif
