@@ -1,6 +1,8 @@
 /* helpers.c — the public helpers of martflow/helpers.h. */
 #include <martflow/helpers.h>
 
+#include <martflow/crypto.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,17 +81,9 @@ static bool valid_utf8(const uint8_t *s, size_t n)
 
 static void base64(mf_str *out, const uint8_t *s, size_t n)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= s[i + 2];
-        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], i + 1 < n ? tbl[(v >> 6) & 63] : '=',
-                     i + 2 < n ? tbl[v & 63] : '='};
-        mf_str_append(out, q, 4);
-    }
+    size_t len = MF_BASE64_ENCODED_LEN(n);
+    mf_str_reserve(out, len);
+    out->len += mf_base64_encode(s, n, out->data + out->len);
 }
 
 /* "name":"text" or "name_base64":"..." for bytes that are not UTF-8. */

@@ -1,7 +1,6 @@
 /*
  * util.h — small helpers every engine module uses: allocation that cannot fail
- * (martflow aborts on out-of-memory: a half-working pipeline is worse than a
- * restart), clocks, a growable string, and JSON-escaping.
+ * (martflow/alloc.h), clocks, a growable string, and JSON-escaping.
  */
 #ifndef MF_UTIL_H
 #define MF_UTIL_H
@@ -14,13 +13,9 @@
 #define MF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MF_UNUSED(x) ((void)(x))
 
-void *mf_xmalloc(size_t n);
-void *mf_xcalloc(size_t n, size_t size);
-void *mf_xrealloc(void *p, size_t n);
-char *mf_xstrdup(const char *s);
-char *mf_xstrndup(const char *s, size_t n);
-char *mf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *mf_xvasprintf(const char *fmt, va_list ap);
+/* mf_xmalloc, mf_xcalloc, mf_xrealloc, mf_xstrdup, mf_xstrndup, mf_xasprintf:
+ * public, for plugins too. */
+#include <martflow/alloc.h>
 
 int64_t mf_time_now_ms(void);       /* wall clock, epoch ms */
 int64_t mf_time_mono_ms(void);      /* monotonic ms */

@@ -1,6 +1,7 @@
 /*
- * kafka_common.c — configuration, secret file, logging and outage tracking
- * shared by the Kafka source and sink. See kafka_common.h.
+ * kafka_common.c — configuration, secret file (read by martflow/secrets.h),
+ * logging and outage tracking shared by the Kafka source and sink. See
+ * kafka_common.h.
  */
 #include "kafka_common.h"
 
@@ -21,9 +22,7 @@ static void add_scrub(mfk_client *k, const char *value)
     for (size_t i = 0; i < k->n_scrub; i++)
         if (strcmp(k->scrub[i], value) == 0)
             return;
-    char *copy = strdup(value);
-    if (copy)
-        k->scrub[k->n_scrub++] = copy;
+    k->scrub[k->n_scrub++] = mf_xstrdup(value);
 }
 
 /* librdkafka keys whose values are secrets (never logged, scrubbed from logs). */
@@ -197,54 +196,16 @@ static bool conf_set(mfk_client *k, rd_kafka_conf_t *conf, const char *key, cons
     return false;
 }
 
-struct secret {
-    char *bootstrap, *username, *password;
-};
+/* The kafkasecrets members, in this order. */
+enum { SECRET_BOOTSTRAP, SECRET_USERNAME, SECRET_PASSWORD, SECRET_FIELDS };
 
-static void secret_free(struct secret *s)
+static bool secret_load(mfk_client *k, const char *path, mf_secret_field *s)
 {
-    free(s->bootstrap);
-    if (s->password)
-        memset(s->password, 0, strlen(s->password));
-    free(s->password);
-    free(s->username);
-}
-
-static bool secret_string(mfk_client *k, const char *path, json_t *j, const char *name, char **out)
-{
-    json_t *v = json_object_get(j, name);
-    if (!v || json_is_null(v))
+    char err[512];
+    if (mf_secret_read_json(path, s, SECRET_FIELDS, err, sizeof err))
         return true;
-    if (!json_is_string(v)) {
-        k->host->log(k->node, MF_LOG_ERROR, "secret file %s: \"%s\" must be a string", path, name);
-        return false;
-    }
-    *out = strdup(json_string_value(v));
-    return *out != NULL;
-}
-
-/* Read the kafkasecrets JSON. Parse errors give only the position: the text
- * near it could be part of the password. */
-static bool secret_load(mfk_client *k, const char *path, struct secret *s)
-{
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j) {
-        if (e.line < 0)
-            k->host->log(k->node, MF_LOG_ERROR, "secret file: %s", e.text);
-        else
-            k->host->log(k->node, MF_LOG_ERROR, "secret file %s: not valid JSON (line %d, column %d)", path, e.line,
-                         e.column);
-        return false;
-    }
-    bool ok = json_is_object(j);
-    if (!ok)
-        k->host->log(k->node, MF_LOG_ERROR, "secret file %s: expected a JSON object {bootstrap, username, password}",
-                     path);
-    ok = ok && secret_string(k, path, j, "bootstrap", &s->bootstrap) &&
-         secret_string(k, path, j, "username", &s->username) && secret_string(k, path, j, "password", &s->password);
-    json_decref(j);
-    return ok;
+    k->host->log(k->node, MF_LOG_ERROR, "%s", err);
+    return false;
 }
 
 static bool reserved_key(mfk_client *k, const char *key, const struct mfk_enforced *enforced)
@@ -280,7 +241,12 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
     k->m_errors = host->counter(node, "martflow_kafka_client_errors_total", NULL,
                                 "Errors reported by librdkafka (connection problems included)");
 
-    struct secret s = {0};
+    mf_secret_field s[SECRET_FIELDS] = {
+        [SECRET_BOOTSTRAP] = {.name = "bootstrap"},
+        [SECRET_USERNAME] = {.name = "username"},
+        [SECRET_PASSWORD] = {.name = "password", .secret = true},
+    };
+    const char *username = NULL, *password = NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     bool ok = true;
 
@@ -289,8 +255,10 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
         if (sensitive_key(opts->rdkafka.keys[i]))
             add_scrub(k, opts->rdkafka.values[i]);
     if (opts->secret && *opts->secret) {
-        ok = secret_load(k, opts->secret, &s);
-        add_scrub(k, s.password);
+        ok = secret_load(k, opts->secret, s);
+        username = s[SECRET_USERNAME].value;
+        password = s[SECRET_PASSWORD].value;
+        add_scrub(k, password);
     }
 
     char client_id[256];
@@ -301,19 +269,19 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
     for (const struct mfk_setting *d = defaults; ok && d && d->key; d++)
         ok = conf_set(k, conf, d->key, d->value, "");
 
-    const char *brokers = opts->brokers && *opts->brokers ? opts->brokers : s.bootstrap;
+    const char *brokers = opts->brokers && *opts->brokers ? opts->brokers : s[SECRET_BOOTSTRAP].value;
     if (ok && (!brokers || !*brokers)) {
         host->log(node, MF_LOG_ERROR, "no brokers: set the option `brokers` or give a secret file with \"bootstrap\"");
         ok = false;
     }
     ok = ok && conf_set(k, conf, "bootstrap.servers", brokers, "brokers ");
-    if (ok && s.username && *s.username) {
+    if (ok && username && *username) {
         /* SCRAM never sends the password itself; TLS is one setting away
          * (rdkafka.security.protocol: SASL_SSL). Both may be overridden. */
         ok = conf_set(k, conf, "security.protocol", "SASL_PLAINTEXT", "") &&
              conf_set(k, conf, "sasl.mechanisms", "SCRAM-SHA-512", "") &&
-             conf_set(k, conf, "sasl.username", s.username, "secret file ") &&
-             conf_set(k, conf, "sasl.password", s.password ? s.password : "", "secret file ");
+             conf_set(k, conf, "sasl.username", username, "secret file ") &&
+             conf_set(k, conf, "sasl.password", password ? password : "", "secret file ");
     }
     for (size_t i = 0; ok && i < opts->rdkafka.count; i++) {
         const char *key = opts->rdkafka.keys[i];
@@ -324,7 +292,7 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
     }
     for (const struct mfk_enforced *e = enforced; ok && e && e->key; e++)
         ok = conf_set(k, conf, e->key, e->value, "");
-    secret_free(&s);
+    mf_secret_fields_free(s, SECRET_FIELDS);
     if (!ok) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -392,9 +360,7 @@ void mfk_headers_view(mfk_header_view *v, const rd_kafka_message_t *m, mf_record
         n = UINT16_MAX;
     if (n > v->cap) {
         v->cap = n;
-        v->hdrs = realloc(v->hdrs, n * sizeof *v->hdrs);
-        if (!v->hdrs)
-            abort();
+        v->hdrs = mf_xrealloc(v->hdrs, n * sizeof *v->hdrs);
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {

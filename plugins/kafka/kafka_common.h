@@ -25,6 +25,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <martflow/martflow.h>
+#include <martflow/secrets.h>
 
 /* Options both plugins declare, filled by the engine (see MFK_COMMON_OPTIONS). */
 struct mfk_opts {

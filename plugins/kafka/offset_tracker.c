@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <martflow/alloc.h>
+
 /* One batch's share of one partition: up to which offset it read. */
 struct mfk_pend {
     uint64_t seq;
@@ -24,14 +26,6 @@ struct mfk_batch {
     size_t n, cap;
     mfk_batch *next_free;
 };
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (!p)
-        abort(); /* as the engine: a half-working pipeline is worse than a restart */
-    return p;
-}
 
 static uint32_t hash_tp(const char *topic, int32_t partition)
 {
@@ -63,23 +57,19 @@ size_t mfk_part_index(mfk_tracker *t, const char *topic, int32_t partition)
     }
     if (t->n_parts == t->cap_parts) {
         t->cap_parts = t->cap_parts ? t->cap_parts * 2 : 16;
-        t->parts = xrealloc(t->parts, t->cap_parts * sizeof *t->parts);
+        t->parts = mf_xrealloc(t->parts, t->cap_parts * sizeof *t->parts);
     }
     if ((t->n_parts + 1) * 2 > t->index_cap) {
         free(t->index);
         t->index_cap = t->index_cap ? t->index_cap * 2 : 64;
-        t->index = calloc(t->index_cap, sizeof *t->index);
-        if (!t->index)
-            abort();
+        t->index = mf_xcalloc(t->index_cap, sizeof *t->index);
         for (size_t i = 0; i < t->n_parts; i++)
             index_put(t, i);
     }
     size_t idx = t->n_parts++;
     mfk_part *p = &t->parts[idx];
     memset(p, 0, sizeof *p);
-    p->topic = strdup(topic);
-    if (!p->topic)
-        abort();
+    p->topic = mf_xstrdup(topic);
     p->partition = partition;
     p->next = -1;
     index_put(t, idx);
@@ -105,7 +95,7 @@ static void pend_push(mfk_part *p, uint64_t seq, int64_t offset)
 {
     if (p->len == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
-        struct mfk_pend *q = xrealloc(NULL, cap * sizeof *q);
+        struct mfk_pend *q = mf_xmalloc(cap * sizeof *q);
         for (size_t i = 0; i < p->len; i++)
             q[i] = *pend_at(p, i);
         free(p->q);
@@ -122,12 +112,10 @@ mfk_batch *mfk_batch_new(mfk_tracker *t)
     if (b) {
         t->free_list = b->next_free;
     } else {
-        b = calloc(1, sizeof *b);
-        if (!b)
-            abort();
+        b = mf_xcalloc(1, sizeof *b);
         if (t->n_all == t->cap_all) {
             t->cap_all = t->cap_all ? t->cap_all * 2 : 64;
-            t->all = xrealloc(t->all, t->cap_all * sizeof *t->all);
+            t->all = mf_xrealloc(t->all, t->cap_all * sizeof *t->all);
         }
         t->all[t->n_all++] = b;
     }
@@ -148,7 +136,7 @@ void mfk_batch_track(mfk_tracker *t, mfk_batch *b, size_t idx, int64_t offset)
     p->open_seq = b->seq;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 8;
-        b->e = xrealloc(b->e, b->cap * sizeof *b->e);
+        b->e = mf_xrealloc(b->e, b->cap * sizeof *b->e);
     }
     b->e[b->n++] = (struct entry){.part = (uint32_t)idx, .gen = p->gen};
 }

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <martflow/fieldpath.h>
+
 #include "kafka_common.h"
 
 #define TICK_MS 100
@@ -66,6 +68,7 @@ struct ctx {
     const char *topic_field;
     const char *topic_header;
     const char *key_field;
+    mf_fieldpath *key_path; /* key_field compiled; NULL: the record's key */
 
     mf_node *node;
     const mf_host *host;
@@ -102,7 +105,8 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_STRING, "topic_header", "", 0, struct ctx, topic_header,
               "Header holding each record's topic (empty: not used; checked before topic_field)"),
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
-              "Top-level JSON field used as the message key (empty: the record's key)"),
+              "Field path (a.b, '\\.' for a dot in a name) whose value is the message key; null or missing: no key; "
+              "empty: the record's key"),
     MF_OPTION_END,
 };
 
@@ -119,9 +123,7 @@ static struct msgctx *msgctx_get(struct ctx *c)
         if (ch) {
             c->free_chunks = ch->next;
         } else {
-            ch = calloc(1, sizeof *ch);
-            if (!ch)
-                abort();
+            ch = mf_xcalloc(1, sizeof *ch);
             ch->all_next = c->all_chunks;
             c->all_chunks = ch;
         }
@@ -175,10 +177,8 @@ static struct hold *hold_for(struct ctx *c, const mf_record *rec)
     if (h) {
         c->free_holds = h->next_free;
     } else {
-        h = calloc(1, sizeof *h);
-        c->all_holds = realloc(c->all_holds, (c->n_all_holds + 1) * sizeof *c->all_holds);
-        if (!h || !c->all_holds)
-            abort();
+        h = mf_xcalloc(1, sizeof *h);
+        c->all_holds = mf_xrealloc(c->all_holds, (c->n_all_holds + 1) * sizeof *c->all_holds);
         c->all_holds[c->n_all_holds++] = h;
     }
     h->ack = c->host->ack_hold(c->node, rec);
@@ -196,10 +196,8 @@ static const char *intern_origin(struct ctx *c, const char *topic)
             return c->origin_topics[i];
     if (c->n_origin_topics == MAX_ORIGIN_TOPICS)
         return NULL;
-    c->origin_topics = realloc(c->origin_topics, (c->n_origin_topics + 1) * sizeof *c->origin_topics);
-    char *copy = strdup(topic);
-    if (!c->origin_topics || !copy)
-        abort();
+    c->origin_topics = mf_xrealloc(c->origin_topics, (c->n_origin_topics + 1) * sizeof *c->origin_topics);
+    char *copy = mf_xstrdup(topic);
     c->origin_topics[c->n_origin_topics++] = copy;
     return copy;
 }
@@ -278,13 +276,9 @@ static rd_kafka_topic_t *topic_handle(struct ctx *c, const char *name)
         return NULL;
     if (c->n_topics == c->cap_topics) {
         c->cap_topics = c->cap_topics ? c->cap_topics * 2 : 8;
-        c->topics = realloc(c->topics, c->cap_topics * sizeof *c->topics);
-        if (!c->topics)
-            abort();
+        c->topics = mf_xrealloc(c->topics, c->cap_topics * sizeof *c->topics);
     }
-    c->topics[c->n_topics] = (struct topic_handle){.name = strdup(name), .rkt = rkt};
-    if (!c->topics[c->n_topics].name)
-        abort();
+    c->topics[c->n_topics] = (struct topic_handle){.name = mf_xstrdup(name), .rkt = rkt};
     c->last_topic = c->n_topics++;
     return rkt;
 }
@@ -330,8 +324,9 @@ static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t
     return c->topic;
 }
 
-/* The key from key_field: string as is, other scalars and containers as JSON
- * text, missing or null: no key. Returns false if the value is not JSON. */
+/* The key from key_field (martflow/fieldpath.h: a string as is, anything
+ * else as JSON text, null or missing: no key). Returns false if the value is
+ * not JSON. */
 static bool field_key(struct ctx *c, mf_record *rec, const void **key, size_t *len)
 {
     const char *jerr = NULL;
@@ -342,22 +337,9 @@ static bool field_key(struct ctx *c, mf_record *rec, const void **key, size_t *l
     json_t *j = c->host->record_json(c->node, rec, &jerr);
     if (!j)
         return false;
-    json_t *v = json_object_get(j, c->key_field);
-    if (!v || json_is_null(v))
-        return true;
-    if (json_is_string(v)) {
-        *key = json_string_value(v);
-        *len = json_string_length(v);
-        return true;
-    }
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text)
-        return true;
-    mf_buffer_reset(&c->keybuf);
-    mf_buffer_append_str(&c->keybuf, text);
-    free(text);
-    *key = c->keybuf.data;
-    *len = c->keybuf.len;
+    const uint8_t *k;
+    if (mf_fieldpath_key(c->key_path, j, &c->keybuf, &k, len))
+        *key = k;
     return true;
 }
 
@@ -393,7 +375,7 @@ static int produce(struct ctx *c, mf_record *rec)
     }
     const void *key = NULL;
     size_t key_len = 0;
-    if (*c->key_field) {
+    if (c->key_path) {
         if (!field_key(c, rec, &key, &key_len)) {
             c->host->reject(c->node, rec, "key_field '%s': the value is not JSON", c->key_field);
             return MF_OK;
@@ -531,6 +513,14 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_WARN, "topic is empty: records %sare discarded (counted in "
                                      "martflow_kafka_discarded_total)",
                   *c->topic_field || *c->topic_header ? "without a topic of their own " : "");
+    if (*c->key_field) {
+        char err[256];
+        c->key_path = mf_fieldpath_new(c->key_field, err, sizeof err);
+        if (!c->key_path) {
+            host->log(node, MF_LOG_ERROR, "key_field: %s", err);
+            return MF_FATAL;
+        }
+    }
     bool compressed = !user_setting_is(&c->kafka, "compression.codec", "none") &&
                       !user_setting_is(&c->kafka, "compression.type", "none");
     const struct mfk_setting defaults[] = {
@@ -596,6 +586,7 @@ static void free_cb(void *vctx)
     free(c->origin_topics);
     free(c->hv.hdrs);
     mf_buffer_free(&c->keybuf);
+    mf_fieldpath_free(c->key_path);
     mfk_client_free(&c->k);
 }
 

@@ -354,11 +354,8 @@ static bool warn_missing(struct ctx *c, const char *topic)
     for (size_t i = 0; i < c->n_missing; i++)
         if (strcmp(c->missing[i], topic) == 0)
             return false;
-    if (c->n_missing < MAX_MISSING) {
-        char *copy = strdup(topic);
-        if (copy)
-            c->missing[c->n_missing++] = copy;
-    }
+    if (c->n_missing < MAX_MISSING)
+        c->missing[c->n_missing++] = mf_xstrdup(topic);
     return true;
 }
 
@@ -617,15 +614,12 @@ static int poll_cb(void *vctx, int timeout_ms)
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
+/* The engine's batch size (settings.batch_records): one poll emits at most that. */
 static int settings_batch_records(const mf_host *host, mf_node *node)
 {
-    json_t *v = json_object_get(host->settings(node), "batch_records");
-    json_int_t n = 256;
-    if (json_is_integer(v))
-        n = json_integer_value(v);
-    else if (json_is_string(v))
-        n = strtoll(json_string_value(v), NULL, 10);
-    return n >= 1 && n <= 1000000 ? (int)n : 256;
+    int64_t n = 256; /* kept only for invalid settings, which the engine refuses before init */
+    mf_setting_int(host->settings(node), "batch_records", &n);
+    return (int)n;
 }
 
 static int init(void *vctx, mf_node *node, const mf_host *host)

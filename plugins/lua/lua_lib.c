@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include <lauxlib.h>
+#include <martflow/crypto.h>
 
 #include "lua_env.h"
 #include "lua_value.h"
-#include "sha256.h"
 
 #define LP_API_VERSION 1
 
@@ -56,15 +56,11 @@ static int l_now_ms(lua_State *L)
     return 1;
 }
 
-static void push_hex(lua_State *L, const uint8_t d[32])
+static void push_hex(lua_State *L, const uint8_t d[MF_SHA256_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
-    char s[64];
-    for (int i = 0; i < 32; i++) {
-        s[2 * i] = hex[d[i] >> 4];
-        s[2 * i + 1] = hex[d[i] & 15];
-    }
-    lua_pushlstring(L, s, sizeof s);
+    char s[2 * MF_SHA256_LEN + 1];
+    mf_hex_encode(d, MF_SHA256_LEN, s);
+    lua_pushlstring(L, s, 2 * MF_SHA256_LEN);
 }
 
 /* martflow.sha256(text) -> 64 hex digits */
@@ -72,8 +68,8 @@ static int l_sha256(lua_State *L)
 {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
-    uint8_t d[32];
-    sha256(s, n, d);
+    uint8_t d[MF_SHA256_LEN];
+    mf_sha256(s, n, d);
     push_hex(L, d);
     return 1;
 }
@@ -84,8 +80,8 @@ static int l_hmac_sha256(lua_State *L)
     size_t kn, n;
     const char *k = luaL_checklstring(L, 1, &kn);
     const char *s = luaL_checklstring(L, 2, &n);
-    uint8_t d[32];
-    hmac_sha256(k, kn, s, n, d);
+    uint8_t d[MF_SHA256_LEN];
+    mf_hmac_sha256(k, kn, s, n, d);
     push_hex(L, d);
     return 1;
 }

@@ -2,6 +2,9 @@
  * martflow/helpers.h — helpers in libmartflow that plugins may link against
  * (`pkg-config --libs martflow`), so plugins share them instead of copying:
  * byte buffers, the record envelope format, and parsing of times and units.
+ * It includes the other helper headers: alloc.h (allocation that cannot
+ * fail), crypto.h (digests, hex, base64), secrets.h (secret files) and
+ * fieldpath.h (field paths and key bytes).
  * A plugin that uses only the host table needs no library at all.
  */
 #ifndef MARTFLOW_HELPERS_H
@@ -11,8 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <martflow/alloc.h>
+#include <martflow/crypto.h>
+#include <martflow/fieldpath.h>
 #include <martflow/plugin.h>
 #include <martflow/record.h>
+#include <martflow/secrets.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +64,14 @@ bool mf_parse_size(const char *text, uint64_t *bytes);
 bool mf_parse_duration_ms(const char *text, int64_t *ms);
 /* true/false/yes/no/on/off/1/0, any case. */
 bool mf_parse_bool(const char *text, bool *value);
+
+/* The pipeline setting `name` (an int, size or duration of the `settings:`
+ * map, e.g. "batch_records"; sizes in bytes, durations in ms) from settings
+ * (host->settings(node); NULL: none set), parsed by the engine's own table:
+ * the same syntax, default and range as `martflow run` applies. false, with
+ * *value unchanged, when there is no such setting or its value is invalid
+ * (which the engine refuses before init). */
+bool mf_setting_int(const json_t *settings, const char *name, int64_t *value);
 
 #ifdef __cplusplus
 }
