@@ -147,6 +147,55 @@ mf_loc mf_config_container_loc(const mf_config *cfg, const json_t *container)
     return e ? make_loc(cfg, e->val_line, e->val_col) : make_loc(cfg, 0, 0);
 }
 
+struct found {
+    const json_t *parent; /* of the first occurrence */
+    const char *key;      /* NULL: an array's index */
+    size_t index;
+    int count;            /* occurrences, counted up to `enough` */
+    int enough;
+};
+
+static void note_found(struct found *f, const json_t *parent, const char *key, size_t index)
+{
+    if (f->count++ == 0)
+        *f = (struct found){.parent = parent, .key = key, .index = index, .count = 1, .enough = f->enough};
+}
+
+/* Depth-first in document order (jansson keeps insertion order). */
+static void find_value(const json_t *c, const json_t *value, struct found *f)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)c, k, v) {
+        if (f->count >= f->enough)
+            return;
+        if (v == value)
+            note_found(f, c, k, 0);
+        else
+            find_value(v, value, f);
+    }
+    for (size_t i = 0; i < json_array_size(c) && f->count < f->enough; i++) {
+        v = json_array_get(c, i);
+        if (v == value)
+            note_found(f, c, NULL, i);
+        else
+            find_value(v, value, f);
+    }
+}
+
+mf_loc mf_config_find_loc(const mf_config *cfg, const json_t *within, const json_t *value)
+{
+    /* null, true and false are one node each in jansson: unless unique they
+     * name no place. Other shared nodes are aliases: any place is right. */
+    bool singleton = json_is_null(value) || json_is_boolean(value);
+    struct found f = {.enough = singleton ? 2 : 1};
+    if (value && value != within)
+        find_value(within, value, &f);
+    if (f.count != 1)
+        return mf_config_container_loc(cfg, within);
+    return f.key ? mf_config_value_loc(cfg, f.parent, f.key) : mf_config_index_loc(cfg, f.parent, f.index);
+}
+
 void mf_config_mark_sensitive(mf_config *cfg, const json_t *obj, const char *key, size_t index)
 {
     entry_get(cfg, obj, key ? key : INDEX_KEY, index)->sensitive = true;

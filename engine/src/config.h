@@ -48,6 +48,11 @@ mf_loc mf_config_value_loc(const mf_config *cfg, const json_t *obj, const char *
 mf_loc mf_config_index_loc(const mf_config *cfg, const json_t *array, size_t index);
 /* Where a container (object or array) starts. */
 mf_loc mf_config_container_loc(const mf_config *cfg, const json_t *container);
+/* Where `value`, a node of the tree `within` found by identity, was written;
+ * within's start when value is `within` or not inside it. A node shared by
+ * aliases is named where it first occurs; null, true and false (one node each
+ * in jansson) only when they occur once in `within`. */
+mf_loc mf_config_find_loc(const mf_config *cfg, const json_t *within, const json_t *value);
 
 /* Mark / query values that came from secret material. */
 void mf_config_mark_sensitive(mf_config *cfg, const json_t *obj, const char *key, size_t index);

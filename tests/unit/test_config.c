@@ -225,6 +225,49 @@ static void test_number_out_of_range(void)
     mf_diag_free(&d);
 }
 
+/* A plugin's validate() names values by pointer: find where they were written. */
+static void test_find_loc(void)
+{
+    mf_diag d = {0};
+    mf_config *c = load("f.yaml",
+                        "node:\n"
+                        "  plugin: x\n"
+                        "  set: {a: [1, two], b: &s {c: 3}}\n"
+                        "  flag: true\n"
+                        "  twice: [null, null]\n"
+                        "  again: *s\n",
+                        &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_t *node = json_object_get(mf_config_root(c), "node");
+    json_t *set = json_object_get(node, "set");
+    json_t *two = json_array_get(json_object_get(set, "a"), 1);
+    mf_loc l = mf_config_find_loc(c, node, two);
+    CU_ASSERT_EQUAL(l.line, 3);
+    CU_ASSERT_EQUAL(l.col, 16);
+    l = mf_config_find_loc(c, node, set);
+    CU_ASSERT_EQUAL(l.line, 3);
+    CU_ASSERT_EQUAL(l.col, 8);
+    /* an aliased node: where it first occurs */
+    l = mf_config_find_loc(c, node, json_object_get(set, "b"));
+    CU_ASSERT_EQUAL(l.line, 3);
+    CU_ASSERT_EQUAL(l.col, 25); /* the anchor starts the node */
+    /* true occurs once in node: found; null twice: the node itself */
+    l = mf_config_find_loc(c, node, json_object_get(node, "flag"));
+    CU_ASSERT_EQUAL(l.line, 4);
+    CU_ASSERT_EQUAL(l.col, 9);
+    l = mf_config_find_loc(c, node, json_null());
+    CU_ASSERT_EQUAL(l.line, 2);
+    CU_ASSERT_EQUAL(l.col, 3);
+    /* NULL, the node itself, or a value from elsewhere: the node */
+    CU_ASSERT_EQUAL(mf_config_find_loc(c, node, NULL).line, 2);
+    CU_ASSERT_EQUAL(mf_config_find_loc(c, node, node).line, 2);
+    json_t *other = json_string("elsewhere");
+    CU_ASSERT_EQUAL(mf_config_find_loc(c, node, other).line, 2);
+    json_decref(other);
+    mf_config_free(c);
+    mf_diag_free(&d);
+}
+
 static void test_json_file(void)
 {
     mf_diag d = {0};
@@ -349,6 +392,7 @@ static const mf_test load_tests[] = {
     {"nesting depth is bounded", test_depth_limit},
     {"JSON read by jansson alone is bounded", test_json_fallback_limits},
     {"numbers beyond a double", test_number_out_of_range},
+    {"locations of values found by pointer", test_find_loc},
     {NULL, NULL},
 };
 static const mf_test subst_tests[] = {
