@@ -308,7 +308,9 @@ struct yaml_state {
     struct frame *stack;
     size_t depth, cap;
     struct anchor *anchors;
-    size_t n_anchors;
+    size_t n_anchors, cap_anchors;
+    size_t *anchor_slots; /* 1-based indexes of each name's newest anchor; 0 = empty */
+    size_t n_anchor_slots;
     size_t nodes, bytes; /* the document as if every alias were a copy */
     int documents;
     bool over_limit; /* failed on a limit of config.h */
@@ -341,14 +343,51 @@ static void note_height(struct yaml_state *st, int height)
         st->stack[st->depth - 1].height = height;
 }
 
-/* Returns the anchor's 1-based index, 0 when `name` is NULL. */
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 0x100000001B3ull;
+    return h;
+}
+
+/* The slot holding `name`'s newest anchor, or the empty slot where it goes.
+ * Hashed: a file of many anchors and aliases must not cost their product. */
+static size_t *anchor_slot(const struct yaml_state *st, const char *name)
+{
+    size_t mask = st->n_anchor_slots - 1;
+    size_t s = name_hash(name) & mask;
+    while (st->anchor_slots[s] && strcmp(st->anchors[st->anchor_slots[s] - 1].name, name) != 0)
+        s = (s + 1) & mask;
+    return &st->anchor_slots[s];
+}
+
+static const struct anchor *find_anchor(const struct yaml_state *st, const char *name)
+{
+    size_t i = st->n_anchor_slots ? *anchor_slot(st, name) : 0;
+    return i ? &st->anchors[i - 1] : NULL;
+}
+
+/* Returns the anchor's 1-based index, 0 when `name` is NULL. A name defined
+ * again names the newer node from then on. */
 static size_t add_anchor(struct yaml_state *st, const yaml_char_t *name, json_t *value)
 {
     if (!name)
         return 0;
-    st->anchors = mf_xrealloc(st->anchors, (st->n_anchors + 1) * sizeof *st->anchors);
-    st->anchors[st->n_anchors] = (struct anchor){.name = mf_xstrdup((const char *)name), .value = value};
-    return ++st->n_anchors;
+    if (st->n_anchors == st->cap_anchors) {
+        st->cap_anchors = st->cap_anchors ? st->cap_anchors * 2 : 16;
+        st->anchors = mf_xrealloc(st->anchors, st->cap_anchors * sizeof *st->anchors);
+    }
+    st->anchors[st->n_anchors++] = (struct anchor){.name = mf_xstrdup((const char *)name), .value = value};
+    if (st->n_anchors * 2 > st->n_anchor_slots) {
+        free(st->anchor_slots);
+        st->n_anchor_slots = st->n_anchor_slots ? st->n_anchor_slots * 2 : 32;
+        st->anchor_slots = mf_xcalloc(st->n_anchor_slots, sizeof *st->anchor_slots);
+        for (size_t i = 0; i + 1 < st->n_anchors; i++)
+            *anchor_slot(st, st->anchors[i].name) = i + 1;
+    }
+    *anchor_slot(st, (const char *)name) = st->n_anchors;
+    return st->n_anchors;
 }
 
 /* Put a value where the current frame expects it. Steals `value`. */
@@ -510,31 +549,29 @@ static bool handle_collection_start(struct yaml_state *st, const yaml_event_t *e
 static bool handle_alias(struct yaml_state *st, const yaml_event_t *ev, int line, int col)
 {
     const char *name = (const char *)ev->data.alias.anchor;
-    for (size_t i = st->n_anchors; i-- > 0;) {
-        const struct anchor *a = &st->anchors[i];
-        if (strcmp(a->name, name) != 0)
-            continue;
-        /* An alias inside the node it names would make the tree a cycle. */
-        for (size_t d = 0; d < st->depth; d++)
-            if (st->stack[d].container == a->value) {
-                mf_diag_error(st->diag, make_loc(st->cfg, line, col), "alias '*%s' refers to a node that contains it",
-                              name);
-                return false;
-            }
-        if (st->depth + (size_t)a->height > MF_CONFIG_MAX_DEPTH) {
-            st->over_limit = true;
-            mf_diag_error(st->diag, make_loc(st->cfg, line, col),
-                          "alias '*%s' nests the document deeper than %d levels (the limit of a pipeline file)", name,
-                          MF_CONFIG_MAX_DEPTH);
+    const struct anchor *a = find_anchor(st, name);
+    if (!a) {
+        mf_diag_error(st->diag, make_loc(st->cfg, line, col), "unknown alias '*%s'", name);
+        return false;
+    }
+    /* An alias inside the node it names would make the tree a cycle. */
+    for (size_t d = 0; d < st->depth; d++)
+        if (st->stack[d].container == a->value) {
+            mf_diag_error(st->diag, make_loc(st->cfg, line, col), "alias '*%s' refers to a node that contains it",
+                          name);
             return false;
         }
-        if (!spend(st, a->nodes, a->bytes, name, line, col))
-            return false;
-        note_height(st, a->height);
-        return place_value(st, json_incref(a->value), line, col);
+    if (st->depth + (size_t)a->height > MF_CONFIG_MAX_DEPTH) {
+        st->over_limit = true;
+        mf_diag_error(st->diag, make_loc(st->cfg, line, col),
+                      "alias '*%s' nests the document deeper than %d levels (the limit of a pipeline file)", name,
+                      MF_CONFIG_MAX_DEPTH);
+        return false;
     }
-    mf_diag_error(st->diag, make_loc(st->cfg, line, col), "unknown alias '*%s'", name);
-    return false;
+    if (!spend(st, a->nodes, a->bytes, name, line, col))
+        return false;
+    note_height(st, a->height);
+    return place_value(st, json_incref(a->value), line, col);
 }
 
 static bool handle_event(struct yaml_state *st, const yaml_event_t *ev)
@@ -600,6 +637,7 @@ static bool parse_yaml(mf_config *cfg, const char *text, size_t len, mf_diag *di
     for (size_t i = 0; i < st.n_anchors; i++)
         free(st.anchors[i].name);
     free(st.anchors);
+    free(st.anchor_slots);
     yaml_parser_delete(&parser);
     *over_limit = st.over_limit;
     return ok;
