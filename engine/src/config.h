@@ -4,6 +4,14 @@
  * error can name its place. YAML is read with libyaml; JSON files are YAML too
  * for this purpose, with a jansson pre-check for exact JSON syntax errors.
  *
+ * Limits: a loaded document nests at most MF_CONFIG_MAX_DEPTH collections and
+ * holds at most MF_CONFIG_MAX_NODES nodes (keys, scalars and collections) and
+ * MF_CONFIG_MAX_TEXT bytes of keys and scalars, counting every alias as a copy
+ * of what it names: the tree shares aliased nodes, but a record that carries
+ * one (a fields `set:` value) is printed in full. The loader stops at the
+ * collection or alias past a limit, with its location, so a nesting or alias
+ * bomb fails in milliseconds.
+ *
  * Loading also performs value substitution (${env:..}, ${file:..}, ${json:..};
  * see subst.h). Values substituted from files are marked sensitive and are
  * redacted wherever configuration is printed.
@@ -15,6 +23,12 @@
 #include <stdbool.h>
 
 #include "diag.h"
+
+#define MF_CONFIG_MAX_DEPTH 64
+#define MF_CONFIG_MAX_NODES 1000000
+#define MF_CONFIG_MAX_NODES_TEXT "1000000"
+#define MF_CONFIG_MAX_TEXT ((size_t)64 << 20)
+#define MF_CONFIG_MAX_TEXT_TEXT "64 MiB"
 
 typedef struct mf_config mf_config;
 
@@ -34,6 +48,11 @@ mf_loc mf_config_value_loc(const mf_config *cfg, const json_t *obj, const char *
 mf_loc mf_config_index_loc(const mf_config *cfg, const json_t *array, size_t index);
 /* Where a container (object or array) starts. */
 mf_loc mf_config_container_loc(const mf_config *cfg, const json_t *container);
+/* Where `value`, a node of the tree `within` found by identity, was written;
+ * within's start when value is `within` or not inside it. A node shared by
+ * aliases is named where it first occurs; null, true and false (one node each
+ * in jansson) only when they occur once in `within`. */
+mf_loc mf_config_find_loc(const mf_config *cfg, const json_t *within, const json_t *value);
 
 /* Mark / query values that came from secret material. */
 void mf_config_mark_sensitive(mf_config *cfg, const json_t *obj, const char *key, size_t index);

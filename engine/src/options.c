@@ -452,10 +452,11 @@ json_t *mf_options_schema(const mf_option *opts)
 }
 
 /* Replace, at any depth, values that came from secret files (marked in cfg);
- * orig and copy are the same tree before and after json_deep_copy. */
+ * orig and copy are the same tree before and after json_deep_copy. The loader
+ * bounds the depth (config.h), so the recursion is bounded too. */
 static void redact_sensitive(const json_t *orig, json_t *copy, const mf_config *cfg, int depth)
 {
-    if (!cfg || depth > 32)
+    if (!cfg || depth > MF_CONFIG_MAX_DEPTH)
         return;
     if (json_is_object(orig)) {
         const char *k;

@@ -47,18 +47,27 @@ static const mf_option options[] = {
     MF_OPTION_END,
 };
 
+/* A dotted field path of `len` bytes: no part empty. */
+static bool path_ok(const char *s, size_t len)
+{
+    if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+        return false;
+    for (size_t i = 0; i + 1 < len; i++)
+        if (s[i] == '.' && s[i + 1] == '.')
+            return false;
+    return true;
+}
+
+/* False on a bad path (validate() reports those, with their place). */
 static bool split_path(const char *text, struct path *p)
 {
     p->n = 0;
     p->parts = NULL;
-    if (!*text)
+    if (!path_ok(text, strlen(text)))
         return false;
-    const char *s = text;
-    for (;;) {
+    for (const char *s = text;;) {
         const char *dot = strchr(s, '.');
         size_t len = dot ? (size_t)(dot - s) : strlen(s);
-        if (len == 0)
-            return false;
         p->parts = realloc(p->parts, (p->n + 1) * sizeof *p->parts);
         p->parts[p->n++] = strndup(s, len);
         if (!dot)
@@ -99,32 +108,24 @@ static json_t *get_path(json_t *root, const struct path *p)
     return parent ? json_object_get(parent, p->parts[p->n - 1]) : NULL;
 }
 
-static bool load_paths(struct ctx *c, const mf_strlist *list, struct path **out, const char *what)
+static bool load_paths(const mf_strlist *list, struct path **out)
 {
     *out = calloc(list->count ? list->count : 1, sizeof **out);
     for (size_t i = 0; i < list->count; i++)
-        if (!split_path(list->items[i], &(*out)[i])) {
-            c->host->log(c->node, MF_LOG_ERROR, "%s: bad field path '%s'", what, list->items[i]);
+        if (!split_path(list->items[i], &(*out)[i]))
             return false;
-        }
     return true;
 }
 
+/* init relies on validate(), which `check` and `run` call first: a bad shape
+ * or path found here was already reported with its place in the file. */
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
     c->node = node;
     c->host = host;
-    if (c->set && !json_is_object(c->set)) {
-        host->log(node, MF_LOG_ERROR, "set: expected a map of field path -> value");
-        return MF_FATAL;
-    }
-    if (c->rename && !json_is_object(c->rename)) {
-        host->log(node, MF_LOG_ERROR, "rename: expected a map of field path -> new path");
-        return MF_FATAL;
-    }
-    if (!load_paths(c, &c->remove, &c->remove_paths, "remove") ||
-        !load_paths(c, &c->require, &c->require_paths, "require"))
+    if ((c->set && !json_is_object(c->set)) || (c->rename && !json_is_object(c->rename)) ||
+        !load_paths(&c->remove, &c->remove_paths) || !load_paths(&c->require, &c->require_paths))
         return MF_FATAL;
     c->n_set = c->set ? json_object_size(c->set) : 0;
     c->set_paths = calloc(c->n_set + 1, sizeof *c->set_paths);
@@ -134,10 +135,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     json_t *v;
     if (c->set)
         json_object_foreach((json_t *)c->set, k, v) {
-            if (!split_path(k, &c->set_paths[i])) {
-                host->log(node, MF_LOG_ERROR, "set: bad field path '%s'", k);
+            if (!split_path(k, &c->set_paths[i]))
                 return MF_FATAL;
-            }
             c->set_values[i++] = v;
         }
     c->n_rename = c->rename ? json_object_size(c->rename) : 0;
@@ -147,10 +146,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (c->rename)
         json_object_foreach((json_t *)c->rename, k, v) {
             if (!json_is_string(v) || !split_path(k, &c->rename_from[i]) ||
-                !split_path(json_string_value(v), &c->rename_to[i])) {
-                host->log(node, MF_LOG_ERROR, "rename: bad mapping for '%s'", k);
+                !split_path(json_string_value(v), &c->rename_to[i]))
                 return MF_FATAL;
-            }
             i++;
         }
     if (*c->key_field && !split_path(c->key_field, &c->key_path)) {
@@ -160,6 +157,89 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->mutates = c->n_set || c->remove.count || c->n_rename;
     c->reads = c->mutates || c->require.count || *c->key_field;
     return MF_OK;
+}
+
+/* ---- validate: the shapes the option table cannot state ----------------------- */
+
+static const char *type_name(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "a map";
+    case JSON_ARRAY: return "a list";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+/* remove: and require: are lists of paths, as a YAML list or "a, b.c". Other
+ * shapes are the option table's to report. */
+static void check_path_list(const json_t *config, const char *option, mf_check *check)
+{
+    const json_t *list = json_object_get(config, option);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *item = json_array_get(list, i);
+        if (json_is_string(item) && !path_ok(json_string_value(item), json_string_length(item)))
+            check->problem(check, item, "option '%s': bad field path '%s' (dotted names, none empty)", option,
+                           json_string_value(item));
+    }
+    if (!json_is_string(list))
+        return;
+    for (const char *p = json_string_value(list);;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (!path_ok(p, len))
+            check->problem(check, list, "option '%s': bad field path '%.*s' (dotted names, none empty)", option,
+                           (int)len, p);
+        if (!comma)
+            return;
+        p = comma + 1;
+    }
+}
+
+/* A map whose keys are field paths; `what` says what its values are. NULL
+ * when absent or not a map (reported). */
+static const json_t *path_map(const json_t *config, const char *option, const char *what, mf_check *check)
+{
+    const json_t *map = json_object_get(config, option);
+    if (!map || json_is_null(map))
+        return NULL;
+    if (!json_is_object(map)) {
+        check->problem(check, map, "option '%s': expected a map of field path -> %s, not %s", option, what,
+                       type_name(map));
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)map, k, v)
+        if (!path_ok(k, strlen(k)))
+            check->problem(check, v, "option '%s': bad field path '%s' (dotted names, none empty)", option, k);
+    return map;
+}
+
+static void validate(const json_t *config, mf_check *check)
+{
+    path_map(config, "set", "value", check);
+    const json_t *rename = path_map(config, "rename", "new field path", check);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)rename, k, v) {
+        if (!json_is_string(v))
+            check->problem(check, v, "option 'rename': '%s' must map to a field path, not %s", k, type_name(v));
+        else if (!path_ok(json_string_value(v), json_string_length(v)))
+            check->problem(check, v, "option 'rename': bad new field path '%s' for '%s' (dotted names, none empty)",
+                           json_string_value(v), k);
+    }
+    check_path_list(config, "remove", check);
+    check_path_list(config, "require", check);
 }
 
 static void apply(struct ctx *c, json_t *j)
@@ -263,6 +343,7 @@ MF_PLUGIN_DEFINE = {
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,
+    .validate = validate,
     .free = free_cb,
     .process = process,
 };

@@ -92,4 +92,83 @@ printf 'sources:\n  in: {plugin: file, path: /dev/null, x: 1}\nsinks:\n  out: {p
 rc=0; "$MARTFLOW" check "$f" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "exit of many errors"
 assert_eq 2 "$(grep -c "unknown option" "$TMP/err")" "both errors reported"
+# the plugin's validate(): shapes of json options, each at its place
+f=$TMP/fields_set.yaml
+printf 'sources:\n  in: {plugin: file, path: /dev/null}\ntransforms:\n  f:\n    plugin: fields\n    inputs: [in]\n    set: [1, 2]\nsinks:\n  out: {plugin: stdout, inputs: [f]}\n' >"$f"
+expect_check "$f" 7 "node 'f' \(transform fields\): option 'set': expected a map of field path -> value, not a list"
+f=$TMP/fields_rename.yaml
+printf 'sources:\n  in: {plugin: file, path: /dev/null}\ntransforms:\n  f: {plugin: fields, inputs: [in], rename: "x"}\nsinks:\n  out: {plugin: stdout, inputs: [f]}\n' >"$f"
+expect_check "$f" 4 "option 'rename': expected a map of field path -> new field path, not a string"
+# every problem of a node, at its line and column; `run` refuses the same way
+f=$TMP/fields_many.yaml
+cat >"$f" <<'Y'
+sources:
+  in: {plugin: file, path: /dev/null}
+transforms:
+  f:
+    plugin: fields
+    inputs: [in]
+    set: {a..b: 1}
+    rename:
+      ok: fine
+      n: 7
+      t: true
+      e: x..y
+    remove: [a, b.]
+    require: "a, , b"
+sinks:
+  out: {plugin: stdout, inputs: [f]}
+Y
+rc=0; "$MARTFLOW" check "$f" 2>"$TMP/err" || rc=$?
+assert_eq 2 "$rc" "exit of check with bad fields options"
+assert_eq 6 "$(wc -l <"$TMP/err")" "one line per problem"
+assert_contains "$TMP/err" "^$f:7:17: node 'f' \(transform fields\): option 'set': bad field path 'a\.\.b' \(dotted names, none empty\)$" "set key"
+assert_contains "$TMP/err" "^$f:10:10: .*option 'rename': 'n' must map to a field path, not a number$" "rename to a number"
+assert_contains "$TMP/err" "^$f:11:10: .*option 'rename': 't' must map to a field path, not a boolean$" "rename to a boolean"
+assert_contains "$TMP/err" "^$f:12:10: .*option 'rename': bad new field path 'x\.\.y' for 'e' \(dotted names, none empty\)$" "rename target"
+assert_contains "$TMP/err" "^$f:13:17: .*option 'remove': bad field path 'b\.' \(dotted names, none empty\)$" "remove item"
+assert_contains "$TMP/err" "^$f:14:14: .*option 'require': bad field path '' \(dotted names, none empty\)$" "require string"
+rc=0; "$MARTFLOW" run "$f" >"$TMP/out" 2>"$TMP/err2" || rc=$?
+assert_eq 2 "$rc" "exit of run with bad fields options"
+cmp -s "$TMP/err" "$TMP/err2" || fail "run reports what check reports: $(cat "$TMP/err2")"
+
+# a number no double holds is named as such
+f=$TMP/huge.yaml
+printf 'sources:\n  in: {plugin: file, path: /dev/null}\nsinks:\n  out: {plugin: null, inputs: [in], rate: 1e400}\n' >"$f"
+expect_check "$f" 4 "number '1e400' is out of range for a double"
+
+# limits: fail fast in check and run, in bounded memory, at the place
+# expect_fast CMD FILE LINE PATTERN: exit 2 within a second, under 64 MiB
+expect_fast() {
+    local cmd=$1 file=$2 line=$3 pattern=$4 rc=0
+    /usr/bin/time -f '%e %M' -o "$TMP/time" "$MARTFLOW" "$cmd" "$file" >"$TMP/out" 2>"$TMP/err" || rc=$?
+    assert_eq 2 "$rc" "exit status of $cmd $file"
+    assert_contains "$TMP/err" "^$file:$line:[0-9]+: .*$pattern" "$cmd $file"
+    local secs kib
+    read -r secs kib < <(tail -n 1 "$TMP/time")
+    python3 -c "import sys; sys.exit(0 if $secs < 1.0 else 1)" || fail "$cmd $file took ${secs}s"
+    ((kib < 64 * 1024)) || fail "$cmd $file peaked at ${kib} KiB"
+}
+f=$TMP/bomb.yaml
+python3 - "$f" <<'PY'
+import sys
+lines = ["sources:", "  in: {plugin: file, path: /dev/null}", "transforms:", "  f:", "    plugin: fields",
+         "    inputs: [in]", "    set:", '      a0: &a0 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"']
+for i in range(1, 10):
+    lines.append("      a%d: &a%d [%s]" % (i, i, ", ".join(["*a%d" % (i - 1)] * 9)))
+lines += ["sinks:", "  out: {plugin: stdout, inputs: [f]}"]
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+(($(stat -c %s "$f") < 1024)) || fail "the bomb is small"
+for cmd in check run; do
+    expect_fast $cmd "$f" 15 "alias '\*a6' expands the document past 1000000 nodes \(the limit of a pipeline file"
+done
+f=$TMP/deep_flow.yaml
+python3 -c "import sys; open(sys.argv[1], 'w').write('sources: ' + '[' * 100000 + ']' * 100000 + '\n')" "$f"
+for cmd in check run; do
+    expect_fast $cmd "$f" 1 "collections nest deeper than 64 levels \(the limit of a pipeline file\)"
+done
+f=$TMP/deep_block.yaml
+python3 -c "import sys; open(sys.argv[1], 'w').write('sources:\n' + '  - ' * 100000 + 'x\n')" "$f"
+expect_fast check "$f" 2 "collections nest deeper than 64 levels"
 echo "check_errors: all cases pass"

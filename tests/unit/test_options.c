@@ -1,5 +1,7 @@
 /* Unit tests: option validation, typed filling, units, schema, redaction. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cunit_main.h"
@@ -175,12 +177,44 @@ static void test_schema_and_redaction(void)
     mf_diag_free(&d);
 }
 
+/* A secret from a file is redacted at any depth a pipeline file allows. */
+static void test_redaction_at_depth(void)
+{
+    char path[] = "/tmp/mf-redact-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, "deep-s3cret\n", 12), 12);
+    close(fd);
+    mf_str yaml = {0};
+    mf_str_puts(&yaml, "name: x\nextra: ");
+    for (int i = 0; i < MF_CONFIG_MAX_DEPTH - 2; i++)
+        mf_str_puts(&yaml, "{a: ");
+    mf_str_printf(&yaml, "{pw: \"${file:%s}\"}", path);
+    for (int i = 0; i < MF_CONFIG_MAX_DEPTH - 2; i++)
+        mf_str_puts(&yaml, "}");
+    mf_str_puts(&yaml, "\n");
+    mf_diag d = {0};
+    mf_config *c = mf_config_load_text("deep.yaml", yaml.data, yaml.len, &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_t *red = mf_options_redact(opts, mf_config_root(c), c);
+    char *text = json_dumps(red, JSON_COMPACT);
+    CU_ASSERT_PTR_NULL(strstr(text, "deep-s3cret"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"pw\":\"***\"}"));
+    free(text);
+    json_decref(red);
+    mf_config_free(c);
+    mf_diag_free(&d);
+    mf_str_free(&yaml);
+    unlink(path);
+}
+
 static const mf_test tests[] = {
     {"defaults and every type", test_defaults_and_types},
     {"list from a string", test_list_from_string},
     {"errors name place and option", test_errors},
     {"sizes, durations, times", test_units},
     {"schema and redaction", test_schema_and_redaction},
+    {"redaction at any depth", test_redaction_at_depth},
     {NULL, NULL},
 };
 
