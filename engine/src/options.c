@@ -55,7 +55,8 @@ const char *mf_option_type_name(mf_opt_type type)
 
 bool mf_option_key_looks_secret(const char *key)
 {
-    static const char *const words[] = {"password", "passwd", "secret", "token", "credential"};
+    static const char *const words[] = {"password", "passwd", "secret", "token", "credential",
+                                        "pem",      "keytab", "oauthbearer.config"};
     for (size_t i = 0; i < MF_ARRAY_LEN(words); i++)
         if (strstr(key, words[i]))
             return true;
@@ -298,6 +299,15 @@ static void kv_add(struct kv_accum *a, const char *k, const char *v)
     a->n++;
 }
 
+/* A pass-through value under a secret-looking key (rdkafka.sasl.password,
+ * pg.sslpassword) is kept out of every log line, as secret options are. */
+static const char *remember_if_secret(const char *key, const char *text)
+{
+    if (mf_option_key_looks_secret(key))
+        (void)mf_redact_add(text);
+    return text;
+}
+
 /* Collect all keys of a prefix option into an mf_kvlist. */
 static void apply_prefix(const mf_option *o, const json_t *obj, const mf_config *cfg, const char *what,
                          mf_optvals *vals, void *ctx, mf_diag *diag)
@@ -313,7 +323,7 @@ static void apply_prefix(const mf_option *o, const json_t *obj, const mf_config 
                 mf_diag_error(diag, mf_config_value_loc(cfg, obj, key), "%s: option '%s': expected a scalar",
                               what, key);
             else
-                kv_add(&acc, own(vals, mf_xstrdup(key + plen)), text);
+                kv_add(&acc, own(vals, mf_xstrdup(key + plen)), remember_if_secret(key + plen, text));
         } else if (plen > 1 && strlen(key) == plen - 1 && strncmp(key, o->name, plen - 1) == 0) {
             if (!json_is_object(v)) {
                 mf_diag_error(diag, mf_config_value_loc(cfg, obj, key),
@@ -333,7 +343,7 @@ static void apply_prefix(const mf_option *o, const json_t *obj, const mf_config 
                     if (strcmp(acc.keys[i], k2) == 0)
                         mf_diag_error(diag, mf_config_key_loc(cfg, v, k2), "%s: option '%s%s' is set twice",
                                       what, o->name, k2);
-                kv_add(&acc, own(vals, mf_xstrdup(k2)), text);
+                kv_add(&acc, own(vals, mf_xstrdup(k2)), remember_if_secret(k2, text));
             }
         }
     }

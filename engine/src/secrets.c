@@ -12,18 +12,17 @@
 
 #include <jansson.h>
 
+#include "redact.h"
 #include "util.h"
 
-/*
- * The single place where a secret read from a file is handed to the engine's
- * redaction of logged text. The process-wide registry (engine/src/redact.c)
- * is not in this tree yet: the integrator replaces the body with its call,
- * e.g. mf_redact_add(value). Until then logs are scrubbed by the plugins'
- * own means (the Kafka plugins' scrub list).
- */
+/* The single place where a secret read from a file is handed to the
+ * engine's redaction of logged text (redact.c): from here on no log line or
+ * diagnostic shows it. A full registry only means a value too many to scrub;
+ * the value is still returned (the caller needs it), and the registry's own
+ * limit is documented with it. */
 static void remember_secret(const char *value)
 {
-    (void)value;
+    (void)mf_redact_add(value);
 }
 
 static void set_error(char *error, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "cunit_main.h"
 #include "options.h"
+#include "redact.h"
 #include "units.h"
 
 struct tctx {
@@ -208,7 +209,27 @@ static void test_redaction_at_depth(void)
     unlink(path);
 }
 
+/* Pass-through values under secret-looking keys stay out of logs, as secret
+ * options do; other pass-through values are not redacted. */
+static void test_prefix_secrets_redacted(void)
+{
+    struct tctx ctx;
+    char *msg;
+    mf_redact_reset();
+    int errors = apply("name: x\nrdkafka.sasl.password: pfx-hunter2\nrdkafka: {ssl.key.password: map-hunter3}\n"
+                       "rdkafka.client.id: visible-client\n",
+                       &ctx, &msg, NULL);
+    CU_ASSERT_EQUAL(errors, 0);
+    char *a = mf_redacted("login with pfx-hunter2 and map-hunter3 as visible-client");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_STRING_EQUAL(a, "login with *** and *** as visible-client");
+    free(a);
+    free(msg);
+    mf_redact_reset();
+}
+
 static const mf_test tests[] = {
+    {"pass-through secrets are redacted", test_prefix_secrets_redacted},
     {"defaults and every type", test_defaults_and_types},
     {"list from a string", test_list_from_string},
     {"errors name place and option", test_errors},
