@@ -19,30 +19,16 @@
  * with the bytes of its string and key. */
 #define NODE_COST 64u
 #define MEMBER_COST 64u
-/* Instructions an encode spends: one per node, one more per KiB of text. */
-#define WORK_BYTES 1024u
 #define ENCODING "while encoding JSON"
 
 static const char holder_mt_key = 0, textbuf_mt_key = 0;
 
-/* A JSON tree the plugin built for the script, and the bytes held against
- * the cap for it. A to-be-closed userdata: an error unwinding the encoder
- * (or the slot being closed) frees the tree and releases the bytes at once;
- * __gc does the same for holders that were never closed. Containers are
- * attached to their parent before they are filled, so the root owns
- * everything built so far. */
-typedef struct holder {
-    json_t *root;
-    size_t held;
-    lsb *sb;
-} holder;
-
 typedef struct enc {
     lua_State *L;
-    holder *h;
+    lv_holder *h;
 } enc;
 
-static void holder_free(holder *h)
+void lvh_free(lv_holder *h)
 {
     json_decref(h->root);
     h->root = NULL;
@@ -52,19 +38,28 @@ static void holder_free(holder *h)
 
 static int holder_gc(lua_State *L)
 {
-    holder_free(lua_touserdata(L, 1));
+    lvh_free(lua_touserdata(L, 1));
     return 0;
 }
 
-/* Push a to-be-closed holder of j (may be NULL). */
-static holder *push_holder(lua_State *L, json_t *j)
+lv_holder *lvh_new(lua_State *L, json_t *root)
 {
-    holder *h = lua_newuserdatauv(L, sizeof *h, 0);
-    h->root = j;
+    lv_holder *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->root = root;
     h->held = 0;
     h->sb = lsb_from(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &holder_mt_key);
     lua_setmetatable(L, -2);
+    return h;
+}
+
+/* Push a to-be-closed holder of j (may be NULL): an error unwinding the
+ * encoder (or the slot being closed) frees the tree and releases the bytes
+ * at once. Containers are attached to their parent before they are filled,
+ * so the root owns everything built so far. */
+static lv_holder *push_holder(lua_State *L, json_t *j)
+{
+    lv_holder *h = lvh_new(L, j);
     lua_toclose(L, -1);
     return h;
 }
@@ -76,7 +71,7 @@ static void charge(enc *e, size_t bytes)
     if (!lsb_hold(e->L, bytes))
         lsb_raise_cap(e->L, ENCODING);
     e->h->held += bytes;
-    lsb_spend(e->L, 1 + (int64_t)(bytes / WORK_BYTES), ENCODING);
+    lsb_spend(e->L, 1 + (int64_t)(bytes / LV_WORK_BYTES), ENCODING);
 }
 
 static bool is_container(lua_State *L, int idx)
@@ -364,10 +359,10 @@ static void fill(enc *e, int idx, json_t *dst, int depth)
 }
 
 /* Encode the value at idx into a to-be-closed holder pushed on the stack. */
-static holder *encode_push(lua_State *L, int idx)
+static lv_holder *encode_push(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    holder *h = push_holder(L, NULL);
+    lv_holder *h = push_holder(L, NULL);
     enc e = {L, h};
     if (lua_isnil(L, idx)) {
         charge(&e, NODE_COST);
@@ -388,7 +383,7 @@ static holder *encode_push(lua_State *L, int idx)
 
 json_t *lv_encode(lua_State *L, int idx, size_t *held)
 {
-    holder *h = encode_push(L, idx);
+    lv_holder *h = encode_push(L, idx);
     json_t *j = h->root;
     *held = h->held;
     h->root = NULL;
@@ -456,7 +451,7 @@ void lv_push_text(lua_State *L, int idx)
     idx = lua_absindex(L, idx);
     lua_pushnil(L); /* the result's slot, below the to-be-closed ones */
     int res = lua_gettop(L);
-    holder *h = encode_push(L, idx);
+    lv_holder *h = encode_push(L, idx);
     textbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
     *b = (textbuf){.L = L, .sb = lsb_from(L)};
     lua_rawgetp(L, LUA_REGISTRYINDEX, &textbuf_mt_key);
@@ -467,7 +462,7 @@ void lv_push_text(lua_State *L, int idx)
             lsb_raise_cap(L, ENCODING);
         luaL_error(L, "out of memory");
     }
-    holder_free(h); /* before the copy into Lua */
+    lvh_free(h); /* before the copy into Lua */
     /* The copy is a Lua string: check that it fits, for the clear message. */
     if (!lsb_hold(L, b->len + NODE_COST))
         lsb_raise_cap(L, ENCODING);
@@ -600,9 +595,9 @@ static int mf_totable(lua_State *L)
     lua_settop(L, 1);
     if (!is_container(L, 1))
         return 1;
-    holder *h = encode_push(L, 1);
+    lv_holder *h = encode_push(L, 1);
     lv_push_plain(L, h->root); /* Lua tables: counted by the state's allocator */
-    holder_free(h);
+    lvh_free(h);
     return 1; /* closes the holder */
 }
 
@@ -610,22 +605,6 @@ static int mf_json_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
     lv_push_text(L, 1);
-    return 1;
-}
-
-static int mf_json_decode(lua_State *L)
-{
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    json_error_t err;
-    json_t *j = json_loadb(s, len, JSON_DECODE_ANY, &err);
-    if (!j) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "invalid JSON (line %d, column %d): %s", err.line, err.column, err.text);
-        return 2;
-    }
-    push_holder(L, j); /* closed on return */
-    lv_push(L, j);     /* a proxy takes its own reference */
     return 1;
 }
 
@@ -672,7 +651,7 @@ void lv_register(lua_State *L, int lib)
     static const luaL_Reg fns[] = {
         {"array", mf_array},     {"object", mf_object},           {"is_null", mf_is_null},
         {"is_array", mf_is_array}, {"totable", mf_totable},       {"json_encode", mf_json_encode},
-        {"json_decode", mf_json_decode}, {NULL, NULL},
+        {"json_decode", lvd_json_decode}, {NULL, NULL},
     };
     lua_pushvalue(L, lib);
     luaL_setfuncs(L, fns, 0);

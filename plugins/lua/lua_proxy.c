@@ -49,13 +49,21 @@ bool lv_is_null(lua_State *L, int idx)
 
 static void push_proxy(lua_State *L, json_t *j)
 {
-    lv_proxy *p = lua_newuserdatauv(L, sizeof *p, 2);
+    lv_proxy *p = lua_newuserdatauv(L, sizeof *p, 3);
     p->json = json_incref(j);
     p->kind = json_is_array(j) ? LV_ARRAY : LV_OBJECT;
     p->materialized = false;
     p->hint = 0;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &proxy_mt_key);
     lua_setmetatable(L, -2);
+}
+
+void lvp_push_owned(lua_State *L, json_t *j, int owner)
+{
+    owner = lua_absindex(L, owner);
+    push_proxy(L, j);
+    lua_pushvalue(L, owner);
+    lua_setiuservalue(L, -2, 3);
 }
 
 void lv_push(lua_State *L, json_t *j)
@@ -134,6 +142,8 @@ static void push_view_child(lua_State *L, int pidx, lv_proxy *p, int kidx, json_
     }
     lua_pop(L, 1);
     push_proxy(L, child);
+    lua_getiuservalue(L, pidx, 3); /* the tree's owner, if any, is the parent's */
+    lua_setiuservalue(L, -2, 3);
     lua_pushvalue(L, -1);
     lua_insert(L, -3); /* cache, proxy, key, proxy */
     lua_rawset(L, -4);
@@ -202,6 +212,8 @@ static void materialize(lua_State *L, int idx, lv_proxy *p)
     /* stack: data, order-or-nil */
     lua_setiuservalue(L, idx, 2);
     lua_setiuservalue(L, idx, 1);
+    lua_pushnil(L); /* the tree is no longer read here; the child proxies keep its owner */
+    lua_setiuservalue(L, idx, 3);
     p->materialized = true;
     p->json = NULL;
     json_decref(j);

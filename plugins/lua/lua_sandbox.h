@@ -5,9 +5,10 @@
  * math, utf8, coroutine; load takes text only; `allow` opens more).
  *
  * The cap covers more than the Lua heap: memory the plugin allocates outside
- * it on the script's behalf (JSON trees and text being encoded, the records a
- * call emitted) is *held* against the same limit (lsb_hold), and C code doing
- * work for the script (encoding) spends from the same instruction budget
+ * it on the script's behalf (JSON trees and text being encoded, the trees
+ * json_decode parsed while a value of them lives, the records a call emitted)
+ * is *held* against the same limit (lsb_hold), and C code doing work for the
+ * script (encoding, decoding) spends from the same instruction budget
  * (lsb_spend).
  *
  * The sandbox owns the lua_State and the state's extra space (it holds the

@@ -33,7 +33,8 @@
 /* Create the metatables and the null sentinel of this state; add null, array,
  * object, is_array, is_null, totable, json_encode and json_decode to the table
  * at index `lib`, and replace the globals type() and next() by versions that
- * know proxies (type(proxy) == "table"). */
+ * know proxies (type(proxy) == "table"). json_decode's tree is held against
+ * the memory cap while any proxy of it lives (lua_decode.c). */
 void lv_register(lua_State *L, int lib);
 
 /* Push j as seen by a script: scalars converted, objects and arrays as lazy

@@ -1,6 +1,7 @@
 /* The memory cap and the instruction budget cover what the plugin does for a
  * script outside the Lua heap: the encoders (json_encode, tostring of a
- * value, totable) and the output of a call (emit). Each bomb rejects only its
+ * value, totable), the trees json_decode parses, and the output of a call
+ * (emit). Each bomb rejects only its
  * record, with a reason naming the cap, and the memory really allocated
  * stays bounded: jansson's allocations (the trees, and before the fix the
  * text of json_dumps) are counted through its allocator hooks, and what is
@@ -69,8 +70,9 @@ static char *big_record(size_t n)
 
 /* Run the bomb record and then a normal one through a node with the 4 MiB
  * cap; the bomb must be rejected with `reason`, jansson's peak stay under a
- * few caps, nothing stay allocated, and the next record pass. */
-static void expect_bomb_rejected(const char *code, const char *bomb, const char *reason, const char *reason2)
+ * few caps, nothing stay allocated, and the next record pass. Returns how
+ * much jansson's peak grew. */
+static long long expect_bomb_rejected(const char *code, const char *bomb, const char *reason, const char *reason2)
 {
     mfh *h = lt_open(code, CAP_YAML "max_instructions: 0\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
@@ -100,6 +102,7 @@ static void expect_bomb_rejected(const char *code, const char *bomb, const char 
     CU_ASSERT_TRUE(mfh_metric(h, "martflow_lua_memory_bytes") < CAP);
     count_stop();
     mfh_close(h);
+    return grew;
 }
 
 /* One 1 MiB string referenced 300 times: little Lua memory, 300 MiB of
@@ -270,6 +273,178 @@ static void test_snapshot_under_cap(void)
     mfh_close(h);
 }
 
+/* ---- json_decode ------------------------------------------------------------------------ */
+
+/* A JSON text of about 1 MiB: 1040 strings of 1000 bytes, and a 0. */
+#define MIB_TEXT "local text = '[' .. string.rep('\"' .. string.rep('x', 1000) .. '\",', 1040) .. '0]'\n"
+
+/* Every decoded tree is kept: the third does not fit. */
+static void test_json_decode_bomb(void)
+{
+    expect_bomb_rejected("function process(r, emit)\n"
+                         "  if r.value.n == 0 then\n"
+                         "    " MIB_TEXT "    local keep = {}\n"
+                         "    for i = 1, 3000 do keep[i] = martflow.json_decode(text) end\n"
+                         "    emit({value = {n = #keep}})\n"
+                         "  else emit(r) end\n"
+                         "end\n",
+                         "{\"n\":0}", CAP_MSG " while decoding JSON", "code:5:");
+}
+
+/* A text whose tree could not fit is refused before jansson allocates. */
+static void test_json_decode_refused_before_parsing(void)
+{
+    long long grew = expect_bomb_rejected("function process(r, emit)\n"
+                                          "  if r.value.n == 0 then\n"
+                                          "    martflow.json_decode('[' .. string.rep('{},', 300000) .. '{}]')\n"
+                                          "  else emit(r) end\n"
+                                          "end\n",
+                                          "{\"n\":0}", CAP_MSG " while decoding JSON", NULL);
+    CU_ASSERT_TRUE(grew < 64 * 1024);
+    if (grew >= 64 * 1024)
+        fprintf(stderr, "\n  jansson allocated %lld bytes for a refused decode\n", grew);
+}
+
+/* Run one record {"n": n}; the script emits the Lua heap it counts after a
+ * full collection. Returns the bytes held outside the Lua heap (the gauge,
+ * which is the Lua heap plus the held bytes, minus that), or -1. */
+static long long held_after(mfh *h, int n)
+{
+    char rec[32];
+    snprintf(rec, sizeof rec, "{\"n\":%d}", n);
+    const char *in[] = {rec};
+    lt_run(h, in, 1);
+    if (mfh_count(h, "errors") || mfh_count(h, "default") != 1) {
+        if (mfh_count(h, "errors"))
+            fprintf(stderr, "\n  record %d: '%s'\n", n, mfh_header(h, "errors", 0, MF_HEADER_ERROR));
+        mfh_consume(h);
+        return -1;
+    }
+    const char *v = mfh_value(h, "default", 0);
+    const char *at = strstr(v, "\"lua\":");
+    long long lua = at ? strtoll(at + 6, NULL, 10) : 0;
+    long long held = (long long)mfh_metric(h, "martflow_lua_memory_bytes") - lua;
+    mfh_consume(h);
+    return held;
+}
+
+/* The script's Lua heap, counted after a full collection, last. */
+#define EMIT_LUA_HEAP "  local out = {value = {lua = 0}}\n" \
+                      "  collectgarbage(); collectgarbage()\n" \
+                      "  out.value.lua = math.tointeger(collectgarbage('count') * 1024)\n" \
+                      "  emit(out)\n"
+
+/* Decoded trees are held while a proxy of them lives, released once the
+ * last one is collected: dropping them in a loop never fills the cap. */
+static void test_json_decode_released_when_collected(void)
+{
+    mfh *h = lt_open("function process(r, emit)\n"
+                     "  local n = r.value.n\n"
+                     "  " MIB_TEXT "  if n == 1 then\n"
+                     "    for i = 1, 200 do local v = martflow.json_decode(text); assert(v[1041] == 0) end\n"
+                     "  elseif n == 2 then\n"
+                     "    kept = martflow.json_decode('{\"a\":' .. text .. '}').a\n"
+                     "  elseif n == 3 then\n"
+                     "    kept = nil\n"
+                     "    local d = martflow.json_decode('{\"a\":' .. text .. ', \"b\":1}')\n"
+                     "    d.b = 2; kept = d\n"
+                     "  elseif n == 4 then\n"
+                     "    kept = nil\n"
+                     "  end\n"
+                     "  text = nil\n" EMIT_LUA_HEAP "end\n",
+                     CAP_YAML);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    long long base = count_start();
+    long long held0 = held_after(h, 0);
+    long long held1 = held_after(h, 1); /* 200 decodes, dropped */
+    long long live1 = live;
+    long long held2 = held_after(h, 2); /* a child of a decoded tree kept */
+    long long held3 = held_after(h, 3); /* a materialized decoded value kept: its child holds the tree */
+    long long held4 = held_after(h, 4); /* dropped */
+    long long live4 = live;
+    count_stop();
+    CU_ASSERT_TRUE(held0 >= 0 && held1 >= 0 && held2 >= 0 && held3 >= 0 && held4 >= 0);
+    CU_ASSERT_TRUE(llabs(held1 - held0) < 16 * 1024);
+    CU_ASSERT_TRUE(held2 - held0 > MiB);
+    CU_ASSERT_TRUE(held3 - held0 > MiB);
+    CU_ASSERT_TRUE(llabs(held4 - held0) < 16 * 1024);
+    CU_ASSERT_TRUE(live1 - base < 256 * 1024);
+    CU_ASSERT_TRUE(live4 - base < 256 * 1024);
+    if (llabs(held1 - held0) >= 16 * 1024 || held2 - held0 <= MiB || held3 - held0 <= MiB ||
+        llabs(held4 - held0) >= 16 * 1024)
+        fprintf(stderr, "\n  held: %lld %lld %lld %lld %lld\n", held0, held1, held2, held3, held4);
+    mfh_close(h);
+}
+
+/* The bytes held for a decoded tree bound what jansson really allocated for
+ * it, and not by much: shapes from containers to long strings and keys. */
+static void test_json_decode_cost_bounds_jansson(void)
+{
+    static const char *const names[] = {
+        "", "empty objects", "empty arrays", "integers", "reals", "literals",
+        "short strings", "members", "a long string", "a long key", "nesting",
+    };
+    mfh *h = lt_open("local big = string.rep('x', 1024 * 1024)\n"
+                     "local keys = {}\n"
+                     "for i = 1, 20000 do keys[i] = '\"k' .. i .. '\":1' end\n"
+                     "local shapes = {\n"
+                     "  '[' .. string.rep('{},', 20000) .. '{}]',\n"
+                     "  '[' .. string.rep('[],', 20000) .. '[]]',\n"
+                     "  '[' .. string.rep('12,', 20000) .. '12]',\n"
+                     "  '[' .. string.rep('1.5,', 20000) .. '1.5]',\n"
+                     "  '[' .. string.rep('null,', 20000) .. 'true]',\n"
+                     "  '[' .. string.rep('\"ab\",', 20000) .. '\"ab\"]',\n"
+                     "  '{' .. table.concat(keys, ',') .. '}',\n"
+                     "  '[\"' .. big .. '\"]',\n"
+                     "  '{\"' .. big .. '\":1}',\n"
+                     "  string.rep('[', 2000) .. string.rep(']', 2000),\n"
+                     "}\n"
+                     "function process(r, emit)\n"
+                     "  kept = nil\n"
+                     "  if r.value.n > 0 then kept = assert(martflow.json_decode(shapes[r.value.n])) end\n"
+                     EMIT_LUA_HEAP "end\n",
+                     "max_memory: 32MiB\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    count_start();
+    long long held0 = held_after(h, 0);
+    long long live0 = live;
+    CU_ASSERT_TRUE_FATAL(held0 >= 0);
+    for (int n = 1; n <= 10; n++) {
+        /* the call drops the previous shape: what jansson has live now is this one */
+        long long est = held_after(h, n) - held0, real = live - live0;
+        CU_ASSERT_TRUE(real > 0 && real <= est && est <= 3 * real + 64 * 1024);
+        if (!(real > 0 && real <= est && est <= 3 * real + 64 * 1024))
+            fprintf(stderr, "\n  %s: jansson holds %lld bytes, the cap counts %lld\n", names[n], real, est);
+    }
+    count_stop();
+    mfh_close(h);
+}
+
+/* Parsing spends the instruction budget: 100,001 numbers in one call of a C
+ * function. */
+static void test_json_decode_spends_budget(void)
+{
+    mfh *h = lt_open("function process(r, emit)\n"
+                     "  local n = r.value.n\n"
+                     "  local v = martflow.json_decode('[' .. string.rep('1,', n) .. '1]')\n"
+                     "  emit({value = {len = #v}})\n"
+                     "end\n",
+                     "max_instructions: 10000\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const char *in[] = {"{\"n\":100000}", "{\"n\":1000}"};
+    lt_run(h, in, 2);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "errors"), 1);
+    const char *why = mfh_header(h, "errors", 0, MF_HEADER_ERROR);
+    CU_ASSERT_TRUE(lt_contains(why, "instruction budget exceeded (10000 instructions) while decoding JSON"));
+    if (!lt_contains(why, "while decoding JSON"))
+        fprintf(stderr, "\n  got '%s'\n", why);
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_lua_errors_total{kind=\"instructions\"}"), 1);
+    /* within the budget: decoded */
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 1);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0), "{\"len\":1001}");
+    mfh_close(h);
+}
+
 const mf_test lt_caps_tests[] = {
     {"json_encode of a huge value stops at the cap", test_json_encode_bomb},
     {"tostring of a huge view stops at the cap", test_tostring_view_bomb},
@@ -280,5 +455,10 @@ const mf_test lt_caps_tests[] = {
     {"output under the cap is emitted; the cap is per call", test_output_under_cap_passes},
     {"encoding spends the instruction budget", test_encode_spends_budget},
     {"a snapshot is encoded under the cap", test_snapshot_under_cap},
+    {"json_decode of a kept 1 MiB text, 3000 times, stops at the cap", test_json_decode_bomb},
+    {"json_decode refuses a tree that cannot fit before parsing", test_json_decode_refused_before_parsing},
+    {"decoded trees are held while referenced, released when collected", test_json_decode_released_when_collected},
+    {"the bytes held for a decoded tree bound jansson's", test_json_decode_cost_bounds_jansson},
+    {"decoding spends the instruction budget", test_json_decode_spends_budget},
     {NULL, NULL},
 };
