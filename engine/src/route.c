@@ -8,7 +8,8 @@
  * otherwise have its first attempt's records sent downstream and emitted again
  * on the retry. So during process() full staging batches are queued on the
  * node instead of pushed; they go downstream, in emit order, when process()
- * succeeds, and are dropped when it fails. A plugin that emits more than
+ * succeeds; when it fails, what was derived from the batch's own records is
+ * dropped (drop_attempt_output says what else goes on). A plugin that emits more than
  * hold_limit bytes from one input batch fails the node rather than breaking
  * the bound on memory.
  */
@@ -190,15 +191,67 @@ void mf_node_drop_output(mf_node *n, bool ack)
     n->held_bytes = 0;
 }
 
-void mf_node_end_hold(mf_node *n, bool keep)
+/* Is `a` the ack of one of the input batch's records? Runs of records share
+ * an ack (a source poll, a forwarded batch), so the scan is short. */
+static bool is_input_ack(const mf_batch_impl *in, const mf_ack *a)
+{
+    const mf_ack *last = NULL;
+    for (size_t i = 0; i < in->pub.count; i++) {
+        const mf_ack *x = in->pub.records[i].ack;
+        if (x == last)
+            continue;
+        if (x == a)
+            return true;
+        last = x;
+    }
+    return false;
+}
+
+/* Split what a failed attempt staged: a record that joined one of the input
+ * records' acks was derived from this batch, and the retry derives it again,
+ * so it is dropped (its reference on the input's ack released; the batch
+ * still holds the input). Anything else is about records outside this batch
+ * (a sink rejecting an earlier record whose delivery failed, facts a
+ * stateful transform built from earlier inputs): dropping it could complete
+ * an ack for output that never went anywhere, so it goes downstream. */
+static void drop_attempt_output(mf_batch_impl *b, const mf_batch_impl *in, mf_batch_impl **keep)
+{
+    for (size_t i = 0; i < b->pub.count; i++) {
+        mf_record *r = &b->pub.records[i];
+        if (!r->ack || is_input_ack(in, r->ack))
+            continue;
+        if (!*keep)
+            *keep = mf_batch_new();
+        mf_batch_append(*keep, r, r->ack); /* the reference moves with it */
+        r->ack = NULL;
+    }
+    mf_batch_free(b, true);
+}
+
+void mf_node_end_hold(mf_node *n, bool keep, const mf_batch_impl *input)
 {
     n->holding = false;
-    if (keep)
+    if (keep) {
         mf_node_flush_all(n);
-    else
-        /* Dropping the records releases the references their emits took on
-         * the inputs' acks; the inputs themselves are still held by the batch. */
-        mf_node_drop_output(n, true);
+        return;
+    }
+    for (size_t p = 0; p < n->g->def->n_ports; p++) {
+        struct mf_held *h = &n->held[p];
+        mf_batch_impl *survivors = NULL;
+        while (h->head) {
+            mf_batch_impl *b = h->head;
+            h->head = b->next_free;
+            b->next_free = NULL;
+            drop_attempt_output(b, input, &survivors);
+        }
+        h->tail = NULL;
+        if (n->staging[p])
+            drop_attempt_output(n->staging[p], input, &survivors);
+        n->staging[p] = NULL;
+        if (survivors)
+            deliver(n, (int)p, survivors);
+    }
+    n->held_bytes = 0;
 }
 
 void mf_node_broadcast(mf_node *n, mf_msg_type type, uint64_t arg)

@@ -148,9 +148,10 @@ void mf_node_staged(mf_node *n, int port);
  * are full). */
 void mf_node_flush_port(mf_node *n, int port);
 void mf_node_flush_all(mf_node *n);
-/* Around process(): hold output back; then send it (keep) or drop it. */
+/* Around process(): hold output back; then send it (keep), or drop what was
+ * derived from `input`'s records and send the rest (route.c). */
 void mf_node_begin_hold(mf_node *n);
-void mf_node_end_hold(mf_node *n, bool keep);
+void mf_node_end_hold(mf_node *n, bool keep, const mf_batch_impl *input);
 /* Free what is staged or held; ack=false abandons it (at teardown). */
 void mf_node_drop_output(mf_node *n, bool ack);
 /* Send a control message to every distinct downstream worker. */

@@ -31,25 +31,25 @@ static int attempt(mf_node *n, mf_batch_impl *b)
     int st = n->g->desc->process(n->ctx, &b->pub);
     mf_node_callback_done(n);
     if (n->hold_overflow && st != MF_FATAL) {
-        mf_node_end_hold(n, false);
+        mf_node_end_hold(n, false, b);
         mf_runtime_fail(n->rt, n, "a process() call emitted more than the held-output bound");
         return MF_FATAL;
     }
     switch (st) {
     case MF_OK:
-        mf_node_end_hold(n, true);
+        mf_node_end_hold(n, true, b);
         return MF_OK;
     case MF_REJECT:
         /* The whole batch is bad: what it emitted before saying so goes too. */
-        mf_node_end_hold(n, false);
+        mf_node_end_hold(n, false, b);
         reject_all(n, b);
         mf_node_flush_all(n);
         return MF_OK;
     case MF_RETRY:
-        mf_node_end_hold(n, false);
+        mf_node_end_hold(n, false, b);
         return MF_RETRY;
     default:
-        mf_node_end_hold(n, false);
+        mf_node_end_hold(n, false, b);
         mf_runtime_fail(n->rt, n, "processing a batch failed");
         return MF_FATAL;
     }

@@ -244,6 +244,20 @@ static void test_retry_discards_failed_output(void)
     CU_ASSERT_EQUAL(count_acked(300, 1), 300);
 }
 
+/* What a failed attempt emitted about records outside its batch (a sink
+ * rejecting an earlier record whose delivery failed) is not dropped with the
+ * attempt: dropping it would acknowledge a record that went nowhere. */
+static void test_retry_keeps_output_about_earlier_records(void)
+{
+    int rc = run("settings: {retry_base: 1ms, retry_cap: 2ms}\n"
+                 "sources:\n  g: {plugin: gen, count: 100, batch: 10}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [g], late_reject: true}\n"
+                 "  e: {plugin: collect, inputs: [c.errors]}\n");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(tp.delivered, 100); /* 90 written, the first 10 rejected to e */
+    CU_ASSERT_EQUAL(count_acked(100, 1), 100);
+}
+
 /* A sink in a long backoff keeps ticking, and SIGTERM ends the backoff at
  * once: the batch is left unacknowledged for the next run. */
 static void test_backoff_serves_ticks_and_shutdown(void)
@@ -320,6 +334,7 @@ static void test_parallel_producers_round_robin(void)
 
 static const mf_test tests[] = {
     {"a failed attempt's output is discarded", test_retry_discards_failed_output},
+    {"a failed attempt keeps output about earlier records", test_retry_keeps_output_about_earlier_records},
     {"backoff serves ticks and ends at shutdown", test_backoff_serves_ticks_and_shutdown},
     {"one grace deadline for every stop", test_one_grace_deadline},
     {"stop before free when a start fails", test_stop_before_free_when_start_fails},

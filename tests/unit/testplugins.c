@@ -294,6 +294,11 @@ struct collect {
     int64_t delay_ms;
     int64_t tick_ms;
     bool hold;
+    bool late_reject;     /* first batch: "delivery fails", rejected during the next call, which RETRYs */
+    int late_stage;       /* 0: first batch not seen, 1: holding it, 2: rejected it */
+    int64_t late_i[64];
+    mf_ack *late_ack[64];
+    size_t n_late;
     bool inited, stopped;
     mf_node *node;
     const mf_host *host;
@@ -305,6 +310,8 @@ static const mf_option collect_opts[] = {
     MF_OPTION(MF_OPT_INT, "tick_ms", "0", 0, struct collect, tick_ms, "tick interval"),
     MF_OPTION(MF_OPT_INT, "delay_ms", "0", 0, struct collect, delay_ms, "sleep per batch"),
     MF_OPTION(MF_OPT_BOOL, "hold", "false", 0, struct collect, hold, "hold acks until flush"),
+    MF_OPTION(MF_OPT_BOOL, "late_reject", "false", 0, struct collect, late_reject,
+              "reject the first batch during the next call, then RETRY that call once"),
     MF_OPTION_END,
 };
 static int collect_init(void *v, mf_node *node, const mf_host *host)
@@ -332,10 +339,46 @@ static int collect_stop(void *v, int64_t deadline_ms)
     pthread_mutex_unlock(&tp.mu);
     return MF_OK;
 }
+/* As a sink whose writes fail asynchronously: the first batch is held, its
+ * failure is learnt during the next call, which rejects those records (the
+ * acks it held) and then fails transiently itself. */
+static int collect_late_reject(struct collect *c, mf_batch *b)
+{
+    if (c->late_stage == 0) {
+        for (size_t i = 0; i < b->count && c->n_late < 64; i++) {
+            const char *err;
+            json_t *j = c->host->record_json(c->node, &b->records[i], &err);
+            c->late_i[c->n_late] = json_integer_value(json_object_get(j, "i"));
+            c->late_ack[c->n_late++] = c->host->ack_hold(c->node, &b->records[i]);
+        }
+        c->late_stage = 1;
+        return MF_OK;
+    }
+    if (c->late_stage == 1) {
+        for (size_t i = 0; i < c->n_late; i++) {
+            char val[64];
+            int n = snprintf(val, sizeof val, "{\"i\":%lld}", (long long)c->late_i[i]);
+            mf_record r = {.flags = MF_RECORD_KEY_NULL, .value = (const uint8_t *)val, .value_len = (uint32_t)n,
+                           .time_ms = MF_TIME_UNSET, .origin = {.partition = -1, .offset = -1},
+                           .ack = c->late_ack[i]};
+            c->host->reject(c->node, &r, "delivery failed");
+            c->host->ack_release(c->node, c->late_ack[i]);
+        }
+        c->n_late = 0;
+        c->late_stage = 2;
+        return MF_RETRY;
+    }
+    return -1; /* go on as usual */
+}
 static int collect_process(void *v, mf_batch *b)
 {
     struct collect *c = v;
     __atomic_add_fetch(&tp.process_calls, 1, __ATOMIC_SEQ_CST);
+    if (c->late_reject) {
+        int st = collect_late_reject(c, b);
+        if (st >= 0)
+            return st;
+    }
     if (c->retry_first > 0) {
         c->retry_first--;
         return MF_RETRY;
@@ -384,6 +427,8 @@ static int collect_flush(void *v, mf_flush_reason why)
 static void collect_free(void *v)
 {
     struct collect *c = v;
+    for (size_t i = 0; i < c->n_late; i++)
+        c->host->ack_release(c->node, c->late_ack[i]);
     if (c->inited && !c->stopped)
         __atomic_add_fetch(&tp.frees_unstopped, 1, __ATOMIC_SEQ_CST);
     free(c->held);

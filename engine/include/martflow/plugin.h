@@ -325,8 +325,10 @@ typedef struct mf_plugin_desc {
 
     /* transforms and sinks */
     /* Handle a batch. Reject bad records one by one with host->reject and return
-     * MF_OK; MF_RETRY makes the engine call again with the same batch. Required
-     * for transforms and sinks. */
+     * MF_OK; MF_RETRY makes the engine call again with the same batch, and
+     * drops what this call emitted from the batch's records (it is emitted
+     * again by the retry: leave plugin state as if the call had not happened).
+     * Required for transforms and sinks. */
     int (*process)(void *ctx, mf_batch *batch);
     int (*flush)(void *ctx, mf_flush_reason reason);
     int (*tick)(void *ctx);
