@@ -102,6 +102,9 @@ static char *repeat(const char *head, const char *unit, size_t n, const char *mi
 }
 
 /* 9 levels of 9 aliases: 600 bytes that would expand to ~400 million nodes. */
+/* The time bounds below are 250 times what the bounded loader takes and far
+ * under what the unbounded one took (10 s and more), so a sanitizer build on a
+ * busy machine passes and a regression still fails. */
 static void test_alias_bomb(void)
 {
     mf_str s = {0};
@@ -115,7 +118,7 @@ static void test_alias_bomb(void)
     mf_diag d = {0};
     int64_t t0 = mf_time_mono_ms();
     mf_config *c = load("bomb.yaml", s.data, &d);
-    CU_ASSERT(mf_time_mono_ms() - t0 < 1000);
+    CU_ASSERT(mf_time_mono_ms() - t0 < 5000);
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_EQUAL(d.errors, 1);
     /* 9^6 * 2 nodes at a6 pass 1,000,000: the first alias of a7 crosses it */
@@ -155,7 +158,7 @@ static void expect_too_deep(const char *name, char *text, const char *where)
     int64_t t0 = mf_time_mono_ms();
     mf_config *c = load(name, text, &d);
     int64_t took = mf_time_mono_ms() - t0;
-    CU_ASSERT(took < 1000);
+    CU_ASSERT(took < 5000);
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_EQUAL(d.errors, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(d.text.data, where));
@@ -226,8 +229,9 @@ static void test_number_out_of_range(void)
 }
 
 /* Aliases are looked up by hash: 50,000 anchors and as many aliases to the
- * first took 47 s with a linear search. A name defined again names the newer
- * node from then on. */
+ * first took 47 s with a linear search, 0.5 s now. The bound leaves room for
+ * a sanitizer build on a busy shared machine and still fails the quadratic
+ * search. A name defined again names the newer node from then on. */
 static void test_many_anchors(void)
 {
     mf_str s = {0};
@@ -239,7 +243,7 @@ static void test_many_anchors(void)
     mf_diag d = {0};
     int64_t t0 = mf_time_mono_ms();
     mf_config *c = load("many.yaml", s.data, &d);
-    CU_ASSERT(mf_time_mono_ms() - t0 < 1000);
+    CU_ASSERT(mf_time_mono_ms() - t0 < 10000);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     json_t *root = mf_config_root(c);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(root, "b49999")), 0);
