@@ -136,6 +136,26 @@ rc=0; "$MARTFLOW" run "$f" >"$TMP/out" 2>"$TMP/err2" || rc=$?
 assert_eq 2 "$rc" "exit of run with bad fields options"
 cmp -s "$TMP/err" "$TMP/err2" || fail "run reports what check reports: $(cat "$TMP/err2")"
 
+# key_field and time_field of the file source and the Kafka sink: the same
+# rule, the same words
+f=$TMP/keys.yaml
+cat >"$f" <<'Y'
+sources:
+  in:
+    plugin: file
+    path: /dev/null
+    key_field: a..b
+    time_field: 'x\'
+sinks:
+  k: {plugin: kafka, inputs: [in], brokers: 127.0.0.1:1, topic: t, key_field: .a}
+Y
+rc=0; "$MARTFLOW" check "$f" 2>"$TMP/err" || rc=$?
+assert_eq 2 "$rc" "exit of check with bad key paths"
+assert_eq 3 "$(wc -l <"$TMP/err")" "one line per bad path"
+assert_contains "$TMP/err" "^$f:5:16: node 'in' \(source file\): option 'key_field': field path 'a\.\.b': $EMPTY_NAME$" "file key_field"
+assert_contains "$TMP/err" "^$f:6:17: node 'in' \(source file\): option 'time_field': field path 'x\\\\': '\\\\' must be followed by '\.' or '\\\\'$" "file time_field"
+assert_contains "$TMP/err" "^$f:8:79: node 'k' \(sink kafka\): option 'key_field': field path '\.a': $EMPTY_NAME$" "kafka key_field"
+
 # a number no double holds is named as such
 f=$TMP/huge.yaml
 printf 'sources:\n  in: {plugin: file, path: /dev/null}\nsinks:\n  out: {plugin: null, inputs: [in], rate: 1e400}\n' >"$f"

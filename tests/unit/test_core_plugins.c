@@ -219,6 +219,54 @@ static void test_file_source_finite(void)
     mfh_close(h);
 }
 
+/* key_field and time_field are field paths (martflow/fieldpath.h). */
+static char *file_key(const char *key_field, const char *lines, size_t *count)
+{
+    write_file("keys.jsonl", lines, "w");
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/keys.jsonl\nkey_field: '%s'\ntime_field: m.t\npositions: false\n", tmpdir,
+             key_field);
+    mfh *h = open_ok(MF_KIND_SOURCE, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    while (mfh_poll(h, 10) == MF_OK)
+        ;
+    /* the keys of all records, "|"-separated, "-" for no key */
+    mf_buffer out = {0};
+    *count = mfh_count(h, "default");
+    for (size_t i = 0; i < *count; i++) {
+        mf_record *r = mfh_record(h, "default", i);
+        if (i)
+            mf_buffer_append(&out, "|", 1);
+        if (r->flags & MF_RECORD_KEY_NULL)
+            mf_buffer_append(&out, "-", 1);
+        else
+            mf_buffer_append(&out, r->key, r->key_len);
+        if (i == 0)
+            CU_ASSERT_EQUAL(r->time_ms, 1000); /* time_field m.t, nested */
+    }
+    mf_buffer_append(&out, "", 1);
+    char *text = strdup((const char *)out.data);
+    mf_buffer_free(&out);
+    mfh_close(h);
+    return text;
+}
+
+static void test_file_source_key_paths(void)
+{
+    const char *lines = "{\"a\":{\"b\":\"nested\"},\"a.b\":\"dotted\",\"m\":{\"t\":1000}}\n"
+                        "{\"a\":{\"b\":42},\"a.b\":{\"z\":1,\"y\":[true]}}\n"
+                        "{\"a\":{\"b\":null},\"a.b\":1.5}\n"
+                        "{\"a\":7}\n";
+    size_t n;
+    char *keys = file_key("a.b", lines, &n);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_STRING_EQUAL(keys, "nested|42|-|-"); /* an integer as its text; null, missing: no key */
+    free(keys);
+    keys = file_key("a\\.b", lines, &n); /* the top-level "a.b" */
+    CU_ASSERT_STRING_EQUAL(keys, "dotted|{\"y\":[true],\"z\":1}|1.5|-"); /* an object: sorted compact JSON */
+    free(keys);
+}
+
 static void test_file_source_missing_file(void)
 {
     char cfg[300];
@@ -550,6 +598,7 @@ static const mf_test tests[] = {
     {"file sink: acks wait for fsync", test_file_sink_holds_until_sync},
     {"file sink: envelope format", test_file_sink_envelope},
     {"file source: finite read", test_file_source_finite},
+    {"file source: key_field and time_field are field paths", test_file_source_key_paths},
     {"file source: nothing matches", test_file_source_missing_file},
     {"file source: over-long line", test_file_source_long_line},
     {"file source: follow, rotation, truncation", test_file_source_follow_rotation},
