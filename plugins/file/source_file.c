@@ -449,6 +449,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->next_save = host->monotonic_ms() + c->positions_ms;
     return MF_OK;
 }
+
 /* The key bytes are j's or keybuf's: valid until the next line. */
 static void set_key(struct ctx *c, mf_record *r, const json_t *j)
 {
