@@ -82,6 +82,39 @@ json_t *mf_fieldpath_get(const mf_fieldpath *path, const json_t *root)
     return (json_t *)v;
 }
 
+json_t *mf_fieldpath_parent(const mf_fieldpath *path, json_t *root, bool create, const char **last_name)
+{
+    if (last_name)
+        *last_name = path->names[path->n - 1];
+    if (!json_is_object(root))
+        return NULL;
+    json_t *o = root;
+    for (size_t i = 0; i + 1 < path->n; i++) {
+        json_t *next = json_object_get(o, path->names[i]);
+        if (!json_is_object(next)) {
+            if (!create)
+                return NULL;
+            next = json_object();
+            if (json_object_set_new(o, path->names[i], next) != 0)
+                return NULL; /* a name jansson refuses: not UTF-8 */
+        }
+        o = next;
+    }
+    return o;
+}
+
+void mf_fieldpath_check(const json_t *config, const char *option, mf_check *check)
+{
+    const json_t *v = json_object_get(config, option);
+    if (!json_is_string(v) || !*json_string_value(v))
+        return;
+    char err[256];
+    mf_fieldpath *p = mf_fieldpath_new(json_string_value(v), err, sizeof err);
+    if (!p)
+        check->problem(check, v, "option '%s': %s", option, err);
+    mf_fieldpath_free(p);
+}
+
 static int dump_cb(const char *text, size_t size, void *data)
 {
     mf_buffer_append(data, text, size);

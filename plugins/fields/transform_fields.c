@@ -5,8 +5,9 @@
  *   rename:  {old: new}     move a field (dotted paths on both sides)
  *   set:     {a.b: value}   set fields to constant JSON values
  *   key_field: a.b          the record key becomes this field's value
- * applied in that order. Paths are dotted ("UserData.ANI"); set creates the
- * objects on its way. Without operations the node passes records through
+ * applied in that order. Paths and keys are martflow/fieldpath.h's
+ * ("UserData.ANI", 'a\.b' for a top-level "a.b"); set and rename create the
+ * objects on their way. Without operations the node passes records through
  * untouched (no JSON is parsed).
  */
 #include <stdio.h>
@@ -14,11 +15,6 @@
 #include <string.h>
 
 #include <martflow/martflow.h>
-
-struct path {
-    char **parts;
-    size_t n;
-};
 
 struct ctx {
     const json_t *set;
@@ -29,10 +25,12 @@ struct ctx {
 
     mf_node *node;
     const mf_host *host;
-    struct path *set_paths, *remove_paths, *rename_from, *rename_to, *require_paths;
-    json_t **set_values;
+    /* compiled paths (martflow/fieldpath.h), owned */
+    mf_fieldpath **set_paths, **remove_paths, **rename_from, **rename_to, **require_paths;
+    json_t **set_values; /* borrowed from `set` */
     size_t n_set, n_rename;
-    struct path key_path;
+    mf_fieldpath *key_path;
+    mf_buffer keybuf; /* a key that is not a string (martflow/fieldpath.h) */
     bool mutates, reads;
 };
 
@@ -43,76 +41,22 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_LIST, "require", NULL, 0, struct ctx, require,
               "Field paths that must be present; records without them are rejected"),
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
-              "Field path whose value (string or integer) becomes the record key"),
+              "Field path (see Field paths and keys) whose value becomes the record key; null or missing: "
+              "rejected (empty: the key is left as it is)"),
     MF_OPTION_END,
 };
 
-/* A dotted field path of `len` bytes: no part empty. */
-static bool path_ok(const char *s, size_t len)
+/* NULL on a bad path: validate() reported it with its place. */
+static mf_fieldpath *compile(const char *text)
 {
-    if (len == 0 || s[0] == '.' || s[len - 1] == '.')
-        return false;
-    for (size_t i = 0; i + 1 < len; i++)
-        if (s[i] == '.' && s[i + 1] == '.')
-            return false;
-    return true;
+    return mf_fieldpath_new(text, NULL, 0);
 }
 
-/* False on a bad path (validate() reports those, with their place). */
-static bool split_path(const char *text, struct path *p)
+static bool compile_list(const mf_strlist *list, mf_fieldpath ***out)
 {
-    p->n = 0;
-    p->parts = NULL;
-    if (!path_ok(text, strlen(text)))
-        return false;
-    for (const char *s = text;;) {
-        const char *dot = strchr(s, '.');
-        size_t len = dot ? (size_t)(dot - s) : strlen(s);
-        p->parts = realloc(p->parts, (p->n + 1) * sizeof *p->parts);
-        p->parts[p->n++] = strndup(s, len);
-        if (!dot)
-            return true;
-        s = dot + 1;
-    }
-}
-
-static void free_path(struct path *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        free(p->parts[i]);
-    free(p->parts);
-    p->parts = NULL;
-    p->n = 0;
-}
-
-/* The object holding the last part of p; created on the way if `create`. */
-static json_t *parent_of(json_t *root, const struct path *p, bool create)
-{
-    json_t *o = root;
-    for (size_t i = 0; i + 1 < p->n; i++) {
-        json_t *next = json_object_get(o, p->parts[i]);
-        if (!json_is_object(next)) {
-            if (!create)
-                return NULL;
-            next = json_object();
-            json_object_set_new(o, p->parts[i], next);
-        }
-        o = next;
-    }
-    return o;
-}
-
-static json_t *get_path(json_t *root, const struct path *p)
-{
-    json_t *parent = parent_of(root, p, false);
-    return parent ? json_object_get(parent, p->parts[p->n - 1]) : NULL;
-}
-
-static bool load_paths(const mf_strlist *list, struct path **out)
-{
-    *out = calloc(list->count ? list->count : 1, sizeof **out);
+    *out = mf_xcalloc(list->count, sizeof **out);
     for (size_t i = 0; i < list->count; i++)
-        if (!split_path(list->items[i], &(*out)[i]))
+        if (!((*out)[i] = compile(list->items[i])))
             return false;
     return true;
 }
@@ -125,37 +69,35 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->node = node;
     c->host = host;
     if ((c->set && !json_is_object(c->set)) || (c->rename && !json_is_object(c->rename)) ||
-        !load_paths(&c->remove, &c->remove_paths) || !load_paths(&c->require, &c->require_paths))
+        !compile_list(&c->remove, &c->remove_paths) || !compile_list(&c->require, &c->require_paths))
         return MF_FATAL;
     c->n_set = c->set ? json_object_size(c->set) : 0;
-    c->set_paths = calloc(c->n_set + 1, sizeof *c->set_paths);
-    c->set_values = calloc(c->n_set + 1, sizeof *c->set_values);
+    c->set_paths = mf_xcalloc(c->n_set, sizeof *c->set_paths);
+    c->set_values = mf_xcalloc(c->n_set, sizeof *c->set_values);
     size_t i = 0;
     const char *k;
     json_t *v;
     if (c->set)
         json_object_foreach((json_t *)c->set, k, v) {
-            if (!split_path(k, &c->set_paths[i]))
+            if (!(c->set_paths[i] = compile(k)))
                 return MF_FATAL;
             c->set_values[i++] = v;
         }
     c->n_rename = c->rename ? json_object_size(c->rename) : 0;
-    c->rename_from = calloc(c->n_rename + 1, sizeof *c->rename_from);
-    c->rename_to = calloc(c->n_rename + 1, sizeof *c->rename_to);
+    c->rename_from = mf_xcalloc(c->n_rename, sizeof *c->rename_from);
+    c->rename_to = mf_xcalloc(c->n_rename, sizeof *c->rename_to);
     i = 0;
     if (c->rename)
         json_object_foreach((json_t *)c->rename, k, v) {
-            if (!json_is_string(v) || !split_path(k, &c->rename_from[i]) ||
-                !split_path(json_string_value(v), &c->rename_to[i]))
+            if (!json_is_string(v) || !(c->rename_from[i] = compile(k)) ||
+                !(c->rename_to[i] = compile(json_string_value(v))))
                 return MF_FATAL;
             i++;
         }
-    if (*c->key_field && !split_path(c->key_field, &c->key_path)) {
-        host->log(node, MF_LOG_ERROR, "key_field: bad field path '%s'", c->key_field);
+    if (*c->key_field && !(c->key_path = compile(c->key_field)))
         return MF_FATAL;
-    }
     c->mutates = c->n_set || c->remove.count || c->n_rename;
-    c->reads = c->mutates || c->require.count || *c->key_field;
+    c->reads = c->mutates || c->require.count || c->key_path;
     return MF_OK;
 }
 
@@ -176,16 +118,28 @@ static const char *type_name(const json_t *j)
     return "?";
 }
 
-/* remove: and require: are lists of paths, as a YAML list or "a, b.c". Other
- * shapes are the option table's to report. */
+/* Report text[0, len) if it is not a field path, in martflow/fieldpath.h's words. */
+static void check_path(mf_check *check, const json_t *at, const char *option, const char *text, size_t len)
+{
+    char *copy = mf_xstrndup(text, len);
+    char err[256];
+    mf_fieldpath *p = mf_fieldpath_new(copy, err, sizeof err);
+    if (!p)
+        check->problem(check, at, "option '%s': %s", option, err);
+    mf_fieldpath_free(p);
+    free(copy);
+}
+
+/* remove: and require: are lists of paths, as a YAML list or "a, b.c" (split
+ * and trimmed as the option table does). Other shapes are the option table's
+ * to report. */
 static void check_path_list(const json_t *config, const char *option, mf_check *check)
 {
     const json_t *list = json_object_get(config, option);
     for (size_t i = 0; i < json_array_size(list); i++) {
         const json_t *item = json_array_get(list, i);
-        if (json_is_string(item) && !path_ok(json_string_value(item), json_string_length(item)))
-            check->problem(check, item, "option '%s': bad field path '%s' (dotted names, none empty)", option,
-                           json_string_value(item));
+        if (json_is_string(item))
+            check_path(check, item, option, json_string_value(item), json_string_length(item));
     }
     if (!json_is_string(list))
         return;
@@ -196,9 +150,7 @@ static void check_path_list(const json_t *config, const char *option, mf_check *
             p++, len--;
         while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
             len--;
-        if (!path_ok(p, len))
-            check->problem(check, list, "option '%s': bad field path '%.*s' (dotted names, none empty)", option,
-                           (int)len, p);
+        check_path(check, list, option, p, len);
         if (!comma)
             return;
         p = comma + 1;
@@ -220,8 +172,7 @@ static const json_t *path_map(const json_t *config, const char *option, const ch
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)map, k, v)
-        if (!path_ok(k, strlen(k)))
-            check->problem(check, v, "option '%s': bad field path '%s' (dotted names, none empty)", option, k);
+        check_path(check, v, option, k, strlen(k));
     return map;
 }
 
@@ -234,32 +185,44 @@ static void validate(const json_t *config, mf_check *check)
     json_object_foreach((json_t *)rename, k, v) {
         if (!json_is_string(v))
             check->problem(check, v, "option 'rename': '%s' must map to a field path, not %s", k, type_name(v));
-        else if (!path_ok(json_string_value(v), json_string_length(v)))
-            check->problem(check, v, "option 'rename': bad new field path '%s' for '%s' (dotted names, none empty)",
-                           json_string_value(v), k);
+        else
+            check_path(check, v, "rename", json_string_value(v), json_string_length(v));
     }
     check_path_list(config, "remove", check);
     check_path_list(config, "require", check);
+    mf_fieldpath_check(config, "key_field", check);
+}
+
+/* Delete path from j; its value, if it had one, is returned with a reference. */
+static json_t *take(json_t *j, const mf_fieldpath *path)
+{
+    const char *name;
+    json_t *parent = mf_fieldpath_parent(path, j, false, &name);
+    json_t *v = json_incref(json_object_get(parent, name));
+    if (v)
+        json_object_del(parent, name);
+    return v;
+}
+
+/* Set path in j to v (reference stolen), creating the objects on its way. */
+static void put(json_t *j, const mf_fieldpath *path, json_t *v)
+{
+    const char *name;
+    json_t *parent = mf_fieldpath_parent(path, j, true, &name);
+    json_object_set_new(parent, name, v); /* a NULL parent (a name not UTF-8) frees v */
 }
 
 static void apply(struct ctx *c, json_t *j)
 {
-    for (size_t i = 0; i < c->remove.count; i++) {
-        json_t *parent = parent_of(j, &c->remove_paths[i], false);
-        if (parent)
-            json_object_del(parent, c->remove_paths[i].parts[c->remove_paths[i].n - 1]);
-    }
+    for (size_t i = 0; i < c->remove.count; i++)
+        json_decref(take(j, c->remove_paths[i]));
     for (size_t i = 0; i < c->n_rename; i++) {
-        json_t *v = get_path(j, &c->rename_from[i]);
-        if (!v)
-            continue;
-        json_incref(v);
-        json_object_del(parent_of(j, &c->rename_from[i], false), c->rename_from[i].parts[c->rename_from[i].n - 1]);
-        json_object_set_new(parent_of(j, &c->rename_to[i], true), c->rename_to[i].parts[c->rename_to[i].n - 1], v);
+        json_t *v = take(j, c->rename_from[i]);
+        if (v)
+            put(j, c->rename_to[i], v);
     }
     for (size_t i = 0; i < c->n_set; i++)
-        json_object_set(parent_of(j, &c->set_paths[i], true), c->set_paths[i].parts[c->set_paths[i].n - 1],
-                        c->set_values[i]);
+        put(j, c->set_paths[i], json_incref(c->set_values[i]));
 }
 
 static void handle(struct ctx *c, mf_record *r)
@@ -275,28 +238,25 @@ static void handle(struct ctx *c, mf_record *r)
         return;
     }
     for (size_t i = 0; i < c->require.count; i++)
-        if (!get_path(j, &c->require_paths[i])) {
+        if (!mf_fieldpath_get(c->require_paths[i], j)) {
             c->host->reject(c->node, r, "missing required field '%s'", c->require.items[i]);
             return;
         }
-    if (c->mutates)
-        apply(c, c->host->record_json_mut(c->node, r, &error));
+    if (c->mutates) {
+        j = c->host->record_json_mut(c->node, r, &error);
+        apply(c, j);
+    }
     mf_record out = *r;
-    char keybuf[32];
-    if (c->key_path.n) {
-        json_t *k = get_path(r->json, &c->key_path);
-        if (json_is_string(k)) {
-            out.key = (const uint8_t *)json_string_value(k);
-            out.key_len = (uint32_t)json_string_length(k);
-            out.flags &= ~MF_RECORD_KEY_NULL;
-        } else if (json_is_integer(k)) {
-            out.key_len = (uint32_t)snprintf(keybuf, sizeof keybuf, "%" JSON_INTEGER_FORMAT, json_integer_value(k));
-            out.key = (const uint8_t *)keybuf;
-            out.flags &= ~MF_RECORD_KEY_NULL;
-        } else {
-            c->host->reject(c->node, r, "key field '%s' is missing or not a string or integer", c->key_field);
+    if (c->key_path) {
+        const uint8_t *key;
+        size_t len;
+        if (!mf_fieldpath_key(c->key_path, j, &c->keybuf, &key, &len)) {
+            c->host->reject(c->node, r, "key field '%s' is missing or null", c->key_field);
             return;
         }
+        out.key = key;
+        out.key_len = (uint32_t)len;
+        out.flags &= ~MF_RECORD_KEY_NULL;
     }
     c->host->emit(c->node, MF_PORT_DEFAULT, &out, NULL);
 }
@@ -313,12 +273,12 @@ static int process(void *vctx, mf_batch *batch)
     return MF_OK;
 }
 
-static void free_paths(struct path *p, size_t n)
+static void free_paths(mf_fieldpath **p, size_t n)
 {
     if (!p)
         return;
     for (size_t i = 0; i < n; i++)
-        free_path(&p[i]);
+        mf_fieldpath_free(p[i]);
     free(p);
 }
 
@@ -331,7 +291,8 @@ static void free_cb(void *vctx)
     free_paths(c->rename_from, c->n_rename);
     free_paths(c->rename_to, c->n_rename);
     free(c->set_values);
-    free_path(&c->key_path);
+    mf_fieldpath_free(c->key_path);
+    mf_buffer_free(&c->keybuf);
 }
 
 MF_PLUGIN_DEFINE = {

@@ -50,7 +50,7 @@ static const mf_option options[] = {
 
 static void make_parents(const char *path)
 {
-    char *copy = strdup(path);
+    char *copy = mf_xstrdup(path);
     char *dir = dirname(copy);
     for (char *p = dir + 1; *p; p++) {
         if (*p == '/') {
@@ -106,9 +106,7 @@ static void hold(struct ctx *c, const mf_record *r)
         return; /* one hold per run of records sharing an ack is enough */
     if (c->n_held == c->cap_held) {
         c->cap_held = c->cap_held ? c->cap_held * 2 : 64;
-        c->held = realloc(c->held, c->cap_held * sizeof *c->held);
-        if (!c->held)
-            abort();
+        c->held = mf_xrealloc(c->held, c->cap_held * sizeof *c->held);
     }
     c->held[c->n_held++] = c->host->ack_hold(c->node, r);
 }

@@ -64,6 +64,8 @@ struct ctx {
     /* state */
     mf_node *node;
     const mf_host *host;
+    mf_fieldpath *key_path, *time_path; /* key_field, time_field compiled; NULL: not used */
+    mf_buffer keybuf;                   /* a key that is not a string (martflow/fieldpath.h) */
     struct tracked_file **files; /* owned; a file stays while batches refer to it (wm_in_use) */
     size_t n_files;
     size_t current;
@@ -91,9 +93,9 @@ static const mf_option options[] = {
               "Files found at start with no stored position: read from their first line; false: only "
               "lines appended later"),
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
-              "Top-level field whose value becomes the record key (empty: no key)"),
+              "Field path (see Field paths and keys) whose value becomes the record key (empty: no key)"),
     MF_OPTION(MF_OPT_STRING, "time_field", "", 0, struct ctx, time_field,
-              "Top-level field with the event time (RFC 3339 or epoch ms; empty: none)"),
+              "Field path (see Field paths and keys) of the event time (RFC 3339 or epoch ms; empty: none)"),
     MF_OPTION_RANGE(MF_OPT_INT, "lines_per_poll", "512", 0, struct ctx, lines_per_poll, 1, 1e6,
                     "Lines read per poll (one source batch)"),
     MF_OPTION_RANGE(MF_OPT_SIZE, "max_line", "1MiB", 0, struct ctx, max_line, 64, 1e9,
@@ -128,15 +130,10 @@ static struct tracked_file *find_inode(const struct ctx *c, uint64_t dev, uint64
 
 static struct tracked_file *add_file(struct ctx *c, const char *path, const struct stat *st, bool at_start)
 {
-    struct tracked_file *f = calloc(1, sizeof *f);
-    struct tracked_file **files = realloc(c->files, (c->n_files + 1) * sizeof *c->files);
-    if (!f || !files)
-        abort();
-    c->files = files;
+    struct tracked_file *f = mf_xcalloc(1, sizeof *f);
+    c->files = mf_xrealloc(c->files, (c->n_files + 1) * sizeof *c->files);
     c->files[c->n_files++] = f;
-    f->path = strdup(path);
-    if (!f->path)
-        abort();
+    f->path = mf_xstrdup(path);
     f->fd = -1;
     f->id.dev = (uint64_t)st->st_dev; /* until it is opened: what the scan saw */
     f->id.ino = (uint64_t)st->st_ino;
@@ -201,9 +198,7 @@ static size_t scan(struct ctx *c, bool at_start)
             if (!f && (f = find_inode(c, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) && f->retired) {
                 c->host->log(c->node, MF_LOG_INFO, "%s is %s, renamed: following it again", path, f->path);
                 free(f->path);
-                f->path = strdup(path);
-                if (!f->path)
-                    abort();
+                f->path = mf_xstrdup(path);
                 f->retired = false;
             }
             if (!f) {
@@ -364,11 +359,7 @@ static int open_positions(struct ctx *c)
                why ? why : "no data directory");
         return MF_OK;
     }
-    size_t len = strlen(dir) + sizeof "/" STATE_FILE;
-    c->state_file = malloc(len);
-    if (!c->state_file)
-        abort();
-    snprintf(c->state_file, len, "%s/%s", dir, STATE_FILE);
+    c->state_file = mf_xasprintf("%s/%s", dir, STATE_FILE);
     char err[512];
     if (!pos_load(c->state_file, &c->stored, err, sizeof err)) {
         h->log(c->node, MF_LOG_ERROR, "cannot read the positions file: %s (remove it to read every file again, "
@@ -410,11 +401,34 @@ static void own_buffer(struct ctx *c, struct tracked_file *f)
     c->buf_owner = f;
 }
 
+/* Compile an optional path option ("" leaves *out NULL). validate(), which
+ * `check` and `run` call first, has reported a bad path at its place; this
+ * names it again for a caller that skips validate (a test harness). */
+static bool compile(struct ctx *c, const char *option, const char *text, mf_fieldpath **out)
+{
+    char err[256];
+    if (!*text)
+        return true;
+    *out = mf_fieldpath_new(text, err, sizeof err);
+    if (!*out)
+        c->host->log(c->node, MF_LOG_ERROR, "option '%s': %s", option, err);
+    return *out != NULL;
+}
+
+static void validate(const json_t *config, mf_check *check)
+{
+    mf_fieldpath_check(config, "key_field", check);
+    mf_fieldpath_check(config, "time_field", check);
+}
+
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
     c->node = node;
     c->host = host;
+    if (!compile(c, "key_field", c->key_field, &c->key_path) ||
+        !compile(c, "time_field", c->time_field, &c->time_path))
+        return MF_FATAL;
     c->buf_cap = READ_CHUNK + (size_t)c->max_line;
     c->buf = malloc(c->buf_cap);
     if (!c->buf)
@@ -435,24 +449,22 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->next_save = host->monotonic_ms() + c->positions_ms;
     return MF_OK;
 }
-static void set_key(struct ctx *c, mf_record *r, json_t *j, char *keybuf, size_t keycap)
+
+/* The key bytes are j's or keybuf's: valid until the next line. */
+static void set_key(struct ctx *c, mf_record *r, const json_t *j)
 {
-    json_t *k = json_object_get(j, c->key_field);
-    if (json_is_string(k)) {
-        r->key = (const uint8_t *)json_string_value(k);
-        r->key_len = (uint32_t)json_string_length(k);
-        r->flags &= ~MF_RECORD_KEY_NULL;
-    } else if (json_is_integer(k)) {
-        int n = snprintf(keybuf, keycap, "%" JSON_INTEGER_FORMAT, json_integer_value(k));
-        r->key = (const uint8_t *)keybuf;
-        r->key_len = (uint32_t)n;
+    const uint8_t *key;
+    size_t len;
+    if (mf_fieldpath_key(c->key_path, j, &c->keybuf, &key, &len)) {
+        r->key = key;
+        r->key_len = (uint32_t)len;
         r->flags &= ~MF_RECORD_KEY_NULL;
     }
 }
 
-static void set_time(struct ctx *c, mf_record *r, json_t *j)
+static void set_time(struct ctx *c, mf_record *r, const json_t *j)
 {
-    json_t *t = json_object_get(j, c->time_field);
+    const json_t *t = mf_fieldpath_get(c->time_path, j);
     int64_t ms;
     if (json_is_integer(t))
         r->time_ms = json_integer_value(t);
@@ -484,10 +496,9 @@ static void handle_line(struct ctx *c, struct tracked_file *f, const char *line,
                         (long long)f->line_no, err.column, err.text);
         return;
     }
-    char keybuf[32];
-    if (*c->key_field)
-        set_key(c, &r, j, keybuf, sizeof keybuf);
-    if (*c->time_field)
+    if (c->key_path)
+        set_key(c, &r, j);
+    if (c->time_path)
         set_time(c, &r, j);
     r.json = j;
     c->batch_records++;
@@ -703,6 +714,9 @@ static void free_cb(void *vctx)
     free(c->buf);
     free(c->state_file);
     pos_table_free(&c->stored);
+    mf_fieldpath_free(c->key_path);
+    mf_fieldpath_free(c->time_path);
+    mf_buffer_free(&c->keybuf);
 }
 
 MF_PLUGIN_DEFINE = {
@@ -714,6 +728,7 @@ MF_PLUGIN_DEFINE = {
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,
+    .validate = validate,
     .free = free_cb,
     .stop = stop_cb,
     .poll = poll_cb,

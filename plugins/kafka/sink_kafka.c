@@ -558,6 +558,12 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     return MF_OK;
 }
 
+/* check-time: a bad key_field is reported at its place, not first at start. */
+static void validate(const json_t *config, mf_check *check)
+{
+    mf_fieldpath_check(config, "key_field", check);
+}
+
 static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
@@ -599,6 +605,7 @@ MF_PLUGIN_DEFINE = {
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,
+    .validate = validate,
     .free = free_cb,
     .stop = stop_cb,
     .process = process,

@@ -99,7 +99,8 @@ expect_check "$f" 7 "node 'f' \(transform fields\): option 'set': expected a map
 f=$TMP/fields_rename.yaml
 printf 'sources:\n  in: {plugin: file, path: /dev/null}\ntransforms:\n  f: {plugin: fields, inputs: [in], rename: "x"}\nsinks:\n  out: {plugin: stdout, inputs: [f]}\n' >"$f"
 expect_check "$f" 4 "option 'rename': expected a map of field path -> new field path, not a string"
-# every problem of a node, at its line and column; `run` refuses the same way
+# every problem of a node, at its line and column, bad paths in the words of
+# martflow/fieldpath.h (the same for every plugin); `run` refuses the same way
 f=$TMP/fields_many.yaml
 cat >"$f" <<'Y'
 sources:
@@ -108,7 +109,7 @@ transforms:
   f:
     plugin: fields
     inputs: [in]
-    set: {a..b: 1}
+    set: {a..b: 1, 'ok\.dot': 2}
     rename:
       ok: fine
       n: 7
@@ -116,21 +117,44 @@ transforms:
       e: x..y
     remove: [a, b.]
     require: "a, , b"
+    key_field: 'k\n'
 sinks:
   out: {plugin: stdout, inputs: [f]}
 Y
 rc=0; "$MARTFLOW" check "$f" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "exit of check with bad fields options"
-assert_eq 6 "$(wc -l <"$TMP/err")" "one line per problem"
-assert_contains "$TMP/err" "^$f:7:17: node 'f' \(transform fields\): option 'set': bad field path 'a\.\.b' \(dotted names, none empty\)$" "set key"
+assert_eq 7 "$(wc -l <"$TMP/err")" "one line per problem"
+EMPTY_NAME="empty name \(a path is name\.name\.\.\., '\\\\\.' for a dot\)"
+assert_contains "$TMP/err" "^$f:7:17: node 'f' \(transform fields\): option 'set': field path 'a\.\.b': $EMPTY_NAME$" "set key"
 assert_contains "$TMP/err" "^$f:10:10: .*option 'rename': 'n' must map to a field path, not a number$" "rename to a number"
 assert_contains "$TMP/err" "^$f:11:10: .*option 'rename': 't' must map to a field path, not a boolean$" "rename to a boolean"
-assert_contains "$TMP/err" "^$f:12:10: .*option 'rename': bad new field path 'x\.\.y' for 'e' \(dotted names, none empty\)$" "rename target"
-assert_contains "$TMP/err" "^$f:13:17: .*option 'remove': bad field path 'b\.' \(dotted names, none empty\)$" "remove item"
-assert_contains "$TMP/err" "^$f:14:14: .*option 'require': bad field path '' \(dotted names, none empty\)$" "require string"
+assert_contains "$TMP/err" "^$f:12:10: .*option 'rename': field path 'x\.\.y': $EMPTY_NAME$" "rename target"
+assert_contains "$TMP/err" "^$f:13:17: .*option 'remove': field path 'b\.': $EMPTY_NAME$" "remove item"
+assert_contains "$TMP/err" "^$f:14:14: .*option 'require': empty field path$" "require string"
+assert_contains "$TMP/err" "^$f:15:16: .*option 'key_field': field path 'k\\\\n': '\\\\' must be followed by '\.' or '\\\\'$" "key_field"
 rc=0; "$MARTFLOW" run "$f" >"$TMP/out" 2>"$TMP/err2" || rc=$?
 assert_eq 2 "$rc" "exit of run with bad fields options"
 cmp -s "$TMP/err" "$TMP/err2" || fail "run reports what check reports: $(cat "$TMP/err2")"
+
+# key_field and time_field of the file source and the Kafka sink: the same
+# rule, the same words
+f=$TMP/keys.yaml
+cat >"$f" <<'Y'
+sources:
+  in:
+    plugin: file
+    path: /dev/null
+    key_field: a..b
+    time_field: 'x\'
+sinks:
+  k: {plugin: kafka, inputs: [in], brokers: 127.0.0.1:1, topic: t, key_field: .a}
+Y
+rc=0; "$MARTFLOW" check "$f" 2>"$TMP/err" || rc=$?
+assert_eq 2 "$rc" "exit of check with bad key paths"
+assert_eq 3 "$(wc -l <"$TMP/err")" "one line per bad path"
+assert_contains "$TMP/err" "^$f:5:16: node 'in' \(source file\): option 'key_field': field path 'a\.\.b': $EMPTY_NAME$" "file key_field"
+assert_contains "$TMP/err" "^$f:6:17: node 'in' \(source file\): option 'time_field': field path 'x\\\\': '\\\\' must be followed by '\.' or '\\\\'$" "file time_field"
+assert_contains "$TMP/err" "^$f:8:79: node 'k' \(sink kafka\): option 'key_field': field path '\.a': $EMPTY_NAME$" "kafka key_field"
 
 # a number no double holds is named as such
 f=$TMP/huge.yaml

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Secrets never reach the output: values from ${file:} and ${json:} used in
 # every substitutable place (source and sink paths, a fields `set` value, a
-# plugin option that fails init, a pipeline name, a value check rejects) do not
+# plugin option that fails check, a pipeline name, a value check rejects) do not
 # appear anywhere in the stdout or stderr of `check`, `check --print` and `run`,
 # even when the engine or a plugin prints the value in an error. ${file:} on a
 # FIFO is refused with file:line:col instead of hanging.
@@ -59,7 +59,8 @@ Y
 run_cli 1 run "$TMP/sink.yaml" --log-level debug
 assert_contains "$TMP/out" "cannot open /proc/nope/\*\*\*/\*\*\*\.jsonl" "the sink error names the path, redacted"
 
-# 3. fields: a `set` value from a secret, and a key_field init rejects
+# 3. fields: a `set` value from a secret, and a key_field that check (and
+# run, before any init) rejects, quoting the path
 cat >"$TMP/fields.yaml" <<Y
 sources:
   in: {plugin: file, path: $TMP/in.jsonl}
@@ -68,9 +69,11 @@ transforms:
 sinks:
   out: {plugin: file, inputs: [t], path: $TMP/fields.jsonl}
 Y
-run_cli 0 check --print "$TMP/fields.yaml"
-run_cli 1 run "$TMP/fields.yaml" --log-level trace
-assert_contains "$TMP/out" "key_field: bad field path 'a\.\.\*\*\*'" "the plugin's init error, redacted"
+run_cli 2 check "$TMP/fields.yaml"
+assert_contains "$TMP/err" "^$TMP/fields.yaml:4:[0-9]+: .*option 'key_field': field path 'a\.\.\*\*\*': empty name" \
+    "the plugin's check error, redacted"
+run_cli 2 run "$TMP/fields.yaml" --log-level trace
+run_cli 0 check --print "$TMP/fields.yaml" --set t.key_field=
 # without the bad option the records carry the secrets (data, not logs)
 run_cli 0 run "$TMP/fields.yaml" --set t.key_field= --log-level trace
 assert_contains "$TMP/fields.jsonl" "\"token\": ?\"$S_FILE\"" "set writes the secret into the records"

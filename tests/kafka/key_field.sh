@@ -2,7 +2,7 @@
 # The Kafka sink's key_field is a field path (martflow/fieldpath.h): nested
 # names, '\.' for a dot inside a name; a string keys by its bytes, any other
 # value by its JSON text (objects with sorted members), null or missing: no
-# key (a NULL key, not an empty one). A bad path fails the start.
+# key (a NULL key, not an empty one). A bad path fails `check` (and `run`).
 source "$top_srcdir/tests/kafka/kafka_lib.sh"
 T=$(name t)
 topic "$T" 1
@@ -44,9 +44,12 @@ Y
 timeout 60 "$MARTFLOW" run "$TMP/dot.yaml" >"$TMP/dot.log" 2>&1 || { cat "$TMP/dot.log"; fail "run (dot)"; }
 assert_eq "top" "$(kcat -b "$B" -C -t "$T2" -o beginning -e -q -f '%k\n')" "'a\\.b' is the top-level field a.b"
 
-# a bad path fails the start, naming the option
+# a bad path fails check, and run before anything starts, at its place
 sed 's/key_field: a.b/key_field: "a..b"/' "$TMP/p.yaml" >"$TMP/bad.yaml"
-rc=0
-timeout 60 "$MARTFLOW" run "$TMP/bad.yaml" >"$TMP/bad.log" 2>&1 || rc=$?
-assert_eq 1 "$rc" "bad path: exit status"
-assert_contains "$TMP/bad.log" "key_field: field path 'a..b': empty name" "bad path: message"
+for cmd in check run; do
+    rc=0
+    timeout 60 "$MARTFLOW" $cmd "$TMP/bad.yaml" >"$TMP/bad.log" 2>&1 || rc=$?
+    assert_eq 2 "$rc" "bad path: exit status of $cmd"
+    assert_contains "$TMP/bad.log" "^$TMP/bad.yaml:4:[0-9]+: .*option 'key_field': field path 'a\.\.b': empty name" \
+        "bad path: message of $cmd"
+done

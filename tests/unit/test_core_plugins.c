@@ -87,6 +87,47 @@ static void test_fields_ops(void)
     mfh_close(h);
 }
 
+/* The key of emitted record i, as a string. */
+static char *key_of(mfh *h, size_t i)
+{
+    mf_record *r = mfh_record(h, "default", i);
+    CU_ASSERT_FALSE(r->flags & MF_RECORD_KEY_NULL);
+    return strndup((const char *)r->key, r->key_len);
+}
+
+/* Paths and keys are martflow/fieldpath.h's: escapes, and every JSON type. */
+static void test_fields_paths_and_keys(void)
+{
+    mfh *h = open_ok(MF_KIND_TRANSFORM, "fields",
+                     "key_field: a.k\n"
+                     "rename: {'top\\.dot': a.moved}\n"
+                     "remove: ['a.b\\.c']\n"
+                     "set: {'x\\\\y': 1}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    mfh_push(h, NULL, "{\"a\":{\"k\":\"s\",\"b.c\":1,\"b\":{\"c\":2}},\"top.dot\":3}");
+    mfh_push(h, NULL, "{\"a\":{\"k\":1.5}}");
+    mfh_push(h, NULL, "{\"a\":{\"k\":true}}");
+    mfh_push(h, NULL, "{\"a\":{\"k\":{\"z\":1,\"b\":[null]}}}");
+    mfh_push(h, NULL, "{\"a\":{\"k\":\"\"}}");
+    mfh_push(h, NULL, "{\"a\":{\"k\":null}}");
+    mfh_push(h, NULL, "{\"a\":1}");
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 5);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0),
+                           "{\"a\":{\"k\":\"s\",\"b\":{\"c\":2},\"moved\":3},\"x\\\\y\":1}");
+    static const char *const keys[] = {"s", "1.5", "true", "{\"b\":[null],\"z\":1}", ""};
+    for (size_t i = 0; i < 5; i++) {
+        char *k = key_of(h, i);
+        CU_ASSERT_STRING_EQUAL(k, keys[i]);
+        free(k);
+    }
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 2); /* null and missing: no key, rejected */
+    CU_ASSERT_STRING_EQUAL(mfh_header(h, "errors", 0, "mf.error"), "key field 'a.k' is missing or null");
+    CU_ASSERT_STRING_EQUAL(mfh_header(h, "errors", 1, "mf.error"), "key field 'a.k' is missing or null");
+    mfh_consume(h);
+    mfh_close(h);
+}
+
 static void test_fields_pass_through_untouched(void)
 {
     mfh *h = open_ok(MF_KIND_TRANSFORM, "fields", NULL);
@@ -176,6 +217,54 @@ static void test_file_source_finite(void)
     CU_ASSERT_STRING_EQUAL(mfh_value(h, "errors", 0), "{bad json}");
     CU_ASSERT_EQUAL(mfh_metric(h, "martflow_file_invalid_lines_total"), 1);
     mfh_close(h);
+}
+
+/* key_field and time_field are field paths (martflow/fieldpath.h). */
+static char *file_key(const char *key_field, const char *lines, size_t *count)
+{
+    write_file("keys.jsonl", lines, "w");
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/keys.jsonl\nkey_field: '%s'\ntime_field: m.t\npositions: false\n", tmpdir,
+             key_field);
+    mfh *h = open_ok(MF_KIND_SOURCE, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    while (mfh_poll(h, 10) == MF_OK)
+        ;
+    /* the keys of all records, "|"-separated, "-" for no key */
+    mf_buffer out = {0};
+    *count = mfh_count(h, "default");
+    for (size_t i = 0; i < *count; i++) {
+        mf_record *r = mfh_record(h, "default", i);
+        if (i)
+            mf_buffer_append(&out, "|", 1);
+        if (r->flags & MF_RECORD_KEY_NULL)
+            mf_buffer_append(&out, "-", 1);
+        else
+            mf_buffer_append(&out, r->key, r->key_len);
+        if (i == 0)
+            CU_ASSERT_EQUAL(r->time_ms, 1000); /* time_field m.t, nested */
+    }
+    mf_buffer_append(&out, "", 1);
+    char *text = strdup((const char *)out.data);
+    mf_buffer_free(&out);
+    mfh_close(h);
+    return text;
+}
+
+static void test_file_source_key_paths(void)
+{
+    const char *lines = "{\"a\":{\"b\":\"nested\"},\"a.b\":\"dotted\",\"m\":{\"t\":1000}}\n"
+                        "{\"a\":{\"b\":42},\"a.b\":{\"z\":1,\"y\":[true]}}\n"
+                        "{\"a\":{\"b\":null},\"a.b\":1.5}\n"
+                        "{\"a\":7}\n";
+    size_t n;
+    char *keys = file_key("a.b", lines, &n);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_STRING_EQUAL(keys, "nested|42|-|-"); /* an integer as its text; null, missing: no key */
+    free(keys);
+    keys = file_key("a\\.b", lines, &n); /* the top-level "a.b" */
+    CU_ASSERT_STRING_EQUAL(keys, "dotted|{\"y\":[true],\"z\":1}|1.5|-"); /* an object: sorted compact JSON */
+    free(keys);
 }
 
 static void test_file_source_missing_file(void)
@@ -505,9 +594,11 @@ static void test_null_rate(void)
 static const mf_test tests[] = {
     {"fields: operations, rejects, acks", test_fields_ops},
     {"fields: untouched records pass byte-identical", test_fields_pass_through_untouched},
+    {"fields: paths and keys follow martflow/fieldpath.h", test_fields_paths_and_keys},
     {"file sink: acks wait for fsync", test_file_sink_holds_until_sync},
     {"file sink: envelope format", test_file_sink_envelope},
     {"file source: finite read", test_file_source_finite},
+    {"file source: key_field and time_field are field paths", test_file_source_key_paths},
     {"file source: nothing matches", test_file_source_missing_file},
     {"file source: over-long line", test_file_source_long_line},
     {"file source: follow, rotation, truncation", test_file_source_follow_rotation},

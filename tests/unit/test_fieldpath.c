@@ -1,5 +1,7 @@
 /* Unit tests: martflow/fieldpath.h — path syntax and escapes, lookup, and
  * the key bytes of every JSON type. Links only the public libmartflow. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,10 +118,116 @@ static void test_key_bytes(void)
     json_decref(j);
 }
 
+static mf_fieldpath *compile(const char *text)
+{
+    char err[128];
+    mf_fieldpath *p = mf_fieldpath_new(text, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    return p;
+}
+
+static void test_parent(void)
+{
+    json_t *j = doc();
+    const char *last = NULL;
+    mf_fieldpath *p = compile("a.b.c");
+    CU_ASSERT_PTR_EQUAL(mf_fieldpath_parent(p, j, false, &last), json_object_get(json_object_get(j, "a"), "b"));
+    CU_ASSERT_STRING_EQUAL(last, "c");
+    mf_fieldpath_free(p);
+
+    p = compile("a\\.b"); /* the top-level "a.b": its parent is the root */
+    CU_ASSERT_PTR_EQUAL(mf_fieldpath_parent(p, j, false, &last), j);
+    CU_ASSERT_STRING_EQUAL(last, "a.b");
+    CU_ASSERT_PTR_EQUAL(mf_fieldpath_parent(p, j, false, NULL), j);
+    mf_fieldpath_free(p);
+
+    /* without create: a missing step, or one that is not an object, is no parent */
+    p = compile("new.x.y");
+    CU_ASSERT_PTR_NULL(mf_fieldpath_parent(p, j, false, &last));
+    CU_ASSERT_STRING_EQUAL(last, "y");
+    CU_ASSERT_PTR_NULL(json_object_get(j, "new")); /* nothing created */
+    mf_fieldpath_free(p);
+    p = compile("s.x");
+    CU_ASSERT_PTR_NULL(mf_fieldpath_parent(p, j, false, &last));
+    mf_fieldpath_free(p);
+    /* the last step itself need not exist */
+    p = compile("a.missing");
+    CU_ASSERT_PTR_EQUAL(mf_fieldpath_parent(p, j, false, &last), json_object_get(j, "a"));
+    mf_fieldpath_free(p);
+
+    /* with create: missing steps become objects, a non-object step is replaced */
+    p = compile("new.x.y");
+    json_t *parent = mf_fieldpath_parent(p, j, true, &last);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(parent);
+    json_object_set_new(parent, last, json_integer(5));
+    CU_ASSERT_EQUAL(json_integer_value(mf_fieldpath_get(p, j)), 5);
+    mf_fieldpath_free(p);
+    p = compile("s.x");
+    parent = mf_fieldpath_parent(p, j, true, &last);
+    CU_ASSERT_TRUE(json_is_object(parent));
+    CU_ASSERT_PTR_EQUAL(json_object_get(j, "s"), parent);
+    CU_ASSERT_EQUAL(json_object_size(parent), 0);
+    /* the root must be an object, even with create */
+    json_t *arr = json_array();
+    CU_ASSERT_PTR_NULL(mf_fieldpath_parent(p, arr, true, &last));
+    CU_ASSERT_EQUAL(json_array_size(arr), 0);
+    json_decref(arr);
+    mf_fieldpath_free(p);
+    json_decref(j);
+}
+
+/* A fake mf_check that keeps the last problem. */
+struct seen {
+    mf_check check;
+    int count;
+    const json_t *at;
+    char msg[256];
+};
+
+static void note_problem(mf_check *check, const json_t *at, const char *fmt, ...)
+{
+    struct seen *s = (struct seen *)check;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+    va_end(ap);
+    s->count++;
+    s->at = at;
+}
+
+static void test_check(void)
+{
+    json_error_t e;
+    json_t *config = json_loads("{\"good\": \"a.b\", \"bad\": \"a..b\", \"empty\": \"\", \"num\": 3,"
+                                " \"esc\": \"a\\\\x\"}", 0, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+    struct seen s = {.check = {.problem = note_problem}};
+    static const char *const fine[] = {"good", "empty", "num", "absent"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+        mf_fieldpath_check(config, fine[i], &s.check);
+    CU_ASSERT_EQUAL(s.count, 0);
+
+    mf_fieldpath_check(config, "bad", &s.check);
+    CU_ASSERT_EQUAL(s.count, 1);
+    CU_ASSERT_PTR_EQUAL(s.at, json_object_get(config, "bad")); /* reported at the value */
+    char err[128];
+    CU_ASSERT_PTR_NULL(mf_fieldpath_new("a..b", err, sizeof err));
+    char want[256];
+    snprintf(want, sizeof want, "option 'bad': %s", err); /* the compiler's own words */
+    CU_ASSERT_STRING_EQUAL(s.msg, want);
+
+    mf_fieldpath_check(config, "esc", &s.check);
+    CU_ASSERT_EQUAL(s.count, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "option 'esc': field path 'a\\x': '\\' must be followed by"));
+    json_decref(config);
+}
+
 static const mf_test tests[] = {
     {"lookup, escapes, arrays not indexed", test_lookup},
     {"invalid paths", test_invalid},
     {"key bytes of every type", test_key_bytes},
+    {"parent of the last step, with and without create", test_parent},
+    {"validate() reports bad paths in the compiler's words", test_check},
     {NULL, NULL},
 };
 

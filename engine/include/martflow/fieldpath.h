@@ -17,6 +17,10 @@
  *   object, array   its JSON text, compact, object members sorted by name (so
  *                   the same value gives the same key, whatever the order)
  *   null, missing   no key (distinct from an empty key "")
+ *
+ * Editing (mf_fieldpath_parent) walks the same steps; validate() callbacks
+ * report bad paths with mf_fieldpath_check, so every plugin states the same
+ * rule in the same words.
  */
 #ifndef MARTFLOW_FIELDPATH_H
 #define MARTFLOW_FIELDPATH_H
@@ -26,6 +30,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <martflow/plugin.h>
 #include <martflow/record.h>
 
 #ifdef __cplusplus
@@ -43,6 +48,15 @@ void mf_fieldpath_free(mf_fieldpath *path);
  * missing or is not an object. */
 json_t *mf_fieldpath_get(const mf_fieldpath *path, const json_t *root);
 
+/* The object holding the last step of path in root, where an edit (set,
+ * delete) of that step happens; *last_name (if last_name is not NULL) is set
+ * to that step's name, borrowed from path. NULL when root is not an object,
+ * or, without create, when a step before the last is missing or not an
+ * object. With create, such a step is made a new empty object (replacing a
+ * value that is not an object): root is changed, and for an object root the
+ * result is NULL only if a name is not UTF-8. Borrowed from root. */
+json_t *mf_fieldpath_parent(const mf_fieldpath *path, json_t *root, bool create, const char **last_name);
+
 /* The key bytes of value (see above). Returns false for no key (value NULL
  * or null). *key points into value (a string) or into buf (anything else;
  * buf is reset first): valid while both are unchanged. */
@@ -51,6 +65,12 @@ bool mf_json_key(const json_t *value, mf_buffer *buf, const uint8_t **key, size_
 /* mf_fieldpath_get, then mf_json_key. */
 bool mf_fieldpath_key(const mf_fieldpath *path, const json_t *root, mf_buffer *buf, const uint8_t **key,
                       size_t *len);
+
+/* For a plugin's validate(): when the raw node config holds option as a
+ * non-empty string that is not a valid path, report "option '<option>':
+ * <what mf_fieldpath_new says>" at that value. Absent, "" (the usual "not
+ * used") and non-string values pass (the option table reports the type). */
+void mf_fieldpath_check(const json_t *config, const char *option, mf_check *check);
 
 #ifdef __cplusplus
 }
