@@ -69,6 +69,7 @@ struct ctx {
     const char *topic_header;
     const char *key_field;
     mf_fieldpath *key_path; /* key_field compiled; NULL: the record's key */
+    mf_fieldpath *topic_path; /* topic_field compiled; NULL: not used */
 
     mf_node *node;
     const mf_host *host;
@@ -101,7 +102,7 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_STRING, "topic", NULL, 0, struct ctx, topic,
               "Topic to write to (fallback when topic_field/topic_header give none); \"\": discard, counted"),
     MF_OPTION(MF_OPT_STRING, "topic_field", "", 0, struct ctx, topic_field,
-              "Top-level JSON field holding each record's topic (empty: not used)"),
+              "Field path (see Field paths and keys) of each record's topic (empty: not used)"),
     MF_OPTION(MF_OPT_STRING, "topic_header", "", 0, struct ctx, topic_header,
               "Header holding each record's topic (empty: not used; checked before topic_field)"),
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
@@ -300,10 +301,10 @@ static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t
             return buf;
         }
     }
-    if (*c->topic_field) {
+    if (c->topic_path) {
         const char *jerr = NULL;
         json_t *j = (rec->flags & MF_RECORD_VALUE_NULL) ? NULL : c->host->record_json(c->node, rec, &jerr);
-        json_t *t = json_object_get(j, c->topic_field);
+        json_t *t = j ? mf_fieldpath_get(c->topic_path, j) : NULL;
         if (json_is_string(t) && json_string_length(t)) {
             const char *name = json_string_value(t);
             if (!mfk_valid_topic(name, json_string_length(t))) {
@@ -521,6 +522,14 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
             return MF_FATAL;
         }
     }
+    if (*c->topic_field) {
+        char err[256];
+        c->topic_path = mf_fieldpath_new(c->topic_field, err, sizeof err);
+        if (!c->topic_path) {
+            host->log(node, MF_LOG_ERROR, "topic_field: %s", err);
+            return MF_FATAL;
+        }
+    }
     bool compressed = !user_setting_is(&c->kafka, "compression.codec", "none") &&
                       !user_setting_is(&c->kafka, "compression.type", "none");
     const struct mfk_setting defaults[] = {
@@ -562,6 +571,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
 static void validate(const json_t *config, mf_check *check)
 {
     mf_fieldpath_check(config, "key_field", check);
+    mf_fieldpath_check(config, "topic_field", check);
 }
 
 static void free_cb(void *vctx)
@@ -593,6 +603,7 @@ static void free_cb(void *vctx)
     free(c->hv.hdrs);
     mf_buffer_free(&c->keybuf);
     mf_fieldpath_free(c->key_path);
+    mf_fieldpath_free(c->topic_path);
     mfk_client_free(&c->k);
 }
 

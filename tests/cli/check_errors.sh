@@ -148,13 +148,15 @@ sources:
     time_field: 'x\'
 sinks:
   k: {plugin: kafka, inputs: [in], brokers: 127.0.0.1:1, topic: t, key_field: .a}
+  t: {plugin: kafka, inputs: [in], brokers: 127.0.0.1:1, topic_field: 'd.'}
 Y
 rc=0; "$MARTFLOW" check "$f" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "exit of check with bad key paths"
-assert_eq 3 "$(wc -l <"$TMP/err")" "one line per bad path"
+assert_eq 4 "$(wc -l <"$TMP/err")" "one line per bad path"
 assert_contains "$TMP/err" "^$f:5:16: node 'in' \(source file\): option 'key_field': field path 'a\.\.b': $EMPTY_NAME$" "file key_field"
 assert_contains "$TMP/err" "^$f:6:17: node 'in' \(source file\): option 'time_field': field path 'x\\\\': '\\\\' must be followed by '\.' or '\\\\'$" "file time_field"
 assert_contains "$TMP/err" "^$f:8:79: node 'k' \(sink kafka\): option 'key_field': field path '\.a': $EMPTY_NAME$" "kafka key_field"
+assert_contains "$TMP/err" "^$f:9:71: node 't' \(sink kafka\): option 'topic_field': field path 'd\.': $EMPTY_NAME$" "kafka topic_field"
 
 # a number no double holds is named as such
 f=$TMP/huge.yaml
