@@ -42,12 +42,10 @@ void mf_checkpoint_maybe_commit(mf_node *n)
     uint64_t c = atomic_load(&n->rt->checkpoint_committed);
     if (c > n->committed_seen) {
         n->committed_seen = c;
-        if (n->g->desc->commit) {
-            int st = n->g->desc->commit(n->ctx, c);
-            mf_node_callback_done(n);
-            if (st == MF_FATAL)
-                mf_runtime_fail(n->rt, n, "commit of a checkpoint failed");
-        }
+        /* (a source may be inside poll()'s ack_wait here: its loop ends
+         * the callback arena, not this) */
+        if (n->g->desc->commit && n->g->desc->commit(n->ctx, c) == MF_FATAL)
+            mf_runtime_fail(n->rt, n, "commit of a checkpoint failed");
     }
 }
 

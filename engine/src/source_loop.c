@@ -21,10 +21,8 @@
 void mf_source_deliver_ack(void *arg, void *cookie)
 {
     mf_node *n = arg;
-    if (n->g->desc->ack) {
+    if (n->g->desc->ack)
         n->g->desc->ack(n->ctx, cookie);
-        mf_node_callback_done(n);
-    }
 }
 
 /* Pause when a downstream queue is full, resume only once every one is below
@@ -59,12 +57,20 @@ static void wait_drained(mf_node *n, int64_t until)
 
 /* What a source does between polls, and while its plugin waits in ack_wait:
  * deliver acknowledgements, commit a completed checkpoint, pass on a due
- * checkpoint barrier. */
+ * checkpoint barrier. (Inside ack_wait this runs within poll(), so the
+ * callbacks it makes leave the per-callback arena to the end of poll().) */
 void mf_source_service(mf_node *n)
 {
     mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
     mf_checkpoint_maybe_commit(n);
     mf_checkpoint_source_barrier(n);
+}
+
+/* service() from the thread's own loop, outside any plugin callback. */
+static void serve(mf_node *n)
+{
+    mf_source_service(n);
+    mf_node_callback_done(n);
 }
 
 /* End of one poll: everything it emitted goes downstream, and the poll's ack
@@ -148,7 +154,7 @@ void *mf_source_thread(void *arg)
     const mf_plugin_desc *d = n->g->desc;
 
     while (!atomic_load(&rt->stopping)) {
-        mf_source_service(n);
+        serve(n);
         int64_t now = mf_time_mono_ms();
         if (n->retry.at > now) {
             /* Backing off after a failed poll: acks and barriers go on; the
@@ -177,12 +183,13 @@ void *mf_source_thread(void *arg)
      * Ticks go on, so a plugin can keep its client alive (a Kafka consumer
      * must poll within max.poll.interval.ms). */
     for (;;) {
-        mf_source_service(n);
+        serve(n);
         mf_node_maybe_tick(n);
         if (mf_ack_tracker_outstanding(n->tracker) == 0)
             break;
         if (atomic_load(&rt->sinks_done)) {
             mf_ack_tracker_drain(n->tracker, mf_source_deliver_ack, n);
+            mf_node_callback_done(n);
             uint64_t left = mf_ack_tracker_outstanding(n->tracker);
             if (left)
                 mf_node_log(n, MF_LOG_INFO, "%llu poll batches stay unacknowledged (held or not delivered)",

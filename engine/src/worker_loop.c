@@ -137,6 +137,7 @@ void *mf_worker_thread(void *arg)
 
     while (n->eos_count < n->n_producers) {
         mf_checkpoint_maybe_commit(n);
+        mf_node_callback_done(n);
         mf_node_maybe_tick(n);
         if (n->retry.batch) {
             serve_retry(n);
