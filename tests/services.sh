@@ -15,6 +15,7 @@
 #
 # Services: kafka (Apache Kafka, KRaft single node, jars from Maven Central);
 #           postgres (PostgreSQL from Debian's packages, a throwaway test cluster).
+# `env` prints KAFKA_BOOTSTRAP, and libpq's PGHOST PGPORT PGUSER PGDATABASE.
 #
 # Environment:
 #   MARTFLOW_SERVICES_DIR  state dir (data, logs, pids, ports)  [/tmp/martflow-services]
