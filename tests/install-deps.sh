@@ -9,7 +9,10 @@ set -euo pipefail
 build_pkgs=(build-essential autoconf automake libtool pkg-config
             libjansson-dev libyaml-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
             liblua5.4-dev libmicrohttpd-dev libcunit1-dev libssl-dev)
-test_pkgs=(kcat openjdk-17-jre-headless maven curl valgrind python3 procps util-linux time iproute2 bc)
+# postgresql: the server of Debian's release (tests/services.sh runs its own
+# cluster from /usr/lib/postgresql/*/bin; psql comes with it)
+test_pkgs=(kcat openjdk-17-jre-headless maven curl valgrind python3 procps util-linux time iproute2 bc
+           postgresql)
 
 case ${1:-build} in
 build) want=("${build_pkgs[@]}") ;;
@@ -32,6 +35,13 @@ if [[ $(id -u) != 0 ]]; then
     sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The server package would create and start a cluster `main` on 5432 that
+# nothing here uses (tests/services.sh runs its own): tell it not to.
+if [[ " ${missing[*]} " == *" postgresql "* && ! -d /etc/postgresql/ ]]; then
+    "${sudo[@]}" mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' |
+        "${sudo[@]}" tee /etc/postgresql-common/createcluster.d/martflow-tests.conf >/dev/null
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done" >&2

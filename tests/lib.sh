@@ -4,8 +4,8 @@
 #   MARTFLOW              the martflow binary of this build
 #   MARTFLOW_PLUGIN_PATH  the in-tree plugins (build/plugins)
 #   top_srcdir, top_builddir
-# A test that needs a server starts it with need_kafka (idempotent); it never
-# skips because a server is missing: it fails.
+# A test that needs a server starts it with need_kafka or need_postgres
+# (idempotent); it never skips because a server is missing: it fails.
 set -euo pipefail
 
 : "${MARTFLOW:?run the tests with make check}"
@@ -48,4 +48,12 @@ need_kafka() {
     "$top_srcdir/tests/services.sh" start kafka >&2 || fail "cannot start the Kafka test broker"
     eval "$("$top_srcdir/tests/services.sh" env)"
     [[ -n ${KAFKA_BOOTSTRAP:-} ]] || fail "KAFKA_BOOTSTRAP not set after starting Kafka"
+}
+
+# Start the test PostgreSQL (no-op when it runs) and export libpq's PGHOST,
+# PGPORT, PGUSER (the trusted superuser) and PGDATABASE=postgres.
+need_postgres() {
+    "$top_srcdir/tests/services.sh" start postgres >&2 || fail "cannot start the PostgreSQL test server"
+    eval "$("$top_srcdir/tests/services.sh" env)"
+    [[ -n ${PGPORT:-} ]] || fail "PGPORT not set after starting PostgreSQL"
 }

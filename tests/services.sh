@@ -13,7 +13,9 @@
 #   tests/services.sh kafka-topic NAME PARTS    create a topic (replication 1)
 #   tests/services.sh kafka-topic-delete NAME   delete a topic
 #
-# Services: kafka (Apache Kafka, KRaft single node, jars from Maven Central).
+# Services: kafka (Apache Kafka, KRaft single node, jars from Maven Central);
+#           postgres (PostgreSQL from Debian's packages, a throwaway test cluster).
+# `env` prints KAFKA_BOOTSTRAP, and libpq's PGHOST PGPORT PGUSER PGDATABASE.
 #
 # Environment:
 #   MARTFLOW_SERVICES_DIR  state dir (data, logs, pids, ports)  [/tmp/martflow-services]
@@ -23,6 +25,7 @@
 #   MARTFLOW_KAFKA_JVM     test: C1 JIT only, fast start (tests)   [test]
 #                          production: full JIT like a real broker (benchmarks)
 #   JAVA_HOME              if set, $JAVA_HOME/bin/java is used, else `java` on PATH
+#   MARTFLOW_PG_BINDIR     PostgreSQL server binaries  [newest /usr/lib/postgresql/*/bin]
 #
 # Exit codes: 0 ok; 1 failure (message and log tail on stderr); 2 usage error;
 #             3 `env` with nothing running.
@@ -30,9 +33,10 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SERVICES=(kafka)                 # later: postgres s3
+SERVICES=(kafka postgres)        # later: s3
 
 STATE_DIR=${MARTFLOW_SERVICES_DIR:-/tmp/martflow-services}
+[[ $STATE_DIR == /* ]] || STATE_DIR=$PWD/$STATE_DIR   # servers run from elsewhere (/)
 CACHE_DIR=${MARTFLOW_CACHE_DIR:-${HOME:-/tmp}/.cache/martflow}
 START_TIMEOUT=${MARTFLOW_START_TIMEOUT:-90}
 STOP_TIMEOUT=30
@@ -118,6 +122,10 @@ pick_port() {  # pick_port [EXCLUDED...] -> a free port below the Linux ephemera
         ((ok)) && port_free "$p" && { echo "$p"; return 0; }
     done
     die "no free TCP port found on 127.0.0.1"
+}
+
+known_ports() {  # the ports remembered in the state dir (a stopped service keeps its own)
+    cat "$STATE_DIR"/*/port "$STATE_DIR"/*/controller-port 2>/dev/null || true
 }
 
 pid_alive() {  # pid_alive PIDFILE MATCH -> 0 when the pid runs and its cmdline contains MATCH
@@ -320,7 +328,8 @@ kafka_start() {
         port_free "$port" || die "port 127.0.0.1:$port of the stopped broker is taken by another process"
         port_free "$cport" || die "controller port 127.0.0.1:$cport of the stopped broker is taken by another process"
     else
-        port=$(pick_port); cport=$(pick_port "$port")
+        # shellcheck disable=SC2046 # one word per port
+        port=$(pick_port $(known_ports)); cport=$(pick_port "$port" $(known_ports))
         echo "$port" >"$KAFKA_DIR/port"; echo "$cport" >"$KAFKA_DIR/controller-port"
     fi
     mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/tmp"
@@ -466,6 +475,175 @@ kafka_topic_delete() {
     kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(kafka_bootstrap)" \
         --delete --if-exists --topic "$name" >&2 ||
         die "could not delete topic $name"
+}
+
+# --------------------------------------------------------------- postgres
+# A throwaway cluster of Debian's PostgreSQL server: initdb into the state dir,
+# TCP on 127.0.0.1 only, the unix socket in the state dir (never the package's
+# /var/run/postgresql, so it cannot meet the package's own clusters such as
+# `main` on 5432), durability off. A TEST server: nothing in it is kept.
+PG_DIR=$STATE_DIR/postgres        # data/ server.log port pid bindir version env
+PG_DATA=$PG_DIR/data
+PG_SUPERUSER=postgres             # the role tests connect as (trust auth)
+# initdb and the server refuse to run as root: as root they run as the
+# package's `postgres` user, otherwise as the caller.
+if [[ $(id -u) == 0 ]]; then PG_AS=(runuser -u postgres --); else PG_AS=(); fi
+
+pg_port()    { [[ -s $PG_DIR/port ]] && cat "$PG_DIR/port"; }
+pg_running() { pid_alive "$PG_DIR/pid" "$PG_DATA"; }
+
+pg_bindir() {  # the server binaries: those the data was made with, else MARTFLOW_PG_BINDIR, else the newest
+    local d
+    if [[ -f $PG_DATA/PG_VERSION && -s $PG_DIR/bindir ]]; then
+        d=$(<"$PG_DIR/bindir")
+    elif [[ -n ${MARTFLOW_PG_BINDIR:-} ]]; then
+        d=$MARTFLOW_PG_BINDIR
+    else
+        d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+    fi
+    [[ -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]] ||
+        die "PostgreSQL server binaries not found in $d (apt-get install -y postgresql, or set MARTFLOW_PG_BINDIR)"
+    echo "$d"
+}
+
+pg_as() {  # run "$@" as the server's user, from / (root's cwd may be closed to it)
+    (cd / && "${PG_AS[@]}" "$@")
+}
+
+pg_own() {  # give the server's user what it must write
+    if [[ $(id -u) == 0 ]]; then chown -R postgres:postgres "$@"; fi
+}
+
+pg_answers() {  # the server accepts connections on its TCP port
+    "$1/pg_isready" -q -h 127.0.0.1 -p "$(pg_port)" -U "$PG_SUPERUSER" -d postgres -t 5
+}
+
+pg_init() {  # pg_init BINDIR: a new cluster in $PG_DATA
+    local bindir=$1
+    if [[ $(id -u) == 0 ]]; then
+        id postgres >/dev/null 2>&1 || die "no user 'postgres' to run the server as (apt-get install -y postgresql)"
+        command -v runuser >/dev/null 2>&1 || die "runuser not found (apt-get install -y util-linux)"
+    fi
+    pg_own "$PG_DIR"
+    pg_as test -w "$PG_DIR" ||
+        die "user ${PG_AS[2]:-$(id -un)} cannot write $PG_DIR (every parent must be traversable); set MARTFLOW_SERVICES_DIR under /tmp"
+    # --no-sync: nothing here must survive a crash of the machine
+    if ! pg_as "$bindir/initdb" -D "$PG_DATA" -U "$PG_SUPERUSER" --auth=trust -E UTF8 --locale=C.UTF-8 \
+            --no-sync >"$PG_DIR/initdb.log" 2>&1; then
+        tail -n 20 "$PG_DIR/initdb.log" >&2
+        rm -rf "${PG_DATA:?}"
+        die "initdb failed (log: $PG_DIR/initdb.log)"
+    fi
+    # The superuser tests connect as is trusted; every other role must give its
+    # password (SCRAM), so tests can exercise password authentication.
+    cat >"$PG_DATA/pg_hba.conf" <<'HBA'
+# generated by tests/services.sh (test server)
+local all postgres              trust
+host  all postgres 127.0.0.1/32 trust
+local all all                   scram-sha-256
+host  all all      127.0.0.1/32 scram-sha-256
+HBA
+    echo "include 'martflow.conf'" >>"$PG_DATA/postgresql.conf"
+    pg_own "$PG_DATA/pg_hba.conf"
+}
+
+pg_write_config() {  # pg_write_config PORT: the settings of every start
+    cat >"$PG_DATA/martflow.conf" <<EOC
+# generated by tests/services.sh at every start. A TEST server: durability is
+# off (fsync, full_page_writes, synchronous_commit; minimal WAL) for speed. A
+# crash of the machine may corrupt it: fine for data \`stop\` deletes anyway.
+listen_addresses = '127.0.0.1'
+port = $1
+unix_socket_directories = '$PG_DIR'
+fsync = off
+full_page_writes = off
+synchronous_commit = off
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = '1GB'
+log_line_prefix = '%m [%p] %q%u@%d '
+EOC
+    pg_own "$PG_DATA/martflow.conf"
+}
+
+postgres_start() {
+    local bindir t0 port
+    mkdir -p "$PG_DIR"
+    if pg_running; then
+        bindir=$(pg_bindir)
+        if pg_answers "$bindir"; then
+            log "postgres already running on 127.0.0.1:$(pg_port) (pid $(<"$PG_DIR/pid"))"
+            return 0
+        fi
+        die "postgres pid $(<"$PG_DIR/pid") does not answer on 127.0.0.1:$(pg_port); try: $0 restart postgres"
+    fi
+    bindir=$(pg_bindir)
+    t0=$(now_ms)
+    # the port: chosen once, reused on every restart so clients keep their address
+    if [[ -s $PG_DIR/port ]]; then
+        port=$(<"$PG_DIR/port")
+        port_free "$port" || die "port 127.0.0.1:$port of the stopped postgres is taken by another process"
+    else
+        # shellcheck disable=SC2046 # one word per port
+        port=$(pick_port $(known_ports))
+        echo "$port" >"$PG_DIR/port"
+    fi
+    # a unix socket path has at most 107 bytes
+    ((${#PG_DIR} + 18 <= 107)) || die "$PG_DIR is too long for a unix socket path; set a shorter MARTFLOW_SERVICES_DIR"
+    if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+        pg_init "$bindir"
+        echo "$bindir" >"$PG_DIR/bindir"
+    fi
+    "$bindir/postgres" -V | sed -n 's/^[^0-9]*\([0-9][0-9.]*\).*/\1/p' >"$PG_DIR/version"
+    pg_write_config "$port"
+    [[ -f $PG_DIR/server.log ]] && mv -f "$PG_DIR/server.log" "$PG_DIR/server.log.prev"
+    rm -f "$PG_DIR/pid"
+    log "starting PostgreSQL $(<"$PG_DIR/version") on 127.0.0.1:$port (data $PG_DATA) ..."
+    # pg_ctl detaches the server (setsid, stdin /dev/null, output to the log);
+    # the fds it would inherit from us (a caller's pipe, our lock) are closed first.
+    # shellcheck disable=SC2016 # $$ belongs to the inner shell
+    if ! pg_as bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+            exec "$@"' _ "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -t "$START_TIMEOUT" -s start \
+            </dev/null >&2; then
+        log "--- last lines of $PG_DIR/server.log ---"
+        tail -n 40 "$PG_DIR/server.log" >&2 || true
+        die "postgres did not come up within ${START_TIMEOUT}s (log: $PG_DIR/server.log)"
+    fi
+    head -n1 "$PG_DATA/postmaster.pid" >"$PG_DIR/pid"
+    pg_running && pg_answers "$bindir" || die "postgres started but does not answer on 127.0.0.1:$port (log: $PG_DIR/server.log)"
+    postgres_env >"$PG_DIR/env"
+    log "postgres up on 127.0.0.1:$port in $(since "$t0") (pid $(<"$PG_DIR/pid"), log $PG_DIR/server.log)"
+}
+
+postgres_stop() {  # stop the server (fast: clients are disconnected), keep data and port
+    if pg_running; then
+        local bindir pid
+        bindir=$(pg_bindir)
+        pid=$(<"$PG_DIR/pid")
+        log "stopping postgres (pid $pid) ..."
+        if ! pg_as "$bindir/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STOP_TIMEOUT" -s stop >&2; then
+            log "postgres did not stop within ${STOP_TIMEOUT}s, immediate shutdown"
+            pg_as "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -t 10 -s stop >&2 ||
+                stop_pid "$PG_DIR/pid" "$PG_DATA" postgres
+        fi
+        log "postgres stopped"
+    fi
+    rm -f "$PG_DIR/pid" "$PG_DIR/env"
+}
+
+postgres_env() {
+    pg_running || return 0
+    echo "export PGHOST=127.0.0.1 PGPORT=$(pg_port) PGUSER=$PG_SUPERUSER PGDATABASE=postgres"
+}
+
+postgres_status() {
+    if pg_running; then
+        echo "postgres: running 127.0.0.1:$(pg_port) pid $(<"$PG_DIR/pid") version $(cat "$PG_DIR/version" 2>/dev/null || echo '?')"
+    elif [[ -s $PG_DIR/port ]]; then
+        echo "postgres: stopped (data kept, port 127.0.0.1:$(pg_port))"
+    else
+        echo "postgres: stopped"
+    fi
 }
 
 # ------------------------------------------------------------------ commands
