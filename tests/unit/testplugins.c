@@ -63,7 +63,7 @@ static int gen_tick(void *v)
 {
     struct gen *g = v;
     if (g->next >= g->count)
-        tp.ticks_after_end++;
+        __atomic_add_fetch(&tp.ticks_after_end, 1, __ATOMIC_SEQ_CST);
     return MF_OK;
 }
 static int gen_poll(void *v, int timeout_ms)
@@ -71,8 +71,8 @@ static int gen_poll(void *v, int timeout_ms)
     struct gen *g = v;
     (void)timeout_ms;
     if (g->wait_acks_every && ++g->polls % g->wait_acks_every == 0 && g->next > 0) {
-        tp.ack_waits++;
-        tp.ack_wait_left += (int)g->host->ack_wait(g->node, 3000);
+        __atomic_add_fetch(&tp.ack_waits, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&tp.ack_wait_left, (int)g->host->ack_wait(g->node, 3000), __ATOMIC_SEQ_CST);
     }
     if (g->paused) {
         sleep_ms(1);
@@ -126,13 +126,13 @@ static void gen_free(void *v)
 static int gen_pause(void *v)
 {
     ((struct gen *)v)->paused = true;
-    tp.pauses++;
+    __atomic_add_fetch(&tp.pauses, 1, __ATOMIC_SEQ_CST);
     return MF_OK;
 }
 static int gen_resume(void *v)
 {
     ((struct gen *)v)->paused = false;
-    tp.resumes++;
+    __atomic_add_fetch(&tp.resumes, 1, __ATOMIC_SEQ_CST);
     return MF_OK;
 }
 static const mf_plugin_desc gen_desc = {
@@ -414,11 +414,11 @@ static int collect_flush(void *v, mf_flush_reason why)
 {
     struct collect *c = v;
     if (why == MF_FLUSH_END)
-        tp.flushes_end++;
+        __atomic_add_fetch(&tp.flushes_end, 1, __ATOMIC_SEQ_CST);
     else if (why == MF_FLUSH_STOP)
-        tp.flushes_stop++;
+        __atomic_add_fetch(&tp.flushes_stop, 1, __ATOMIC_SEQ_CST);
     else
-        tp.flushes_checkpoint++;
+        __atomic_add_fetch(&tp.flushes_checkpoint, 1, __ATOMIC_SEQ_CST);
     for (size_t i = 0; i < c->n_held; i++)
         c->host->ack_release(c->node, c->held[i]);
     c->n_held = 0;
