@@ -55,7 +55,7 @@ typedef struct rule_case {
     size_t len;            /* 0: strlen(text) */
     bool valid;
     mf_json_type type;     /* valid: the root's type */
-    bool jansson_accepts;  /* invalid, yet jansson alone accepts it (the depth limit) */
+    bool jansson_accepts;  /* invalid, yet jansson alone accepts it (depth, a raw NUL) */
     const char *why;       /* invalid: a part of the message */
 } rule_case;
 
@@ -115,7 +115,8 @@ static void run_case(const rule_case *c, const char *text, size_t len)
     }
 
     /* jansson alone, with the flag the rule needs: the same verdict but for
-     * the depth limit (its own is 2048), which the rule adds */
+     * the depth limit (its own is 2048) and a raw NUL byte after a number
+     * (which it skips), both of which the rule adds */
     json_error_t je;
     json_t *alone = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     CU_ASSERT_EQUAL(alone != NULL, c->valid || c->jansson_accepts);
@@ -155,6 +156,7 @@ static void test_rule_table(void)
         {"trailing garbage", "{} x", 0, false, 0, false, "end of file expected"},
         {"two values", "{}{}", 0, false, 0, false, NULL},
         {"trailing NUL", "{}\0", 3, false, 0, false, NULL},
+        {"NUL after a number", "{\"a\":1\0}", 8, false, 0, true, NULL}, /* jansson alone reads {"a":1} */
         {"empty", "", 0, false, 0, false, NULL},
         {"whitespace only", " \n\t ", 0, false, 0, false, NULL},
         {"whitespace around", " \n{\"a\":[]}\r\n ", 0, true, MF_JSON_OBJECT, false, NULL},
