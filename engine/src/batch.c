@@ -127,6 +127,32 @@ void *mf_batch_alloc(mf_batch_impl *b, size_t n)
     return p;
 }
 
+void *mf_batch_alloc_value(mf_batch_impl *b, size_t n)
+{
+    uint8_t *p = mf_batch_alloc(b, n + MF_BATCH_VALUE_PADDING);
+    memset(p + n, 0, MF_BATCH_VALUE_PADDING);
+    return p;
+}
+
+size_t mf_batch_readable(const mf_batch_impl *b, const void *p)
+{
+    const unsigned char *q = p;
+    for (const struct mf_arena_chunk *c = b ? b->chunks : NULL; c; c = c->next)
+        if (q >= c->data && q < c->data + c->used)
+            return (size_t)(c->data + c->used - q);
+    return 0;
+}
+
+static const uint8_t *copy_value(mf_batch_impl *b, const void *src, size_t n)
+{
+    /* Zeroed padding: the NUL keeps text C-string safe, and simdjson may read
+     * MF_BATCH_VALUE_PADDING bytes past the end, so values parse in place. */
+    uint8_t *p = mf_batch_alloc_value(b, n);
+    if (n)
+        memcpy(p, src, n);
+    return p;
+}
+
 static const uint8_t *copy_bytes(mf_batch_impl *b, const void *src, size_t n)
 {
     if (!src || n == 0)
@@ -155,10 +181,18 @@ mf_record *mf_batch_append(mf_batch_impl *b, const mf_record *rec, mf_ack *ack)
         bytes += rec->key_len;
     }
     if (!(rec->flags & (MF_RECORD_VALUE_STALE | MF_RECORD_VALUE_NULL))) {
-        r->value = copy_bytes(b, rec->value, rec->value_len);
+        r->value = copy_value(b, rec->value, rec->value_len);
         r->value_len = rec->value_len;
         bytes += rec->value_len;
-    } else if ((rec->flags & MF_RECORD_VALUE_STALE) && !rec->json) {
+        /* The check holds for the same bytes (see MF_RECORD_JSON_VALID). */
+        if ((rec->flags & MF_RECORD_JSON_VALID) && rec->reserved[1] == (const void *)rec->value)
+            r->reserved[1] = (void *)r->value;
+        else
+            r->flags &= ~MF_RECORD_JSON_VALID;
+    } else {
+        r->flags &= ~MF_RECORD_JSON_VALID;
+    }
+    if ((rec->flags & MF_RECORD_VALUE_STALE) && !rec->json) {
         r->flags &= ~MF_RECORD_VALUE_STALE;
         r->flags |= MF_RECORD_VALUE_NULL;
     }

@@ -33,6 +33,15 @@ mf_record *mf_batch_append(mf_batch_impl *b, const mf_record *rec, mf_ack *ack);
 /* Bump allocation in the batch's arena. */
 void *mf_batch_alloc(mf_batch_impl *b, size_t n);
 
+/* Value bytes are followed by this many zero bytes (json_fast.h parses
+ * such values in place: MF_JSON_PADDING). */
+#define MF_BATCH_VALUE_PADDING 64
+/* n bytes for a value, followed by the zeroed padding. */
+void *mf_batch_alloc_value(mf_batch_impl *b, size_t n);
+/* How many bytes from p on are b's (0 if p is not in b's arena): a value
+ * found there can be read that far. */
+size_t mf_batch_readable(const mf_batch_impl *b, const void *p);
+
 /* The batch a record lives in (NULL for a stack record). */
 mf_batch_impl *mf_record_batch(const mf_record *rec);
 

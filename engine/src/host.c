@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "record.h"
+#include "record_view.h"
 #include "runtime_internal.h"
 
 /* ---- the host table -------------------------------------------------------------- */
@@ -289,6 +290,56 @@ static const char *host_data_dir(mf_node *n, const char **error)
     return dir;
 }
 
+/* ---- ABI 1.2: JSON without a tree (record_view.c) ----------------------------------- */
+
+static mf_view_scratch view_scratch(mf_node *n)
+{
+    return (mf_view_scratch){n->errbuf, sizeof n->errbuf, &n->cb_arena};
+}
+
+static int host_json_check(mf_node *n, mf_record *rec, const char **error)
+{
+    mf_view_scratch s = view_scratch(n);
+    return mf_rec_json_check(rec, &s, error);
+}
+
+static int host_json_get(mf_node *n, mf_record *rec, const char *path, mf_json_view *out, const char **error)
+{
+    mf_view_scratch s = view_scratch(n);
+    return mf_rec_json_get(rec, path, out, &s, error);
+}
+
+static mf_json_fieldset *host_fieldset_new(mf_node *n, const char *const *paths, size_t count, const char **error)
+{
+    mf_view_scratch s = view_scratch(n);
+    return mf_rec_fieldset_new(paths, count, &s, error);
+}
+
+static void host_fieldset_free(mf_node *n, mf_json_fieldset *set)
+{
+    MF_UNUSED(n);
+    mf_rec_fieldset_free(set);
+}
+
+static int host_json_fields(mf_node *n, mf_record *rec, const mf_json_fieldset *set, mf_json_view *out,
+                            const char **error)
+{
+    mf_view_scratch s = view_scratch(n);
+    return mf_rec_json_fields(rec, set, out, &s, error);
+}
+
+static int host_json_iter(mf_node *n, const mf_json_view *container, mf_json_iter *it, const char **error)
+{
+    mf_view_scratch s = view_scratch(n);
+    return mf_rec_json_iter(container, it, &s, error);
+}
+
+static const mf_json_member *host_json_next(mf_node *n, mf_json_iter *it)
+{
+    MF_UNUSED(n);
+    return mf_rec_json_next(it);
+}
+
 void mf_host_init(mf_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -329,4 +380,11 @@ void mf_host_init(mf_host *h)
     h->stopping = host_stopping;
     h->set_ready = host_set_ready;
     h->data_dir = host_data_dir;
+    h->json_check = host_json_check;
+    h->json_get = host_json_get;
+    h->fieldset_new = host_fieldset_new;
+    h->fieldset_free = host_fieldset_free;
+    h->json_fields = host_json_fields;
+    h->json_iter = host_json_iter;
+    h->json_next = host_json_next;
 }

@@ -7,8 +7,20 @@
 #include <martflow/plugin.h>
 
 #include "batch.h"
+#include "json_fast.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
+
+bool mf_rec_json_valid(const mf_record *rec)
+{
+    return (rec->flags & MF_RECORD_JSON_VALID) && rec->reserved[1] == (const void *)rec->value;
+}
+
+void mf_rec_set_json_valid(mf_record *rec)
+{
+    rec->flags |= MF_RECORD_JSON_VALID;
+    rec->reserved[1] = (void *)rec->value;
+}
 
 json_t *mf_rec_json(mf_record *rec, char *errbuf, size_t errlen, const char **error)
 {
@@ -19,10 +31,21 @@ json_t *mf_rec_json(mf_record *rec, char *errbuf, size_t errlen, const char **er
         *error = errbuf;
         return NULL;
     }
+    const char *bytes = rec->value ? (const char *)rec->value : "";
+    /* The rule first (docs/architecture.md, "What is valid JSON"): jansson
+     * alone would accept duplicate keys and nesting beyond the limit, so a
+     * value must not be valid for one reader and invalid for the other. */
+    if (!mf_rec_json_valid(rec)) {
+        if (!mf_json_check((const uint8_t *)bytes, rec->value_len, errbuf, errlen)) {
+            *error = errbuf;
+            return NULL;
+        }
+        mf_rec_set_json_valid(rec);
+    }
     json_error_t jerr;
-    json_t *j = json_loadb((const char *)rec->value, rec->value_len, JSON_DECODE_ANY, &jerr);
+    json_t *j = json_loadb(bytes, rec->value_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        snprintf(errbuf, errlen, "invalid JSON (line %d, column %d): %s", jerr.line, jerr.column, jerr.text);
+        snprintf(errbuf, errlen, "invalid JSON at byte %d: %s", jerr.position, jerr.text);
         *error = errbuf;
         return NULL;
     }
@@ -44,7 +67,7 @@ json_t *mf_rec_json_mut(mf_record *rec, char *errbuf, size_t errlen, const char 
         rec->json = j = copy;
     }
     rec->flags |= MF_RECORD_VALUE_STALE;
-    rec->flags &= ~MF_RECORD_VALUE_NULL;
+    rec->flags &= ~(MF_RECORD_VALUE_NULL | MF_RECORD_JSON_VALID);
     return j;
 }
 
@@ -52,7 +75,7 @@ void mf_rec_set_json(mf_record *rec, json_t *json)
 {
     json_decref(rec->json);
     rec->json = json;
-    rec->flags &= ~MF_RECORD_VALUE_NULL;
+    rec->flags &= ~(MF_RECORD_VALUE_NULL | MF_RECORD_JSON_VALID);
     rec->flags |= MF_RECORD_VALUE_STALE;
 }
 
@@ -68,17 +91,15 @@ const uint8_t *mf_rec_value(mf_record *rec, size_t *len, mf_batch_impl **arena)
         return (const uint8_t *)"";
     }
     mf_batch_impl *b = mf_record_batch(rec);
-    char *dst;
-    if (b) {
-        dst = mf_batch_alloc(b, need + 1);
-    } else {
+    bool in_batch = b != NULL;
+    if (!in_batch) {
         if (!*arena)
             *arena = mf_batch_new();
-        dst = mf_batch_alloc(*arena, need + 1);
+        b = *arena;
     }
+    char *dst = mf_batch_alloc_value(b, need);
     json_dumpb(rec->json, dst, need, DUMP_FLAGS);
-    dst[need] = '\0';
-    if (b) {
+    if (in_batch) {
         /* Cache it: the next reader (another sink format, a retry) reuses it. */
         rec->value = (const uint8_t *)dst;
         rec->value_len = (uint32_t)need;

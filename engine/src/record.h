@@ -11,6 +11,11 @@
 
 #include "util.h"
 
+/* rec's value bytes passed mf_json_check (MF_RECORD_JSON_VALID, for these
+ * very bytes); mark them so. */
+bool mf_rec_json_valid(const mf_record *rec);
+void mf_rec_set_json_valid(mf_record *rec);
+
 /* Parse rec's value once (cached in rec->json). On failure NULL and *error
  * points into errbuf. */
 json_t *mf_rec_json(mf_record *rec, char *errbuf, size_t errlen, const char **error);

@@ -1,10 +1,14 @@
 /* Run the fuzz target over every file of the corpus directories given (or
- * $top_srcdir/tests/fuzz/corpus): crashes and sanitizer reports fail. */
+ * $top_srcdir/REPLAY_CORPUS): crashes and sanitizer reports fail. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef REPLAY_CORPUS
+#define REPLAY_CORPUS "tests/fuzz/corpus"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,7 +51,7 @@ int main(int argc, char **argv)
         }
     } else {
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus", getenv("top_srcdir") ? getenv("top_srcdir") : ".");
+        snprintf(dir, sizeof dir, "%s/%s", getenv("top_srcdir") ? getenv("top_srcdir") : ".", REPLAY_CORPUS);
         total = replay_dir(dir);
     }
     printf("replayed %d inputs\n", total);

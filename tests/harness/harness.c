@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "plugin_loader.h"
 #include "record.h"
+#include "record_view.h"
 #include "util.h"
 
 struct mfh {
@@ -46,6 +47,7 @@ struct mfh {
     mf_metrics *metrics;
     mf_str log;
     mf_batch_impl *value_arena; /* serialised stack-record values: kept until close */
+    mf_batch_impl *view_arena;  /* json views' text: freed when a callback returns, as the engine does */
     char errbuf[512], reason[512];
     mf_header *hdr;
     size_t hdr_cap;
@@ -191,6 +193,54 @@ static void f_record_set_json(mf_node *node, mf_record *rec, json_t *json)
 static const uint8_t *f_record_value(mf_node *node, mf_record *rec, size_t *len)
 {
     return mf_rec_value(rec, len, &H(node)->value_arena);
+}
+
+static mf_view_scratch f_scratch(mf_node *node)
+{
+    return (mf_view_scratch){H(node)->errbuf, sizeof H(node)->errbuf, &H(node)->view_arena};
+}
+
+static int f_json_check(mf_node *node, mf_record *rec, const char **error)
+{
+    mf_view_scratch s = f_scratch(node);
+    return mf_rec_json_check(rec, &s, error);
+}
+
+static int f_json_get(mf_node *node, mf_record *rec, const char *path, mf_json_view *out, const char **error)
+{
+    mf_view_scratch s = f_scratch(node);
+    return mf_rec_json_get(rec, path, out, &s, error);
+}
+
+static mf_json_fieldset *f_fieldset_new(mf_node *node, const char *const *paths, size_t n, const char **error)
+{
+    mf_view_scratch s = f_scratch(node);
+    return mf_rec_fieldset_new(paths, n, &s, error);
+}
+
+static void f_fieldset_free(mf_node *node, mf_json_fieldset *set)
+{
+    (void)node;
+    mf_rec_fieldset_free(set);
+}
+
+static int f_json_fields(mf_node *node, mf_record *rec, const mf_json_fieldset *set, mf_json_view *out,
+                         const char **error)
+{
+    mf_view_scratch s = f_scratch(node);
+    return mf_rec_json_fields(rec, set, out, &s, error);
+}
+
+static int f_json_iter(mf_node *node, const mf_json_view *container, mf_json_iter *it, const char **error)
+{
+    mf_view_scratch s = f_scratch(node);
+    return mf_rec_json_iter(container, it, &s, error);
+}
+
+static const mf_json_member *f_json_next(mf_node *node, mf_json_iter *it)
+{
+    (void)node;
+    return mf_rec_json_next(it);
 }
 
 static mf_ack *f_ack_hold(mf_node *node, const mf_record *rec)
@@ -341,6 +391,13 @@ static void host_init(mf_host *x)
     x->stopping = f_stopping;
     x->set_ready = f_set_ready;
     x->data_dir = f_data_dir;
+    x->json_check = f_json_check;
+    x->json_get = f_json_get;
+    x->fieldset_new = f_fieldset_new;
+    x->fieldset_free = f_fieldset_free;
+    x->json_fields = f_json_fields;
+    x->json_iter = f_json_iter;
+    x->json_next = f_json_next;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -412,10 +469,18 @@ mfh *mfh_open_desc(const mf_plugin_desc *desc, const char *config_yaml, char **e
     return open_with(mf_registry_at(reg, 0), reg, config_yaml, error);
 }
 
+/* What the plugin read during a callback was promised until it returned. */
+static int callback_done(mfh *h, int status)
+{
+    mf_batch_free(h->view_arena, false);
+    h->view_arena = NULL;
+    return status;
+}
+
 int mfh_init(mfh *h)
 {
     h->inited = true;
-    return h->desc.init(h->ctx, (mf_node *)(void *)h, &h->host);
+    return callback_done(h, h->desc.init(h->ctx, (mf_node *)(void *)h, &h->host));
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -477,6 +542,7 @@ void mfh_close(mfh *h)
     mf_metrics_free(h->metrics);
     mf_str_free(&h->log);
     mf_batch_free(h->value_arena, false);
+    mf_batch_free(h->view_arena, false);
     free(h->hdr);
     json_decref(h->settings);
     mf_config_free(h->cfg);
@@ -521,7 +587,7 @@ int mfh_process(mfh *h)
 {
     mf_batch_impl *b = h->pending;
     h->pending = mf_batch_new();
-    int st = h->desc.process(h->ctx, &b->pub);
+    int st = callback_done(h, h->desc.process(h->ctx, &b->pub));
     mf_batch_free(b, true);
     mf_ack_tracker_drain(h->tracker, deliver, h);
     return st;
@@ -529,7 +595,7 @@ int mfh_process(mfh *h)
 
 int mfh_poll(mfh *h, int timeout_ms)
 {
-    int st = h->desc.poll(h->ctx, timeout_ms);
+    int st = callback_done(h, h->desc.poll(h->ctx, timeout_ms));
     end_poll(h);
     return st;
 }
@@ -541,31 +607,31 @@ size_t mfh_deliver_acks(mfh *h)
 
 int mfh_flush(mfh *h, mf_flush_reason reason)
 {
-    int st = h->desc.flush ? h->desc.flush(h->ctx, reason) : MF_OK;
+    int st = callback_done(h, h->desc.flush ? h->desc.flush(h->ctx, reason) : MF_OK);
     mf_ack_tracker_drain(h->tracker, deliver, h);
     return st;
 }
 
 int mfh_tick(mfh *h)
 {
-    return h->desc.tick ? h->desc.tick(h->ctx) : MF_OK;
+    return callback_done(h, h->desc.tick ? h->desc.tick(h->ctx) : MF_OK);
 }
 
 int mfh_stop(mfh *h)
 {
-    int st = h->desc.stop ? h->desc.stop(h->ctx, mf_time_mono_ms() + 5000) : MF_OK;
+    int st = callback_done(h, h->desc.stop ? h->desc.stop(h->ctx, mf_time_mono_ms() + 5000) : MF_OK);
     mf_ack_tracker_drain(h->tracker, deliver, h);
     return st;
 }
 
 int mfh_snapshot(mfh *h, uint64_t checkpoint_id, mf_buffer *out)
 {
-    return h->desc.snapshot ? h->desc.snapshot(h->ctx, checkpoint_id, out) : MF_OK;
+    return callback_done(h, h->desc.snapshot ? h->desc.snapshot(h->ctx, checkpoint_id, out) : MF_OK);
 }
 
 int mfh_restore(mfh *h, const uint8_t *data, size_t len)
 {
-    return h->desc.restore ? h->desc.restore(h->ctx, data, len) : MF_OK;
+    return callback_done(h, h->desc.restore ? h->desc.restore(h->ctx, data, len) : MF_OK);
 }
 
 int64_t mfh_tick_interval(const mfh *h)

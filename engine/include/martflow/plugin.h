@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include <martflow/jsonview.h>
 #include <martflow/record.h>
 
 #ifdef __cplusplus
@@ -38,7 +39,7 @@ extern "C" {
 
 #define MF_PLUGIN_MAGIC  0x4d465047u /* "MFPG" */
 #define MF_ABI_MAJOR     1
-#define MF_ABI_MINOR     1
+#define MF_ABI_MINOR     2
 #define MF_PLUGIN_SYMBOL "mf_plugin_descriptor"
 
 #if defined(__GNUC__)
@@ -264,7 +265,34 @@ typedef struct mf_host {
      * first call. NULL with *error (node-owned text) when it cannot be made. */
     const char *(*data_dir)(mf_node *node, const char **error);
 
-    void *reserved[15];
+    /* ---- ABI 1.2: JSON without a tree (martflow/jsonview.h) ---- */
+    /* Each returns MF_OK, or MF_REJECT with *error (node-owned text, valid
+     * until the next call) when the record has no value or its value is not
+     * valid JSON by martflow's rule (docs/architecture.md, "What is valid
+     * JSON"): "invalid JSON at byte 17: duplicate key \"a\"". A record is
+     * validated once: the result is kept in rec->flags (MF_RECORD_JSON_VALID),
+     * and record_json applies the same rule. An edited value (record_json_mut,
+     * record_set_json) is read as it would be serialised. */
+    /* Validate the whole value (structure, UTF-8, numbers, the rule). Sources
+     * call it on what they read and reject what fails. */
+    int (*json_check)(mf_node *node, mf_record *rec, const char **error);
+    /* The value at `path` (field-path syntax), or the whole value when path
+     * is NULL. A missing member is MF_OK with out->type MF_JSON_MISSING. An
+     * invalid path is MF_FATAL with *error. For hot paths prefer a field set. */
+    int (*json_get)(mf_node *node, mf_record *rec, const char *path, mf_json_view *out, const char **error);
+    /* Compile n paths once (typically in init). NULL with *error naming the
+     * bad path. The caller frees it with fieldset_free. */
+    mf_json_fieldset *(*fieldset_new)(mf_node *node, const char *const *paths, size_t n, const char **error);
+    void (*fieldset_free)(mf_node *node, mf_json_fieldset *set);
+    /* Read every path of the set in one pass: out[i] is paths[i] (n views). */
+    int (*json_fields)(mf_node *node, mf_record *rec, const mf_json_fieldset *set, mf_json_view *out,
+                       const char **error);
+    /* Start iterating an ARRAY or OBJECT view (any other type: MF_REJECT). */
+    int (*json_iter)(mf_node *node, const mf_json_view *container, mf_json_iter *it, const char **error);
+    /* The next member or element, or NULL at the end. */
+    const mf_json_member *(*json_next)(mf_node *node, mf_json_iter *it);
+
+    void *reserved[8];
 } mf_host;
 
 /* ---- check-time validation (ABI 1.1) ----------------------------------------- */

@@ -41,6 +41,12 @@ typedef struct mf_origin {
 #define MF_RECORD_KEY_NULL    0x1u /* no key (distinct from an empty key) */
 #define MF_RECORD_VALUE_NULL  0x2u /* no value (a tombstone) */
 #define MF_RECORD_VALUE_STALE 0x4u /* json was edited: value bytes must be re-serialised */
+/* The value bytes are valid JSON by martflow's rule (docs/architecture.md),
+ * checked once by host->json_check or record_json and carried along when the
+ * record is emitted. Set by the engine only. It holds for the value bytes it
+ * was checked on (the engine remembers them in reserved[1]): a copy of the
+ * record given other value bytes is checked again. */
+#define MF_RECORD_JSON_VALID  0x8u
 
 #define MF_TIME_UNSET INT64_MIN
 
@@ -59,7 +65,7 @@ typedef struct mf_record {
     mf_origin origin;
     json_t *json;           /* parsed value, or NULL until someone asks for it */
     mf_ack *ack;            /* engine-owned; pass to host ack functions only */
-    void *reserved[2];
+    void *reserved[2];      /* engine-owned: copy them along, never set them */
 } mf_record;
 
 /* A batch handed to a transform or sink. Records are contiguous. */
