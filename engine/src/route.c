@@ -115,6 +115,12 @@ static void deliver(mf_node *n, int port, mf_batch_impl *b)
 static void hold(mf_node *n, int port, mf_batch_impl *b)
 {
     struct mf_held *h = &n->held[port];
+    if (n->hold_overflow) {
+        /* The node fails when the call returns: keep memory bounded until
+         * then. Nothing of this is acknowledged (the run fails). */
+        mf_batch_free(b, false);
+        return;
+    }
     b->next_free = NULL;
     if (h->tail)
         h->tail->next_free = b;

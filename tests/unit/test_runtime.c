@@ -258,6 +258,19 @@ static void test_retry_keeps_output_about_earlier_records(void)
     CU_ASSERT_EQUAL(count_acked(100, 1), 100);
 }
 
+/* Output held during one process() call is bounded (16 MiB here): a call
+ * emitting far more fails the node, and none of it reaches the sink. */
+static void test_held_output_is_bounded(void)
+{
+    int rc = run("settings: {queue_bytes: 4KiB}\n"
+                 "sources:\n  g: {plugin: gen, count: 1, batch: 1}\n"
+                 "transforms:\n  p: {plugin: pass, inputs: [g], amplify: 300000}\n"
+                 "sinks:\n  c: {plugin: collect, inputs: [p]}\n");
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(tp.delivered, 0);
+    CU_ASSERT_EQUAL(count_acked(1, 1), 0);
+}
+
 /* A sink in a long backoff keeps ticking, and SIGTERM ends the backoff at
  * once: the batch is left unacknowledged for the next run. */
 static void test_backoff_serves_ticks_and_shutdown(void)
@@ -335,6 +348,7 @@ static void test_parallel_producers_round_robin(void)
 static const mf_test tests[] = {
     {"a failed attempt's output is discarded", test_retry_discards_failed_output},
     {"a failed attempt keeps output about earlier records", test_retry_keeps_output_about_earlier_records},
+    {"held output is bounded", test_held_output_is_bounded},
     {"backoff serves ticks and ends at shutdown", test_backoff_serves_ticks_and_shutdown},
     {"one grace deadline for every stop", test_one_grace_deadline},
     {"stop before free when a start fails", test_stop_before_free_when_start_fails},

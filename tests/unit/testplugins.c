@@ -149,6 +149,7 @@ struct pass {
     int64_t retry_after_emit; /* the first N calls emit everything, then say MF_RETRY */
     bool stack_values;
     bool null_keys;           /* emit without a key (round-robin downstream) */
+    int64_t amplify;          /* emit each record this many times */
     mf_node *node;
     const mf_host *host;
     int worker;
@@ -159,6 +160,7 @@ static const mf_option pass_opts[] = {
     MF_OPTION(MF_OPT_INT, "retry_after_emit", "0", 0, struct pass, retry_after_emit, "emit, then RETRY, N calls"),
     MF_OPTION(MF_OPT_BOOL, "stack_values", "false", 0, struct pass, stack_values, "check stack record values"),
     MF_OPTION(MF_OPT_BOOL, "null_keys", "false", 0, struct pass, null_keys, "emit without keys"),
+    MF_OPTION(MF_OPT_INT, "amplify", "1", 0, struct pass, amplify, "emit each record N times"),
     MF_OPTION_END,
 };
 static int pass_init(void *v, mf_node *node, const mf_host *host)
@@ -213,7 +215,8 @@ static int pass_process(void *v, mf_batch *b)
             copy.flags |= MF_RECORD_KEY_NULL;
             p->host->emit(p->node, MF_PORT_DEFAULT, &copy, NULL);
         } else {
-            p->host->emit(p->node, MF_PORT_DEFAULT, r, NULL);
+            for (int64_t copy = 0; copy < p->amplify; copy++)
+                p->host->emit(p->node, MF_PORT_DEFAULT, r, NULL);
         }
     }
     if (p->retry_after_emit > 0) {
