@@ -30,7 +30,7 @@ bench_events "$records" "$in"
 bytes=$(stat -c %s "$in")
 
 source_yaml="sources:
-  in: {plugin: file, path: '$in'}"
+  in: {plugin: file, path: '$in', positions: false}"
 cat >"$work/base.yaml" <<Y
 pipeline: bench-lua-base
 $source_yaml

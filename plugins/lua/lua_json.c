@@ -248,6 +248,7 @@ static void fill(enc *e, int idx, json_t *dst, int depth)
     lv_proxy *p = lvp_test(L, idx);
     if (p && !p->materialized) {
         /* A view: untouched children are copied, read ones may be written. */
+        lvp_resolve(L, idx, p);
         bool cached = lua_getiuservalue(L, idx, 1) == LUA_TTABLE;
         int cache = lua_gettop(L);
         if (json_is_object(p->json)) {

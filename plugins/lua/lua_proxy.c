@@ -2,14 +2,18 @@
  * lua_proxy.c — lazy proxies over JSON values (see lua_value.h, lua_proxy.h):
  * reading, writing (materializing one level on the first write), length,
  * iteration in JSON order, tostring, and the dirty check the emitter uses to
- * forward untouched records as they came.
+ * forward untouched records as they came. A record's value starts lazy: its
+ * members are read from the record's bytes (lua_source.h) until something
+ * needs the tree.
  */
 #include "lua_proxy.h"
 
 #include <string.h>
 
 #include <lauxlib.h>
+#include <martflow/fieldpath.h>
 
+#include "lua_source.h"
 #include "lua_value.h"
 
 const char lvp_null_key = 0, lvp_array_mt_key = 0, lvp_object_mt_key = 0;
@@ -47,15 +51,55 @@ bool lv_is_null(lua_State *L, int idx)
     return is;
 }
 
-static void push_proxy(lua_State *L, json_t *j)
+static lv_proxy *new_proxy(lua_State *L, json_t *j, uint8_t kind, bool lazy)
 {
-    lv_proxy *p = lua_newuserdatauv(L, sizeof *p, 3);
-    p->json = json_incref(j);
-    p->kind = json_is_array(j) ? LV_ARRAY : LV_OBJECT;
-    p->materialized = false;
-    p->hint = 0;
+    lv_proxy *p = lua_newuserdatauv(L, sizeof *p, 4);
+    *p = (lv_proxy){.json = json_incref(j), .kind = kind, .lazy = lazy};
     lua_rawgetp(L, LUA_REGISTRYINDEX, &proxy_mt_key);
     lua_setmetatable(L, -2);
+    return p;
+}
+
+static void push_proxy(lua_State *L, json_t *j)
+{
+    new_proxy(L, j, json_is_array(j) ? LV_ARRAY : LV_OBJECT, false);
+}
+
+void lvp_push_lazy(lua_State *L, int src, int path, uint8_t kind)
+{
+    src = lua_absindex(L, src);
+    path = path ? lua_absindex(L, path) : 0;
+    new_proxy(L, NULL, kind, true);
+    lua_pushvalue(L, src);
+    lua_setiuservalue(L, -2, 4);
+    if (path) {
+        lua_pushvalue(L, path);
+        lua_setiuservalue(L, -2, 2);
+    }
+}
+
+void lvp_resolve(lua_State *L, int idx, lv_proxy *p)
+{
+    if (!p->lazy)
+        return;
+    idx = lua_absindex(L, idx);
+    lua_getiuservalue(L, idx, 4);
+    json_t *j = lvs_tree(L, -1);
+    if (lua_getiuservalue(L, idx, 2) == LUA_TSTRING) {
+        mf_fieldpath *path = mf_fieldpath_new(lua_tostring(L, -1), NULL, 0);
+        j = path ? mf_fieldpath_get(path, j) : NULL;
+        mf_fieldpath_free(path);
+    }
+    lua_pop(L, 2);
+    /* The reads and the tree follow one rule: this cannot fail. */
+    if (!(p->kind == LV_ARRAY ? json_is_array(j) : json_is_object(j)))
+        luaL_error(L, "record value: its tree does not match its bytes");
+    p->json = json_incref(j);
+    p->lazy = false;
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, 2);
+    lua_pushnil(L); /* the tree holds what the view needs; the source may go */
+    lua_setiuservalue(L, idx, 4);
 }
 
 void lvp_push_owned(lua_State *L, json_t *j, int owner)
@@ -116,14 +160,30 @@ static json_t *view_child(lua_State *L, lv_proxy *p, int kidx, lua_Integer *pos)
     return json_array_get(p->json, (size_t)i - 1);
 }
 
-/* Push the value of the view's child j under the key at kidx: containers come
- * from (or go into) the cache, so each is one proxy. */
-static void push_view_child(lua_State *L, int pidx, lv_proxy *p, int kidx, json_t *child, lua_Integer pos)
+/* Push the child proxy of the proxy at pidx cached under key (its key at
+ * kidx, or pos for an array) and return true; false with nothing pushed when
+ * there is none yet. */
+static bool cached_child(lua_State *L, int pidx, lv_proxy *p, int kidx, lua_Integer pos)
 {
-    if (!json_is_object(child) && !json_is_array(child)) {
-        lv_push(L, child);
-        return;
+    if (lua_getiuservalue(L, pidx, 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return false;
     }
+    if (p->kind == LV_ARRAY)
+        lua_pushinteger(L, pos);
+    else
+        lua_pushvalue(L, kidx);
+    if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pop(L, 2);
+        return false;
+    }
+    lua_remove(L, -2);
+    return true;
+}
+
+/* Cache the proxy on top of the stack (left there) as that child. */
+static void cache_child(lua_State *L, int pidx, lv_proxy *p, int kidx, lua_Integer pos)
+{
     if (lua_getiuservalue(L, pidx, 1) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_createtable(L, 0, 2);
@@ -134,20 +194,85 @@ static void push_view_child(lua_State *L, int pidx, lv_proxy *p, int kidx, json_
         lua_pushinteger(L, pos);
     else
         lua_pushvalue(L, kidx);
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) != LUA_TNIL) {
-        lua_replace(L, -3);
-        lua_pop(L, 1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Push the value of the view's child j under the key at kidx: containers come
+ * from (or go into) the cache, so each is one proxy. */
+static void push_view_child(lua_State *L, int pidx, lv_proxy *p, int kidx, json_t *child, lua_Integer pos)
+{
+    if (!json_is_object(child) && !json_is_array(child)) {
+        lv_push(L, child);
         return;
     }
-    lua_pop(L, 1);
+    if (cached_child(L, pidx, p, kidx, pos))
+        return;
     push_proxy(L, child);
     lua_getiuservalue(L, pidx, 3); /* the tree's owner, if any, is the parent's */
     lua_setiuservalue(L, -2, 3);
-    lua_pushvalue(L, -1);
-    lua_insert(L, -3); /* cache, proxy, key, proxy */
-    lua_rawset(L, -4);
+    cache_child(L, pidx, p, kidx, pos);
+}
+
+/* The path of the member named by the string at kidx, in the lazy object at
+ * pidx: the name escaped ('\' before '.' and '\'), after the object's own
+ * path and a '.'. */
+typedef enum member_path { MP_PUSHED, MP_NO_MEMBER, MP_NEEDS_TREE } member_path;
+
+static member_path push_member_path(lua_State *L, int pidx, int kidx)
+{
+    size_t len;
+    const char *k = lua_tolstring(L, kidx, &len);
+    if (memchr(k, '\0', len))
+        return MP_NO_MEMBER; /* no member name holds a NUL (the rule) */
+    if (len == 0)
+        return MP_NEEDS_TREE; /* "" is a member name but no path */
+    bool plain = !memchr(k, '.', len) && !memchr(k, '\\', len);
+    size_t plen = 0;
+    const char *parent = lua_getiuservalue(L, pidx, 2) == LUA_TSTRING ? lua_tolstring(L, -1, &plen) : NULL;
+    if (!parent && plain) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, kidx);
+        return MP_PUSHED;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (parent) {
+        luaL_addlstring(&b, parent, plen);
+        luaL_addchar(&b, '.');
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (k[i] == '.' || k[i] == '\\')
+            luaL_addchar(&b, '\\');
+        luaL_addchar(&b, k[i]);
+    }
+    luaL_pushresult(&b);
     lua_remove(L, -2);
+    return MP_PUSHED;
+}
+
+/* Push the member named by the string at kidx of the lazy object at pidx,
+ * read from the record's bytes. Containers are lazy proxies again, cached. */
+static void push_lazy_member(lua_State *L, int pidx, lv_proxy *p, int kidx)
+{
+    int path = lua_gettop(L);
+    lua_getiuservalue(L, pidx, 4);
+    int src = lua_gettop(L);
+    mf_json_view v;
+    lvs_get(L, src, lua_tostring(L, path), &v);
+    if (v.type == MF_JSON_MISSING) {
+        lua_pushnil(L);
+    } else if (v.type == MF_JSON_OBJECT || v.type == MF_JSON_ARRAY) {
+        if (!cached_child(L, pidx, p, kidx, 0)) {
+            lvp_push_lazy(L, src, path, v.type == MF_JSON_ARRAY ? LV_ARRAY : LV_OBJECT);
+            cache_child(L, pidx, p, kidx, 0);
+        }
+    } else {
+        lvs_push_scalar(L, &v);
+    }
+    lua_replace(L, path);
+    lua_settop(L, path);
 }
 
 static int px_index(lua_State *L)
@@ -160,6 +285,22 @@ static int px_index(lua_State *L)
         lua_remove(L, -2); /* exactly one value pushed: lvp_next relies on it */
         return 1;
     }
+    if (p->lazy && p->kind == LV_OBJECT) {
+        if (lua_type(L, 2) != LUA_TSTRING) {
+            lua_pushnil(L);
+            return 1;
+        }
+        member_path mp = push_member_path(L, 1, 2);
+        if (mp == MP_NO_MEMBER) {
+            lua_pushnil(L);
+            return 1;
+        }
+        if (mp == MP_PUSHED) {
+            push_lazy_member(L, 1, p, 2);
+            return 1;
+        }
+    }
+    lvp_resolve(L, 1, p);
     lua_Integer pos = 0;
     json_t *child = view_child(L, p, 2, &pos);
     if (!child) {
@@ -179,6 +320,7 @@ static void materialize(lua_State *L, int idx, lv_proxy *p)
     if (p->materialized)
         return;
     idx = lua_absindex(L, idx);
+    lvp_resolve(L, idx, p);
     luaL_checkstack(L, 8, NULL);
     json_t *j = p->json;
     if (p->kind == LV_ARRAY) {
@@ -297,6 +439,7 @@ static int px_len(lua_State *L)
         lua_getiuservalue(L, 1, 1);
         lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
     } else {
+        lvp_resolve(L, 1, p);
         lua_pushinteger(L, (lua_Integer)json_array_size(p->json));
     }
     return 1;
@@ -309,6 +452,8 @@ int lvp_next(lua_State *L)
     if (!p)
         return luaL_error(L, "next: not a JSON value");
     lua_settop(L, 2);
+    if (!p->materialized)
+        lvp_resolve(L, 1, p);
     if (p->kind == LV_ARRAY) {
         lua_Integer i = 1;
         if (!lua_isnil(L, 2)) {

@@ -3,7 +3,8 @@
  *
  * A record object is a userdata over an input mf_record, valid during the
  * call that received it. Fields are converted when read (key, value, time,
- * headers, origin, raw) and replaced when assigned. emit(record) of a record
+ * headers, origin, raw) and replaced when assigned; the value is read without
+ * a tree until the script needs one (lua_source.h), unless it has one. emit(record) of a record
  * whose fields were not replaced and whose value was not written queues the
  * input itself: it goes out byte for byte as it came. Otherwise, and for
  * plain tables {key=, value=, time=, headers=, raw=}, emit builds a new record
@@ -17,6 +18,7 @@
 #include <lauxlib.h>
 
 #include "lua_env.h"
+#include "lua_source.h"
 #include "lua_value.h"
 
 enum {
@@ -166,13 +168,12 @@ static int rec_index(lua_State *L)
         } else {
             if (rec->flags & MF_RECORD_VALUE_NULL) {
                 lua_pushnil(L);
+            } else if (rec->json) {
+                lv_push(L, rec->json); /* parsed already: read that tree */
             } else {
-                const char *err = NULL;
-                json_t *j = env->host->record_json(env->node, rec, &err);
-                if (!j)
-                    return luaL_error(L, "record value is not JSON (%s); record.raw has the bytes",
-                                      err ? err : "?");
-                lv_push(L, j);
+                const char *err = lvs_push_value(L, env, rec); /* read without a tree */
+                if (err)
+                    return luaL_error(L, "record value is not JSON (%s); record.raw has the bytes", err);
             }
             lua_pushvalue(L, -1);
             lua_setiuservalue(L, 1, UV_VALUE);
@@ -628,6 +629,7 @@ void lr_register(lua_State *L, int lib)
     lua_pushliteral(L, "martflow.record");
     lua_setfield(L, -2, "__name");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &record_mt_key);
+    lvs_register(L);
 
     lua_pushcfunction(L, l_emit);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &emit_key);

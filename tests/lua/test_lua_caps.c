@@ -445,8 +445,32 @@ static void test_json_decode_spends_budget(void)
     mfh_close(h);
 }
 
-const mf_test lt_caps_tests[] = {
-    {"json_encode of a huge value stops at the cap", test_json_encode_bomb},
+/* Reading members of a record's value (top level and nested) builds no
+ * tree: jansson allocates nothing at all, so nothing escapes the cap. */
+static void test_view_reads_allocate_nothing(void)
+{
+    mfh *h = lt_open("function process(r, emit)\n"
+                     "  local v = r.value\n"
+                     "  if v.id == 'a' and v.n == 1 and v.ok and v.u.case == 7 and v.u.x.y == nil then emit(r) end\n"
+                     "end\n",
+                     CAP_YAML);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    char *big = big_record(MiB); /* {"n":0,"s":"xxx..."}: read past, never copied into a tree */
+    const char *in[] = {"{\"id\":\"a\",\"n\":1,\"ok\":true,\"u\":{\"case\":7,\"x\":{}}}", big};
+    long long base = count_start();
+    lt_run(h, in, 2);
+    long long grew = peak - base;
+    count_stop();
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 0);
+    CU_ASSERT_EQUAL(mfh_count(h, "default"), 1);
+    CU_ASSERT_EQUAL(grew, 0);
+    if (grew)
+        fprintf(stderr, "\n  jansson allocated %lld bytes\n", grew);
+    free(big);
+    mfh_close(h);
+}
+
+const mf_test lt_caps_tests[] = {    {"json_encode of a huge value stops at the cap", test_json_encode_bomb},
     {"tostring of a huge view stops at the cap", test_tostring_view_bomb},
     {"totable of a huge view stops at the cap", test_totable_bomb},
     {"caught encode failures leave nothing behind", test_caught_encode_bombs},
@@ -460,5 +484,6 @@ const mf_test lt_caps_tests[] = {
     {"decoded trees are held while referenced, released when collected", test_json_decode_released_when_collected},
     {"the bytes held for a decoded tree bound jansson's", test_json_decode_cost_bounds_jansson},
     {"decoding spends the instruction budget", test_json_decode_spends_budget},
+    {"member reads of a record value allocate no tree", test_view_reads_allocate_nothing},
     {NULL, NULL},
 };

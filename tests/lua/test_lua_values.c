@@ -363,8 +363,128 @@ static void test_output_size_bound(void)
     mfh_close(h);
 }
 
-const mf_test lt_value_tests[] = {
-    {"untouched values are emitted byte for byte", test_untouched_is_byte_identical},
+/* ---- reads without a tree ------------------------------------------------------------ */
+
+/* Emit the result of each check of the script as {name: true|false}, and
+ * assert they all hold; returns the harness for more checks. */
+static void all_true(const char *text)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_TRUE(json_object_size(j) > 0);
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        CU_ASSERT_TRUE(json_is_true(v));
+        if (!json_is_true(v))
+            fprintf(stderr, "\n  check '%s' failed: %s\n", k, text);
+    }
+    json_decref(j);
+}
+
+/* Member reads of an unedited value (top level, nested, names with dots
+ * and backslashes, absent ones) read the record's bytes: the forwarded
+ * record leaves without a tree, byte for byte. */
+static void test_reads_build_no_tree(void)
+{
+    mfh *h = lt_open("function process(r, emit)\n"
+                     "  local v = r.value\n"
+                     "  local c = {\n"
+                     "    str = v.s == 'x\"y', int = math.type(v.i) == 'integer' and v.i == -3,\n"
+                     "    float = math.type(v.f) == 'float' and v.f == 100, bool = v.t == true and v.fa == false,\n"
+                     "    null = v.n == martflow.null, absent = v.nothing == nil and v[1] == nil,\n"
+                     "    nested = v.a.b == 1 and v.a.c.d == 'deep' and v.a.c.none == nil,\n"
+                     "    dotted = v['a.b'] == 2 and v.a['x.y'] == 3, backslash = v['b\\\\s'] == 4,\n"
+                     "    nul = v['s\\0'] == nil, scalar_step = v.s.x == nil,\n"
+                     "    identity = v.a == v.a and v.a.c == v.a.c and v.arr == v.arr,\n"
+                     "    kinds = martflow.is_array(v.arr) and not martflow.is_array(v.a) and type(v.a) == 'table',\n"
+                     "  }\n"
+                     "  emit(r)\n"
+                     "  emit({value = c})\n"
+                     "end\n",
+                     NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const char *in[] = {"{\"s\":\"x\\\"y\", \"i\":-3,\"f\":1e2,\"t\":true,\"fa\":false,\"n\":null,"
+                        "\"a\":{\"b\":1,\"c\":{\"d\":\"deep\"},\"x.y\":3},\"a.b\":2,\"b\\\\s\":4,\"arr\":[1,{}]}"};
+    lt_run(h, in, 1);
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 0);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 2);
+    mf_record *fwd = mfh_record(h, "default", 0);
+    CU_ASSERT_PTR_NULL(fwd->json); /* no tree was built */
+    CU_ASSERT_EQUAL(fwd->value_len, strlen(in[0]));
+    CU_ASSERT_EQUAL(memcmp(fwd->value, in[0], fwd->value_len), 0);
+    all_true(mfh_value(h, "default", 1));
+    mfh_close(h);
+}
+
+/* What needs a tree gets one, and sees what the lazy reads saw: the empty
+ * name, array elements, iteration, length, tostring; an edit below lazy
+ * reads keeps the order and the cached children. */
+static void test_tree_when_needed(void)
+{
+    mfh *h = lt_open("function process(r, emit)\n"
+                     "  local v = r.value\n"
+                     "  local a, c = v.a, v.a.c\n"
+                     "  local keys = {}\n"
+                     "  for k in pairs(v) do keys[#keys + 1] = k end\n"
+                     "  local ck = {\n"
+                     "    empty = v[''] == 'e', elem = v.arr[2].z == 1 and #v.arr == 2,\n"
+                     "    order = table.concat(keys, ',') == ',a,arr,y',\n"
+                     "    same = v.a == a and a.c == c and v.a.c == c,\n"
+                     "    text = tostring(v.a) == '{\"c\":{\"d\":1},\"e\":2}',\n"
+                     "  }\n"
+                     "  c.d = 2\n"
+                     "  v.z = 1\n"
+                     "  emit(r)\n"
+                     "  emit({value = ck})\n"
+                     "end\n",
+                     NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const char *in[] = {"{\"\":\"e\",\"a\":{\"c\":{\"d\":1},\"e\":2},\"arr\":[0,{\"z\":1}],\"y\":3}"};
+    lt_run(h, in, 1);
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 0);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0),
+                           "{\"\":\"e\",\"a\":{\"c\":{\"d\":2},\"e\":2},\"arr\":[0,{\"z\":1}],\"y\":3,\"z\":1}");
+    all_true(mfh_value(h, "default", 1));
+    mfh_close(h);
+}
+
+/* A value kept past its call (and a part of it read lazily) is still read
+ * in later calls, lazily or through a tree, as it was. */
+static void test_kept_value_outlives_its_record(void)
+{
+    mfh *h = lt_open("local last, last_a, last_arr\n"
+                     "function process(r, emit)\n"
+                     "  if last then\n"
+                     "    local keys = {}\n"
+                     "    for k in pairs(last_a) do keys[#keys + 1] = k end\n"
+                     "    emit({value = {\n"
+                     "      id = last.id == 'first' and last.a.b == 1 and last_a.c.d == 'x',\n"
+                     "      arr = last_arr[1] == 5 and #last.arr == 1,\n"
+                     "      keys = table.concat(keys, ',') == 'b,c',\n"
+                     "      text = tostring(last) == '{\"id\":\"first\",\"a\":{\"b\":1,\"c\":{\"d\":\"x\"}},\"arr\":[5]}',\n"
+                     "      now = r.value.id == 'second',\n"
+                     "    }})\n"
+                     "  end\n"
+                     "  last = r.value\n"
+                     "  last_a, last_arr = last.a, last.arr\n"
+                     "end\n",
+                     NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const char *first[] = {"{\"id\":\"first\",\"a\":{\"b\":1,\"c\":{\"d\":\"x\"}},\"arr\":[5]}"};
+    const char *second[] = {"{\"id\":\"second\"}"};
+    lt_run(h, first, 1);
+    lt_run(h, second, 1); /* the first batch is gone */
+    CU_ASSERT_EQUAL(mfh_count(h, "errors"), 0);
+    if (mfh_count(h, "errors"))
+        fprintf(stderr, "\n  got '%s'\n", mfh_header(h, "errors", 0, MF_HEADER_ERROR));
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 1);
+    all_true(mfh_value(h, "default", 0));
+    mfh_close(h);
+}
+
+const mf_test lt_value_tests[] = {    {"untouched values are emitted byte for byte", test_untouched_is_byte_identical},
     {"reading everything is not touching", test_read_everything_is_byte_identical},
     {"values rebuilt through Lua keep types, order, nulls, empties", test_rebuilt_keeps_types},
     {"martflow.totable keeps types", test_totable_keeps_types},
@@ -375,5 +495,8 @@ const mf_test lt_value_tests[] = {
     {"nested writes; untouched siblings keep their values", test_nested_writes_and_untouched_siblings},
     {"json_encode / json_decode", test_json_helpers},
     {"an emitted value is bounded by max_memory", test_output_size_bound},
+    {"member reads of an unedited value build no tree", test_reads_build_no_tree},
+    {"what needs a tree gets one, consistent with the reads", test_tree_when_needed},
+    {"a value kept past its call is still read as it was", test_kept_value_outlives_its_record},
     {NULL, NULL},
 };

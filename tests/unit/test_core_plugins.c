@@ -141,6 +141,66 @@ static void test_fields_pass_through_untouched(void)
     mfh_close(h);
 }
 
+/* require and key_field alone read without a tree (host JSON views): no
+ * record gets a jansson tree, values leave byte-identical, and the keys and
+ * reasons are those of the tree path above. */
+static void test_fields_reads_without_tree(void)
+{
+    mfh *h = open_ok(MF_KIND_TRANSFORM, "fields", "require: [id, 'a.b\\.c']\nkey_field: a.k\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    static const char *const in[] = {
+        "{ \"id\" : 1, \"a\": {\"b.c\": 0, \"k\": \"s\"} }",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":\"q\\\"u\\u00e9\"}}",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":-7}}",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":1.5}}",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":1e2}}",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":false}}",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":{ \"z\":1, \"b\":[ null ] }}}",
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":\"\"}}",
+        /* rejected: */
+        "{\"id\":1,\"a\":{\"b.c\":0,\"k\":null}}",
+        "{\"id\":1,\"a\":{\"b.c\":0}}",
+        "{\"id\":1,\"a\":{\"b\":{\"c\":0},\"k\":1}}",
+        "[1,2]",
+        "\"scalar\"",
+        "{\"id\":1,\"id\":2}",
+    };
+    static const char *const keys[] = {"s", "q\"u\xc3\xa9", "-7", "1.5", "100.0", "false", "{\"b\":[null],\"z\":1}",
+                                       ""};
+    static const char *const reasons[] = {
+        "key field 'a.k' is missing or null",
+        "key field 'a.k' is missing or null",
+        "missing required field 'a.b\\.c'",
+        "value is not a JSON object",
+        "value is not a JSON object",
+        "invalid JSON at byte 12: duplicate key \"id\"",
+    };
+    size_t n_in = sizeof in / sizeof *in, n_ok = sizeof keys / sizeof *keys;
+    for (size_t i = 0; i < n_in; i++)
+        mfh_push(h, NULL, in[i]);
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), n_ok);
+    for (size_t i = 0; i < n_ok; i++) {
+        mf_record *r = mfh_record(h, "default", i);
+        CU_ASSERT_PTR_NULL(r->json); /* never parsed into a tree */
+        CU_ASSERT_EQUAL(r->value_len, strlen(in[i]));
+        CU_ASSERT_EQUAL(memcmp(r->value, in[i], r->value_len), 0);
+        char *k = key_of(h, i);
+        CU_ASSERT_STRING_EQUAL(k, keys[i]);
+        free(k);
+    }
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "errors"), n_in - n_ok);
+    for (size_t i = 0; i < n_in - n_ok; i++) {
+        CU_ASSERT_PTR_NULL(mfh_record(h, "errors", i)->json);
+        CU_ASSERT_STRING_EQUAL(mfh_header(h, "errors", i, "mf.error"), reasons[i]);
+        if (strcmp(mfh_header(h, "errors", i, "mf.error"), reasons[i]) != 0)
+            fprintf(stderr, "\n  got '%s'\n", mfh_header(h, "errors", i, "mf.error"));
+        CU_ASSERT_STRING_EQUAL(mfh_value(h, "errors", i), in[n_ok + i]);
+    }
+    mfh_consume(h);
+    mfh_close(h);
+}
+
 /* ---- file sink --------------------------------------------------------------------- */
 
 static void test_file_sink_holds_until_sync(void)
@@ -595,6 +655,7 @@ static const mf_test tests[] = {
     {"fields: operations, rejects, acks", test_fields_ops},
     {"fields: untouched records pass byte-identical", test_fields_pass_through_untouched},
     {"fields: paths and keys follow martflow/fieldpath.h", test_fields_paths_and_keys},
+    {"fields: require and key_field read without a tree", test_fields_reads_without_tree},
     {"file sink: acks wait for fsync", test_file_sink_holds_until_sync},
     {"file sink: envelope format", test_file_sink_envelope},
     {"file source: finite read", test_file_source_finite},
