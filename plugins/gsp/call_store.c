@@ -1,0 +1,202 @@
+/* call_store.c — see call_store.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "call_store.h"
+
+const char *ct_str(const ct_store *s, uint16_t i, size_t *len)
+{
+    const char *p = i && i <= s->n_str ? s->arena + s->str_off[i - 1] : "";
+    if (len)
+        *len = strlen(p);
+    return p;
+}
+
+/* The index of a string, interned on first sight; 0 for an absent one,
+ * UINT32_MAX when the table is full. */
+static uint32_t intern(ct_store *s, const gsp_str *v)
+{
+    if (!v->s)
+        return 0;
+    for (uint32_t i = 0; i < s->n_str; i++) {
+        const char *p = s->arena + s->str_off[i];
+        if (strncmp(p, v->s, v->len) == 0 && p[v->len] == '\0')
+            return i + 1;
+    }
+    if (s->n_str >= UINT16_MAX || v->len > UINT32_MAX / 2 - s->arena_len)
+        return UINT32_MAX;
+    if (s->n_str == s->cap_str) {
+        s->cap_str = s->cap_str ? s->cap_str * 2 : 8;
+        s->str_off = mf_xrealloc(s->str_off, s->cap_str * sizeof *s->str_off);
+    }
+    uint32_t need = s->arena_len + (uint32_t)v->len + 1;
+    if (need > s->arena_cap) {
+        uint32_t cap = s->arena_cap ? s->arena_cap : 128;
+        while (cap < need)
+            cap *= 2;
+        s->arena = mf_xrealloc(s->arena, cap);
+        s->arena_cap = cap;
+    }
+    memcpy(s->arena + s->arena_len, v->s, v->len);
+    s->arena[s->arena_len + v->len] = '\0';
+    s->str_off[s->n_str++] = s->arena_len;
+    s->arena_len = need;
+    return s->n_str;
+}
+
+/* (time, seq, id) order. */
+static int cmp_event(const ct_event *a, const ct_event *b)
+{
+    if (a->time_ms != b->time_ms)
+        return a->time_ms < b->time_ms ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+ct_add_result ct_store_add(ct_store *s, const gsp_voice_event *e, uint32_t max_events)
+{
+    ct_event ev = {.time_ms = e->time_ms, .seq = e->seq, .id = (uint8_t)e->id,
+                   .call_type = (uint8_t)e->call_type, .dn_type = (uint8_t)e->dn_type};
+    /* Most events come in order: search from the end. */
+    uint32_t pos = s->n_ev;
+    while (pos > 0 && cmp_event(&s->ev[pos - 1], &ev) > 0)
+        pos--;
+    if (pos > 0 && cmp_event(&s->ev[pos - 1], &ev) == 0)
+        return CT_DUPLICATE;
+    if (s->n_ev >= max_events)
+        return CT_FULL;
+    const gsp_str *strs[] = {&e->conn_id, &e->previous_conn_id, &e->this_dn, &e->other_dn, &e->third_party_dn,
+                             &e->agent_id, &e->place,           &e->call_id, &e->ani,      &e->dnis};
+    uint16_t *slots[] = {&ev.conn, &ev.prev_conn, &ev.this_dn, &ev.other_dn, &ev.third_dn,
+                         &ev.agent, &ev.place,    &ev.call_id, &ev.ani,      &ev.dnis};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        uint32_t idx = intern(s, strs[i]);
+        if (idx == UINT32_MAX)
+            return CT_FULL;
+        *slots[i] = (uint16_t)idx;
+    }
+    if (s->n_ev == s->cap_ev) {
+        s->cap_ev = s->cap_ev ? s->cap_ev * 2 : 8;
+        s->ev = mf_xrealloc(s->ev, s->cap_ev * sizeof *s->ev);
+    }
+    memmove(s->ev + pos + 1, s->ev + pos, (s->n_ev - pos) * sizeof *s->ev);
+    s->ev[pos] = ev;
+    s->n_ev++;
+    return CT_ADDED;
+}
+
+size_t ct_store_bytes(const ct_store *s)
+{
+    return s->cap_ev * sizeof *s->ev + s->arena_cap + s->cap_str * sizeof *s->str_off;
+}
+
+void ct_store_free(ct_store *s)
+{
+    free(s->ev);
+    free(s->arena);
+    free(s->str_off);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- snapshot bytes (little-endian) ------------------------------------------------ */
+
+static void put(mf_buffer *out, const mf_host *host, uint64_t v, int bytes)
+{
+    uint8_t b[8];
+    for (int i = 0; i < bytes; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    host->buffer_append(out, b, (size_t)bytes);
+}
+
+void ct_store_save(const ct_store *s, const mf_host *host, mf_buffer *out)
+{
+    put(out, host, s->n_str, 4);
+    for (uint32_t i = 0; i < s->n_str; i++) {
+        size_t len;
+        const char *p = ct_str(s, (uint16_t)(i + 1), &len);
+        put(out, host, len, 4);
+        host->buffer_append(out, p, len);
+    }
+    put(out, host, s->n_ev, 4);
+    for (uint32_t i = 0; i < s->n_ev; i++) {
+        const ct_event *e = &s->ev[i];
+        put(out, host, (uint64_t)e->time_ms, 8);
+        put(out, host, (uint64_t)e->seq, 8);
+        put(out, host, e->id, 1);
+        put(out, host, e->call_type, 1);
+        put(out, host, e->dn_type, 1);
+        const uint16_t refs[] = {e->conn, e->prev_conn, e->this_dn, e->other_dn, e->third_dn,
+                                 e->agent, e->place,    e->call_id, e->ani,      e->dnis};
+        for (size_t j = 0; j < sizeof refs / sizeof refs[0]; j++)
+            put(out, host, refs[j], 2);
+    }
+}
+
+struct reader {
+    const uint8_t *p;
+    size_t left;
+    bool ok;
+};
+
+static uint64_t get(struct reader *r, int bytes)
+{
+    if (!r->ok || r->left < (size_t)bytes) {
+        r->ok = false;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += bytes;
+    r->left -= (size_t)bytes;
+    return v;
+}
+
+bool ct_store_load(ct_store *s, const uint8_t *data, size_t len, size_t *used)
+{
+    struct reader r = {data, len, true};
+    memset(s, 0, sizeof *s);
+    uint64_t n_str = get(&r, 4);
+    if (n_str > UINT16_MAX)
+        goto fail;
+    for (uint64_t i = 0; i < n_str && r.ok; i++) {
+        uint64_t l = get(&r, 4);
+        if (!r.ok || l > r.left || memchr(r.p, '\0', l))
+            goto fail;
+        gsp_str v = {(const char *)r.p, l};
+        if (intern(s, &v) != i + 1) /* a repeated string: not what save writes */
+            goto fail;
+        r.p += l;
+        r.left -= l;
+    }
+    uint64_t n_ev = get(&r, 4);
+    if (!r.ok || n_ev > r.left / 39)
+        goto fail;
+    s->cap_ev = (uint32_t)(n_ev ? n_ev : 1);
+    s->ev = mf_xcalloc(s->cap_ev, sizeof *s->ev);
+    for (uint64_t i = 0; i < n_ev; i++) {
+        ct_event *e = &s->ev[i];
+        e->time_ms = (int64_t)get(&r, 8);
+        e->seq = (int64_t)get(&r, 8);
+        e->id = (uint8_t)get(&r, 1);
+        e->call_type = (uint8_t)get(&r, 1);
+        e->dn_type = (uint8_t)get(&r, 1);
+        uint16_t *refs[] = {&e->conn, &e->prev_conn, &e->this_dn, &e->other_dn, &e->third_dn,
+                            &e->agent, &e->place,    &e->call_id, &e->ani,      &e->dnis};
+        for (size_t j = 0; j < sizeof refs / sizeof refs[0]; j++) {
+            *refs[j] = (uint16_t)get(&r, 2);
+            if (*refs[j] > n_str)
+                goto fail;
+        }
+        if (!r.ok || e->id == GSP_EV_NONE || !gsp_event_is_call((gsp_event_id)e->id) ||
+            (i > 0 && cmp_event(&s->ev[i - 1], e) >= 0))
+            goto fail;
+    }
+    s->n_ev = (uint32_t)n_ev;
+    *used = len - r.left;
+    return r.ok;
+fail:
+    ct_store_free(s);
+    return false;
+}

@@ -1,0 +1,39 @@
+/* gsp_ids.c — see gsp_ids.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gsp_ids.h"
+
+static void append_part(mf_buffer *b, const char *s, size_t len)
+{
+    static const char sep = 0x1f;
+    if (b->len)
+        mf_buffer_append(b, &sep, 1);
+    mf_buffer_append(b, s, len);
+}
+
+int64_t gsp_id(mf_buffer *scratch, const char *kind, const char *tenant, size_t tenant_len,
+               const gsp_idpart *parts, size_t n)
+{
+    scratch->len = 0;
+    append_part(scratch, "mf1", 3);
+    append_part(scratch, kind, strlen(kind));
+    append_part(scratch, tenant, tenant_len);
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].s) {
+            append_part(scratch, parts[i].s, parts[i].len);
+        } else {
+            char num[24];
+            int len = snprintf(num, sizeof num, "%" PRId64, parts[i].i);
+            append_part(scratch, num, (size_t)len);
+        }
+    }
+    uint8_t digest[MF_SHA256_LEN];
+    mf_sha256(scratch->data, scratch->len, digest);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | digest[i];
+    v &= 0x7FFFFFFFFFFFFFFFull;
+    return v ? (int64_t)v : 1;
+}

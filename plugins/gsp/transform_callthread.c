@@ -1,0 +1,431 @@
+/*
+ * transform callthread — voice-callthread events in, Info Mart facts out
+ * (INTERACTION_FACT, INTERACTION_RESOURCE_FACT, MEDIATION_SEGMENT_FACT as
+ * GSP output records on ports interactions, resources, segments).
+ *
+ * One state per record key "{tenant}:{CallThreadID}" in an mf_keyed: the
+ * thread's events (call_store.h). Event time drives everything: this
+ * worker's watermark is the highest event time it accepted minus
+ * max_out_of_order, and timers on it close a thread close_grace after its
+ * last event once every party has ended, close it as stuck after
+ * stuck_timeout of silence, and forget a closed thread late_window after it
+ * closed. The facts are computed from all the thread's events when it closes
+ * (call_model.h), and again for an event that arrives while it is closed
+ * but remembered. The inputs a thread absorbed stay unacknowledged until the
+ * facts emitted from them are. docs/call-thread-rules.md has the rules.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <martflow/keyed.h>
+#include <martflow/martflow.h>
+
+#include "call_facts.h"
+#include "call_model.h"
+#include "call_store.h"
+#include "voice_event.h"
+
+enum { ST_OPEN = 0, ST_CLOSED = 1 };
+enum { T_CHECK = 1, T_STUCK = 2, T_EXPIRE = 3 };
+
+/* Extra reject reasons besides the decoder's (gsp_reject_kind). */
+enum { R_NO_KEY = GSP_REJECT_KIND_COUNT, R_KEY_MISMATCH, R_LATE, R_TOO_MANY, R_COUNT };
+static const char *const extra_reasons[] = {"no_key", "key_mismatch", "late", "too_many_events"};
+
+struct thread {
+    ct_store store;
+    int64_t last_ms;   /* the latest event time of the thread */
+    uint32_t tenant_len;
+    uint8_t status, stuck;
+};
+
+struct ctx {
+    int64_t max_out_of_order, close_grace, stuck_timeout, late_window;
+    int64_t answer_threshold, short_abandon, max_events;
+
+    const mf_host *host;
+    mf_node *node;
+    mf_keyed *keyed;
+    gsp_decoder *decoder;
+    cm_work *work;
+    gsp_rec writer;
+    cf_target target;
+    int64_t max_seen; /* highest accepted event time, MF_TIME_UNSET before any */
+    bool ending;      /* MF_FLUSH_END: what is still open is emitted as active */
+    int rc;           /* the first failed emit, returned by process/flush */
+    mf_buffer keybuf;
+
+    mf_metric *m_events, *m_created, *m_closed, *m_stuck, *m_late_updates, *m_duplicates, *m_open;
+    mf_metric *m_rejected[R_COUNT];
+};
+
+static const mf_option options[] = {
+    MF_OPTION_RANGE(MF_OPT_DURATION, "max_out_of_order", "5s", 0, struct ctx, max_out_of_order, 0, 3600000,
+                    "How far behind the latest event time an event may arrive and still be ordered in"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "close_grace", "2s", 0, struct ctx, close_grace, 0, 3600000,
+                    "Event time after the last event of a thread whose parties have all ended before it closes"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "stuck_timeout", "4h", 0, struct ctx, stuck_timeout, 1000, 2592000000.0,
+                    "Event time a thread with a party still open may stay silent before it is closed as stuck"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "late_window", "5m", 0, struct ctx, late_window, 0, 604800000,
+                    "Event time a closed thread is remembered: a late event within it upserts the facts again"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "answer_threshold", "20s", 0, struct ctx, answer_threshold, 0, 86400000,
+                    "MET_THRESHOLD_FLAG: a stay answered by an agent within this time"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "short_abandon_threshold", "10s", 0, struct ctx, short_abandon, 0, 86400000,
+                    "SHORT_ABANDONED_FLAG: a stay abandoned within this time"),
+    MF_OPTION_RANGE(MF_OPT_INT, "max_events", "1000", 0, struct ctx, max_events, 10, 1000000,
+                    "Most events one call thread holds; more are rejected"),
+    MF_OPTION_END,
+};
+
+static const char *const ports[] = {"interactions", "resources", "segments", NULL};
+
+/* ---- keyed state: a thread's bytes ------------------------------------------------ */
+
+static void thread_destroy(void *arg, void *state)
+{
+    (void)arg;
+    ct_store_free(&((struct thread *)state)->store);
+}
+
+static int thread_save(void *arg, const void *state, mf_buffer *out)
+{
+    struct ctx *c = arg;
+    const struct thread *t = state;
+    uint8_t head[14];
+    head[0] = t->status;
+    head[1] = t->stuck;
+    for (int i = 0; i < 4; i++)
+        head[2 + i] = (uint8_t)(t->tenant_len >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        head[6 + i] = (uint8_t)((uint64_t)t->last_ms >> (8 * i));
+    c->host->buffer_append(out, head, sizeof head);
+    ct_store_save(&t->store, c->host, out);
+    return MF_OK;
+}
+
+static int thread_load(void *arg, void *state, const uint8_t *data, size_t len)
+{
+    (void)arg;
+    struct thread *t = state;
+    size_t used = 0;
+    if (len < 14 || data[0] > ST_CLOSED || data[1] > 1)
+        return MF_FATAL;
+    t->status = data[0];
+    t->stuck = data[1];
+    uint64_t last = 0;
+    for (int i = 0; i < 4; i++)
+        t->tenant_len |= (uint32_t)data[2 + i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        last |= (uint64_t)data[6 + i] << (8 * i);
+    t->last_ms = (int64_t)last;
+    if (!ct_store_load(&t->store, data + 14, len - 14, &used) || used != len - 14 || t->store.n_ev == 0)
+        return MF_FATAL;
+    return MF_OK;
+}
+
+static const mf_keyed_ops thread_ops = {
+    .state_size = sizeof(struct thread),
+    .destroy = thread_destroy,
+    .save = thread_save,
+    .load = thread_load,
+};
+
+/* ---- emitting facts ---------------------------------------------------------------- */
+
+static int emit_facts(struct ctx *c, struct thread *t, bool stuck)
+{
+    size_t key_len;
+    const uint8_t *key = mf_keyed_key(c->keyed, t, &key_len);
+    cm_params p = {
+        .tenant = (const char *)key,
+        .tenant_len = t->tenant_len,
+        .ctid = (const char *)key + t->tenant_len + 1,
+        .ctid_len = key_len - t->tenant_len - 1,
+        .stuck = stuck,
+        .horizon_ms = t->last_ms,
+        .answer_threshold_ms = c->answer_threshold,
+        .short_abandon_ms = c->short_abandon,
+    };
+    const cm_result *r = cm_compute(c->work, &t->store, &p);
+    int rc = cf_emit(&c->target, &t->store, r, p.tenant, p.tenant_len, key, key_len,
+                     mf_keyed_ack_group(c->keyed, t));
+    /* The facts now carry everything absorbed: hold the inputs only until
+     * they are handled. */
+    mf_keyed_ack_release(c->keyed, t);
+    if (rc != MF_OK && c->rc == MF_OK)
+        c->rc = rc;
+    return rc;
+}
+
+static void close_thread(struct ctx *c, struct thread *t, bool stuck, int64_t at_ms)
+{
+    emit_facts(c, t, stuck);
+    t->status = ST_CLOSED;
+    t->stuck = stuck;
+    c->host->metric_add(c->m_closed, 1);
+    c->host->metric_add(c->m_open, -1);
+    if (stuck)
+        c->host->metric_add(c->m_stuck, 1);
+    if (c->ending)
+        mf_keyed_remove(c->keyed, t);
+    else
+        mf_keyed_timer_set(c->keyed, t, T_EXPIRE, at_ms + c->late_window);
+}
+
+/* End of input: a thread still open is emitted as it stands, active. */
+static void emit_active(struct ctx *c, struct thread *t)
+{
+    emit_facts(c, t, false);
+    c->host->metric_add(c->m_open, -1);
+    mf_keyed_remove(c->keyed, t);
+}
+
+static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
+{
+    struct ctx *c = arg;
+    struct thread *t = state;
+    switch (id) {
+    case T_CHECK:
+        if (cm_all_released(c->work, &t->store))
+            close_thread(c, t, false, time_ms);
+        else if (c->ending)
+            emit_active(c, t);
+        else
+            mf_keyed_timer_set(c->keyed, t, T_STUCK, t->last_ms + c->stuck_timeout);
+        break;
+    case T_STUCK:
+        if (c->ending)
+            emit_active(c, t);
+        else
+            close_thread(c, t, true, time_ms);
+        break;
+    case T_EXPIRE: mf_keyed_remove(c->keyed, t); break;
+    default: break;
+    }
+    return c->rc;
+}
+
+/* The watermark: the highest event time seen minus max_out_of_order. */
+static int64_t watermark(const struct ctx *c)
+{
+    return c->max_seen == MF_TIME_UNSET ? MF_TIME_UNSET : c->max_seen - c->max_out_of_order;
+}
+
+static void advance(struct ctx *c)
+{
+    int64_t wm = watermark(c), next = mf_keyed_next_timer(c->keyed);
+    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
+        mf_keyed_advance(c->keyed, wm, on_timer, c);
+}
+
+/* ---- one input event --------------------------------------------------------------- */
+
+static void reject(struct ctx *c, mf_record *rec, int reason, const char *text)
+{
+    c->host->metric_add(c->m_rejected[reason], 1);
+    c->host->reject(c->node, rec, "%s", text);
+}
+
+/* The key the thread's records must carry, in c->keybuf. */
+static void thread_key(struct ctx *c, const gsp_voice_event *ev)
+{
+    c->keybuf.len = 0;
+    mf_buffer_append(&c->keybuf, ev->tenant.s, ev->tenant.len);
+    mf_buffer_append(&c->keybuf, ":", 1);
+    mf_buffer_append(&c->keybuf, ev->call_thread_id.s, ev->call_thread_id.len);
+}
+
+static void handle(struct ctx *c, mf_record *rec)
+{
+    gsp_voice_event ev;
+    const char *why;
+    char text[320];
+    c->host->metric_add(c->m_events, 1);
+    gsp_reject_kind k = gsp_decode(c->decoder, rec, &ev, &why);
+    if (k != GSP_REJECT_NONE) {
+        reject(c, rec, k, why);
+        return;
+    }
+    thread_key(c, &ev);
+    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
+        snprintf(text, sizeof text, "no record key: call events are routed by the key '%.*s'",
+                 (int)c->keybuf.len, (const char *)c->keybuf.data);
+        reject(c, rec, R_NO_KEY, text);
+        return;
+    }
+    if (rec->key_len != c->keybuf.len || memcmp(rec->key, c->keybuf.data, c->keybuf.len) != 0) {
+        snprintf(text, sizeof text, "record key '%.*s' is not '{tenant}:{CallThreadID}' ('%.*s')",
+                 (int)(rec->key_len > 100 ? 100 : rec->key_len), (const char *)rec->key, (int)c->keybuf.len,
+                 (const char *)c->keybuf.data);
+        reject(c, rec, R_KEY_MISMATCH, text);
+        return;
+    }
+    if (c->max_seen == MF_TIME_UNSET || ev.time_ms > c->max_seen) {
+        c->max_seen = ev.time_ms;
+        advance(c);
+    }
+    struct thread *t = mf_keyed_get(c->keyed, rec->key, rec->key_len);
+    int64_t wm = watermark(c);
+    if (!t && wm != MF_TIME_UNSET && ev.time_ms < wm - c->late_window) {
+        snprintf(text, sizeof text, "late event: time %lld ms is more than late_window behind the watermark %lld",
+                 (long long)ev.time_ms, (long long)wm);
+        reject(c, rec, R_LATE, text);
+        return;
+    }
+    bool created = false;
+    if (!t) {
+        t = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
+        t->tenant_len = (uint32_t)ev.tenant.len;
+        t->last_ms = ev.time_ms;
+        c->host->metric_add(c->m_created, 1);
+        c->host->metric_add(c->m_open, 1);
+    }
+    switch (ct_store_add(&t->store, &ev, (uint32_t)c->max_events)) {
+    case CT_DUPLICATE:
+        c->host->metric_add(c->m_duplicates, 1);
+        return;
+    case CT_FULL:
+        snprintf(text, sizeof text, "call thread '%.*s' holds max_events (%lld) events already",
+                 (int)ev.call_thread_id.len, ev.call_thread_id.s, (long long)c->max_events);
+        reject(c, rec, R_TOO_MANY, text);
+        return;
+    case CT_ADDED: break;
+    }
+    mf_keyed_absorb(c->keyed, t, rec);
+    if (ev.time_ms > t->last_ms)
+        t->last_ms = ev.time_ms;
+    if (t->status == ST_OPEN) {
+        mf_keyed_timer_cancel(c->keyed, t, T_STUCK);
+        mf_keyed_timer_set(c->keyed, t, T_CHECK, t->last_ms + c->close_grace);
+        advance(c); /* the timer may be due already */
+    } else {
+        c->host->metric_add(c->m_late_updates, 1);
+        emit_facts(c, t, t->stuck);
+    }
+}
+
+static int process(void *vctx, mf_batch *batch)
+{
+    struct ctx *c = vctx;
+    for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
+        handle(c, &batch->records[i]);
+    return c->rc;
+}
+
+static int flush(void *vctx, mf_flush_reason reason)
+{
+    struct ctx *c = vctx;
+    if (reason != MF_FLUSH_END)
+        return c->rc; /* open threads stay open: their inputs are replayed after a restart */
+    if (c->max_seen != MF_TIME_UNSET)
+        mf_keyed_advance(c->keyed, c->max_seen, on_timer, c);
+    c->ending = true;
+    mf_keyed_advance(c->keyed, INT64_MAX, on_timer, c);
+    mf_keyed_clear(c->keyed);
+    c->ending = false;
+    return c->rc;
+}
+
+/* ---- snapshots --------------------------------------------------------------------- */
+
+static int snapshot(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
+{
+    (void)checkpoint_id;
+    struct ctx *c = vctx;
+    return mf_keyed_snapshot(c->keyed, out);
+}
+
+static int count_open(void *arg, void *state)
+{
+    size_t *n = arg;
+    *n += ((struct thread *)state)->status == ST_OPEN;
+    return MF_OK;
+}
+
+static int restore(void *vctx, const uint8_t *data, size_t len)
+{
+    struct ctx *c = vctx;
+    size_t before = 0, after = 0;
+    mf_keyed_each(c->keyed, count_open, &before);
+    int rc = mf_keyed_restore(c->keyed, data, len);
+    if (rc != MF_OK)
+        return rc;
+    mf_keyed_each(c->keyed, count_open, &after);
+    c->host->metric_add(c->m_open, (double)(after - before));
+    int64_t wm = mf_keyed_watermark(c->keyed);
+    c->max_seen = wm == MF_TIME_UNSET ? MF_TIME_UNSET : wm + c->max_out_of_order;
+    return MF_OK;
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+static mf_metric *counter(struct ctx *c, const char *name, const char *labels, const char *help)
+{
+    return c->host->counter(c->node, name, labels, help);
+}
+
+static int init(void *vctx, mf_node *node, const mf_host *host)
+{
+    struct ctx *c = vctx;
+    c->host = host;
+    c->node = node;
+    c->max_seen = MF_TIME_UNSET;
+    c->target = (cf_target){.host = host, .node = node, .writer = &c->writer,
+                            .port_interactions = host->port(node, "interactions"),
+                            .port_resources = host->port(node, "resources"),
+                            .port_segments = host->port(node, "segments")};
+    if (c->target.port_interactions < 0 || c->target.port_resources < 0 || c->target.port_segments < 0)
+        return MF_FATAL;
+    if (!(c->decoder = gsp_decoder_new(host, node, GSP_DOMAIN_CALL)))
+        return MF_FATAL;
+    c->work = cm_work_new();
+    c->keyed = mf_keyed_new(host, node, &thread_ops, c);
+    c->m_events = counter(c, "martflow_callthread_events_total", NULL, "Call events read");
+    c->m_created = counter(c, "martflow_callthread_threads_created_total", NULL, "Call threads opened");
+    c->m_closed = counter(c, "martflow_callthread_threads_closed_total", NULL,
+                          "Call threads closed (every party ended, or stuck)");
+    c->m_stuck = counter(c, "martflow_callthread_threads_stuck_total", NULL,
+                         "Call threads closed as stuck after stuck_timeout of silence");
+    c->m_late_updates = counter(c, "martflow_callthread_late_updates_total", NULL,
+                                "Events for a closed thread within late_window (its facts upserted again)");
+    c->m_duplicates = counter(c, "martflow_callthread_duplicates_total", NULL,
+                              "Exact duplicate events dropped (same id, time and seq)");
+    c->m_open = host->gauge(node, "martflow_callthread_open_threads", NULL, "Call threads open now");
+    for (int r = 1; r < R_COUNT; r++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "reason=\"%s\"",
+                 r < GSP_REJECT_KIND_COUNT ? gsp_reject_kind_name((gsp_reject_kind)r)
+                                           : extra_reasons[r - GSP_REJECT_KIND_COUNT]);
+        c->m_rejected[r] = counter(c, "martflow_callthread_rejected_total", labels,
+                                   "Events rejected to the errors port, by reason");
+    }
+    return MF_OK;
+}
+
+static void free_cb(void *vctx)
+{
+    struct ctx *c = vctx;
+    mf_keyed_free(c->keyed);
+    cm_work_free(c->work);
+    gsp_decoder_free(c->decoder);
+    gsp_rec_free(&c->writer);
+    mf_buffer_free(&c->keybuf);
+}
+
+MF_PLUGIN_DEFINE = {
+    MF_PLUGIN_HEADER,
+    .kind = MF_KIND_TRANSFORM,
+    .name = "callthread",
+    .version = "1.0.0",
+    .description = "Voice call-thread events to Info Mart interaction, resource and mediation facts (GSP)",
+    .options = options,
+    .ports = ports,
+    .ctx_size = sizeof(struct ctx),
+    .init = init,
+    .free = free_cb,
+    .process = process,
+    .flush = flush,
+    .snapshot = snapshot,
+    .restore = restore,
+};

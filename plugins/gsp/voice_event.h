@@ -1,0 +1,134 @@
+/*
+ * voice_event.h — decoding one voice input event (docs/events.md §1) into a
+ * small struct, with one compiled field set and no JSON tree.
+ *
+ * Shared by the GSP transforms: `callthread` decodes voice-callthread events,
+ * `agentstate` both domains (told apart by `id`). A decoder is made once per
+ * worker (gsp_decoder_new) and reused for every record.
+ *
+ * Ownership: the strings of a decoded event borrow from the record (or from
+ * memory the node owns for the current callback, see martflow/jsonview.h):
+ * valid until the plugin callback returns. Copy what you keep.
+ */
+#ifndef GSP_VOICE_EVENT_H
+#define GSP_VOICE_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <martflow/martflow.h>
+
+/* Event names; GSP_EV_NONE is never a decoded event. Values are stored in
+ * snapshots: append, never reorder. */
+typedef enum gsp_event_id {
+    GSP_EV_NONE = 0,
+    GSP_EV_ROUTE_REQUEST,
+    GSP_EV_ROUTE_USED,
+    GSP_EV_QUEUED,
+    GSP_EV_DIVERTED,
+    GSP_EV_RINGING,
+    GSP_EV_DIALING,
+    GSP_EV_NETWORK_REACHED,
+    GSP_EV_DESTINATION_BUSY,
+    GSP_EV_ESTABLISHED,
+    GSP_EV_HELD,
+    GSP_EV_RETRIEVED,
+    GSP_EV_RELEASED,
+    GSP_EV_ABANDONED,
+    GSP_EV_PARTY_CHANGED,
+    GSP_EV_PARTY_ADDED,
+    GSP_EV_PARTY_DELETED,
+    GSP_EV_ATTACHED_DATA_CHANGED,
+    GSP_EV_USER_EVENT,
+    /* voice-agentstate */
+    GSP_EV_AGENT_LOGIN,
+    GSP_EV_AGENT_LOGOUT,
+    GSP_EV_AGENT_READY,
+    GSP_EV_AGENT_NOT_READY,
+    GSP_EV_DND_ON,
+    GSP_EV_DND_OFF,
+    GSP_EV_COUNT
+} gsp_event_id;
+
+/* The event's name ("EventRinging"), or "?" out of range. */
+const char *gsp_event_name(gsp_event_id id);
+/* True for the events of voice-callthread (GSP_EV_ROUTE_REQUEST .. USER_EVENT). */
+bool gsp_event_is_call(gsp_event_id id);
+
+/* CallType; stored in snapshots. */
+typedef enum gsp_call_type {
+    GSP_CALL_UNKNOWN = 0,
+    GSP_CALL_INBOUND,
+    GSP_CALL_OUTBOUND,
+    GSP_CALL_INTERNAL,
+    GSP_CALL_CONSULT
+} gsp_call_type;
+
+/* ThisDNType; stored in snapshots. */
+typedef enum gsp_dn_type {
+    GSP_DN_UNKNOWN = 0,
+    GSP_DN_ROUTING_POINT,
+    GSP_DN_ACD_QUEUE,
+    GSP_DN_VIRTUAL_QUEUE,
+    GSP_DN_EXTENSION,
+    GSP_DN_ACD_POSITION,
+    GSP_DN_IVR,
+    GSP_DN_EXTERNAL
+} gsp_dn_type;
+/* "RoutingPoint", ... ("" for GSP_DN_UNKNOWN). */
+const char *gsp_dn_type_name(gsp_dn_type t);
+
+/* A borrowed string; s == NULL (len 0) when the field is absent or null. */
+typedef struct gsp_str {
+    const char *s;
+    size_t len;
+} gsp_str;
+
+/* Which input a decoder reads: it decides the mandatory fields. */
+typedef enum gsp_domain {
+    GSP_DOMAIN_CALL = 1,  /* voice-callthread: CallThreadID, ConnID, ThisDN */
+    GSP_DOMAIN_AGENT = 2, /* voice-agentstate: AgentID */
+    GSP_DOMAIN_ANY = 3    /* either, by id: the mandatory fields of its domain */
+} gsp_domain;
+
+typedef struct gsp_voice_event {
+    gsp_event_id id;
+    int64_t time_ms;
+    int64_t seq;
+    gsp_call_type call_type;
+    gsp_dn_type dn_type;
+    gsp_str tenant; /* the Tenant field, else the key's prefix before ':' */
+    gsp_str call_thread_id, call_id, conn_id, previous_conn_id, call_state;
+    gsp_str this_dn, this_dn_role, this_queue, other_dn, other_dn_role, third_party_dn;
+    gsp_str agent_id, place, ani, dnis;
+    gsp_str work_mode;   /* AgentWorkMode */
+    gsp_str reason_code; /* Reasons.ReasonCode */
+} gsp_voice_event;
+
+/* Why a record was rejected, for the counter's `reason` label. */
+typedef enum gsp_reject_kind {
+    GSP_REJECT_NONE = 0,
+    GSP_REJECT_INVALID_JSON,
+    GSP_REJECT_MISSING_FIELD,
+    GSP_REJECT_UNKNOWN_EVENT,
+    GSP_REJECT_BAD_TIME,
+    GSP_REJECT_WRONG_TYPE,
+    GSP_REJECT_KIND_COUNT
+} gsp_reject_kind;
+/* "invalid_json", "missing_field", "unknown_event", "bad_time", "wrong_type". */
+const char *gsp_reject_kind_name(gsp_reject_kind k);
+
+typedef struct gsp_decoder gsp_decoder;
+
+/* A decoder for this node (its field set compiled once). host and node are
+ * borrowed and must outlive it. NULL (logged) if the field set cannot be made. */
+gsp_decoder *gsp_decoder_new(const mf_host *host, mf_node *node, gsp_domain domain);
+void gsp_decoder_free(gsp_decoder *d);
+
+/* Decode rec into *ev. On a bad event: returns the kind (never NONE) and sets
+ * *reason to a sentence naming the field (text owned by the decoder, valid
+ * until the next call); ev is then partly filled. GSP_REJECT_NONE when good. */
+gsp_reject_kind gsp_decode(gsp_decoder *d, mf_record *rec, gsp_voice_event *ev, const char **reason);
+
+#endif

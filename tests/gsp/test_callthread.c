@@ -1,0 +1,270 @@
+/* The callthread transform: the id scheme against docs/events.md's examples,
+ * every golden scenario (tests/scenarios), the same scenarios shuffled
+ * within max_out_of_order and duplicated, a snapshot taken mid-way and
+ * restored into a new instance, and acknowledgements held until the facts
+ * are handled. Runs the built plugin through the harness. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "gsp_ids.h"
+#include "harness.h"
+#include "scenario.h"
+
+static const char *const rules_scenarios[] = {
+    "inbound_answered", "abandon_in_queue", "abandon_ringing", "rona",     "hold_retrieve", "transfer_two_step",
+    "transfer_single_step", "conference",  "agent_outbound", "internal", "interval_midnight", NULL,
+};
+static const char *const edge_scenarios[] = {"late_within_window", "late_rejected", "stuck", "bad_input", NULL};
+
+static mfh *open_node(const char *yaml)
+{
+    char *err = NULL;
+    mfh *h = mfh_open(MF_KIND_TRANSFORM, "callthread", yaml, &err);
+    if (!h)
+        fprintf(stderr, "\n%s\n", err);
+    free(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL_FATAL(mfh_init(h), MF_OK);
+    return h;
+}
+
+/* ---- ids ----------------------------------------------------------------------- */
+
+static void test_ids_examples(void)
+{
+    mf_buffer b = {0};
+    gsp_idpart ixn[] = {GSP_ID_STR("voice", 5), GSP_ID_STR("0001A2B3C4D5E6F7", 16)};
+    CU_ASSERT_EQUAL(gsp_id(&b, "ixn", "t1", 2, ixn, 2), 945538434694502737LL);
+    gsp_idpart irf[] = {GSP_ID_STR("0001A2B3C4D5E6F7", 16), GSP_ID_STR("006502a1b2c3d4e5", 16),
+                        GSP_ID_STR("7001", 4), GSP_ID_INT(1234)};
+    CU_ASSERT_EQUAL(gsp_id(&b, "irf", "t1", 2, irf, 4), 1633862017147947116LL);
+    gsp_idpart msf[] = {GSP_ID_STR("0001A2B3C4D5E6F7", 16), GSP_ID_STR("006502a1b2c3d4e5", 16),
+                        GSP_ID_STR("7001", 4), GSP_ID_INT(1200)};
+    CU_ASSERT_EQUAL(gsp_id(&b, "msf", "t1", 2, msf, 4), 1709530110465019454LL);
+    /* the tenant is part of the id */
+    CU_ASSERT_NOT_EQUAL(gsp_id(&b, "ixn", "t2", 2, ixn, 2), 945538434694502737LL);
+    mf_buffer_free(&b);
+}
+
+/* ---- golden scenarios ------------------------------------------------------------ */
+
+static bool all_acked(mfh *h)
+{
+    for (size_t i = 0; i < mfh_inputs(h); i++)
+        if (!mfh_input_acked(h, i))
+            return false;
+    return true;
+}
+
+static void run_scenarios(const char *const *names)
+{
+    for (const char *const *n = names; *n; n++) {
+        size_t count;
+        char **lines = sc_load_events(*n, &count);
+        mfh *h = open_node(NULL);
+        sc_push(h, lines, 0, count, 4);
+        CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
+        json_t *out = sc_collect(h);
+        bool ok = sc_compare(*n, h, out, true);
+        if (!ok)
+            fprintf(stderr, "scenario %s differs\n", *n);
+        CU_ASSERT(ok);
+        CU_ASSERT(all_acked(h)); /* everything handled once the facts are */
+        json_decref(out);
+        mfh_close(h);
+        sc_lines_free(lines);
+    }
+}
+
+static void test_rules_scenarios(void)
+{
+    run_scenarios(rules_scenarios);
+}
+
+static void test_edge_scenarios(void)
+{
+    run_scenarios(edge_scenarios);
+}
+
+/* ---- disorder and duplicates ------------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+struct slot {
+    int64_t order;
+    size_t n;
+    const char *line;
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+    const struct slot *x = a, *y = b;
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
+    return (x->n > y->n) - (x->n < y->n);
+}
+
+static int64_t line_time(const char *line)
+{
+    json_t *j = json_loads(line, 0, NULL), *t = json_object_get(j, "time");
+    int64_t ms = 0;
+    if (json_is_integer(t))
+        ms = json_integer_value(t);
+    else
+        CU_ASSERT_FATAL(mf_parse_time_ms(json_string_value(t), &ms));
+    json_decref(j);
+    return ms;
+}
+
+/* Each event (and a copy of every third one) moved to a random place less
+ * than max_out_of_order (5s) later: every event still arrives within the
+ * bound of the latest one before it. */
+static char **disorder(char **lines, size_t count, size_t *out_n)
+{
+    struct slot *s = mf_xcalloc(count * 2, sizeof *s);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        int64_t t = line_time(lines[i]);
+        s[n] = (struct slot){t + (int64_t)(rng() % 4000), n, lines[i]};
+        n++;
+        if (rng() % 3 == 0) {
+            s[n] = (struct slot){t + (int64_t)(rng() % 4000), n, lines[i]};
+            n++;
+        }
+    }
+    qsort(s, n, sizeof *s, cmp_slot);
+    char **out = mf_xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = mf_xstrdup(s[i].line);
+    free(s);
+    *out_n = n;
+    return out;
+}
+
+static void test_shuffled_and_duplicated(void)
+{
+    rng_state = 0x2545F4914F6CDD1DULL;
+    for (const char *const *n = rules_scenarios; *n; n++)
+        for (int round = 0; round < 5; round++) {
+            size_t count, shuffled_n;
+            char **lines = sc_load_events(*n, &count);
+            char **shuffled = disorder(lines, count, &shuffled_n);
+            mfh *h = open_node(NULL);
+            sc_push(h, shuffled, 0, shuffled_n, 3);
+            CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
+            json_t *out = sc_collect(h);
+            bool ok = sc_compare(*n, h, out, false);
+            if (!ok)
+                fprintf(stderr, "scenario %s shuffled (round %d) differs\n", *n, round);
+            CU_ASSERT(ok);
+            CU_ASSERT_EQUAL(mfh_metric(h, "martflow_callthread_duplicates_total"), (double)(shuffled_n - count));
+            CU_ASSERT(all_acked(h));
+            json_decref(out);
+            mfh_close(h);
+            sc_lines_free(shuffled);
+            sc_lines_free(lines);
+        }
+}
+
+/* ---- snapshot and restore ------------------------------------------------------------ */
+
+/* Run a scenario to its middle, snapshot, go on to the end; restore the
+ * snapshot into a new node and feed it the second half: the same bytes out,
+ * and both match the golden file. */
+static void test_snapshot_restore(void)
+{
+    const char *const names[] = {"interval_midnight", "transfer_two_step", "conference", "late_within_window",
+                                 NULL};
+    for (const char *const *n = names; *n; n++) {
+        size_t count;
+        char **lines = sc_load_events(*n, &count);
+        size_t mid = count / 2;
+        mfh *a = open_node(NULL);
+        sc_push(a, lines, 0, mid, 2);
+        json_t *before = sc_collect(a);
+        mf_buffer snap = {0};
+        CU_ASSERT_EQUAL_FATAL(mfh_snapshot(a, 1, &snap), MF_OK);
+        CU_ASSERT(snap.len > 0);
+        /* open threads keep their inputs unacknowledged */
+        CU_ASSERT(!mfh_input_acked(a, mid - 1));
+        sc_push(a, lines, mid, count, 2);
+        CU_ASSERT_EQUAL(mfh_flush(a, MF_FLUSH_END), MF_OK);
+        json_t *after_a = sc_collect(a);
+
+        mfh *b = open_node(NULL);
+        CU_ASSERT_EQUAL_FATAL(mfh_restore(b, snap.data, snap.len), MF_OK);
+        sc_push(b, lines, mid, count, 2);
+        CU_ASSERT_EQUAL(mfh_flush(b, MF_FLUSH_END), MF_OK);
+        json_t *after_b = sc_collect(b);
+        CU_ASSERT(json_equal(after_a, after_b));
+        if (!json_equal(after_a, after_b)) {
+            char *x = json_dumps(after_a, JSON_COMPACT), *y = json_dumps(after_b, JSON_COMPACT);
+            fprintf(stderr, "\n%s: uninterrupted %s\nrestored %s\n", *n, x, y);
+            free(x);
+            free(y);
+        }
+        /* the whole uninterrupted run is the golden output */
+        json_t *whole = json_deep_copy(before);
+        const char *port;
+        json_t *list;
+        json_object_foreach(whole, port, list) json_array_extend(list, json_object_get(after_a, port));
+        CU_ASSERT(sc_compare(*n, a, whole, false));
+        json_decref(whole);
+        json_decref(before);
+        json_decref(after_a);
+        json_decref(after_b);
+        mf_buffer_free(&snap);
+        mfh_close(a);
+        mfh_close(b);
+        sc_lines_free(lines);
+    }
+}
+
+/* A restore refuses bytes that are not a snapshot. */
+static void test_restore_garbage(void)
+{
+    mfh *h = open_node(NULL);
+    static const uint8_t junk[] = "not a snapshot at all";
+    CU_ASSERT_NOT_EQUAL(mfh_restore(h, junk, sizeof junk), MF_OK);
+    mfh_close(h);
+}
+
+/* MF_FLUSH_STOP keeps open threads open: nothing emitted, nothing acknowledged. */
+static void test_stop_keeps_state(void)
+{
+    size_t count;
+    char **lines = sc_load_events("inbound_answered", &count);
+    mfh *h = open_node(NULL);
+    sc_push(h, lines, 0, count - 1, 8); /* without the release: open */
+    CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_STOP), MF_OK);
+    CU_ASSERT_EQUAL(mfh_count(h, "interactions"), 0);
+    CU_ASSERT(!mfh_input_acked(h, 0));
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_callthread_open_threads"), 1);
+    mfh_close(h);
+    sc_lines_free(lines);
+}
+
+int main(void)
+{
+    static const mf_test ids[] = {{"examples of docs/events.md", test_ids_examples}, {NULL, NULL}};
+    static const mf_test scenarios[] = {
+        {"every rule of the table", test_rules_scenarios},
+        {"late, too late, stuck, bad input", test_edge_scenarios},
+        {"shuffled within the bound and duplicated", test_shuffled_and_duplicated},
+        {"snapshot mid-way, restore, same output", test_snapshot_restore},
+        {"restore refuses garbage", test_restore_garbage},
+        {"stop keeps open threads", test_stop_keeps_state},
+        {NULL, NULL},
+    };
+    static const mf_suite suites[] = {{"gsp ids", ids}, {"callthread", scenarios}, {NULL, NULL}};
+    return mf_cunit_run(suites);
+}
