@@ -351,7 +351,7 @@ static void save_positions(struct ctx *c, bool force)
 static int open_positions(struct ctx *c)
 {
     const mf_host *h = c->host;
-    if (h->abi_minor < 1 || h->struct_size < offsetof(mf_host, data_dir) + sizeof h->data_dir || !h->data_dir) {
+    if (h->abi_minor < 1 || !MF_HOST_HAS(h, data_dir)) {
         h->log(c->node, MF_LOG_WARN, "the engine has no data_dir (ABI 1.0): read positions are not kept, a restart "
                "reads every file again");
         return MF_OK;
@@ -409,8 +409,8 @@ static void own_buffer(struct ctx *c, struct tracked_file *f)
  * always run on this engine: no jansson path is kept for an older one). */
 static bool host_reads_json(const mf_host *h)
 {
-    return h->abi_minor >= 2 && h->struct_size >= offsetof(mf_host, json_next) + sizeof h->json_next &&
-           h->json_check && h->fieldset_new && h->json_fields;
+    return h->abi_minor >= 2 && MF_HOST_HAS(h, json_check) && MF_HOST_HAS(h, fieldset_new) &&
+           MF_HOST_HAS(h, fieldset_free) && MF_HOST_HAS(h, json_fields);
 }
 
 /* key_field and time_field (those set) as one field set. validate(), which
