@@ -140,6 +140,57 @@ bool mf_json_key(const json_t *value, mf_buffer *buf, const uint8_t **key, size_
     return true;
 }
 
+/* jansson's own text for a value it holds; false (no key) for NULL. */
+static bool tree_key(json_t *value, mf_buffer *buf, const uint8_t **key, size_t *len)
+{
+    bool found = value && mf_json_key(value, buf, key, len);
+    json_decref(value);
+    return found;
+}
+
+bool mf_json_view_key(const mf_json_view *v, mf_buffer *buf, const uint8_t **key, size_t *len)
+{
+    *key = NULL;
+    *len = 0;
+    if (!v)
+        return false;
+    switch (v->type) {
+    case MF_JSON_STRING:
+        *key = v->str ? (const uint8_t *)v->str : (const uint8_t *)"";
+        *len = v->len;
+        return true;
+    case MF_JSON_BOOL:
+        *key = (const uint8_t *)(v->boolean ? "true" : "false");
+        *len = v->boolean ? 4 : 5;
+        return true;
+    case MF_JSON_INT: {
+        /* jansson prints a json_int_t (long long) with "%lld" */
+        char text[24];
+        int n = snprintf(text, sizeof text, "%lld", (long long)v->integer);
+        mf_buffer_reset(buf);
+        mf_buffer_append(buf, text, (size_t)n);
+        *key = buf->data;
+        *len = buf->len;
+        return true;
+    }
+    case MF_JSON_DOUBLE:
+        /* jansson's real formatting (precision, the ".0" it adds) is its own:
+         * let it print the same double */
+        return tree_key(json_real(v->number), buf, key, len);
+    case MF_JSON_ARRAY:
+    case MF_JSON_OBJECT:
+        /* sorted members, unescaped and re-escaped strings: what jansson
+         * prints for the tree of this text */
+        if (!v->str)
+            return false;
+        return tree_key(json_loadb(v->str, v->len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL), buf, key, len);
+    case MF_JSON_NULL:
+    case MF_JSON_MISSING:
+        break;
+    }
+    return false;
+}
+
 bool mf_fieldpath_key(const mf_fieldpath *path, const json_t *root, mf_buffer *buf, const uint8_t **key,
                       size_t *len)
 {

@@ -5,8 +5,11 @@
  * `follow` it behaves like `tail -F`: keeps reading appended lines, notices
  * rotation (a new file under the same name), truncation and rewriting (the
  * first bytes changed), and picks up new files matching the glob. Each line is
- * parsed once here; a line that is not JSON, or is longer than max_line, is
- * rejected to the errors port with the file and line number, never dropped.
+ * validated once here, without a tree (host->json_check, martflow's rule of
+ * valid JSON), and emitted flagged valid, so no node downstream checks it
+ * again; key_field and time_field are read with one compiled field set. A
+ * line that is not valid JSON, or is longer than max_line, is rejected to the
+ * errors port with the file, line number and reason, never dropped.
  *
  * Positions (on by default): each poll is one acknowledged batch; a file's
  * position moves over the contiguous acknowledged batches only (watermark.h)
@@ -64,8 +67,9 @@ struct ctx {
     /* state */
     mf_node *node;
     const mf_host *host;
-    mf_fieldpath *key_path, *time_path; /* key_field, time_field compiled; NULL: not used */
-    mf_buffer keybuf;                   /* a key that is not a string (martflow/fieldpath.h) */
+    mf_json_fieldset *fields; /* key_field and time_field compiled; NULL: neither is used */
+    int key_slot, time_slot;  /* their views in a json_fields read; -1: not used */
+    mf_buffer keybuf;         /* a key that is not a string (martflow/fieldpath.h) */
     struct tracked_file **files; /* owned; a file stays while batches refer to it (wm_in_use) */
     size_t n_files;
     size_t current;
@@ -347,7 +351,7 @@ static void save_positions(struct ctx *c, bool force)
 static int open_positions(struct ctx *c)
 {
     const mf_host *h = c->host;
-    if (h->abi_minor < 1 || h->struct_size < offsetof(mf_host, data_dir) + sizeof h->data_dir || !h->data_dir) {
+    if (h->abi_minor < 1 || !MF_HOST_HAS(h, data_dir)) {
         h->log(c->node, MF_LOG_WARN, "the engine has no data_dir (ABI 1.0): read positions are not kept, a restart "
                "reads every file again");
         return MF_OK;
@@ -401,18 +405,37 @@ static void own_buffer(struct ctx *c, struct tracked_file *f)
     c->buf_owner = f;
 }
 
-/* Compile an optional path option ("" leaves *out NULL). validate(), which
+/* The host reads JSON without a tree from ABI 1.2 on (plugins built here
+ * always run on this engine: no jansson path is kept for an older one). */
+static bool host_reads_json(const mf_host *h)
+{
+    return h->abi_minor >= 2 && MF_HOST_HAS(h, json_check) && MF_HOST_HAS(h, fieldset_new) &&
+           MF_HOST_HAS(h, fieldset_free) && MF_HOST_HAS(h, json_fields);
+}
+
+/* key_field and time_field (those set) as one field set. validate(), which
  * `check` and `run` call first, has reported a bad path at its place; this
  * names it again for a caller that skips validate (a test harness). */
-static bool compile(struct ctx *c, const char *option, const char *text, mf_fieldpath **out)
+static bool compile_fields(struct ctx *c)
 {
-    char err[256];
-    if (!*text)
+    const char *paths[2];
+    size_t n = 0;
+    c->key_slot = c->time_slot = -1;
+    if (*c->key_field) {
+        c->key_slot = (int)n;
+        paths[n++] = c->key_field;
+    }
+    if (*c->time_field) {
+        c->time_slot = (int)n;
+        paths[n++] = c->time_field;
+    }
+    if (n == 0)
         return true;
-    *out = mf_fieldpath_new(text, err, sizeof err);
-    if (!*out)
-        c->host->log(c->node, MF_LOG_ERROR, "option '%s': %s", option, err);
-    return *out != NULL;
+    const char *err = NULL;
+    c->fields = c->host->fieldset_new(c->node, paths, n, &err);
+    if (!c->fields)
+        c->host->log(c->node, MF_LOG_ERROR, "option 'key_field' or 'time_field': %s", err ? err : "invalid");
+    return c->fields != NULL;
 }
 
 static void validate(const json_t *config, mf_check *check)
@@ -426,8 +449,13 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     struct ctx *c = vctx;
     c->node = node;
     c->host = host;
-    if (!compile(c, "key_field", c->key_field, &c->key_path) ||
-        !compile(c, "time_field", c->time_field, &c->time_path))
+    if (!host_reads_json(host)) {
+        host->log(node, MF_LOG_ERROR, "this file source needs an engine with plugin ABI 1.%d or later (JSON "
+                  "without a tree); the engine has %u.%u", MF_ABI_MINOR, (unsigned)host->abi_major,
+                  (unsigned)host->abi_minor);
+        return MF_FATAL;
+    }
+    if (!compile_fields(c))
         return MF_FATAL;
     c->buf_cap = READ_CHUNK + (size_t)c->max_line;
     c->buf = malloc(c->buf_cap);
@@ -450,29 +478,39 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     return MF_OK;
 }
 
-/* The key bytes are j's or keybuf's: valid until the next line. */
-static void set_key(struct ctx *c, mf_record *r, const json_t *j)
+/* The key bytes are the line's or keybuf's: valid until the next line. */
+static void set_key(struct ctx *c, mf_record *r, const mf_json_view *v)
 {
     const uint8_t *key;
     size_t len;
-    if (mf_fieldpath_key(c->key_path, j, &c->keybuf, &key, &len)) {
+    if (mf_json_view_key(v, &c->keybuf, &key, &len)) {
         r->key = key;
         r->key_len = (uint32_t)len;
         r->flags &= ~MF_RECORD_KEY_NULL;
     }
 }
 
-static void set_time(struct ctx *c, mf_record *r, const json_t *j)
+/* An integer is epoch ms; a string RFC 3339 or epoch ms as text. */
+static void set_time(mf_record *r, const mf_json_view *v)
 {
-    const json_t *t = mf_fieldpath_get(c->time_path, j);
+    if (v->type == MF_JSON_INT) {
+        r->time_ms = v->integer;
+        return;
+    }
+    if (v->type != MF_JSON_STRING)
+        return;
+    char stack[64]; /* a view is not NUL-terminated; times are short */
+    char *text = v->len < sizeof stack ? stack : mf_xmalloc(v->len + 1);
+    memcpy(text, v->str, v->len);
+    text[v->len] = '\0';
     int64_t ms;
-    if (json_is_integer(t))
-        r->time_ms = json_integer_value(t);
-    else if (json_is_string(t) && mf_parse_time_ms(json_string_value(t), &ms))
+    if (mf_parse_time_ms(text, &ms))
         r->time_ms = ms;
+    if (text != stack)
+        free(text);
 }
 
-/* One complete line: parse, emit or reject. */
+/* One complete line: validate, read its key and time, emit or reject. */
 static void handle_line(struct ctx *c, struct tracked_file *f, const char *line, size_t len, off_t at)
 {
     f->line_no++;
@@ -487,23 +525,23 @@ static void handle_line(struct ctx *c, struct tracked_file *f, const char *line,
     mf_record r = {.flags = MF_RECORD_KEY_NULL, .value = (const uint8_t *)line, .value_len = (uint32_t)len,
                    .time_ms = MF_TIME_UNSET,
                    .origin = {.topic = f->path, .partition = -1, .offset = (int64_t)at}};
-    json_error_t err;
-    json_t *j = json_loadb(line, len, JSON_DECODE_ANY, &err);
-    if (!j) {
+    const char *err = NULL;
+    mf_json_view v[2];
+    /* json_check flags r valid; emit carries the flag with the bytes */
+    if (c->host->json_check(c->node, &r, &err) != MF_OK ||
+        (c->fields && c->host->json_fields(c->node, &r, c->fields, v, &err) != MF_OK)) {
         c->host->metric_add(c->m_invalid, 1);
         c->batch_records++;
-        c->host->reject(c->node, &r, "%s line %lld: invalid JSON (column %d): %s", f->path,
-                        (long long)f->line_no, err.column, err.text);
+        c->host->reject(c->node, &r, "%s line %lld: %s", f->path, (long long)f->line_no,
+                        err ? err : "invalid JSON");
         return;
     }
-    if (c->key_path)
-        set_key(c, &r, j);
-    if (c->time_path)
-        set_time(c, &r, j);
-    r.json = j;
+    if (c->key_slot >= 0)
+        set_key(c, &r, &v[c->key_slot]);
+    if (c->time_slot >= 0)
+        set_time(&r, &v[c->time_slot]);
     c->batch_records++;
     c->host->emit(c->node, MF_PORT_DEFAULT, &r, NULL);
-    json_decref(j);
 }
 
 static void reject_long_line(struct ctx *c, struct tracked_file *f, off_t at, size_t have)
@@ -714,8 +752,8 @@ static void free_cb(void *vctx)
     free(c->buf);
     free(c->state_file);
     pos_table_free(&c->stored);
-    mf_fieldpath_free(c->key_path);
-    mf_fieldpath_free(c->time_path);
+    if (c->fields)
+        c->host->fieldset_free(c->node, c->fields);
     mf_buffer_free(&c->keybuf);
 }
 
@@ -723,7 +761,7 @@ MF_PLUGIN_DEFINE = {
     MF_PLUGIN_HEADER,
     .kind = MF_KIND_SOURCE,
     .name = "file",
-    .version = "1.1.0",
+    .version = "1.2.0",
     .description = "Read JSON lines from files (a glob); finite, or follow like tail -F; resumes where it was",
     .options = options,
     .ctx_size = sizeof(struct ctx),

@@ -68,8 +68,11 @@ struct ctx {
     const char *topic_field;
     const char *topic_header;
     const char *key_field;
-    mf_fieldpath *key_path; /* key_field compiled; NULL: the record's key */
-    mf_fieldpath *topic_path; /* topic_field compiled; NULL: not used */
+    /* key_field and topic_field (those set) compiled as one field set, read
+     * without a tree; NULL: neither is used. Slots: their views, -1: unused
+     * (key_slot -1: the record's own key). */
+    mf_json_fieldset *fields;
+    int key_slot, topic_slot;
 
     mf_node *node;
     const mf_host *host;
@@ -284,9 +287,11 @@ static rd_kafka_topic_t *topic_handle(struct ctx *c, const char *name)
     return rkt;
 }
 
-/* The record's topic: header, then field, then the static topic. Returns
- * NULL when there is none; *why then says so (or "" to discard). */
-static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t cap, const char **why)
+/* The record's topic: header, then field (its view, or NULL), then the
+ * static topic. Returns NULL when there is none; *why then says so (or "" to
+ * discard). A name from the header or field is copied into buf. */
+static const char *record_topic(struct ctx *c, mf_record *rec, const mf_json_view *field, char *buf, size_t cap,
+                                const char **why)
 {
     *why = NULL;
     if (*c->topic_header) {
@@ -301,18 +306,14 @@ static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t
             return buf;
         }
     }
-    if (c->topic_path) {
-        const char *jerr = NULL;
-        json_t *j = (rec->flags & MF_RECORD_VALUE_NULL) ? NULL : c->host->record_json(c->node, rec, &jerr);
-        json_t *t = j ? mf_fieldpath_get(c->topic_path, j) : NULL;
-        if (json_is_string(t) && json_string_length(t)) {
-            const char *name = json_string_value(t);
-            if (!mfk_valid_topic(name, json_string_length(t))) {
-                *why = "the topic field is not a valid topic name";
-                return NULL;
-            }
-            return name;
+    if (field && field->type == MF_JSON_STRING && field->len) {
+        if (field->len >= cap || !mfk_valid_topic(field->str, field->len)) {
+            *why = "the topic field is not a valid topic name";
+            return NULL;
         }
+        memcpy(buf, field->str, field->len); /* a view is not NUL-terminated */
+        buf[field->len] = '\0';
+        return buf;
     }
     if (!c->topic) {
         *why = "the record names no topic (topic_field/topic_header) and no static topic is set";
@@ -325,23 +326,15 @@ static const char *record_topic(struct ctx *c, mf_record *rec, char *buf, size_t
     return c->topic;
 }
 
-/* The key from key_field (martflow/fieldpath.h: a string as is, anything
- * else as JSON text, null or missing: no key). Returns false if the value is
- * not JSON. */
-static bool field_key(struct ctx *c, mf_record *rec, const void **key, size_t *len)
+/* Read key_field and topic_field in one pass, without a tree. A record
+ * without a value has neither (views MISSING). false with *err when the
+ * value is not valid JSON. */
+static bool read_fields(struct ctx *c, mf_record *rec, mf_json_view v[2], const char **err)
 {
-    const char *jerr = NULL;
-    *key = NULL;
-    *len = 0;
-    if (rec->flags & MF_RECORD_VALUE_NULL)
+    v[0] = v[1] = (mf_json_view){.type = MF_JSON_MISSING};
+    if (!c->fields || (rec->flags & MF_RECORD_VALUE_NULL))
         return true;
-    json_t *j = c->host->record_json(c->node, rec, &jerr);
-    if (!j)
-        return false;
-    const uint8_t *k;
-    if (mf_fieldpath_key(c->key_path, j, &c->keybuf, &k, len))
-        *key = k;
-    return true;
+    return c->host->json_fields(c->node, rec, c->fields, v, err) == MF_OK;
 }
 
 static rd_kafka_headers_t *make_headers(const mf_record *rec)
@@ -363,9 +356,13 @@ static bool record_error(rd_kafka_resp_err_t err)
 /* Produce one record; returns MF_OK or MF_FATAL. */
 static int produce(struct ctx *c, mf_record *rec)
 {
+    mf_json_view v[2];
+    const char *jerr = NULL;
+    bool is_json = read_fields(c, rec, v, &jerr);
     char tbuf[256];
     const char *why;
-    const char *topic = record_topic(c, rec, tbuf, sizeof tbuf, &why);
+    const mf_json_view *tfield = is_json && c->topic_slot >= 0 ? &v[c->topic_slot] : NULL;
+    const char *topic = record_topic(c, rec, tfield, tbuf, sizeof tbuf, &why);
     if (!topic) {
         if (why && !*why) {
             c->host->metric_add(c->m_discarded, 1);
@@ -376,11 +373,15 @@ static int produce(struct ctx *c, mf_record *rec)
     }
     const void *key = NULL;
     size_t key_len = 0;
-    if (c->key_path) {
-        if (!field_key(c, rec, &key, &key_len)) {
-            c->host->reject(c->node, rec, "key_field '%s': the value is not JSON", c->key_field);
+    if (c->key_slot >= 0) {
+        if (!is_json) {
+            c->host->reject(c->node, rec, "key_field '%s': the value is not JSON (%s)", c->key_field,
+                            jerr ? jerr : "invalid");
             return MF_OK;
         }
+        const uint8_t *k;
+        if (mf_json_view_key(&v[c->key_slot], &c->keybuf, &k, &key_len))
+            key = k;
     } else if (!(rec->flags & MF_RECORD_KEY_NULL)) {
         key = rec->key;
         key_len = rec->key_len;
@@ -489,6 +490,39 @@ static bool user_setting_is(const struct mfk_opts *o, const char *key, const cha
     return false;
 }
 
+/* key_field and topic_field (those set) as one field set. validate() has
+ * reported a bad path at its place already, for `check` and `run`. */
+static int compile_fields(struct ctx *c)
+{
+    const char *paths[2];
+    size_t n = 0;
+    c->key_slot = c->topic_slot = -1;
+    if (*c->key_field) {
+        c->key_slot = (int)n;
+        paths[n++] = c->key_field;
+    }
+    if (*c->topic_field) {
+        c->topic_slot = (int)n;
+        paths[n++] = c->topic_field;
+    }
+    if (n == 0)
+        return MF_OK;
+    const mf_host *h = c->host;
+    if (h->abi_minor < 2 || !MF_HOST_HAS(h, fieldset_new) || !MF_HOST_HAS(h, fieldset_free) ||
+        !MF_HOST_HAS(h, json_fields)) {
+        h->log(c->node, MF_LOG_ERROR, "key_field and topic_field need an engine with plugin ABI 1.2 or later "
+               "(JSON without a tree); the engine has %u.%u", (unsigned)h->abi_major, (unsigned)h->abi_minor);
+        return MF_FATAL;
+    }
+    const char *err = NULL;
+    c->fields = h->fieldset_new(c->node, paths, n, &err);
+    if (!c->fields) {
+        h->log(c->node, MF_LOG_ERROR, "key_field or topic_field: %s", err ? err : "invalid");
+        return MF_FATAL;
+    }
+    return MF_OK;
+}
+
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
@@ -514,22 +548,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_WARN, "topic is empty: records %sare discarded (counted in "
                                      "martflow_kafka_discarded_total)",
                   *c->topic_field || *c->topic_header ? "without a topic of their own " : "");
-    if (*c->key_field) {
-        char err[256];
-        c->key_path = mf_fieldpath_new(c->key_field, err, sizeof err);
-        if (!c->key_path) {
-            host->log(node, MF_LOG_ERROR, "key_field: %s", err);
-            return MF_FATAL;
-        }
-    }
-    if (*c->topic_field) {
-        char err[256];
-        c->topic_path = mf_fieldpath_new(c->topic_field, err, sizeof err);
-        if (!c->topic_path) {
-            host->log(node, MF_LOG_ERROR, "topic_field: %s", err);
-            return MF_FATAL;
-        }
-    }
+    if (compile_fields(c) != MF_OK)
+        return MF_FATAL;
     bool compressed = !user_setting_is(&c->kafka, "compression.codec", "none") &&
                       !user_setting_is(&c->kafka, "compression.type", "none");
     const struct mfk_setting defaults[] = {
@@ -602,8 +622,8 @@ static void free_cb(void *vctx)
     free(c->origin_topics);
     free(c->hv.hdrs);
     mf_buffer_free(&c->keybuf);
-    mf_fieldpath_free(c->key_path);
-    mf_fieldpath_free(c->topic_path);
+    if (c->fields)
+        c->host->fieldset_free(c->node, c->fields);
     mfk_client_free(&c->k);
 }
 

@@ -89,7 +89,7 @@ static const mf_option options[] = {
     MF_OPTION_ENUM("start", "earliest", 0, struct ctx, start, "earliest|latest|committed",
                    "Where a partition without a committed offset starts; committed: such a partition is an error"),
     MF_OPTION_ENUM("format", "json", 0, struct ctx, format, "json|raw",
-                   "json: parse each value once, reject what is not JSON; raw: bytes as they are"),
+                   "json: validate each value once (martflow's rule, no tree), reject what fails; raw: bytes as they are"),
     MF_OPTION_RANGE(MF_OPT_SIZE, "max_record", "1MiB", 0, struct ctx, max_record, 1, 2147483647.0,
                     "Largest accepted value; larger records are rejected (counted as oversized)"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "drain_timeout", "10s", 0, struct ctx, drain_ms, 0, 3600000,
@@ -441,18 +441,12 @@ static void handle_message(struct ctx *c, rd_kafka_message_t *m)
                         (unsigned long long)c->max_record, REJECT_SNIPPET);
         return;
     }
-    if (c->format == FORMAT_JSON && m->payload) {
-        json_error_t err;
-        json_t *j = json_loadb(m->payload, m->len, JSON_DECODE_ANY, &err);
-        if (!j) {
-            c->host->metric_add(c->m_invalid, 1);
-            c->host->reject(c->node, &r, "%s[%d]@%lld: value is not JSON (line %d, column %d): %s", p->topic,
-                            (int)m->partition, (long long)m->offset, err.line, err.column, err.text);
-            return;
-        }
-        r.json = j;
-        c->host->emit(c->node, MF_PORT_DEFAULT, &r, NULL);
-        json_decref(j);
+    /* no tree: json_check flags r valid, and emit carries the flag along */
+    const char *err = NULL;
+    if (c->format == FORMAT_JSON && m->payload && c->host->json_check(c->node, &r, &err) != MF_OK) {
+        c->host->metric_add(c->m_invalid, 1);
+        c->host->reject(c->node, &r, "%s[%d]@%lld: %s", p->topic, (int)m->partition, (long long)m->offset,
+                        err ? err : "invalid JSON");
         return;
     }
     c->host->emit(c->node, MF_PORT_DEFAULT, &r, NULL);
@@ -628,6 +622,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->node = node;
     c->host = host;
     c->batch_records = settings_batch_records(host, node);
+    if (c->format == FORMAT_JSON && (host->abi_minor < 2 || !MF_HOST_HAS(host, json_check))) {
+        host->log(node, MF_LOG_ERROR, "format json needs an engine with plugin ABI 1.2 or later (JSON without a "
+                  "tree); the engine has %u.%u", (unsigned)host->abi_major, (unsigned)host->abi_minor);
+        return MF_FATAL;
+    }
     c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL,
                                    "Records rejected for a value larger than max_record");
     c->m_invalid = host->counter(node, "martflow_kafka_invalid_json_total", NULL, "Records rejected as not JSON");

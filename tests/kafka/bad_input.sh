@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input goes to the errors ports with the reason, and the run goes on:
-#  - source (format json): values that are not JSON are rejected, with the
-#    parser's reason and their topic/partition/offset;
+#  - source (format json): values that are not valid JSON by martflow's rule
+#    (not JSON at all; a duplicate key, which jansson alone would take) are
+#    rejected, with the reason, the byte and their topic/partition/offset;
 #  - sink: a record Kafka refuses for good (here: its topic_field names a
 #    topic that does not exist) is rejected from its delivery report; the
 #    sink's errors port feeds another sink.
@@ -11,6 +12,7 @@ topic "$IN" 2
 topic "$OUT" 2
 awk -v missing="$MISSING" 'BEGIN { for (i = 1; i <= 1000; i++) {
     if (i % 100 == 0) printf "k%d\tnot json {%d\n", i, i
+    else if (i % 100 == 50) printf "k%d\t{\"n\":%d,\"n\":0}\n", i, i
     else if (i % 250 == 1) printf "k%d\t{\"n\":%d,\"dest\":\"%s\"}\n", i, i, missing
     else printf "k%d\t{\"n\":%d}\n", i, i } }' >"$TMP/in.tsv"
 produce "$IN" "$TMP/in.tsv"
@@ -35,15 +37,17 @@ rc=0
 timeout 120 "$MARTFLOW" run "$TMP/p.yaml" >"$TMP/log" 2>&1 || rc=$?
 assert_eq 0 "$rc" "exit status (every reject went to a wired errors port)"
 
-# 10 not JSON, 4 to the missing topic, 986 good
-assert_lines 10 "$TMP/source_rejects.jsonl" "source rejects"
+# 10 not JSON, 10 with a duplicate key, 4 to the missing topic, 976 good
+assert_lines 20 "$TMP/source_rejects.jsonl" "source rejects"
 assert_lines 4 "$TMP/sink_rejects.jsonl" "sink rejects"
-assert_eq 986 "$(count "$OUT")" "good records delivered, the run went on past the bad ones"
+assert_eq 976 "$(count "$OUT")" "good records delivered, the run went on past the bad ones"
 consume "$OUT" >"$TMP/out.tsv"
 assert_eq 0 "$(grep -c 'not json' "$TMP/out.tsv" || true)" "bad records in the output"
 
 first=$(grep -m1 '"value":"not json {100"' "$TMP/source_rejects.jsonl") || fail "the bad value is kept in the reject"
-assert_contains "$first" '"mf.error":"'"$IN"'\[[01]\]@[0-9]+: value is not JSON \(line 1, column [0-9]+\): ' "source reason with topic, partition, offset"
+assert_contains "$first" '"mf.error":"'"$IN"'\[[01]\]@[0-9]+: invalid JSON at byte 3: invalid token near .not.' "source reason with topic, partition, offset, byte"
+dup=$(grep -m1 '"key":"k150"' "$TMP/source_rejects.jsonl") || fail "the duplicate-key value is rejected"
+assert_contains "$dup" '"mf.error":"'"$IN"'\[[01]\]@[0-9]+: invalid JSON at byte 12: duplicate key \\"n\\"' "the rule: a duplicate key"
 assert_contains "$first" '"mf.error.node":"in"' "rejecting node"
 assert_contains "$first" '"origin":\{"source":"in","topic":"'"$IN"'","partition":[01],"offset":[0-9]+\}' "origin"
 assert_contains "$first" '"key":"k100"' "key kept"

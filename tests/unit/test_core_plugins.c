@@ -265,7 +265,8 @@ static void test_file_source_finite(void)
     mf_record *r = mfh_record(h, "default", 0);
     CU_ASSERT_EQUAL(memcmp(r->key, "x", 1), 0);
     CU_ASSERT_EQUAL(r->time_ms, 1796029200000LL);
-    CU_ASSERT_PTR_NOT_NULL(r->json); /* parsed once, here */
+    CU_ASSERT_PTR_NULL(r->json);                   /* no tree is built here */
+    CU_ASSERT_TRUE(r->flags & MF_RECORD_JSON_VALID); /* validated once, here: never again downstream */
     r = mfh_record(h, "default", 1);
     CU_ASSERT_EQUAL(r->time_ms, 1000);
     CU_ASSERT_EQUAL(memcmp(r->key, "5", 1), 0);
@@ -273,9 +274,51 @@ static void test_file_source_finite(void)
     CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 3), "{\"id\":\"b1\"}");   /* second file */
     CU_ASSERT_EQUAL(mfh_count(h, "errors"), 1);
     const char *why = mfh_header(h, "errors", 0, "mf.error");
-    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "a.jsonl line 4: invalid JSON"));
+    /* the rule's reason and the byte in the line (docs/architecture.md, "What is valid JSON") */
+    CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "a.jsonl line 4: invalid JSON at byte 4: string or '}' expected near 'bad'"));
     CU_ASSERT_STRING_EQUAL(mfh_value(h, "errors", 0), "{bad json}");
     CU_ASSERT_EQUAL(mfh_metric(h, "martflow_file_invalid_lines_total"), 1);
+    mfh_close(h);
+}
+
+/* A line is valid by martflow's rule, the one every reader applies: what
+ * jansson alone would take (a duplicate key) is rejected here, with the
+ * reason and the byte in the line; a valid line's key and time are read
+ * without a tree. */
+static void test_file_source_rule(void)
+{
+    write_file("rule.jsonl",
+               "{\"id\":\"a\",\"id\":\"b\"}\n"
+               "{\"id\":\"big\",\"n\":9223372036854775808}\n"
+               "\xEF\xBB\xBF{\"id\":\"bom\"}\n"
+               "  {\"t\":\"2026-11-30T09:00:00.250+01:00\",\"id\":{\"z\":[1.50],\"a\":\"\\u00e9\"}}\n",
+               "w");
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "path: %s/rule.jsonl\nkey_field: id\ntime_field: t\npositions: false\n", tmpdir);
+    mfh *h = open_ok(MF_KIND_SOURCE, "file", cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    while (mfh_poll(h, 10) == MF_OK)
+        ;
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 1);
+    mf_record *r = mfh_record(h, "default", 0);
+    const char *key = "{\"a\":\"\xC3\xA9\",\"z\":[1.5]}"; /* an object: sorted compact JSON */
+    CU_ASSERT_TRUE(r->key_len == strlen(key) && memcmp(r->key, key, r->key_len) == 0);
+    CU_ASSERT_EQUAL(r->time_ms, 1796025600250LL);
+    CU_ASSERT_TRUE(r->flags & MF_RECORD_JSON_VALID);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "errors"), 3);
+    static const char *const why[] = {
+        "rule.jsonl line 1: invalid JSON at byte 14: duplicate key \"id\"",
+        "rule.jsonl line 2: invalid JSON at byte ",
+        "rule.jsonl line 3: invalid JSON at byte 0: a byte order mark",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const char *got = mfh_header(h, "errors", i, "mf.error");
+        if (!got || !strstr(got, why[i]))
+            fprintf(stderr, "\nerror %zu: %s\n", i, got ? got : "(none)");
+        CU_ASSERT_PTR_NOT_NULL(got && strstr(got, why[i]));
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(mfh_header(h, "errors", 1, "mf.error"), "too big integer"));
+    CU_ASSERT_EQUAL(mfh_metric(h, "martflow_file_invalid_lines_total"), 3);
     mfh_close(h);
 }
 
@@ -660,6 +703,7 @@ static const mf_test tests[] = {
     {"file sink: envelope format", test_file_sink_envelope},
     {"file source: finite read", test_file_source_finite},
     {"file source: key_field and time_field are field paths", test_file_source_key_paths},
+    {"file source: martflow's rule of valid JSON, no tree", test_file_source_rule},
     {"file source: nothing matches", test_file_source_missing_file},
     {"file source: over-long line", test_file_source_long_line},
     {"file source: follow, rotation, truncation", test_file_source_follow_rotation},

@@ -118,6 +118,91 @@ static void test_key_bytes(void)
     json_decref(j);
 }
 
+/* A view of the value written as text, made as the host makes one: scalars
+ * typed (a string unescaped), arrays and objects their text as written. */
+static mf_json_view view_of(const char *text, json_t **parsed)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    mf_json_view v = {0};
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        v.type = MF_JSON_STRING;
+        v.str = json_string_value(j);
+        v.len = json_string_length(j);
+        break;
+    case JSON_INTEGER:
+        v.type = MF_JSON_INT;
+        v.integer = json_integer_value(j);
+        v.number = (double)v.integer;
+        break;
+    case JSON_REAL:
+        v.type = MF_JSON_DOUBLE;
+        v.number = json_real_value(j);
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        v.type = MF_JSON_BOOL;
+        v.boolean = json_is_true(j);
+        break;
+    case JSON_NULL:
+        v.type = MF_JSON_NULL;
+        break;
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+        v.type = json_is_array(j) ? MF_JSON_ARRAY : MF_JSON_OBJECT;
+        v.str = text;
+        v.len = strlen(text);
+        break;
+    }
+    *parsed = j;
+    return v;
+}
+
+/* mf_json_view_key gives mf_json_key's bytes, type by type. */
+static void test_view_key(void)
+{
+    static const char *const values[] = {
+        "\"plain\"", "\"\"", "\"caf\\u00e9 \\\"q\\\"\"", "0", "-0", "42", "-7", "9223372036854775807",
+        "-9223372036854775808", "1.5", "-0.0", "1e2", "1E-3", "0.1", "123456789.123456789", "1e-400", "1.7976931348623157e308",
+        "true", "false", "{}", "[]", "{ \"z\" : 1, \"a\" : [true, null, \"x\\ty\"], \"m\": {\"b\": 2, \"a\": 1.0} }",
+        "[ 3 , {\"k\":\"\\u00e9\"} ]", "null",
+    };
+    mf_buffer view_buf = {0}, tree_buf = {0};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        json_t *j;
+        mf_json_view v = view_of(values[i], &j);
+        const uint8_t *vk = (const uint8_t *)"junk", *tk = NULL;
+        size_t vl = 99, tl = 0;
+        bool vfound = mf_json_view_key(&v, &view_buf, &vk, &vl);
+        bool tfound = mf_json_key(j, &tree_buf, &tk, &tl);
+        if (vfound != tfound || vl != tl || (vfound && memcmp(vk, tk, vl) != 0))
+            fprintf(stderr, "\n%s: view key \"%.*s\", jansson \"%.*s\"\n", values[i], (int)vl, vk ? (const char *)vk : "",
+                    (int)tl, tk ? (const char *)tk : "");
+        CU_ASSERT_EQUAL(vfound, tfound);
+        CU_ASSERT_TRUE(vl == tl && (!vfound || memcmp(vk, tk, vl) == 0));
+        if (!vfound)
+            CU_ASSERT_PTR_NULL(vk);
+        if (v.type == MF_JSON_STRING)
+            CU_ASSERT_PTR_EQUAL(vk, (const uint8_t *)v.str); /* no copy */
+        json_decref(j);
+    }
+    const uint8_t *key = (const uint8_t *)"junk";
+    size_t len = 99;
+    mf_json_view missing = {.type = MF_JSON_MISSING};
+    CU_ASSERT_FALSE(mf_json_view_key(&missing, &view_buf, &key, &len));
+    CU_ASSERT_TRUE(key == NULL && len == 0);
+    CU_ASSERT_FALSE(mf_json_view_key(NULL, &view_buf, &key, &len));
+    mf_json_view empty = {.type = MF_JSON_STRING}; /* str NULL, len 0: still the key "" */
+    CU_ASSERT_TRUE(mf_json_view_key(&empty, &view_buf, &key, &len));
+    CU_ASSERT_TRUE(key != NULL && len == 0);
+    mf_json_view broken = {.type = MF_JSON_OBJECT, .str = "{\"a\":", .len = 5};
+    CU_ASSERT_FALSE(mf_json_view_key(&broken, &view_buf, &key, &len));
+    mf_buffer_free(&view_buf);
+    mf_buffer_free(&tree_buf);
+}
+
 static mf_fieldpath *compile(const char *text)
 {
     char err[128];
@@ -226,6 +311,7 @@ static const mf_test tests[] = {
     {"lookup, escapes, arrays not indexed", test_lookup},
     {"invalid paths", test_invalid},
     {"key bytes of every type", test_key_bytes},
+    {"key bytes of a view: the same as jansson's", test_view_key},
     {"parent of the last step, with and without create", test_parent},
     {"validate() reports bad paths in the compiler's words", test_check},
     {NULL, NULL},

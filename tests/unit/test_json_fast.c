@@ -397,6 +397,43 @@ static void test_batch_record(void)
     drop_arena();
 }
 
+/* Key bytes (martflow/fieldpath.h): a view read from a record gives what
+ * mf_json_key gives for jansson's tree of the same record. */
+static void test_view_key(void)
+{
+    static const char *const values[] = {
+        "\"plain\"", "\"\"", "\"caf\\u00e9 \\\"q\\\" \\ud83d\\ude00\"", "0", "-0", "42", "-9223372036854775808",
+        "9223372036854775807", "1.5", "-0.0", "1e2", "2E-3", "0.1", "1e-400", "123456789.123456789e10",
+        "1.7976931348623157e308", "true", "false", "null", "{}", "[]", "[ 1 , \"two\" , {\"k\":3} ]",
+        "{ \"z\" : 1, \"a\\u00e9\" : [true, null, \"x\\ty\"], \"m\": {\"b\": 2.50, \"a\": -0} }",
+    };
+    mf_buffer vbuf = {0}, tbuf = {0};
+    char doc[256];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        snprintf(doc, sizeof doc, "{\"before\":[1],\"v\":%s,\"after\":0}", values[i]);
+        mf_record r = stack_record(doc, strlen(doc));
+        mf_json_view v = get(&r, "v");
+        const char *err = NULL;
+        json_t *root = mf_rec_json(&r, errbuf, sizeof errbuf, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+        const uint8_t *vk, *tk;
+        size_t vl, tl;
+        bool vfound = mf_json_view_key(&v, &vbuf, &vk, &vl);
+        bool tfound = mf_json_key(json_object_get(root, "v"), &tbuf, &tk, &tl);
+        bool same = vfound == tfound && vl == tl && (!vfound || memcmp(vk, tk, vl) == 0);
+        if (!same)
+            fprintf(stderr, "\n%s: view key \"%.*s\", jansson \"%.*s\"\n", values[i], (int)vl,
+                    vk ? (const char *)vk : "", (int)tl, tk ? (const char *)tk : "");
+        CU_ASSERT_TRUE(same);
+        if (v.type == MF_JSON_STRING)
+            CU_ASSERT_PTR_EQUAL(vk, (const uint8_t *)v.str); /* the view's bytes, not a copy */
+        json_decref(root);
+        drop_arena();
+    }
+    mf_buffer_free(&vbuf);
+    mf_buffer_free(&tbuf);
+}
+
 /* ---- the fake host's functions, from a plugin ---------------------------------------------- */
 
 typedef struct jt_ctx {
@@ -489,6 +526,7 @@ int main(void)
                                    {NULL, NULL}};
     static const mf_test reads[] = {{"stack record", test_stack_record},
                                     {"batch record", test_batch_record},
+                                    {"key bytes of a view, as jansson's", test_view_key},
                                     {"host functions (harness)", test_host_functions},
                                     {NULL, NULL}};
     static const mf_suite suites[] = {{"rule", rule}, {"reads", reads}, {NULL, NULL}};

@@ -20,7 +20,8 @@
  *
  * Editing (mf_fieldpath_parent) walks the same steps; validate() callbacks
  * report bad paths with mf_fieldpath_check, so every plugin states the same
- * rule in the same words.
+ * rule in the same words. mf_json_view_key gives the same key bytes for a
+ * value read without a tree (the host's json_get/json_fields).
  */
 #ifndef MARTFLOW_FIELDPATH_H
 #define MARTFLOW_FIELDPATH_H
@@ -61,6 +62,18 @@ json_t *mf_fieldpath_parent(const mf_fieldpath *path, json_t *root, bool create,
  * or null). *key points into value (a string) or into buf (anything else;
  * buf is reset first): valid while both are unchanged. */
 bool mf_json_key(const json_t *value, mf_buffer *buf, const uint8_t **key, size_t *len);
+
+/* The key bytes of a view read by the host (json_get, json_fields, an
+ * iteration; martflow/jsonview.h): exactly what mf_json_key gives for the
+ * same value parsed by jansson. Returns false for no key (v NULL, null,
+ * missing). *key points into the view's text (a string: no copy), at static
+ * text (true, false) or into buf (anything else; buf is reset first); valid
+ * while the view and buf are. Strings, booleans and integers allocate
+ * nothing (beyond buf's first growth); a double, array or object is made a
+ * jansson value and given to mf_json_key, so both agree by construction. An
+ * array or object whose text does not parse (a view not read by the host)
+ * has no key. */
+bool mf_json_view_key(const mf_json_view *v, mf_buffer *buf, const uint8_t **key, size_t *len);
 
 /* mf_fieldpath_get, then mf_json_key. */
 bool mf_fieldpath_key(const mf_fieldpath *path, const json_t *root, mf_buffer *buf, const uint8_t **key,

@@ -295,6 +295,10 @@ typedef struct mf_host {
     void *reserved[8];
 } mf_host;
 
+/* Does host table h have function slot f, set (an older engine's table
+ * ends earlier)? E.g. MF_HOST_HAS(host, json_check) before using ABI 1.2. */
+#define MF_HOST_HAS(h, f) ((h)->struct_size >= offsetof(mf_host, f) + sizeof((h)->f) && (h)->f != NULL)
+
 /* ---- check-time validation (ABI 1.1) ----------------------------------------- */
 /* Given to a plugin's validate(): report each problem found in the node's
  * configuration. `at` is the offending value inside that configuration (or
