@@ -3,7 +3,6 @@
  */
 #include "pg_copytext.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,10 +87,18 @@ static void append_json_string(mf_buffer *out, const char *s, size_t len)
     out->len += (size_t)(d - start);
 }
 
+/* Digits by hand: snprintf was a tenth of the sink's time on integer-heavy rows. */
 static void append_int(mf_buffer *out, int64_t v)
 {
-    char *d = reserve(out, 24);
-    out->len += (size_t)sprintf(d, "%" PRId64, v);
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    mf_buffer_append(out, p, (size_t)(e - p));
 }
 
 /* The shortest %g text that reads back as d (15 digits are enough for most). */
