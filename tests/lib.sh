@@ -57,3 +57,20 @@ need_postgres() {
     eval "$("$top_srcdir/tests/services.sh" env)"
     [[ -n ${PGPORT:-} ]] || fail "PGPORT not set after starting PostgreSQL"
 }
+
+# metrics_port LOG: the port the engine reported for metrics_listen 127.0.0.1:0
+metrics_port() {
+    local port=""
+    wait_for 20 grep -q 'metrics, health and readiness on' "$1" || fail "no metrics listener in $1"
+    port=$(grep -o 'metrics, health and readiness on[^"]*(port [0-9]*)' "$1" | grep -o 'port [0-9]*' | head -1)
+    echo "${port#port }"
+}
+
+# metric PORT NAME: the sum of a metric's samples (0 if absent)
+metric() {
+    curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
+        awk -v n="$2" '$1 ~ "^"n"({|$)" {s += $2} END {printf "%d\n", s}'
+}
+
+# metric_at_least PORT NAME MIN: for wait_for
+metric_at_least() { (($(metric "$1" "$2") >= $3)); }

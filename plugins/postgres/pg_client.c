@@ -133,6 +133,7 @@ static pgc_class set_error(pgc *c, pgc_class cls, const char *sqlstate, const ch
     c->err.cls = cls;
     snprintf(c->err.sqlstate, sizeof c->err.sqlstate, "%s", sqlstate ? sqlstate : "");
     c->err.copy_line = 0;
+    c->err.column[0] = '\0';
     scrub_into(c, raw, c->err.message, sizeof c->err.message);
     return cls;
 }
@@ -142,6 +143,7 @@ static pgc_class ok(pgc *c)
     c->err.cls = PGC_OK;
     c->err.sqlstate[0] = '\0';
     c->err.copy_line = 0;
+    c->err.column[0] = '\0';
     c->err.message[0] = '\0';
     return PGC_OK;
 }
@@ -187,6 +189,24 @@ static uint64_t copy_line_of(const char *context)
     return *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : 0;
 }
 
+/* The column of an error: the server's column field, else what a COPY
+ * context names after "column " (up to the ':' before the value). */
+static void column_of(const PGresult *res, char *out, size_t cap)
+{
+    const char *name = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+    size_t n = name ? strlen(name) : 0;
+    const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+    const char *p = !name && context && strstr(context, "COPY ") ? strstr(context, ", column ") : NULL;
+    if (p) {
+        name = p + 9;
+        n = strcspn(name, ":\n");
+    }
+    if (n >= cap)
+        n = 0; /* a truncated name would name another column */
+    memcpy(out, name ? name : "", n);
+    out[n] = '\0';
+}
+
 /* ---- connection ---------------------------------------------------------------- */
 
 static void conn_drop(pgc *c)
@@ -227,8 +247,10 @@ static pgc_class fail_result(pgc *c, const PGresult *res, bool in_txn)
     }
     set_error(c, cls, state, "%s%s%s%s%s", primary, detail ? "; DETAIL: " : "", detail ? detail : "",
               hint ? "; HINT: " : "", hint ? hint : "");
-    if (res)
+    if (res) {
         c->err.copy_line = copy_line_of(PQresultErrorField(res, PG_DIAG_CONTEXT));
+        column_of(res, c->err.column, sizeof c->err.column);
+    }
     if (lost)
         conn_lost(c, in_txn);
     return cls;

@@ -76,6 +76,8 @@ typedef struct pgc_error {
     pgc_class cls;
     char sqlstate[6];   /* five characters, or "" (lost connection, client-side error) */
     uint64_t copy_line; /* pgc_copy_in: the line of the data the server failed on (1-based), 0 unknown */
+    char column[64];    /* the column the error is about, when the server names it (its column
+                           field, or a COPY error's "column NAME" context), else "" */
     char message[768];  /* primary message, then "; DETAIL: ..." and "; HINT: ..." when given;
                            every secret the client knows replaced by *** */
 } pgc_error;

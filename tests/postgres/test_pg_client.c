@@ -584,6 +584,7 @@ static void test_copy_bad_row(void)
     const pgc_error *e = pgc_last_error(c);
     CU_ASSERT_STRING_EQUAL(e->sqlstate, "22P02");
     CU_ASSERT_EQUAL(e->copy_line, 15637);
+    CU_ASSERT_STRING_EQUAL(e->column, "n");
     CU_ASSERT_EQUAL(rows, 0);
     CU_ASSERT_TRUE(pgc_connected(c));
     CU_ASSERT_STRING_EQUAL(value(c, "SELECT count(*) FROM cpb"), "0"); /* nothing stored */
@@ -593,6 +594,12 @@ static void test_copy_bad_row(void)
     CU_ASSERT_EQUAL(pgc_copy_in(c, "cpb", "id, n", PGC_COPY_CSV, dup, sizeof dup - 1, &rows), PGC_DATA);
     CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "23505");
     CU_ASSERT_EQUAL(pgc_last_error(c)->copy_line, 4);
+    CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->column, ""); /* a unique violation names its constraint */
+    /* a NULL key: the server names the column */
+    const char nokey[] = "8,8\n,9\n";
+    CU_ASSERT_EQUAL(pgc_copy_in(c, "cpb", "id, n", PGC_COPY_CSV, nokey, sizeof nokey - 1, &rows), PGC_DATA);
+    CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "23502");
+    CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->column, "id");
     /* a missing table is not the data's fault */
     CU_ASSERT_EQUAL(pgc_copy_in(c, "no_such_table", NULL, PGC_COPY_CSV, dup, sizeof dup - 1, &rows), PGC_FATAL);
     CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "42P01");

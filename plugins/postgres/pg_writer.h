@@ -1,0 +1,60 @@
+/*
+ * pg_writer.h — writes the rows of a pg_rowbuf into a table, one
+ * transaction at a time, and finds the bad rows of a batch the server
+ * refuses.
+ *
+ * A transaction is: BEGIN; the staging table if this connection has none
+ * yet (CREATE TEMP TABLE mf_stage ON COMMIT DELETE ROWS AS SELECT <columns>
+ * FROM <table> WITH NO DATA: the columns' types, no constraints or
+ * defaults); COPY of the rows into it; one INSERT INTO <table> ... SELECT
+ * FROM it (upsert: the last row of each key, ON CONFLICT (key) DO UPDATE);
+ * COMMIT. Mode copy: COPY straight into the table instead.
+ *
+ * A data error (SQLSTATE class 22/23) rolls back and isolates the bad rows:
+ * when the server names the line of the COPY data it refused, that row is
+ * bad and the others are tried again at once; otherwise the rows are split
+ * in halves, each its own transaction, recursively, until the bad ones are
+ * single. Bad rows are marked PGRB_BAD with "SQLSTATE <code>: <message>
+ * (column <name>)" and never written; the others are marked PGRB_DONE once
+ * their transaction committed. A transient or fatal error rolls back and
+ * stops: the rows not yet committed stay pending.
+ */
+#ifndef MF_PG_WRITER_H
+#define MF_PG_WRITER_H
+
+#include "pg_client.h"
+#include "pg_columns.h"
+#include "pg_rowbuf.h"
+
+typedef enum pgw_mode { PGW_INSERT = 0, PGW_UPSERT = 1, PGW_COPY = 2 } pgw_mode;
+
+/* Counters the writer adds to (any may be NULL). */
+struct pgw_metrics {
+    mf_metric *rows, *batches, *copy_bytes, *retry_transient, *retry_data, *commit_seconds;
+};
+
+typedef struct pgw pgw;
+
+/* A writer for table (checked by pg_ident_problem) and the columns of spec,
+ * in mode; key: the upsert key's column indexes into spec (n_key of them).
+ * pg, host, node and the metrics are borrowed for the writer's life. */
+pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, const struct pgcol_spec *spec,
+             pgw_mode mode, const int *key, size_t n_key, const struct pgw_metrics *metrics);
+void pgw_free(pgw *w);
+
+/* Upsert needs each row's position after its columns (COPY text, a tab
+ * first): the last row of a key wins. */
+bool pgw_wants_seq(const pgw *w);
+
+/*
+ * Write every row of rb (all pending on entry). Returns PGC_OK when each
+ * row is done or bad, else the class of the error that stopped it
+ * (PGC_TRANSIENT, PGC_FATAL), described by pgw_error. Rows committed before
+ * the stop stay marked done.
+ */
+pgc_class pgw_write(pgw *w, pgrb *rb);
+
+/* The error that stopped the last pgw_write (copied before the rollback). */
+const pgc_error *pgw_error(const pgw *w);
+
+#endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The postgres sink's three modes against the real server: insert (staging
+# table + INSERT), upsert (a second load of the same ids with other values
+# replaces the rows; 10,000 records loaded twice give the same table) and copy
+# (straight into the table). Values keep their meaning: text with tabs,
+# newlines and backslashes, bigint, epoch ms as timestamptz, arrays as jsonb,
+# booleans, NULL for a missing field.
+source "$top_srcdir/tests/postgres/sink_lib.sh"
+
+for t in ins ups cpy; do pg_sql -c "CREATE TABLE $t $TABLE_DDL"; done
+
+# insert: every kind of value
+cat >"$TMP/odd.jsonl" <<'J'
+{"id":1,"name":"tab\there, newline\nthere, backslash\\ and \"quotes\"","n":-9007199254740993,"at":0,"tags":{"a":[1,"x\ty"]},"ok":false}
+{"id":2,"n":12.0,"at":"2024-02-29T12:00:00.5Z","tags":"just a string","ok":null}
+{"id":3,"name":"ünïcødé ✓","n":7,"at":1700000000123.4}
+J
+sink_yaml "$TMP/p.yaml" "$TMP/odd.jsonl" ins insert
+run_pipeline "$TMP/p.yaml" "$TMP/log"
+assert_eq 3 "$(value 'SELECT count(*) FROM ins')" "rows inserted"
+assert_eq 'tab	here, newline
+there, backslash\ and "quotes"' "$(value 'SELECT name FROM ins WHERE id = 1')" "text with tabs, newlines, backslashes"
+assert_eq "-9007199254740993" "$(value 'SELECT n FROM ins WHERE id = 1')" "a bigint beyond 2^53"
+assert_eq "1970-01-01 00:00:00+00" "$(value "SELECT at FROM ins WHERE id = 1")" "epoch ms 0"
+assert_eq '{"a": [1, "x\ty"]}' "$(value 'SELECT tags FROM ins WHERE id = 1')" "an object into jsonb"
+assert_eq "f" "$(value 'SELECT ok FROM ins WHERE id = 1')" "false"
+assert_eq "12|2024-02-29 12:00:00.5+00|\"just a string\"|t" \
+    "$(value "SELECT n, at, tags, ok IS NULL, name IS NULL FROM ins WHERE id = 2" | cut -d'|' -f1-4)" \
+    "an integral double into bigint, an RFC 3339 time, a string into jsonb, null"
+assert_eq "t" "$(value 'SELECT name IS NULL FROM ins WHERE id = 2')" "a missing field is NULL"
+assert_eq "ünïcødé ✓|2023-11-14 22:13:20.1234+00" "$(value 'SELECT name, at FROM ins WHERE id = 3')" \
+    "UTF-8 text; fractional epoch ms"
+[[ ! -s $TMP/errors.jsonl ]] || { cat "$TMP/errors.jsonl" >&2; fail "nothing should be rejected"; }
+
+# upsert: 10,000 records, then the same ids with other values, then the
+# second load again: the second and third dumps are identical, and differ
+# from the first
+records "$TMP/a.jsonl" 10000
+records "$TMP/b.jsonl" 10000 "-changed"
+sink_yaml "$TMP/ua.yaml" "$TMP/a.jsonl" ups upsert "    key: [id]"
+sink_yaml "$TMP/ub.yaml" "$TMP/b.jsonl" ups upsert "    key: [id]"
+run_pipeline "$TMP/ua.yaml" "$TMP/log"
+dump ups >"$TMP/d1"
+assert_lines 10000 "$TMP/d1" "rows after the first load"
+run_pipeline "$TMP/ub.yaml" "$TMP/log"
+dump ups >"$TMP/d2"
+run_pipeline "$TMP/ub.yaml" "$TMP/log"
+dump ups >"$TMP/d3"
+assert_lines 10000 "$TMP/d2" "rows after the second load"
+cmp -s "$TMP/d2" "$TMP/d3" || fail "loading the same records again changed the table"
+! cmp -s "$TMP/d1" "$TMP/d2" || fail "the changed values did not replace the rows"
+assert_eq "n77-changed" "$(value 'SELECT name FROM ups WHERE id = 77')" "an upserted row"
+assert_contains "$TMP/log" '"table ups: 10000 rows written, 0 rejected' "the summary line"
+
+# copy: straight into the table, the same rows as insert gives
+sink_yaml "$TMP/c.yaml" "$TMP/a.jsonl" cpy copy
+run_pipeline "$TMP/c.yaml" "$TMP/log"
+dump cpy >"$TMP/dc"
+cmp -s "$TMP/d1" "$TMP/dc" || fail "copy mode wrote other rows than upsert's first load"
+[[ ! -s $TMP/errors.jsonl ]] || { cat "$TMP/errors.jsonl" >&2; fail "nothing should be rejected"; }
