@@ -254,42 +254,6 @@ static void apply(struct ctx *c, json_t *j)
         put(j, c->set_paths[i], json_incref(c->set_values[i]));
 }
 
-/* The key bytes of a view, by martflow/fieldpath.h's rule: a string's own
- * bytes (in the record, or unescaped in the node's memory for this
- * callback), anything else its JSON text as mf_json_key writes it (into
- * buf). False for null and missing.
- * Replaced by mf_json_view_key (martflow/fieldpath.h) once that lands. */
-static bool view_key(const mf_json_view *v, mf_buffer *buf, const uint8_t **key, size_t *len)
-{
-    json_t *j = NULL;
-    switch (v->type) {
-    case MF_JSON_MISSING:
-    case MF_JSON_NULL:
-        return false;
-    case MF_JSON_STRING:
-        *key = v->str ? (const uint8_t *)v->str : (const uint8_t *)"";
-        *len = v->len;
-        return true;
-    case MF_JSON_BOOL:
-        j = json_boolean(v->boolean);
-        break;
-    case MF_JSON_INT:
-        j = json_integer(v->integer);
-        break;
-    case MF_JSON_DOUBLE:
-        j = json_real(v->number);
-        break;
-    case MF_JSON_ARRAY:
-    case MF_JSON_OBJECT:
-        /* sorted members: the text as it is in the record will not do */
-        j = json_loadb(v->str, v->len, JSON_REJECT_DUPLICATES, NULL);
-        break;
-    }
-    bool ok = j && mf_json_key(j, buf, key, len);
-    json_decref(j);
-    return ok;
-}
-
 /* Valid JSON is an object when its first byte past whitespace is '{'. */
 static bool value_is_object(struct ctx *c, mf_record *r)
 {
@@ -338,7 +302,7 @@ static void handle(struct ctx *c, mf_record *r)
         if (c->key_path)
             keyed = mf_fieldpath_key(c->key_path, j, &c->keybuf, &key, &len);
     } else if (c->key_path) {
-        keyed = view_key(&c->views[c->n_read - 1], &c->keybuf, &key, &len);
+        keyed = mf_json_view_key(&c->views[c->n_read - 1], &c->keybuf, &key, &len);
     }
     if (!keyed) {
         c->host->reject(c->node, r, "key field '%s' is missing or null", c->key_field);
