@@ -237,3 +237,18 @@ void mf_format_record_line(const mf_host *host, mf_node *node, mf_record *rec, m
     }
     mf_buffer_append(out, "\n", 1);
 }
+
+const char *mf_json_kind_text(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "a map";
+    case JSON_ARRAY: return "a list";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}

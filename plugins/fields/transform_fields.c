@@ -132,21 +132,6 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
 
 /* ---- validate: the shapes the option table cannot state ----------------------- */
 
-static const char *type_name(const json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "a map";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 /* Report text[0, len) if it is not a field path, in martflow/fieldpath.h's words. */
 static void check_path(mf_check *check, const json_t *at, const char *option, const char *text, size_t len)
 {
@@ -195,7 +180,7 @@ static const json_t *path_map(const json_t *config, const char *option, const ch
         return NULL;
     if (!json_is_object(map)) {
         check->problem(check, map, "option '%s': expected a map of field path -> %s, not %s", option, what,
-                       type_name(map));
+                       mf_json_kind_text(map));
         return NULL;
     }
     const char *k;
@@ -213,7 +198,7 @@ static void validate(const json_t *config, mf_check *check)
     json_t *v;
     json_object_foreach((json_t *)rename, k, v) {
         if (!json_is_string(v))
-            check->problem(check, v, "option 'rename': '%s' must map to a field path, not %s", k, type_name(v));
+            check->problem(check, v, "option 'rename': '%s' must map to a field path, not %s", k, mf_json_kind_text(v));
         else
             check_path(check, v, "rename", json_string_value(v), json_string_length(v));
     }

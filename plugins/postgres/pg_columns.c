@@ -82,21 +82,6 @@ static void reportf(pgcol_report report, void *arg, const json_t *at, const char
     report(arg, at, msg);
 }
 
-static const char *type_name(const json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "a map";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 /* One column's value: "path" or {field: path, type: name}. */
 static bool parse_column(const char *name, const json_t *v, struct pgcol *col, pgcol_report report, void *arg)
 {
@@ -123,12 +108,12 @@ static bool parse_column(const char *name, const json_t *v, struct pgcol *col, p
     } else if (!json_is_string(v)) {
         reportf(report, arg, v,
                 "option 'columns': column '%s' must map to a field path or {field: path, type: name}, not %s", name,
-                type_name(v));
+                mf_json_kind_text(v));
         return false;
     }
     if (!json_is_string(field)) {
         reportf(report, arg, field, "option 'columns': column '%s': 'field' must be a field path, not %s", name,
-                type_name(field));
+                mf_json_kind_text(field));
         return false;
     }
     char err[256];
@@ -141,7 +126,7 @@ static bool parse_column(const char *name, const json_t *v, struct pgcol *col, p
     col->kind = PGT_AUTO;
     if (type && (!json_is_string(type) || !pgt_kind_of(json_string_value(type), &col->kind))) {
         reportf(report, arg, type, "option 'columns': column '%s': type %s%s%s is not one of %s", name,
-                json_is_string(type) ? "'" : "", json_is_string(type) ? json_string_value(type) : type_name(type),
+                json_is_string(type) ? "'" : "", json_is_string(type) ? json_string_value(type) : mf_json_kind_text(type),
                 json_is_string(type) ? "'" : "", pgt_type_names());
         return false;
     }
@@ -157,7 +142,7 @@ bool pgcol_parse(const json_t *columns, struct pgcol_spec *out, pgcol_report rep
     if (!json_is_object(columns) || json_object_size(columns) == 0) {
         reportf(report, arg, columns,
                 "option 'columns': expected a map of column -> field path (or {field: path, type: name}), not %s",
-                columns && json_is_object(columns) ? "an empty map" : columns ? type_name(columns) : "nothing");
+                columns && json_is_object(columns) ? "an empty map" : columns ? mf_json_kind_text(columns) : "nothing");
         return false;
     }
     out->cols = mf_xcalloc(json_object_size(columns), sizeof *out->cols);

@@ -65,6 +65,10 @@ bool mf_parse_duration_ms(const char *text, int64_t *ms);
 /* true/false/yes/no/on/off/1/0, any case. */
 bool mf_parse_bool(const char *text, bool *value);
 
+/* What a configuration value is, for messages: "a map", "a list", "a string",
+ * "a number", "a boolean", "null" (as a user wrote it in YAML). */
+const char *mf_json_kind_text(const json_t *value);
+
 /* The pipeline setting `name` (an int, size or duration of the `settings:`
  * map, e.g. "batch_records"; sizes in bytes, durations in ms) from settings
  * (host->settings(node); NULL: none set), parsed by the engine's own table:
