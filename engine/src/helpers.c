@@ -14,6 +14,8 @@
 
 void mf_buffer_append(mf_buffer *b, const void *data, size_t len)
 {
+    if (len == 0)
+        return; /* data may be NULL then (an empty view) */
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + len)

@@ -19,7 +19,8 @@ cflags=$(pkg-config --define-variable=prefix="$inst" --cflags martflow)
 mkdir -p "$TMP/myplugins"
 cc -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror $cflags "$top_srcdir/docs/examples/transform_stamp.c" \
    -o "$TMP/myplugins/transform_stamp.so" $(pkg-config --libs jansson) || fail "out-of-tree build"
-nm -D --defined-only "$TMP/myplugins/transform_stamp.so" | grep -q ' mf_plugin_descriptor$' || fail "exported symbol"
+nm -D --defined-only "$TMP/myplugins/transform_stamp.so" >"$TMP/syms.txt" || fail "nm"
+grep -q ' mf_plugin_descriptor$' "$TMP/syms.txt" || fail "exported symbol"
 printf '{"a":1}\n[2]\n' >"$TMP/in.jsonl"
 cat >"$TMP/p.yaml" <<Y
 sources:
@@ -35,4 +36,7 @@ Y
 assert_contains "$TMP/out.jsonl" '^\{"a":1,"stamp":"hello","stamped_at":[0-9]+\}$' "stamped record"
 assert_contains "$TMP/bad.jsonl" '"mf.error":"not a JSON object"' "reject from the plugin"
 assert_contains "$TMP/log" "stamping records with 'hello'" "plugin log line"
-"$MARTFLOW" plugins --plugin-path "$TMP/myplugins" | grep -q '^transform stamp 1.0.0' || fail "listed"
+# Read the whole list first: grep -q closing the pipe early would make the
+# writer die of SIGPIPE, which pipefail reports as a failure.
+"$MARTFLOW" plugins --plugin-path "$TMP/myplugins" >"$TMP/plugins.txt" || fail "plugins"
+grep -q '^transform stamp 1.0.0' "$TMP/plugins.txt" || fail "listed"
