@@ -54,9 +54,15 @@ fail:
     return NULL;
 }
 
+/* ${env:VAR:-default} takes the default when VAR is unset or empty, as the
+ * shell does; ${env:VAR-default} only when it is unset, so that an empty
+ * value can mean something (an empty topic name disables a domain). */
 static char *lookup_env(const char *spec, char **error)
 {
     const char *def = strstr(spec, ":-");
+    bool if_empty = def != NULL;
+    if (!def)
+        def = strchr(spec, '-');
     char *name = def ? mf_xstrndup(spec, (size_t)(def - spec)) : mf_xstrdup(spec);
     if (!*name) {
         free(name);
@@ -65,10 +71,10 @@ static char *lookup_env(const char *spec, char **error)
     }
     const char *v = getenv(name);
     char *out = NULL;
-    if (v && (*v || !def))
+    if (v && (*v || !if_empty))
         out = mf_xstrdup(v);
     else if (def)
-        out = mf_xstrdup(def + 2);
+        out = mf_xstrdup(def + (if_empty ? 2 : 1));
     else
         *error = mf_xasprintf("environment variable %s is not set (write ${env:%s:-default} to allow that)",
                               name, name);

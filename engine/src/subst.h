@@ -2,6 +2,7 @@
  * subst.h — value substitution in pipeline files:
  *   ${env:VAR}            the variable; an error if it is not set
  *   ${env:VAR:-default}   the variable, or default when unset or empty
+ *   ${env:VAR-default}    the variable (also when empty), or default when unset
  *   ${file:/path}         the file's content (one trailing newline dropped)
  *   ${json:/path#key}     a top-level key of a JSON object file (a Kubernetes
  *                         secret mounted as JSON, e.g. bootstrap/username/password)

@@ -341,6 +341,16 @@ static void test_subst_env(void)
     s = mf_subst_string("${env:MF_T_EMPTY}", &sens, &err);
     CU_ASSERT_STRING_EQUAL(s, "");
     free(s);
+    /* without the colon the default is only for an unset variable */
+    s = mf_subst_string("${env:MF_T_EMPTY-dflt}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "");
+    free(s);
+    s = mf_subst_string("${env:MF_T_UNSET-dflt-x}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "dflt-x");
+    free(s);
+    s = mf_subst_string("${env:MF_T_X-dflt}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "hello");
+    free(s);
     s = mf_subst_string("cost $${env:MF_T_X} $5", &sens, &err);
     CU_ASSERT_STRING_EQUAL(s, "cost ${env:MF_T_X} $5");
     free(s);
