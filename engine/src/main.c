@@ -11,6 +11,7 @@
 #include "heap_policy.h"
 #include "json_alloc.h"
 #include "log.h"
+#include "metric_alias.h"
 #include "options.h"
 #include "pipeline.h"
 #include "plugin_loader.h"
@@ -144,6 +145,14 @@ static mf_pipeline_def *load_pipeline(const struct cli *cli, mf_registry *reg)
             def = mf_pipeline_def_load(cfg, reg, &diag);
         else
             mf_config_free(cfg);
+    }
+    if (def) { /* the runtime loads them again; here only their errors count */
+        mf_metric_aliases *aliases = mf_metric_aliases_load(def->cfg, &diag);
+        if (!aliases) {
+            mf_pipeline_def_free(def);
+            def = NULL;
+        }
+        mf_metric_aliases_free(aliases);
     }
     if (!def) /* redacted again: a secret can be registered after the message that quotes it */
         mf_redact_fputs(diag.text.data ? diag.text.data : "martflow: invalid pipeline\n", stderr);

@@ -20,11 +20,18 @@ struct sampler {
     void *arg;
 };
 
+struct renderer {
+    void (*fn)(void *arg, mf_str *out);
+    void *arg;
+};
+
 struct mf_metrics {
     pthread_mutex_t mu;
     struct mf_metric *head, *tail;
     struct sampler *samplers;
     size_t n_samplers;
+    struct renderer *renderers;
+    size_t n_renderers;
 };
 
 mf_metrics *mf_metrics_new(void)
@@ -48,6 +55,7 @@ void mf_metrics_free(mf_metrics *m)
         x = next;
     }
     free(m->samplers);
+    free(m->renderers);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -117,6 +125,14 @@ void mf_metrics_add_sampler(mf_metrics *m, void (*fn)(void *arg), void *arg)
     pthread_mutex_unlock(&m->mu);
 }
 
+void mf_metrics_add_renderer(mf_metrics *m, void (*fn)(void *arg, mf_str *out), void *arg)
+{
+    pthread_mutex_lock(&m->mu);
+    m->renderers = mf_xrealloc(m->renderers, (m->n_renderers + 1) * sizeof *m->renderers);
+    m->renderers[m->n_renderers++] = (struct renderer){fn, arg};
+    pthread_mutex_unlock(&m->mu);
+}
+
 static double from_bits(uint64_t b)
 {
     double d;
@@ -155,6 +171,21 @@ double mf_metric_value(const mf_metric *x)
     return from_bits(atomic_load_explicit(&((struct mf_metric *)x)->bits, memory_order_relaxed));
 }
 
+size_t mf_metrics_each(mf_metrics *m, const char *name,
+                       void (*fn)(void *arg, const char *labels, mf_metric_type type, double value), void *arg)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (struct mf_metric *x = m->head; x; x = x->next)
+        if (strcmp(x->name, name) == 0) {
+            n++;
+            if (fn)
+                fn(arg, x->labels, x->type, mf_metric_value(x));
+        }
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
 void mf_metrics_render(mf_metrics *m, mf_str *out)
 {
     pthread_mutex_lock(&m->mu);
@@ -180,5 +211,12 @@ void mf_metrics_render(mf_metrics *m, mf_str *out)
         else
             mf_str_printf(out, "%s %.17g\n", x->name, mf_metric_value(x));
     }
+    n = m->n_renderers;
+    struct renderer *r = mf_xmalloc((n ? n : 1) * sizeof *r);
+    if (n)
+        memcpy(r, m->renderers, n * sizeof *r);
     pthread_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < n; i++)
+        r[i].fn(r[i].arg, out);
+    free(r);
 }

@@ -33,7 +33,18 @@ void mf_metric_add(mf_metric *metric, double v);
 void mf_metric_set(mf_metric *metric, double v);
 double mf_metric_value(const mf_metric *metric);
 
-/* Render every metric (after running the samplers). */
+/* Call fn for each metric named `name` (labels without braces, "" for none),
+ * in registration order, holding the registry's lock: fn must not call into
+ * the registry. Returns how many there were. */
+size_t mf_metrics_each(mf_metrics *m, const char *name,
+                       void (*fn)(void *arg, const char *labels, mf_metric_type type, double value), void *arg);
+
+/* A renderer appends more text after the registry's own metrics at every
+ * render (outside the lock; it may call mf_metrics_each). Metric aliases
+ * (metric_alias.h) are one. */
+void mf_metrics_add_renderer(mf_metrics *m, void (*fn)(void *arg, mf_str *out), void *arg);
+
+/* Render every metric (after running the samplers), then the renderers. */
 void mf_metrics_render(mf_metrics *m, mf_str *out);
 
 #endif

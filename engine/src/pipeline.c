@@ -42,6 +42,10 @@ static const mf_option settings_options[] = {
                     "First retry backoff (full jitter, doubling)"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "retry_cap", "30s", 0, mf_settings, retry_cap_ms, 1, 864e5,
                     "Longest retry backoff"),
+    /* checked and used by metric_alias.c (the settings are not its to store) */
+    {.name = "metric_aliases", .type = MF_OPT_JSON, .offset = MF_OPT_NOFIELD,
+     .doc = "Map: exported name -> {metric, match, aggregate, rate, type, help, labels}: metrics again under other "
+            "names (see Metric aliases)"},
     MF_OPTION_END,
 };
 

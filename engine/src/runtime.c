@@ -288,6 +288,11 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
                 mf_runtime_free(rt);
                 return NULL;
             }
+    /* after every init: the aliased metrics are registered by now */
+    mf_diag diag = {0};
+    rt->aliases = mf_metric_aliases_load(def->cfg, &diag); /* checked when the pipeline was loaded */
+    mf_diag_free(&diag);
+    mf_metric_aliases_attach(rt->aliases, rt->metrics);
     return rt;
 }
 
@@ -396,6 +401,7 @@ int mf_runtime_run(mf_runtime *rt)
             _exit(MF_EXIT_FAILED);
         }
         mf_checkpoint_coordinate(rt, now, &next_checkpoint);
+        mf_metric_aliases_sample(rt->aliases, now);
         if (!atomic_load(&rt->sinks_done) && all_sinks_finished(rt)) {
             atomic_store(&rt->sinks_done, true);
             for (size_t i = 0; i < rt->n_workers; i++)
@@ -486,6 +492,7 @@ void mf_runtime_free(mf_runtime *rt)
     }
     free(rt->groups);
     mf_ack_domain_free(rt->acks);
+    mf_metric_aliases_free(rt->aliases); /* the listener that renders them is stopped */
     mf_metrics_free(rt->metrics);
     mf_pipeline_def_free(rt->def);
     mf_batch_pool_drain();

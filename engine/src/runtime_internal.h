@@ -19,6 +19,7 @@
 #include "ack.h"
 #include "batch.h"
 #include "http.h"
+#include "metric_alias.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "queue.h"
@@ -135,6 +136,7 @@ struct mf_runtime {
     pthread_t main_thread;       /* waits in sigtimedwait; mf_runtime_wake signals it */
     _Atomic bool main_waits;
     mf_metric *m_checkpoints, *m_up;
+    mf_metric_aliases *aliases; /* settings.metric_aliases, rendered with metrics */
 };
 
 /* host.c */
