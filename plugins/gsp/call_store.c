@@ -86,6 +86,22 @@ ct_add_result ct_store_add(ct_store *s, const gsp_voice_event *e, uint32_t max_e
     return CT_ADDED;
 }
 
+bool ct_store_has_conn(const ct_store *s, const gsp_str *conn)
+{
+    if (!conn->s)
+        return false;
+    uint32_t idx = 0;
+    for (uint32_t i = 0; i < s->n_str && !idx; i++) {
+        const char *p = s->arena + s->str_off[i];
+        if (strncmp(p, conn->s, conn->len) == 0 && p[conn->len] == '\0')
+            idx = i + 1;
+    }
+    for (uint32_t i = 0; idx && i < s->n_ev; i++)
+        if (s->ev[i].conn == idx)
+            return true;
+    return false;
+}
+
 size_t ct_store_bytes(const ct_store *s)
 {
     return s->cap_ev * sizeof *s->ev + s->arena_cap + s->cap_str * sizeof *s->str_off;

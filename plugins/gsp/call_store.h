@@ -45,6 +45,9 @@ typedef enum ct_add_result { CT_ADDED, CT_DUPLICATE, CT_FULL } ct_add_result;
  * same id, time and seq is stored already (nothing changes). CT_FULL: the
  * thread holds max_events events, or 65535 distinct strings. */
 ct_add_result ct_store_add(ct_store *s, const gsp_voice_event *e, uint32_t max_events);
+/* Whether an event of the store has this ConnID (a call of the thread seen
+ * before; the calls-created metric counts the others). */
+bool ct_store_has_conn(const ct_store *s, const gsp_str *conn);
 /* String i (NUL-terminated; "" for 0), and its length when len is not NULL. */
 const char *ct_str(const ct_store *s, uint16_t i, size_t *len);
 /* Bytes of memory the store holds (for the state-size metric and bench). */

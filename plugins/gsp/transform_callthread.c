@@ -57,6 +57,7 @@ struct ctx {
     mf_buffer keybuf;
 
     mf_metric *m_events, *m_created, *m_closed, *m_stuck, *m_late_updates, *m_duplicates, *m_open;
+    mf_metric *m_calls, *m_wm_in, *m_wm_out; /* the guide's GSP metrics (docs/operations.md) */
     mf_metric *m_rejected[R_COUNT];
 };
 
@@ -273,7 +274,7 @@ static void handle(struct ctx *c, mf_record *rec)
         reject(c, rec, R_LATE, text);
         return;
     }
-    bool created = false;
+    bool created = false, new_call = !t || !ct_store_has_conn(&t->store, &ev.conn_id);
     if (!t) {
         t = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
         t->tenant_len = (uint32_t)ev.tenant.len;
@@ -290,7 +291,10 @@ static void handle(struct ctx *c, mf_record *rec)
                  (int)ev.call_thread_id.len, ev.call_thread_id.s, (long long)c->max_events);
         reject(c, rec, R_TOO_MANY, text);
         return;
-    case CT_ADDED: break;
+    case CT_ADDED:
+        if (new_call)
+            c->host->metric_add(c->m_calls, 1);
+        break;
     }
     mf_keyed_absorb(c->keyed, t, rec);
     if (ev.time_ms > t->last_ms)
@@ -305,11 +309,23 @@ static void handle(struct ctx *c, mf_record *rec)
     }
 }
 
+/* The watermark gauges: what this worker has seen, and how far its timers
+ * (so the facts they emit) have gone. */
+static void set_watermarks(struct ctx *c)
+{
+    int64_t in = watermark(c), out = mf_keyed_watermark(c->keyed);
+    if (in != MF_TIME_UNSET)
+        c->host->metric_set(c->m_wm_in, (double)in);
+    if (out != MF_TIME_UNSET && out != INT64_MAX)
+        c->host->metric_set(c->m_wm_out, (double)out);
+}
+
 static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
+    set_watermarks(c);
     return c->rc;
 }
 
@@ -392,6 +408,15 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_duplicates = counter(c, "martflow_callthread_duplicates_total", NULL,
                               "Exact duplicate events dropped (same id, time and seq)");
     c->m_open = host->gauge(node, "martflow_callthread_open_threads", NULL, "Call threads open now");
+    c->m_calls = counter(c, "martflow_callthread_calls_created_total", NULL,
+                         "Calls seen: a ConnID at its first event in its thread");
+    char wl[32];
+    int workers = 1;
+    snprintf(wl, sizeof wl, "worker=\"%d\"", host->worker(node, &workers));
+    c->m_wm_in = host->gauge(node, "martflow_callthread_input_watermark_ms", wl,
+                             "Event-time watermark of the input: latest event time minus max_out_of_order (epoch ms)");
+    c->m_wm_out = host->gauge(node, "martflow_callthread_output_watermark_ms", wl,
+                              "Event time up to which threads were closed and their facts emitted (epoch ms)");
     for (int r = 1; r < R_COUNT; r++) {
         char labels[64];
         snprintf(labels, sizeof labels, "reason=\"%s\"",
