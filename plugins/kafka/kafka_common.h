@@ -53,6 +53,11 @@ typedef struct mfk_header_view {
 /* Set r->headers / r->n_headers to m's headers (none: left as they are). */
 void mfk_headers_view(mfk_header_view *v, const rd_kafka_message_t *m, mf_record *r);
 
+/* One help text for martflow_kafka_oversized_total, which source and sink share. */
+#define MFK_OVERSIZED_HELP                                                                       \
+    "Records rejected as too large (source: value over max_record; sink: message over the " \
+    "producer's message.max.bytes)"
+
 #define MFK_MAX_SCRUB 8
 
 /* State of the shared code; zeroed with the plugin's context. */

@@ -97,7 +97,7 @@ struct ctx {
     mfk_header_view hv;          /* a failed message's headers, for its reject */
     mf_buffer keybuf;
 
-    mf_metric *m_delivered, *m_failed, *m_discarded, *m_queue_full;
+    mf_metric *m_delivered, *m_failed, *m_discarded, *m_queue_full, *m_oversized;
 };
 
 static const mf_option options[] = {
@@ -248,6 +248,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         }
         mfk_headers_view(&c->hv, m, &r);
         c->host->metric_add(c->m_failed, 1);
+        if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+            c->host->metric_add(c->m_oversized, 1);
         c->host->reject(c->node, &r, "delivery to Kafka topic %s failed: %s", topic, rd_kafka_err2str(m->err));
         hold_drop(c, h);
     }
@@ -432,6 +434,8 @@ static int produce(struct ctx *c, mf_record *rec)
     if (c->k.fatal || !record_error(err))
         return MF_FATAL;
     c->host->metric_add(c->m_failed, 1);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        c->host->metric_add(c->m_oversized, 1);
     c->host->reject(c->node, rec, "cannot produce to Kafka topic %s: %s", topic, rd_kafka_err2str(err));
     return MF_OK;
 }
@@ -535,6 +539,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                                    "Records discarded because the topic is configured empty");
     c->m_queue_full = host->counter(node, "martflow_kafka_queue_full_total", NULL,
                                     "Waits because the producer's local queue was full (backpressure)");
+    c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL, MFK_OVERSIZED_HELP);
     if (!c->topic && !*c->topic_field && !*c->topic_header) {
         host->log(node, MF_LOG_ERROR, "set `topic`, `topic_field` or `topic_header`");
         return MF_FATAL;

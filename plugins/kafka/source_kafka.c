@@ -42,6 +42,8 @@
 #define NUDGE_MAX_PARTITIONS 4
 /* How long an assignment waits for committed offsets and log ends. */
 #define START_LOOKUP_TIMEOUT_MS 2000
+/* How often the lag gauge is computed (from librdkafka's cached watermarks). */
+#define LAG_INTERVAL_MS 1000
 
 enum { START_EARLIEST, START_LATEST, START_COMMITTED };
 enum { FORMAT_JSON, FORMAT_RAW };
@@ -66,6 +68,7 @@ struct ctx {
     bool hard_paused;  /* the partitions are paused in librdkafka */
     int64_t paused_at; /* monotonic ms */
     int64_t last_nudge; /* monotonic ms */
+    int64_t next_lag;   /* monotonic ms */
     size_t nudge_from;  /* rotates over the partitions */
 
     mfk_tracker t;
@@ -79,6 +82,7 @@ struct ctx {
     size_t n_missing;
 
     mf_metric *m_oversized, *m_invalid, *m_rebalances, *m_pauses, *m_commits, *m_commit_failures, *m_nudges;
+    mf_metric *m_lag_max;
 };
 
 static const mf_option options[] = {
@@ -547,6 +551,31 @@ static bool all_at_end(struct ctx *c)
     return assigned > 0;
 }
 
+/* The largest lag of the assigned partitions: high watermark minus the
+ * position. Both are local to librdkafka (the high watermark as of the last
+ * fetch response): no request to a broker. A partition without a position
+ * yet (nothing read since it was assigned) counts from its low watermark. */
+static void update_lag(struct ctx *c)
+{
+    int64_t now = c->host->monotonic_ms();
+    if (now < c->next_lag)
+        return;
+    c->next_lag = now + LAG_INTERVAL_MS;
+    int64_t max = 0;
+    for (size_t i = 0; i < c->t.n_parts; i++) {
+        const mfk_part *p = &c->t.parts[i];
+        int64_t lo, hi;
+        if (!p->assigned ||
+            rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        int64_t from = p->next >= 0 ? p->next : lo;
+        if (from >= 0 && hi - from > max)
+            max = hi - from;
+    }
+    c->host->metric_set(c->m_lag_max, (double)max);
+}
+
 static int poll_cb(void *vctx, int timeout_ms)
 {
     struct ctx *c = vctx;
@@ -597,6 +626,7 @@ static int poll_cb(void *vctx, int timeout_ms)
     if (c->k.down && c->cur)
         mfk_saw_traffic(&c->k);
     c->cur = NULL; /* the engine ends the poll batch when poll returns */
+    update_lag(c);
     if (c->failed || c->k.fatal)
         return MF_FATAL;
     if (c->stop_at_end && all_at_end(c)) {
@@ -627,8 +657,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                   "tree); the engine has %u.%u", (unsigned)host->abi_major, (unsigned)host->abi_minor);
         return MF_FATAL;
     }
-    c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL,
-                                   "Records rejected for a value larger than max_record");
+    c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL, MFK_OVERSIZED_HELP);
+    c->m_lag_max = host->gauge(node, "martflow_kafka_records_lag_max", NULL,
+                               "Largest lag in records of an assigned partition (high watermark - position)");
     c->m_invalid = host->counter(node, "martflow_kafka_invalid_json_total", NULL, "Records rejected as not JSON");
     c->m_rebalances = host->counter(node, "martflow_kafka_rebalances_total", NULL, "Rebalance callbacks");
     c->m_pauses = host->counter(node, "martflow_kafka_pauses_total", NULL, "Times the partitions were paused");
