@@ -59,6 +59,7 @@ struct ctx {
     int64_t drain_ms;
     int64_t commit_timeout_ms;
     bool stop_at_end;
+    bool commit; /* false: never store or commit offsets; read from `start` every time */
 
     mf_node *node;
     const mf_host *host;
@@ -102,6 +103,9 @@ static const mf_option options[] = {
                     "Longest wait for a synchronous commit (revoke, stop)"),
     MF_OPTION(MF_OPT_BOOL, "stop_at_end", "false", 0, struct ctx, stop_at_end,
               "End the input once every assigned partition is read to its end (like kcat -e), for batch runs"),
+    MF_OPTION(MF_OPT_BOOL, "commit", "true", 0, struct ctx, commit,
+              "false: never commit offsets; every start reads each partition from `start` (a compacted topic "
+              "read whole as a cache; give each instance its own group)"),
     MF_OPTION_END,
 };
 
@@ -125,7 +129,7 @@ static void ack_cb(void *vctx, void *cookie)
     struct ctx *c = vctx;
     struct store_list s = {0};
     mfk_batch_done(&c->t, cookie, store_one, &s);
-    if (s.l && c->rk) {
+    if (s.l && c->rk && c->commit) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, s.l);
         if (err && !c->closing)
             c->host->log(c->node, MF_LOG_DEBUG, "storing offsets: %s (partitions no longer assigned)",
@@ -186,6 +190,8 @@ static void commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topi
 /* Commit the stored offsets of the assignment now, waiting at most timeout_ms. */
 static void commit_now(struct ctx *c, int timeout_ms, const char *why)
 {
+    if (!c->commit)
+        return;
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     struct commit_wait w = {0};
     rd_kafka_resp_err_t err = rd_kafka_commit_queue(c->rk, NULL, q, commit_result, &w);
@@ -266,7 +272,11 @@ static void set_start_offsets(struct ctx *c, rd_kafka_topic_partition_list_t *pa
     if (c->start == START_COMMITTED || parts->cnt == 0)
         return;
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
-    if (rd_kafka_committed(c->rk, committed, START_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (!c->commit) {
+        /* whatever the group committed once is not where this source starts */
+        for (int i = 0; i < committed->cnt; i++)
+            committed->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    } else if (rd_kafka_committed(c->rk, committed, START_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_topic_partition_list_destroy(committed);
         return;
     }
@@ -581,6 +591,8 @@ static int poll_cb(void *vctx, int timeout_ms)
     struct ctx *c = vctx;
     if (!c->rk) {
         /* every topic disabled: nothing to read, ever */
+        if (c->stop_at_end)
+            return MF_EOF; /* nothing to read is read to its end */
         struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(timeout_ms > 0 ? timeout_ms : 0) * 1000000L};
         nanosleep(&ts, NULL);
         return MF_OK;
@@ -657,6 +669,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                   "tree); the engine has %u.%u", (unsigned)host->abi_major, (unsigned)host->abi_minor);
         return MF_FATAL;
     }
+    if (!c->commit && c->start == START_COMMITTED) {
+        host->log(node, MF_LOG_ERROR, "commit: false never has committed offsets to start from: set start: "
+                                      "earliest (or latest)");
+        return MF_FATAL;
+    }
     c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL, MFK_OVERSIZED_HELP);
     c->m_lag_max = host->gauge(node, "martflow_kafka_records_lag_max", NULL,
                                "Largest lag in records of an assigned partition (high watermark - position)");
@@ -703,6 +720,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         {"enable.auto.offset.store", "false", "offsets are stored only when acknowledged"},
         {"auto.offset.reset", resets[c->start], "use the option `start`"},
         {"enable.partition.eof", c->stop_at_end ? "true" : "false", "use the option `stop_at_end`"},
+        {"enable.auto.commit", c->commit ? "true" : "false", "use the option `commit`"},
         {NULL, NULL, NULL},
     };
     rd_kafka_conf_t *conf = mfk_conf_new(&c->k, node, host, "consumer", &c->kafka, defaults, enforced);
