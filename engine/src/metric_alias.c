@@ -502,6 +502,8 @@ void mf_metric_aliases_attach(mf_metric_aliases *set, mf_metrics *m)
                         a->name, a->metric);
         }
     }
+    /* the first sample now, before any source runs: a rate counts from the start */
+    mf_metric_aliases_sample(set, mf_time_mono_ms());
     mf_metrics_add_renderer(m, render, set);
 }
 

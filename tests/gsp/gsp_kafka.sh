@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# pipelines/gsp.yaml against the real broker: golden scenarios' events
+# produced to voice-callthread with kcat (keys from the events; the n-th
+# scenario moved n days later so event time goes forward), plus one event
+# without ConnID; gsp.yaml run with GSP_STOP_AT_END=true; gsp-ixn read back
+# with kcat: per scenario the records' tables, ops, keys and every id match
+# the expected.json. While it runs (a second run, following), /metrics has
+# the guide's flink_* names with the input's values. TOPIC_GSP_IXN=""
+# disables that sink: logged, the facts discarded and counted.
+source "$top_srcdir/tests/kafka/kafka_lib.sh"
+SCENARIOS="inbound_answered transfer_two_step conference abandon_in_queue rona"
+IN=$(name voice) IXN=$(name ixn)
+topic "$IN" 1 # one partition: the event-time order of the stream is kept
+topic "$IXN" 3
+python3 - "$top_srcdir/tests/scenarios" $SCENARIOS >"$TMP/in.tsv" 2>"$TMP/expect.env" <<'PY'
+import datetime, json, os, sys
+calls, threads = set(), set()
+for n, name in enumerate(sys.argv[2:]):
+    for line in open(os.path.join(sys.argv[1], name + ".events.jsonl")):
+        e = json.loads(line)
+        t = e["time"]
+        if isinstance(t, str):
+            d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+            t = int(d.timestamp() * 1000)
+        e["time"] = t + n * 86400000
+        calls.add((e["key"], e["ConnID"]))
+        threads.add(e["key"])
+        last = max(e["time"], globals().get("last", 0))
+        print(e["key"] + "\t" + json.dumps(e))
+# invalid: no ConnID (rejected by callthread), after everything else
+print('t1:CT-NOCONN\t{"id": "EventRinging", "time": %d, "seq": 1, "CallThreadID": "CT-NOCONN", "ThisDN": "1"}'
+      % (t + 1000))
+print("CALLS=%d THREADS=%d LAST=%d" % (len(calls), len(threads), last), file=sys.stderr)
+PY
+source "$TMP/expect.env"
+produce "$IN" "$TMP/in.tsv"
+
+export KAFKA_BOOTSTRAP=$B TENANT_ID="gsptest-$RUN_ID" TOPIC_VOICE_CALLTHREAD=$IN TOPIC_GSP_IXN=$IXN
+export GSP_METRICS_LISTEN=127.0.0.1:0 GSP_DEAD_LETTER=$TMP/dead.jsonl MARTFLOW_DATA_DIR=$TMP/data
+RC=0
+GSP_STOP_AT_END=true timeout 120 "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/run.log" 2>&1 || RC=$?
+assert_eq 0 "$RC" "gsp.yaml run to the end (log: $(tail -3 "$TMP/run.log"))"
+for d in digital-itx digital-agentstate voice-outbound; do
+    assert_contains "$TMP/run.log" "\"node\":\"$d\".*every topic is disabled" "$d disabled at start"
+done
+assert_lines 1 "$TMP/dead.jsonl" "the invalid event in the dead letter file"
+assert_contains "$TMP/dead.jsonl" '"mf.error.node":"callthread"' "rejected by callthread"
+
+kcat -b "$B" -C -t "$IXN" -o beginning -e -q -f '%k\t%s\n' >"$TMP/ixn.tsv" || fail "kcat could not read $IXN"
+python3 - "$top_srcdir/tests/scenarios" "$TMP/ixn.tsv" $SCENARIOS <<'PY' || fail "gsp-ixn differs from the scenarios (above)"
+import collections, hashlib, json, os, sys
+def mf_id(kind, tenant, *keys):
+    s = "\x1f".join(["mf1", kind, tenant] + [str(k) for k in keys]).encode()
+    return int.from_bytes(hashlib.sha256(s).digest()[:8], "big") & 0x7FFFFFFFFFFFFFFF or 1
+def ids(tenant, row):  # the id columns, resolved
+    return tuple(sorted((c, mf_id(v["$id"][0], tenant, *v["$id"][1:]) if isinstance(v, dict) and "$id" in v else v)
+                        for c, v in row.items() if c.endswith("_id") and (isinstance(v, int) or isinstance(v, dict) and "$id" in v)))
+want = collections.Counter()
+for name in sys.argv[3:]:
+    exp = json.load(open(os.path.join(sys.argv[1], name + ".expected.json")))
+    for port in ("interactions", "resources", "segments"):
+        for r in exp[port]:
+            want[(r["key"], r["table"], r["op"], r["tenant"], ids(r["tenant"], r["row"]))] += 1
+got, order = collections.Counter(), collections.defaultdict(list)
+for line in open(sys.argv[2]):
+    key, value = line.rstrip("\n").split("\t", 1)
+    r = json.loads(value)
+    got[(key, r["table"], r["op"], r["tenant"], ids(r["tenant"], r["row"]))] += 1
+tables = lambda c: collections.Counter(k[1] for k in c.elements())
+print("tables expected", dict(tables(want)), "got", dict(tables(got)), file=sys.stderr)
+ok = want == got and sum(want.values()) > 0
+for k in (want - got): print("missing", k, file=sys.stderr)
+for k in (got - want): print("unexpected", k, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+
+# Following (no stop_at_end) from the start again (a new group): the
+# guide's metrics while it runs.
+export TENANT_ID="gsptest2-$RUN_ID"
+"$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/follow.log" 2>&1 &
+ENGINE=$!
+ENGINE_PIDS+=("$ENGINE")
+port=$(metrics_port "$TMP/follow.log")
+F=flink_taskmanager_job_task_operator
+# the invalid event comes last: once it is counted, everything was read
+wait_for 60 metric_at_least "$port" ${F}_errors_numInvalidRecords 1 || fail "the input was not read"
+sleep 2 # a rate sample after the counts
+curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics" || fail "/metrics"
+val() { awk -v n="$1" '$1 == n || index($1, n "{") == 1 {print $2; exit}' "$TMP/metrics"; }
+assert_eq 1 "$(val flink_jobmanager_numRunningJobs)" "numRunningJobs"
+assert_eq "$CALLS" "$(val ${F}_numCallsCreated)" "numCallsCreated = the calls of the input"
+assert_eq "$THREADS" "$(val ${F}_numThreadsCreated)" "numThreadsCreated"
+assert_eq 1 "$(val ${F}_errors_numInvalidRecords)" "numInvalidRecords"
+assert_contains "$TMP/metrics" "^${F}_user_errors_numOversizedMessages\{.*node=\"voice-callthread\".*\} 0$" "numOversizedMessages"
+assert_contains "$TMP/metrics" "^${F}_records_lag_max\{.*node=\"voice-callthread\".*\} 0$" "records_lag_max once read"
+assert_contains "$TMP/metrics" "^# TYPE ${F}_records_consumed_rate gauge$" "records_consumed_rate"
+for m in numCallsCreatedPerSecond numCallThreadsCreatedPerSecond; do
+    v=$(val ${F}_$m)
+    python3 -c "import sys; sys.exit(0 if float('$v') > 0 else 1)" || fail "$m is $v"
+done
+# the latest valid event time (epoch ms) minus max_out_of_order (5 s)
+last=$LAST
+wm=$(val ${F}_currentInputWatermark)
+assert_eq $((last - 5000)) "${wm%.*}" "currentInputWatermark"
+wm_out=$(val ${F}_currentOutputWatermark)
+python3 -c "import sys; sys.exit(0 if 0 < float('$wm_out') <= $last else 1)" || fail "currentOutputWatermark $wm_out"
+stop_engine "$ENGINE"
+assert_eq 0 "$RC" "exit after SIGTERM"
+
+# an empty topic name disables that sink's domain
+export TENANT_ID="gsptest3-$RUN_ID"
+RC=0
+TOPIC_GSP_IXN="" GSP_STOP_AT_END=true GSP_METRICS_LISTEN="" timeout 120 \
+    "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/off.log" 2>&1 || RC=$?
+assert_eq 0 "$RC" "run with TOPIC_GSP_IXN empty"
+assert_contains "$TMP/off.log" '"node":"gsp-ixn".*topic is empty: records .*are discarded' "disabled sink logged"
+n=$(grep -o '"node":"gsp-ixn"[^}]*in=[0-9]*' "$TMP/off.log" | grep -o 'in=[0-9]*' | tail -1)
+assert_eq "in=$(wc -l <"$TMP/ixn.tsv")" "$n" "the facts reached the disabled sink (and were discarded)"
