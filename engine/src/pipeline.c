@@ -53,6 +53,8 @@ static const mf_option node_options[] = {
     MF_OPTION(MF_OPT_STRING, "plugin", NULL, MF_OPT_REQUIRED, mf_node_keys, plugin, "Plugin name"),
     MF_OPTION(MF_OPT_LIST, "inputs", NULL, 0, mf_node_keys, inputs,
               "Upstream outputs: 'node' (its default port) or 'node.port'"),
+    MF_OPTION(MF_OPT_LIST, "broadcast", NULL, 0, mf_node_keys, broadcast,
+              "Entries of 'inputs' whose records reach every worker of a parallel node instead of one by key"),
     MF_OPTION_RANGE(MF_OPT_INT, "parallelism", "1", 0, mf_node_keys, parallelism, 1, 256,
                     "Transform workers; records are routed by key hash"),
     MF_OPTION(MF_OPT_LIST, "ports", NULL, 0, mf_node_keys, ports,
@@ -70,7 +72,7 @@ static const mf_option node_options[] = {
     MF_OPTION_END,
 };
 
-const char *const mf_node_reserved_keys[] = {"plugin", "inputs", "parallelism", "ports", "queue_records",
+const char *const mf_node_reserved_keys[] = {"plugin", "inputs", "broadcast", "parallelism", "ports", "queue_records",
                                              "queue_bytes", "retry_max", "retry_base", "retry_cap", NULL};
 
 static const char *const sections[] = {"sources", "transforms", "sinks"};
@@ -295,6 +297,28 @@ static void load_section(mf_pipeline_def *def, mf_registry *reg, size_t s, mf_di
     }
 }
 
+static bool listed(const mf_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Each `broadcast` entry names one of the node's inputs, spelled as there
+ * (so `a` and `a.default` are different entries: one spelling, one meaning). */
+static void check_broadcast(const mf_config *cfg, const mf_node_def *n, mf_diag *diag)
+{
+    json_t *b = json_object_get(n->config, "broadcast");
+    for (size_t i = 0; i < n->keys.broadcast.count; i++) {
+        const char *ref = n->keys.broadcast.items[i];
+        if (listed(&n->keys.inputs, ref))
+            continue;
+        mf_loc loc = json_is_array(b) ? mf_config_index_loc(cfg, b, i) : mf_config_value_loc(cfg, n->config, "broadcast");
+        mf_diag_error(diag, loc, "%s: broadcast '%s' is not one of its inputs", mf_node_what(n), ref);
+    }
+}
+
 static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
 {
     mf_config *cfg = def->cfg;
@@ -307,6 +331,9 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
             if (n->keys.inputs.count)
                 mf_diag_error(diag, mf_config_key_loc(cfg, n->config, "inputs"), "%s: a source takes no inputs",
                               mf_node_what(n));
+            if (n->keys.broadcast.count)
+                mf_diag_error(diag, mf_config_key_loc(cfg, n->config, "broadcast"),
+                              "%s: a source takes no 'broadcast' (it has no inputs)", mf_node_what(n));
             continue;
         }
         if (n->keys.inputs.count == 0) {
@@ -345,10 +372,12 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
                 for (size_t q = 0; q < n->n_inputs; q++)
                     if (n->inputs[q].node == up_idx && n->inputs[q].port == pid)
                         mf_diag_error(diag, loc, "%s: input '%s' is listed twice", mf_node_what(n), ref);
-                n->inputs[n->n_inputs++] = (mf_input_ref){.node = up_idx, .port = pid, .loc = loc};
+                n->inputs[n->n_inputs++] = (mf_input_ref){
+                    .node = up_idx, .port = pid, .broadcast = listed(&n->keys.broadcast, ref), .loc = loc};
             }
             free(up_name);
         }
+        check_broadcast(cfg, n, diag);
     }
 }
 

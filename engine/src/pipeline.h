@@ -34,6 +34,7 @@ typedef struct mf_settings {
 typedef struct mf_node_keys {
     const char *plugin;
     mf_strlist inputs;
+    mf_strlist broadcast;   /* entries of `inputs` whose records reach every worker */
     int64_t parallelism;
     mf_strlist ports;
     int64_t queue_records;  /* 0: the pipeline's */
@@ -46,6 +47,7 @@ typedef struct mf_node_keys {
 typedef struct mf_input_ref {
     size_t node;  /* upstream node index */
     int port;     /* upstream port id */
+    bool broadcast; /* its records go to every worker, not by key (node key `broadcast`) */
     mf_loc loc;
 } mf_input_ref;
 

@@ -1,6 +1,7 @@
 /*
  * route.c — the output path behind host->emit: per-port staging batches,
- * fan-out to several consumers, routing by key group into parallel workers,
+ * fan-out to several consumers, routing by key group into parallel workers
+ * (or to all of them: broadcast inputs),
  * what happens to output nobody consumes, and the output a process() call
  * holds back until it has succeeded.
  *
@@ -69,6 +70,15 @@ static void route_parallel(mf_node *n, mf_group *c, mf_batch_impl *b)
             push(n, c->workers[i], parts[i]);
 }
 
+/* A broadcast input (the consumer's `broadcast` key): every worker gets the
+ * whole batch, each copy holding its own reference on the records' acks, so
+ * a source record is acknowledged once every worker has handled it. */
+static void route_broadcast(mf_node *n, mf_group *c, mf_batch_impl *b)
+{
+    for (int i = 0; i < c->n_workers; i++)
+        push(n, c->workers[i], i + 1 == c->n_workers ? b : clone_batch(b));
+}
+
 /* Output that no node consumes. Rejects are logged and make the run fail;
  * other ports are counted as dropped. Either way nothing is lost silently. */
 static void unwired(mf_node *n, int port, mf_batch_impl *b)
@@ -107,6 +117,8 @@ static void deliver(mf_node *n, int port, mf_batch_impl *b)
         mf_batch_impl *mine = (i + 1 == w->n) ? b : clone_batch(b);
         if (c->n_workers == 1)
             push(n, c->workers[0], mine);
+        else if (w->broadcast[i])
+            route_broadcast(n, c, mine);
         else
             route_parallel(n, c, mine);
     }

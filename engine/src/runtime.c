@@ -210,6 +210,8 @@ static void build(mf_runtime *rt)
             if (dup)
                 continue;
             w->consumers = mf_xrealloc(w->consumers, (w->n + 1) * sizeof *w->consumers);
+            w->broadcast = mf_xrealloc(w->broadcast, (w->n + 1) * sizeof *w->broadcast);
+            w->broadcast[w->n] = in->broadcast;
             w->consumers[w->n++] = c;
         }
     }
@@ -483,8 +485,10 @@ void mf_runtime_free(mf_runtime *rt)
     free(rt->workers);
     for (size_t i = 0; i < rt->n_groups; i++) {
         mf_group *g = &rt->groups[i];
-        for (size_t p = 0; p < g->def->n_ports; p++)
+        for (size_t p = 0; p < g->def->n_ports; p++) {
             free(g->ports[p].consumers);
+            free(g->ports[p].broadcast);
+        }
         free(g->ports);
         free(g->workers);
         free(g->m_queue_records);

@@ -101,6 +101,7 @@ struct mf_group {
     int n_workers;
     struct mf_port_wiring {
         mf_group **consumers;
+        bool *broadcast; /* per consumer: to every worker of it (its `broadcast` key) */
         size_t n;
     } *ports;
     int64_t retry_max, retry_base_ms, retry_cap_ms;

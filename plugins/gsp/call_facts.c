@@ -21,18 +21,28 @@ static void opt_id(gsp_rec *w, const char *name, int64_t id)
         gsp_rec_null(w, name);
 }
 
-static void resource(gsp_rec *w, const ct_store *s, const char *name, const cm_resource *r)
+/* Where the rows of one thread go: the target and the thread's tenant. */
+struct out {
+    const cf_target *t;
+    const char *tenant;
+    size_t tenant_len;
+};
+
+static void resource(const struct out *o, const ct_store *s, const char *name, const cm_resource *r)
 {
+    gsp_rec *w = o->t->writer;
     if (!r->type) {
         gsp_rec_null(w, name);
         return;
     }
     size_t len;
     const char *n = ct_str(s, r->name, &len);
+    bool agent = strcmp(r->type, "Agent") == 0;
     gsp_rec_obj(w, name);
     gsp_rec_cstr(w, "type", r->type);
     gsp_rec_str(w, "name", n, len);
-    gsp_rec_cstr(w, "switch", "");
+    gsp_rec_cstr(w, "switch",
+                 o->t->switch_of ? o->t->switch_of(o->t->switch_arg, o->tenant, o->tenant_len, agent, n, len) : "");
     if (r->dn_type)
         gsp_rec_cstr(w, "subtype", gsp_dn_type_name((gsp_dn_type)r->dn_type));
     gsp_rec_end_obj(w);
@@ -58,20 +68,21 @@ static void times(gsp_rec *w, int64_t start_s, int64_t end_s, bool active)
     gsp_rec_int(w, "active_flag", active);
 }
 
-static void irf_row(gsp_rec *w, const ct_store *s, const cm_result *r, const cm_irf *f)
+static void irf_row(const struct out *o, const ct_store *s, const cm_result *r, const cm_irf *f)
 {
+    gsp_rec *w = o->t->writer;
     char name[48];
     gsp_rec_int(w, "interaction_resource_id", f->id);
     gsp_rec_int(w, "interaction_id", r->ixn.id);
     gsp_rec_cstr(w, "media_type", "VOICE");
     gsp_rec_cstr(w, "interaction_type", r->ixn.type);
-    resource(w, s, "resource", &f->resource);
+    resource(o, s, "resource", &f->resource);
     opt_str(w, s, "place", f->place);
     descriptor(w, &f->td);
     gsp_rec_int(w, "interaction_resource_ordinal", f->ordinal);
     opt_id(w, "mediation_segment_id", f->msf_id);
-    resource(w, s, "last_queue_resource", &f->last_queue);
-    resource(w, s, "last_rp_resource", &f->last_rp);
+    resource(o, s, "last_queue_resource", &f->last_queue);
+    resource(o, s, "last_rp_resource", &f->last_rp);
     opt_id(w, "received_from_ixn_resource_id", f->received_from);
     times(w, f->start_s, f->end_s, f->active);
     for (int i = 0; i < CM_N_COUNTS; i++) {
@@ -87,12 +98,13 @@ static void irf_row(gsp_rec *w, const ct_store *s, const cm_result *r, const cm_
     gsp_rec_int(w, "routing_point_duration", f->rp_s);
 }
 
-static void msf_row(gsp_rec *w, const ct_store *s, const cm_result *r, const cm_msf *f)
+static void msf_row(const struct out *o, const ct_store *s, const cm_result *r, const cm_msf *f)
 {
+    gsp_rec *w = o->t->writer;
     gsp_rec_int(w, "mediation_segment_id", f->id);
     gsp_rec_int(w, "interaction_id", r->ixn.id);
     gsp_rec_cstr(w, "media_type", "VOICE");
-    resource(w, s, "resource", &f->resource);
+    resource(o, s, "resource", &f->resource);
     descriptor(w, &f->td);
     opt_id(w, "target_ixn_resource_id", f->target_irf);
     times(w, f->start_s, f->end_s, f->active);
@@ -116,19 +128,20 @@ int cf_emit(const cf_target *t, const ct_store *s, const cm_result *r, const cha
             const void *key, size_t key_len, mf_ack *ack)
 {
     gsp_rec *w = t->writer;
+    struct out o = {t, tenant, tenant_len};
     gsp_rec_begin(w, "INTERACTION_FACT", "upsert", tenant, tenant_len);
     ixn_row(w, s, &r->ixn);
     gsp_rec_finish(w);
     int rc = gsp_rec_emit(w, t->host, t->node, t->port_interactions, key, key_len, ack);
     for (size_t i = 0; i < r->n_msf && rc == MF_OK; i++) {
         gsp_rec_begin(w, "MEDIATION_SEGMENT_FACT", "upsert", tenant, tenant_len);
-        msf_row(w, s, r, &r->msf[i]);
+        msf_row(&o, s, r, &r->msf[i]);
         gsp_rec_finish(w);
         rc = gsp_rec_emit(w, t->host, t->node, t->port_segments, key, key_len, ack);
     }
     for (size_t i = 0; i < r->n_irf && rc == MF_OK; i++) {
         gsp_rec_begin(w, "INTERACTION_RESOURCE_FACT", "upsert", tenant, tenant_len);
-        irf_row(w, s, r, &r->irf[i]);
+        irf_row(&o, s, r, &r->irf[i]);
         gsp_rec_finish(w);
         rc = gsp_rec_emit(w, t->host, t->node, t->port_resources, key, key_len, ack);
     }

@@ -19,6 +19,11 @@ typedef struct cf_target {
     mf_node *node;
     int port_interactions, port_resources, port_segments;
     gsp_rec *writer; /* the caller's, reused */
+    /* The switch name of a resource reference (agent: name is a login code,
+     * else a DN number), "" unknown; NULL: always "". */
+    const char *(*switch_of)(void *arg, const char *tenant, size_t tenant_len, bool agent, const char *name,
+                             size_t len);
+    void *switch_arg;
 } cf_target;
 
 /* Emit every row of r with ack (the key's ack group). MF_OK or the first

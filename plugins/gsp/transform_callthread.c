@@ -21,6 +21,7 @@
 #include <martflow/keyed.h>
 #include <martflow/martflow.h>
 
+#include "call_config.h"
 #include "call_facts.h"
 #include "call_model.h"
 #include "call_store.h"
@@ -42,12 +43,13 @@ struct thread {
 
 struct ctx {
     int64_t max_out_of_order, close_grace, stuck_timeout, late_window;
-    int64_t answer_threshold, short_abandon, max_events;
+    int64_t answer_threshold, short_abandon, max_events, max_config_objects;
 
     const mf_host *host;
     mf_node *node;
     mf_keyed *keyed;
     gsp_decoder *decoder;
+    call_config *config; /* gca-cfg records among the inputs (docs/plugins/gspconfig.md) */
     cm_work *work;
     gsp_rec writer;
     cf_target target;
@@ -76,6 +78,8 @@ static const mf_option options[] = {
                     "SHORT_ABANDONED_FLAG: a stay abandoned within this time"),
     MF_OPTION_RANGE(MF_OPT_INT, "max_events", "1000", 0, struct ctx, max_events, 10, 1000000,
                     "Most events one call thread holds; more are rejected"),
+    MF_OPTION_RANGE(MF_OPT_INT, "max_config_objects", "1000000", 0, struct ctx, max_config_objects, 1, 1e9,
+                    "Most gca-cfg objects the configuration cache holds (gca-cfg records among the inputs)"),
     MF_OPTION_END,
 };
 
@@ -242,8 +246,10 @@ static void handle(struct ctx *c, mf_record *rec)
     gsp_voice_event ev;
     const char *why;
     char text[320];
-    c->host->metric_add(c->m_events, 1);
     gsp_reject_kind k = gsp_decode(c->decoder, rec, &ev, &why);
+    if (k == GSP_REJECT_MISSING_FIELD && call_config_take(c->config, rec))
+        return;
+    c->host->metric_add(c->m_events, 1);
     if (k != GSP_REJECT_NONE) {
         reject(c, rec, k, why);
         return;
@@ -274,6 +280,7 @@ static void handle(struct ctx *c, mf_record *rec)
         reject(c, rec, R_LATE, text);
         return;
     }
+    bool unknown_person = call_config_enrich(c->config, &ev);
     bool created = false, new_call = !t || !ct_store_has_conn(&t->store, &ev.conn_id);
     if (!t) {
         t = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
@@ -296,6 +303,8 @@ static void handle(struct ctx *c, mf_record *rec)
             c->host->metric_add(c->m_calls, 1);
         break;
     }
+    if (unknown_person)
+        call_config_unknown_person(c->config, ev.tenant.s, ev.tenant.len);
     mf_keyed_absorb(c->keyed, t, rec);
     if (ev.time_ms > t->last_ms)
         t->last_ms = ev.time_ms;
@@ -391,6 +400,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                             .port_interactions = host->port(node, "interactions"),
                             .port_resources = host->port(node, "resources"),
                             .port_segments = host->port(node, "segments")};
+    c->config = call_config_new(host, node, (size_t)c->max_config_objects);
+    c->target.switch_of = call_config_switch_of;
+    c->target.switch_arg = c->config;
     if (c->target.port_interactions < 0 || c->target.port_resources < 0 || c->target.port_segments < 0)
         return MF_FATAL;
     if (!(c->decoder = gsp_decoder_new(host, node, GSP_DOMAIN_CALL)))
@@ -434,6 +446,7 @@ static void free_cb(void *vctx)
     mf_keyed_free(c->keyed);
     cm_work_free(c->work);
     gsp_decoder_free(c->decoder);
+    call_config_free(c->config);
     gsp_rec_free(&c->writer);
     mf_buffer_free(&c->keybuf);
 }

@@ -197,4 +197,11 @@ done
 f=$TMP/deep_block.yaml
 python3 -c "import sys; open(sys.argv[1], 'w').write('sources:\n' + '  - ' * 100000 + 'x\n')" "$f"
 expect_fast check "$f" 2 "collections nest deeper than 64 levels"
+f=$TMP/broadcast_input.yaml
+printf 'sources:\n  in: {plugin: file, path: /dev/null}\n  cfg: {plugin: file, path: /dev/null}\ntransforms:\n  t:\n    plugin: fields\n    inputs: [in, cfg]\n    parallelism: 2\n    broadcast: [cfg, other]\nsinks:\n  out: {plugin: stdout, inputs: [t]}\n' >"$f"
+expect_check "$f" 9 "node 't' \(transform fields\): broadcast 'other' is not one of its inputs"
+
+f=$TMP/broadcast_source.yaml
+printf 'sources:\n  in:\n    plugin: file\n    path: /dev/null\n    broadcast: [x]\nsinks:\n  out: {plugin: stdout, inputs: [in]}\n' >"$f"
+expect_check "$f" 5 "a source takes no 'broadcast'"
 echo "check_errors: all cases pass"

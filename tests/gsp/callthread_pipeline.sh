@@ -7,12 +7,13 @@
 # "{tenant}:{CallThreadID}", and the bad events on the errors port. Not the
 # late_* and stuck scenarios: whether an event is late or a thread stuck
 # depends on the watermark, which is per worker (docs/call-thread-rules.md,
-# "Parallelism").
+# "Parallelism"). Nor the cfg_* scenarios: configuration records must reach
+# every worker (a broadcast input of their own), not one by key.
 source "$top_srcdir/tests/lib.sh"
 
 python3 - "$top_srcdir/tests/scenarios" >"$TMP/in.jsonl" <<'PY'
 import datetime, glob, json, os, sys
-files = sorted(f for f in glob.glob(os.path.join(sys.argv[1], "*.events.jsonl")) if "/late_" not in f and "/stuck." not in f)
+files = sorted(f for f in glob.glob(os.path.join(sys.argv[1], "*.events.jsonl")) if "/late_" not in f and "/stuck." not in f and "/cfg_" not in f)
 for n, f in enumerate(files):
     for line in open(f):
         try:

@@ -17,6 +17,8 @@ static const char *const rules_scenarios[] = {
     "transfer_single_step", "conference",  "agent_outbound", "internal", "interval_midnight", NULL,
 };
 static const char *const edge_scenarios[] = {"late_within_window", "late_rejected", "stuck", "bad_input", NULL};
+/* gca-cfg records first, then events: not shuffled (the order is the point). */
+static const char *const config_scenarios[] = {"cfg_enrichment", NULL};
 
 static mfh *open_node(const char *yaml)
 {
@@ -86,6 +88,11 @@ static void test_rules_scenarios(void)
 static void test_edge_scenarios(void)
 {
     run_scenarios(edge_scenarios);
+}
+
+static void test_config_scenarios(void)
+{
+    run_scenarios(config_scenarios);
 }
 
 /* ---- disorder and duplicates ------------------------------------------------------- */
@@ -259,6 +266,7 @@ int main(void)
     static const mf_test scenarios[] = {
         {"every rule of the table", test_rules_scenarios},
         {"late, too late, stuck, bad input", test_edge_scenarios},
+        {"configuration: DN type, switch, unknown person", test_config_scenarios},
         {"shuffled within the bound and duplicated", test_shuffled_and_duplicated},
         {"snapshot mid-way, restore, same output", test_snapshot_restore},
         {"restore refuses garbage", test_restore_garbage},
