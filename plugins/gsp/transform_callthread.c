@@ -12,7 +12,9 @@
  * closed. The facts are computed from all the thread's events when it closes
  * (call_model.h), and again for an event that arrives while it is closed
  * but remembered. The inputs a thread absorbed stay unacknowledged until the
- * facts emitted from them are. docs/call-thread-rules.md has the rules.
+ * facts emitted from them are. Every accepted event at an agent also goes out
+ * at once, unchanged, on port agent_events keyed "{tenant}:{AgentID}" (the
+ * agentstate transform's call input). docs/call-thread-rules.md has the rules.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,7 @@ struct ctx {
     bool ending;      /* MF_FLUSH_END: what is still open is emitted as active */
     int rc;           /* the first failed emit, returned by process/flush */
     mf_buffer keybuf;
+    int port_agent_events; /* -1 when not wired: nothing to forward */
 
     mf_metric *m_events, *m_created, *m_closed, *m_stuck, *m_late_updates, *m_duplicates, *m_open;
     mf_metric *m_rejected[R_COUNT];
@@ -78,7 +81,7 @@ static const mf_option options[] = {
     MF_OPTION_END,
 };
 
-static const char *const ports[] = {"interactions", "resources", "segments", NULL};
+static const char *const ports[] = {"interactions", "resources", "segments", "agent_events", NULL};
 
 /* ---- keyed state: a thread's bytes ------------------------------------------------ */
 
@@ -236,6 +239,25 @@ static void thread_key(struct ctx *c, const gsp_voice_event *ev)
     mf_buffer_append(&c->keybuf, ev->call_thread_id.s, ev->call_thread_id.len);
 }
 
+/* An accepted event at an agent, unchanged, keyed by the agent for
+ * agentstate; acknowledged with the input (so the input waits for it too). */
+static void forward_to_agent(struct ctx *c, const mf_record *rec, const gsp_voice_event *ev)
+{
+    if (c->port_agent_events < 0 || !ev->agent_id.len)
+        return;
+    c->keybuf.len = 0;
+    mf_buffer_append(&c->keybuf, ev->tenant.s, ev->tenant.len);
+    mf_buffer_append(&c->keybuf, ":", 1);
+    mf_buffer_append(&c->keybuf, ev->agent_id.s, ev->agent_id.len);
+    mf_record out = *rec;
+    out.key = c->keybuf.data;
+    out.key_len = (uint32_t)c->keybuf.len;
+    out.flags &= ~(uint32_t)MF_RECORD_KEY_NULL;
+    int rc = c->host->emit(c->node, c->port_agent_events, &out, NULL);
+    if (rc != MF_OK && c->rc == MF_OK)
+        c->rc = rc;
+}
+
 static void handle(struct ctx *c, mf_record *rec)
 {
     gsp_voice_event ev;
@@ -293,6 +315,7 @@ static void handle(struct ctx *c, mf_record *rec)
     case CT_ADDED: break;
     }
     mf_keyed_absorb(c->keyed, t, rec);
+    forward_to_agent(c, rec, &ev);
     if (ev.time_ms > t->last_ms)
         t->last_ms = ev.time_ms;
     if (t->status == ST_OPEN) {
@@ -377,6 +400,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                             .port_segments = host->port(node, "segments")};
     if (c->target.port_interactions < 0 || c->target.port_resources < 0 || c->target.port_segments < 0)
         return MF_FATAL;
+    c->port_agent_events = host->port(node, "agent_events");
+    if (c->port_agent_events >= 0 && !host->port_wired(node, c->port_agent_events))
+        c->port_agent_events = -1;
     if (!(c->decoder = gsp_decoder_new(host, node, GSP_DOMAIN_CALL)))
         return MF_FATAL;
     c->work = cm_work_new();
