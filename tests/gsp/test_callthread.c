@@ -90,74 +90,14 @@ static void test_edge_scenarios(void)
 
 /* ---- disorder and duplicates ------------------------------------------------------- */
 
-static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-struct slot {
-    int64_t order;
-    size_t n;
-    const char *line;
-};
-
-static int cmp_slot(const void *a, const void *b)
-{
-    const struct slot *x = a, *y = b;
-    if (x->order != y->order)
-        return x->order < y->order ? -1 : 1;
-    return (x->n > y->n) - (x->n < y->n);
-}
-
-static int64_t line_time(const char *line)
-{
-    json_t *j = json_loads(line, 0, NULL), *t = json_object_get(j, "time");
-    int64_t ms = 0;
-    if (json_is_integer(t))
-        ms = json_integer_value(t);
-    else
-        CU_ASSERT_FATAL(mf_parse_time_ms(json_string_value(t), &ms));
-    json_decref(j);
-    return ms;
-}
-
-/* Each event (and a copy of every third one) moved to a random place less
- * than max_out_of_order (5s) later: every event still arrives within the
- * bound of the latest one before it. */
-static char **disorder(char **lines, size_t count, size_t *out_n)
-{
-    struct slot *s = mf_xcalloc(count * 2, sizeof *s);
-    size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
-        int64_t t = line_time(lines[i]);
-        s[n] = (struct slot){t + (int64_t)(rng() % 4000), n, lines[i]};
-        n++;
-        if (rng() % 3 == 0) {
-            s[n] = (struct slot){t + (int64_t)(rng() % 4000), n, lines[i]};
-            n++;
-        }
-    }
-    qsort(s, n, sizeof *s, cmp_slot);
-    char **out = mf_xcalloc(n + 1, sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = mf_xstrdup(s[i].line);
-    free(s);
-    *out_n = n;
-    return out;
-}
-
 static void test_shuffled_and_duplicated(void)
 {
-    rng_state = 0x2545F4914F6CDD1DULL;
+    uint64_t seed = 0x2545F4914F6CDD1DULL;
     for (const char *const *n = rules_scenarios; *n; n++)
         for (int round = 0; round < 5; round++) {
             size_t count, shuffled_n;
             char **lines = sc_load_events(*n, &count);
-            char **shuffled = disorder(lines, count, &shuffled_n);
+            char **shuffled = sc_disorder(lines, count, &seed, &shuffled_n);
             mfh *h = open_node(NULL);
             sc_push(h, shuffled, 0, shuffled_n, 3);
             CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
