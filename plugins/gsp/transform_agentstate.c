@@ -7,7 +7,10 @@
  *
  * One state per record key "{tenant}:{AgentID}" in an mf_keyed. Event time
  * drives everything: the watermark of this worker is the highest event time
- * it accepted minus max_out_of_order. An agent's events wait in its queue
+ * it accepted minus max_out_of_order, per input (agent-state events, call
+ * events) and the lower of the two, so that neither input, read at its own
+ * pace, makes the other's events late (call_events: false, agent-state
+ * events only: no wait for calls). An agent's events wait in its queue
  * (agent_queue.h) until the watermark passes them, then are applied in
  * (time, seq, id) order to its model (agent_model.h), which emits the facts
  * as they change. The inputs an agent absorbed stay unacknowledged until it
@@ -41,6 +44,7 @@ struct agent {
 struct ctx {
     int64_t max_out_of_order, acw_window, max_events;
     mf_strlist priority;
+    bool call_events;
 
     const mf_host *host;
     mf_node *node;
@@ -51,7 +55,7 @@ struct ctx {
     mf_buffer scratch, keybuf;
     af_target target;
     am_config cfg;
-    int64_t max_seen; /* highest accepted event time, MF_TIME_UNSET before any */
+    int64_t max_seen[2]; /* highest accepted event time of agent-state [0] and call [1] events, or UNSET */
     int64_t wm_now;   /* the watermark timers fire under */
     int rc;           /* the first failed emit, returned by process/flush */
 
@@ -68,6 +72,9 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_LIST, "priority", "ACW,NOT_READY,BUSY,READY", 0, struct ctx, priority,
               "The summarised state's winner among those that hold at once, highest first: each of ACW, "
               "NOT_READY, BUSY, READY once"),
+    MF_OPTION(MF_OPT_BOOL, "call_events", "true", 0, struct ctx, call_events,
+              "Call events come too (callthread's agent_events): event time is the lower of the two inputs', so "
+              "nothing is applied before both have been seen; false: agent-state events only"),
     MF_OPTION_RANGE(MF_OPT_INT, "max_events", "1000", 0, struct ctx, max_events, 10, 1000000,
                     "Most events of one call thread kept for one agent; more are rejected"),
     MF_OPTION_END,
@@ -223,10 +230,21 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     return c->rc;
 }
 
-/* The watermark: the highest event time seen minus max_out_of_order. */
+/* The highest event time seen: of both inputs, the lower one (unset until
+ * both were seen) when call_events, else of either. */
+static int64_t event_time(const struct ctx *c)
+{
+    int64_t a = c->max_seen[0], k = c->max_seen[1];
+    if (c->call_events)
+        return a == MF_TIME_UNSET || k == MF_TIME_UNSET ? MF_TIME_UNSET : a < k ? a : k;
+    return a == MF_TIME_UNSET ? k : k == MF_TIME_UNSET || a > k ? a : k;
+}
+
+/* The watermark: that event time minus max_out_of_order. */
 static int64_t watermark(const struct ctx *c)
 {
-    return c->max_seen == MF_TIME_UNSET ? MF_TIME_UNSET : c->max_seen - c->max_out_of_order;
+    int64_t t = event_time(c);
+    return t == MF_TIME_UNSET ? MF_TIME_UNSET : t - c->max_out_of_order;
 }
 
 static void advance_to(struct ctx *c, int64_t wm)
@@ -276,8 +294,9 @@ static void handle(struct ctx *c, mf_record *rec)
         reject(c, rec, R_KEY_MISMATCH, text);
         return;
     }
-    if (c->max_seen == MF_TIME_UNSET || ev.time_ms > c->max_seen) {
-        c->max_seen = ev.time_ms;
+    int64_t *seen = &c->max_seen[gsp_event_is_call(ev.id)];
+    if (*seen == MF_TIME_UNSET || ev.time_ms > *seen) {
+        *seen = ev.time_ms;
         advance(c);
     }
     bool created;
@@ -325,8 +344,9 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open sessions stay open: their inputs are replayed after a restart */
-    if (c->max_seen != MF_TIME_UNSET)
-        advance_to(c, c->max_seen);
+    int64_t a = c->max_seen[0], k = c->max_seen[1], end = a == MF_TIME_UNSET || (k != MF_TIME_UNSET && k > a) ? k : a;
+    if (end != MF_TIME_UNSET)
+        advance_to(c, end); /* event time goes to the end (both inputs have ended) */
     advance_to(c, INT64_MAX); /* everything queued is applied */
     if (c->rc == MF_OK)
         mf_keyed_each(c->keyed, emit_active, c);
@@ -361,7 +381,7 @@ static int restore(void *vctx, const uint8_t *data, size_t len)
     mf_keyed_each(c->keyed, count_open, &after);
     c->host->metric_add(c->m_open, (double)after - (double)before);
     int64_t wm = mf_keyed_watermark(c->keyed);
-    c->max_seen = wm == MF_TIME_UNSET ? MF_TIME_UNSET : wm + c->max_out_of_order;
+    c->max_seen[0] = c->max_seen[1] = wm == MF_TIME_UNSET ? MF_TIME_UNSET : wm + c->max_out_of_order;
     return MF_OK;
 }
 
@@ -417,7 +437,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     char err[200];
     c->host = host;
     c->node = node;
-    c->max_seen = c->wm_now = MF_TIME_UNSET;
+    c->max_seen[0] = c->max_seen[1] = c->wm_now = MF_TIME_UNSET;
     if (!parse_priority(&c->priority, c->cfg.rank, err, sizeof err)) {
         host->log(node, MF_LOG_ERROR, "%s", err);
         return MF_FATAL;

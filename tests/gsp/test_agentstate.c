@@ -195,6 +195,10 @@ static void test_snapshot_restore(void)
             CU_ASSERT_EQUAL_FATAL(mfh_restore(as2, snap_as.data, snap_as.len), MF_OK);
             CU_ASSERT_EQUAL(mfh_metric(as2, "martflow_agentstate_open_sessions"),
                             mfh_metric(as, "martflow_agentstate_open_sessions"));
+            mf_buffer again = {0}; /* what was restored is what was saved, byte for byte */
+            CU_ASSERT_EQUAL(mfh_snapshot(as2, 2, &again), MF_OK);
+            CU_ASSERT(again.len == snap_as.len && memcmp(again.data, snap_as.data, again.len) == 0);
+            mf_buffer_free(&again);
             mfh *pairs[2][2] = {{ct, as}, {ct2, as2}};
             json_t *after[2];
             for (int p = 0; p < 2; p++) {
@@ -236,12 +240,13 @@ static void test_restore_garbage(void)
     mfh_close(h);
 }
 
-/* MF_FLUSH_STOP keeps open sessions: nothing more emitted, inputs held. */
+/* MF_FLUSH_STOP keeps open sessions: nothing more emitted, inputs held.
+ * (call_events: false: the scenario has no calls to wait for.) */
 static void test_stop_keeps_state(void)
 {
     size_t count;
     char **lines = sc_load_events("agent_open_session", &count);
-    mfh *ct = open_node("callthread", NULL), *as = open_node("agentstate", NULL);
+    mfh *ct = open_node("callthread", NULL), *as = open_node("agentstate", "call_events: false");
     json_t *ct_out = json_object();
     sc_push_agents(ct, as, lines, 0, count, ct_out);
     json_t *before = sc_collect_ports(as, agent_ports);
@@ -251,6 +256,13 @@ static void test_stop_keeps_state(void)
         CU_ASSERT_EQUAL(mfh_count(as, *p), 0); /* nothing open is emitted */
     CU_ASSERT(!mfh_input_acked(as, 0));
     json_decref(before);
+    /* with call_events (the default), nothing is applied before a call event came */
+    mfh *wait = open_node("agentstate", NULL);
+    mfh *ct2 = open_node("callthread", NULL);
+    sc_push_agents(ct2, wait, lines, 0, count, ct_out);
+    CU_ASSERT_EQUAL(mfh_count(wait, "states"), 0);
+    mfh_close(wait);
+    mfh_close(ct2);
     CU_ASSERT_EQUAL(mfh_metric(as, "martflow_agentstate_open_sessions"), 1);
     json_decref(ct_out);
     mfh_close(ct);
