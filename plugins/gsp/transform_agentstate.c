@@ -76,7 +76,7 @@ static const mf_option options[] = {
               "Call events come too (callthread's agent_events): event time is the lower of the two inputs', so "
               "nothing is applied before both have been seen; false: agent-state events only"),
     MF_OPTION_RANGE(MF_OPT_INT, "max_events", "1000", 0, struct ctx, max_events, 10, 1000000,
-                    "Most events of one call thread kept for one agent; more are rejected"),
+                    "Most events of one call thread kept for one agent; more are dropped and counted (too_many_events)"),
     MF_OPTION_END,
 };
 
