@@ -408,11 +408,19 @@ static void validate(const json_t *config, mf_check *check)
     const char *items[8];
     size_t n = 0;
     char *copy = NULL;
-    if (json_is_string(p)) { /* "a,b,c" */
+    if (json_is_string(p)) { /* "a, b,c": split and trimmed as the engine does */
         copy = mf_xstrdup(json_string_value(p));
-        for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-            if (n < 8)
-                items[n++] = tok;
+        for (char *item = copy; item && n < 8;) {
+            char *comma = strchr(item, ',');
+            if (comma)
+                *comma = '\0';
+            while (*item == ' ' || *item == '\t')
+                item++;
+            for (size_t len = strlen(item); len && (item[len - 1] == ' ' || item[len - 1] == '\t'); len--)
+                item[len - 1] = '\0';
+            items[n++] = item;
+            item = comma ? comma + 1 : NULL;
+        }
     } else if (json_is_array(p)) {
         size_t i;
         const json_t *v;

@@ -10,6 +10,25 @@
 # agent_bad_input (what is late depends on the watermark, which is per worker).
 source "$top_srcdir/tests/lib.sh"
 
+# `martflow check` checks the priority option (the engine's list splitting)
+check_priority() { # value -> status, output in $TMP/check.out
+    cat >"$TMP/check.yaml" <<Y
+pipeline: check
+sources:
+  in: {plugin: file, path: '$TMP/check.yaml'}
+transforms:
+  as: {plugin: agentstate, inputs: [in], priority: $1}
+sinks:
+  out: {plugin: null, inputs: [as.sessions, as.states, as.reasons, as.resources, as.errors]}
+Y
+    "$MARTFLOW" check "$TMP/check.yaml" >"$TMP/check.out" 2>&1
+}
+check_priority '"BUSY, READY ,ACW,NOT_READY"' || { cat "$TMP/check.out" >&2; fail "a good priority refused"; }
+check_priority '[ACW, BUSY, READY, IDLE]' && fail "priority naming IDLE accepted"
+assert_contains "$TMP/check.out" "option 'priority': 'IDLE' is not one of" "check names the bad state"
+check_priority '[ACW, BUSY, READY]' && fail "priority without NOT_READY accepted"
+assert_contains "$TMP/check.out" "must name each of ACW, NOT_READY, BUSY, READY once" "check says what is missing"
+
 python3 - "$top_srcdir/tests/scenarios" >"$TMP/in.jsonl" <<'PY'
 import datetime, glob, json, os, sys
 def agents(f):
