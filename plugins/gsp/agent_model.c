@@ -211,19 +211,22 @@ static void clear_queues(am_agent *a)
     a->n_queues = 0;
 }
 
-/* Logout from q (every queue when none is given); true when none is left. */
+/* Logout from q (every queue when none is given); a login that named no
+ * queue is left by any logout. True when none is left. */
 static bool remove_queue(am_agent *a, const gsp_str *q)
 {
     if (!q->len) {
         clear_queues(a);
         return true;
     }
-    for (uint32_t i = 0; i < a->n_queues; i++)
-        if (same_str(a->queues[i], q)) {
+    for (uint32_t i = 0; i < a->n_queues;) {
+        if (same_str(a->queues[i], q) || a->queues[i][0] == '\0') {
             free(a->queues[i]);
             a->queues[i] = a->queues[--a->n_queues];
-            break;
+            continue;
         }
+        i++;
+    }
     return a->n_queues == 0;
 }
 

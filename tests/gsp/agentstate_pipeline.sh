@@ -102,8 +102,8 @@ for d in sys.argv[1:]:
     last = lambda rows, id: {r["value"]["row"][id]: r["value"]["row"] for r in rows}
     sessions = last(load(d, "ses"), "sm_res_session_fact_key")
     states = last(load(d, "sta"), "sm_res_state_fact_key")
-    if len(sessions) != 7:
-        bad(f"{d}: {len(sessions)} sessions, not 7")
+    if len(sessions) != 8:
+        bad(f"{d}: {len(sessions)} sessions, not 8")
     for k, s in sessions.items():
         mine = sorted((r for r in states.values() if r["sm_res_session_fact_key"] == k), key=lambda r: r["start_ts"])
         at = s["start_ts"]
