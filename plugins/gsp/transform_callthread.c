@@ -58,6 +58,7 @@ struct ctx {
     int rc;           /* the first failed emit, returned by process/flush */
     mf_buffer keybuf;
     int port_agent_events; /* -1 when not wired: nothing to forward */
+    mf_buffer agent_key;   /* "{tenant}:{AgentID}" of a forwarded event */
 
     mf_metric *m_events, *m_created, *m_closed, *m_stuck, *m_late_updates, *m_duplicates, *m_open;
     mf_metric *m_rejected[R_COUNT];
@@ -245,13 +246,13 @@ static void forward_to_agent(struct ctx *c, const mf_record *rec, const gsp_voic
 {
     if (c->port_agent_events < 0 || !ev->agent_id.len)
         return;
-    c->keybuf.len = 0;
-    mf_buffer_append(&c->keybuf, ev->tenant.s, ev->tenant.len);
-    mf_buffer_append(&c->keybuf, ":", 1);
-    mf_buffer_append(&c->keybuf, ev->agent_id.s, ev->agent_id.len);
+    c->agent_key.len = 0;
+    mf_buffer_append(&c->agent_key, ev->tenant.s, ev->tenant.len);
+    mf_buffer_append(&c->agent_key, ":", 1);
+    mf_buffer_append(&c->agent_key, ev->agent_id.s, ev->agent_id.len);
     mf_record out = *rec;
-    out.key = c->keybuf.data;
-    out.key_len = (uint32_t)c->keybuf.len;
+    out.key = c->agent_key.data;
+    out.key_len = (uint32_t)c->agent_key.len;
     out.flags &= ~(uint32_t)MF_RECORD_KEY_NULL;
     int rc = c->host->emit(c->node, c->port_agent_events, &out, NULL);
     if (rc != MF_OK && c->rc == MF_OK)
@@ -437,6 +438,7 @@ static void free_cb(void *vctx)
     gsp_decoder_free(c->decoder);
     gsp_rec_free(&c->writer);
     mf_buffer_free(&c->keybuf);
+    mf_buffer_free(&c->agent_key);
 }
 
 MF_PLUGIN_DEFINE = {

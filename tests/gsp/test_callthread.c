@@ -193,6 +193,38 @@ static void test_stop_keeps_state(void)
     sc_lines_free(lines);
 }
 
+/* agent_events: each accepted event with an AgentID, unchanged, keyed by
+ * the agent, at once; not the others, not a duplicate, not a reject. */
+static void test_agent_events(void)
+{
+    size_t count;
+    char **lines = sc_load_events("inbound_answered", &count);
+    mfh *h = open_node(NULL);
+    sc_push(h, lines, 0, count, 1);
+    sc_push(h, lines, count - 1, count, 1);       /* the release again: a duplicate */
+    mfh_push(h, "t1:CT-IN-1", "{\"id\": \"EventRinging\"}"); /* rejected */
+    mfh_process(h);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_t *j = json_loads(lines[i], 0, NULL);
+        const char *agent = json_string_value(json_object_get(j, "AgentID"));
+        if (agent && n < mfh_count(h, "agent_events")) {
+            const mf_record *r = mfh_record(h, "agent_events", n);
+            char *want = mf_xasprintf("t1:%s", agent);
+            CU_ASSERT(r->key_len == strlen(want) && memcmp(r->key, want, r->key_len) == 0);
+            CU_ASSERT_STRING_EQUAL(mfh_value(h, "agent_events", n), lines[i]);
+            free(want);
+        }
+        n += agent != NULL;
+        json_decref(j);
+    }
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_EQUAL(mfh_count(h, "agent_events"), n);
+    CU_ASSERT_EQUAL(mfh_count(h, "interactions"), 0); /* forwarded before the thread closes */
+    mfh_close(h);
+    sc_lines_free(lines);
+}
+
 int main(void)
 {
     static const mf_test ids[] = {{"examples of docs/events.md", test_ids_examples}, {NULL, NULL}};
@@ -203,6 +235,7 @@ int main(void)
         {"snapshot mid-way, restore, same output", test_snapshot_restore},
         {"restore refuses garbage", test_restore_garbage},
         {"stop keeps open threads", test_stop_keeps_state},
+        {"agent_events: accepted events at agents, keyed by the agent", test_agent_events},
         {NULL, NULL},
     };
     static const mf_suite suites[] = {{"gsp ids", ids}, {"callthread", scenarios}, {NULL, NULL}};
