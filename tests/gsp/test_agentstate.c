@@ -84,7 +84,7 @@ struct run {
 static struct run run_lines(const char *config, char **lines, size_t count)
 {
     mfh *ct = open_node("callthread", NULL), *as = open_node("agentstate", config);
-    struct run r = {json_object(), json_object(), false};
+    struct run r = {NULL, json_object(), false};
     sc_push_agents(ct, as, lines, 0, count, r.ct_out);
     CU_ASSERT_EQUAL(mfh_flush(ct, MF_FLUSH_END), MF_OK);
     json_t *got = sc_collect_ports(ct, (const char *const[]){"interactions", "segments", "resources", NULL});
