@@ -14,6 +14,7 @@
 #define GSP_CALL_INTERNAL_H
 
 #include "call_model.h"
+#include "gsp_record.h"
 
 enum kind { K_EXT = 0, K_AGENT, K_IVR, K_RP, K_QUEUE, K_EXTERNAL };
 enum end_kind { END_NONE = 0, END_RELEASED, END_ABANDONED, END_DIVERTED, END_CONTINUED };
@@ -53,15 +54,17 @@ struct cm_work {
     size_t n_irf, cap_irf;
     cm_msf *msf;
     size_t n_msf, cap_msf;
+    cm_involvement *involvements;
+    size_t cap_involvements;
     mf_buffer scratch;
     cm_result result;
 };
 
 
-/* Whole seconds of an epoch-ms time, rounded down (docs/events.md §2.2). */
+/* Whole seconds of an epoch-ms time, rounded down (gsp_record.h). */
 static inline int64_t secs(int64_t ms)
 {
-    return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    return gsp_secs(ms);
 }
 
 static inline bool is_stay(const struct leg *l)

@@ -24,6 +24,7 @@ void cm_work_free(cm_work *w)
     free(w->consult);
     free(w->irf);
     free(w->msf);
+    free(w->involvements);
     mf_buffer_free(&w->scratch);
     free(w);
 }

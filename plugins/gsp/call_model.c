@@ -363,6 +363,35 @@ static void stay_facts(cm_work *w, const ct_store *s, const cm_params *p, size_t
     }
 }
 
+/* The IRF id of an involvement (docs/events.md §2.3): the keys of its first
+ * leg; none for a stay or an external party. */
+static int64_t involvement_id(cm_work *w, const ct_store *s, const cm_params *p, int inv)
+{
+    const struct leg *root = &w->legs[w->invs[inv].root];
+    return is_stay(root) || root->kind == K_EXTERNAL ? 0 : id_of(w, p, s, "irf", root);
+}
+
+const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_params *p, size_t *n)
+{
+    cm_build_legs(w, s);
+    if (w->n_invs > w->cap_involvements) {
+        w->cap_involvements = w->n_invs;
+        w->involvements = mf_xrealloc(w->involvements, w->cap_involvements * sizeof *w->involvements);
+    }
+    for (size_t i = 0; i < w->n_invs; i++) {
+        cm_involvement *v = &w->involvements[i];
+        const struct leg *root = &w->legs[w->invs[i].root];
+        const struct leg *last = last_leg(w, (int)i, &v->open, &v->established);
+        v->irf_id = involvement_id(w, s, p, (int)i);
+        v->dn = root->dn;
+        v->agent = w->invs[i].agent;
+        v->start_ms = root->start_ms;
+        v->end_ms = last->end_ms;
+    }
+    *n = w->n_invs;
+    return w->involvements;
+}
+
 static int cmp_irf(const void *a, const void *b)
 {
     const cm_irf *x = a, *y = b;
@@ -380,10 +409,8 @@ const cm_result *cm_compute(cm_work *w, const ct_store *s, const cm_params *p)
     fill_ixn(w, s, p, !all);
     bool customer = strcmp(w->result.ixn.type, "Inbound") == 0 || strcmp(w->result.ixn.type, "Outbound") == 0;
     /* Ids first: a stay names the IRF of its target. */
-    for (size_t i = 0; i < w->n_invs; i++) {
-        const struct leg *root = &w->legs[w->invs[i].root];
-        w->invs[i].irf_id = is_stay(root) || root->kind == K_EXTERNAL ? 0 : id_of(w, p, s, "irf", root);
-    }
+    for (size_t i = 0; i < w->n_invs; i++)
+        w->invs[i].irf_id = involvement_id(w, s, p, (int)i);
     for (size_t i = 0; i < w->n_invs; i++) {
         struct inv *v = &w->invs[i];
         const struct leg *root = &w->legs[v->root];

@@ -110,4 +110,21 @@ bool cm_all_released(cm_work *w, const ct_store *s);
 /* The facts of the thread. */
 const cm_result *cm_compute(cm_work *w, const ct_store *s, const cm_params *p);
 
+/* One involvement (a future IRF) as cm_compute sees it; for a transform
+ * that must name a thread's IRFs without computing its facts (agentstate
+ * attributes after-call work to the IRF of the call an agent released). */
+typedef struct cm_involvement {
+    int64_t irf_id;        /* the IRF's interaction_resource_id; 0: a stay or an external party */
+    uint16_t dn, agent;    /* string indices of the store */
+    bool open;             /* a leg of it has not ended */
+    bool established;      /* a leg of it was established (answered or connected) */
+    int64_t start_ms;      /* its first event */
+    int64_t end_ms;        /* its last leg's end; meaningless while open */
+} cm_involvement;
+
+/* The involvements of the thread's events in order of their first leg, with
+ * the ids cm_compute gives them (p->tenant and p->ctid are read; the rest of
+ * p is not). Valid until the next call on w; *n set. */
+const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_params *p, size_t *n);
+
 #endif

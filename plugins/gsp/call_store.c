@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "call_store.h"
+#include "gsp_wire.h"
 
 const char *ct_str(const ct_store *s, uint16_t i, size_t *len)
 {
@@ -115,93 +116,60 @@ void ct_store_free(ct_store *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---- snapshot bytes (little-endian) ------------------------------------------------ */
-
-static void put(mf_buffer *out, const mf_host *host, uint64_t v, int bytes)
-{
-    uint8_t b[8];
-    for (int i = 0; i < bytes; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    host->buffer_append(out, b, (size_t)bytes);
-}
+/* ---- snapshot bytes (gsp_wire.h) ---------------------------------------------------- */
 
 void ct_store_save(const ct_store *s, const mf_host *host, mf_buffer *out)
 {
-    put(out, host, s->n_str, 4);
+    gsp_put(out, host, s->n_str, 4);
     for (uint32_t i = 0; i < s->n_str; i++) {
         size_t len;
         const char *p = ct_str(s, (uint16_t)(i + 1), &len);
-        put(out, host, len, 4);
-        host->buffer_append(out, p, len);
+        gsp_put_str(out, host, p, len);
     }
-    put(out, host, s->n_ev, 4);
+    gsp_put(out, host, s->n_ev, 4);
     for (uint32_t i = 0; i < s->n_ev; i++) {
         const ct_event *e = &s->ev[i];
-        put(out, host, (uint64_t)e->time_ms, 8);
-        put(out, host, (uint64_t)e->seq, 8);
-        put(out, host, e->id, 1);
-        put(out, host, e->call_type, 1);
-        put(out, host, e->dn_type, 1);
+        gsp_put(out, host, (uint64_t)e->time_ms, 8);
+        gsp_put(out, host, (uint64_t)e->seq, 8);
+        gsp_put(out, host, e->id, 1);
+        gsp_put(out, host, e->call_type, 1);
+        gsp_put(out, host, e->dn_type, 1);
         const uint16_t refs[] = {e->conn, e->prev_conn, e->this_dn, e->other_dn, e->third_dn,
                                  e->agent, e->place,    e->call_id, e->ani,      e->dnis};
         for (size_t j = 0; j < sizeof refs / sizeof refs[0]; j++)
-            put(out, host, refs[j], 2);
+            gsp_put(out, host, refs[j], 2);
     }
-}
-
-struct reader {
-    const uint8_t *p;
-    size_t left;
-    bool ok;
-};
-
-static uint64_t get(struct reader *r, int bytes)
-{
-    if (!r->ok || r->left < (size_t)bytes) {
-        r->ok = false;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += bytes;
-    r->left -= (size_t)bytes;
-    return v;
 }
 
 bool ct_store_load(ct_store *s, const uint8_t *data, size_t len, size_t *used)
 {
-    struct reader r = {data, len, true};
+    gsp_reader r = {data, len, true};
     memset(s, 0, sizeof *s);
-    uint64_t n_str = get(&r, 4);
+    uint64_t n_str = gsp_get(&r, 4);
     if (n_str > UINT16_MAX)
         goto fail;
     for (uint64_t i = 0; i < n_str && r.ok; i++) {
-        uint64_t l = get(&r, 4);
-        if (!r.ok || l > r.left || memchr(r.p, '\0', l))
+        gsp_str v;
+        v.s = gsp_get_str(&r, &v.len);
+        if (!v.s || intern(s, &v) != i + 1) /* a repeated string: not what save writes */
             goto fail;
-        gsp_str v = {(const char *)r.p, l};
-        if (intern(s, &v) != i + 1) /* a repeated string: not what save writes */
-            goto fail;
-        r.p += l;
-        r.left -= l;
     }
-    uint64_t n_ev = get(&r, 4);
+    uint64_t n_ev = gsp_get(&r, 4);
     if (!r.ok || n_ev > r.left / 39)
         goto fail;
     s->cap_ev = (uint32_t)(n_ev ? n_ev : 1);
     s->ev = mf_xcalloc(s->cap_ev, sizeof *s->ev);
     for (uint64_t i = 0; i < n_ev; i++) {
         ct_event *e = &s->ev[i];
-        e->time_ms = (int64_t)get(&r, 8);
-        e->seq = (int64_t)get(&r, 8);
-        e->id = (uint8_t)get(&r, 1);
-        e->call_type = (uint8_t)get(&r, 1);
-        e->dn_type = (uint8_t)get(&r, 1);
+        e->time_ms = (int64_t)gsp_get(&r, 8);
+        e->seq = (int64_t)gsp_get(&r, 8);
+        e->id = (uint8_t)gsp_get(&r, 1);
+        e->call_type = (uint8_t)gsp_get(&r, 1);
+        e->dn_type = (uint8_t)gsp_get(&r, 1);
         uint16_t *refs[] = {&e->conn, &e->prev_conn, &e->this_dn, &e->other_dn, &e->third_dn,
                             &e->agent, &e->place,    &e->call_id, &e->ani,      &e->dnis};
         for (size_t j = 0; j < sizeof refs / sizeof refs[0]; j++) {
-            *refs[j] = (uint16_t)get(&r, 2);
+            *refs[j] = (uint16_t)gsp_get(&r, 2);
             if (*refs[j] > n_str)
                 goto fail;
         }

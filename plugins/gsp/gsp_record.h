@@ -18,6 +18,13 @@
 
 #include <martflow/martflow.h>
 
+/* Whole seconds of an epoch-ms time, rounded down (docs/events.md §2.2):
+ * output times, and durations as differences of them. */
+static inline int64_t gsp_secs(int64_t ms)
+{
+    return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
 typedef struct gsp_rec {
     mf_buffer buf;
     bool need_comma;

@@ -12,7 +12,9 @@
  * closed. The facts are computed from all the thread's events when it closes
  * (call_model.h), and again for an event that arrives while it is closed
  * but remembered. The inputs a thread absorbed stay unacknowledged until the
- * facts emitted from them are. docs/call-thread-rules.md has the rules.
+ * facts emitted from them are. Every accepted event at an agent also goes out
+ * at once, unchanged, on port agent_events keyed "{tenant}:{AgentID}" (the
+ * agentstate transform's call input). docs/call-thread-rules.md has the rules.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,8 @@ struct ctx {
     bool ending;      /* MF_FLUSH_END: what is still open is emitted as active */
     int rc;           /* the first failed emit, returned by process/flush */
     mf_buffer keybuf;
+    int port_agent_events; /* -1 when not wired: nothing to forward */
+    mf_buffer agent_key;   /* "{tenant}:{AgentID}" of a forwarded event */
 
     mf_metric *m_events, *m_created, *m_closed, *m_stuck, *m_late_updates, *m_duplicates, *m_open;
     mf_metric *m_calls, *m_wm_in, *m_wm_out; /* the guide's GSP metrics (docs/operations.md) */
@@ -83,7 +87,7 @@ static const mf_option options[] = {
     MF_OPTION_END,
 };
 
-static const char *const ports[] = {"interactions", "resources", "segments", NULL};
+static const char *const ports[] = {"interactions", "resources", "segments", "agent_events", NULL};
 
 /* ---- keyed state: a thread's bytes ------------------------------------------------ */
 
@@ -241,6 +245,25 @@ static void thread_key(struct ctx *c, const gsp_voice_event *ev)
     mf_buffer_append(&c->keybuf, ev->call_thread_id.s, ev->call_thread_id.len);
 }
 
+/* An accepted event at an agent, unchanged, keyed by the agent for
+ * agentstate; acknowledged with the input (so the input waits for it too). */
+static void forward_to_agent(struct ctx *c, const mf_record *rec, const gsp_voice_event *ev)
+{
+    if (c->port_agent_events < 0 || !ev->agent_id.len)
+        return;
+    c->agent_key.len = 0;
+    mf_buffer_append(&c->agent_key, ev->tenant.s, ev->tenant.len);
+    mf_buffer_append(&c->agent_key, ":", 1);
+    mf_buffer_append(&c->agent_key, ev->agent_id.s, ev->agent_id.len);
+    mf_record out = *rec;
+    out.key = c->agent_key.data;
+    out.key_len = (uint32_t)c->agent_key.len;
+    out.flags &= ~(uint32_t)MF_RECORD_KEY_NULL;
+    int rc = c->host->emit(c->node, c->port_agent_events, &out, NULL);
+    if (rc != MF_OK && c->rc == MF_OK)
+        c->rc = rc;
+}
+
 static void handle(struct ctx *c, mf_record *rec)
 {
     gsp_voice_event ev;
@@ -306,6 +329,7 @@ static void handle(struct ctx *c, mf_record *rec)
     if (unknown_person)
         call_config_unknown_person(c->config, ev.tenant.s, ev.tenant.len);
     mf_keyed_absorb(c->keyed, t, rec);
+    forward_to_agent(c, rec, &ev);
     if (ev.time_ms > t->last_ms)
         t->last_ms = ev.time_ms;
     if (t->status == ST_OPEN) {
@@ -405,6 +429,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->target.switch_arg = c->config;
     if (c->target.port_interactions < 0 || c->target.port_resources < 0 || c->target.port_segments < 0)
         return MF_FATAL;
+    c->port_agent_events = host->port(node, "agent_events");
+    if (c->port_agent_events >= 0 && !host->port_wired(node, c->port_agent_events))
+        c->port_agent_events = -1;
     if (!(c->decoder = gsp_decoder_new(host, node, GSP_DOMAIN_CALL)))
         return MF_FATAL;
     c->work = cm_work_new();
@@ -449,6 +476,7 @@ static void free_cb(void *vctx)
     call_config_free(c->config);
     gsp_rec_free(&c->writer);
     mf_buffer_free(&c->keybuf);
+    mf_buffer_free(&c->agent_key);
 }
 
 MF_PLUGIN_DEFINE = {

@@ -97,74 +97,14 @@ static void test_config_scenarios(void)
 
 /* ---- disorder and duplicates ------------------------------------------------------- */
 
-static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-struct slot {
-    int64_t order;
-    size_t n;
-    const char *line;
-};
-
-static int cmp_slot(const void *a, const void *b)
-{
-    const struct slot *x = a, *y = b;
-    if (x->order != y->order)
-        return x->order < y->order ? -1 : 1;
-    return (x->n > y->n) - (x->n < y->n);
-}
-
-static int64_t line_time(const char *line)
-{
-    json_t *j = json_loads(line, 0, NULL), *t = json_object_get(j, "time");
-    int64_t ms = 0;
-    if (json_is_integer(t))
-        ms = json_integer_value(t);
-    else
-        CU_ASSERT_FATAL(mf_parse_time_ms(json_string_value(t), &ms));
-    json_decref(j);
-    return ms;
-}
-
-/* Each event (and a copy of every third one) moved to a random place less
- * than max_out_of_order (5s) later: every event still arrives within the
- * bound of the latest one before it. */
-static char **disorder(char **lines, size_t count, size_t *out_n)
-{
-    struct slot *s = mf_xcalloc(count * 2, sizeof *s);
-    size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
-        int64_t t = line_time(lines[i]);
-        s[n] = (struct slot){t + (int64_t)(rng() % 4000), n, lines[i]};
-        n++;
-        if (rng() % 3 == 0) {
-            s[n] = (struct slot){t + (int64_t)(rng() % 4000), n, lines[i]};
-            n++;
-        }
-    }
-    qsort(s, n, sizeof *s, cmp_slot);
-    char **out = mf_xcalloc(n + 1, sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = mf_xstrdup(s[i].line);
-    free(s);
-    *out_n = n;
-    return out;
-}
-
 static void test_shuffled_and_duplicated(void)
 {
-    rng_state = 0x2545F4914F6CDD1DULL;
+    uint64_t seed = 0x2545F4914F6CDD1DULL;
     for (const char *const *n = rules_scenarios; *n; n++)
         for (int round = 0; round < 5; round++) {
             size_t count, shuffled_n;
             char **lines = sc_load_events(*n, &count);
-            char **shuffled = disorder(lines, count, &shuffled_n);
+            char **shuffled = sc_disorder(lines, count, &seed, &shuffled_n);
             mfh *h = open_node(NULL);
             sc_push(h, shuffled, 0, shuffled_n, 3);
             CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
@@ -260,6 +200,38 @@ static void test_stop_keeps_state(void)
     sc_lines_free(lines);
 }
 
+/* agent_events: each accepted event with an AgentID, unchanged, keyed by
+ * the agent, at once; not the others, not a duplicate, not a reject. */
+static void test_agent_events(void)
+{
+    size_t count;
+    char **lines = sc_load_events("inbound_answered", &count);
+    mfh *h = open_node(NULL);
+    sc_push(h, lines, 0, count, 1);
+    sc_push(h, lines, count - 1, count, 1);       /* the release again: a duplicate */
+    mfh_push(h, "t1:CT-IN-1", "{\"id\": \"EventRinging\"}"); /* rejected */
+    mfh_process(h);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_t *j = json_loads(lines[i], 0, NULL);
+        const char *agent = json_string_value(json_object_get(j, "AgentID"));
+        if (agent && n < mfh_count(h, "agent_events")) {
+            const mf_record *r = mfh_record(h, "agent_events", n);
+            char *want = mf_xasprintf("t1:%s", agent);
+            CU_ASSERT(r->key_len == strlen(want) && memcmp(r->key, want, r->key_len) == 0);
+            CU_ASSERT_STRING_EQUAL(mfh_value(h, "agent_events", n), lines[i]);
+            free(want);
+        }
+        n += agent != NULL;
+        json_decref(j);
+    }
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_EQUAL(mfh_count(h, "agent_events"), n);
+    CU_ASSERT_EQUAL(mfh_count(h, "interactions"), 0); /* forwarded before the thread closes */
+    mfh_close(h);
+    sc_lines_free(lines);
+}
+
 int main(void)
 {
     static const mf_test ids[] = {{"examples of docs/events.md", test_ids_examples}, {NULL, NULL}};
@@ -271,6 +243,7 @@ int main(void)
         {"snapshot mid-way, restore, same output", test_snapshot_restore},
         {"restore refuses garbage", test_restore_garbage},
         {"stop keeps open threads", test_stop_keeps_state},
+        {"agent_events: accepted events at agents, keyed by the agent", test_agent_events},
         {NULL, NULL},
     };
     static const mf_suite suites[] = {{"gsp ids", ids}, {"callthread", scenarios}, {NULL, NULL}};

@@ -1,0 +1,54 @@
+/* gsp_wire.c — see gsp_wire.h. */
+#include <string.h>
+
+#include "gsp_wire.h"
+
+void gsp_put(mf_buffer *out, const mf_host *host, uint64_t v, int bytes)
+{
+    uint8_t b[8];
+    for (int i = 0; i < bytes; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    host->buffer_append(out, b, (size_t)bytes);
+}
+
+void gsp_put_str(mf_buffer *out, const mf_host *host, const char *s, size_t len)
+{
+    gsp_put(out, host, len, 4);
+    if (len)
+        host->buffer_append(out, s, len);
+}
+
+uint64_t gsp_get(gsp_reader *r, int bytes)
+{
+    if (!r->ok || r->left < (size_t)bytes) {
+        r->ok = false;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += bytes;
+    r->left -= (size_t)bytes;
+    return v;
+}
+
+const char *gsp_get_str(gsp_reader *r, size_t *len)
+{
+    uint64_t l = gsp_get(r, 4);
+    *len = 0;
+    if (!r->ok || l > r->left || memchr(r->p, '\0', l)) {
+        r->ok = false;
+        return NULL;
+    }
+    const char *s = (const char *)r->p;
+    r->p += l;
+    r->left -= l;
+    *len = (size_t)l;
+    return s;
+}
+
+bool gsp_get_fail(gsp_reader *r)
+{
+    r->ok = false;
+    return false;
+}
