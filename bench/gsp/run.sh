@@ -165,10 +165,11 @@ sinks:
   out: {plugin: "null", inputs: [ct.interactions, ct.resources, ct.segments, ct.errors, in.errors]}
 Y
     "$mf" run "$work/open.yaml" --plugin-path "$plugins" >"$work/open.log" 2>&1 &
-    local pid=$! n=0 i
+    local pid=$! n=0 e=0 i
     for ((i = 0; i < 600; i++)); do
-        n=$(metric_sum martflow_callthread_open_threads "$port" 2>/dev/null || echo 0)
-        [[ $n -ge $2 && $(metric_sum martflow_callthread_events_total "$port") -ge $(($2 * 6)) ]] && break
+        n=$(metric_sum martflow_callthread_open_threads "$port" 2>/dev/null) || n=0 # not listening yet
+        e=$(metric_sum martflow_callthread_events_total "$port" 2>/dev/null) || e=0
+        [[ $n -ge $2 && $e -ge $(($2 * 6)) ]] && break
         sleep 0.5
     done
     sleep 1 # let the queues drain
