@@ -33,6 +33,18 @@ Y
     [[ ! -s $out/err.jsonl ]] || { head -3 "$out/err.jsonl" >&2; fail "callthread rejected generated events ($out)"; }
 }
 
+# options checked before the run: the shares add up to at most 1, start parses
+cat >"$TMP/bad.yaml" <<'Y'
+pipeline: callgen-bad
+sources:
+  gen: {plugin: callgen, rona: 0.9, outbound: 0.5, start: yesterday}
+sinks:
+  n: {plugin: "null", inputs: [gen.callthread]}
+Y
+if "$MARTFLOW" check "$TMP/bad.yaml" >"$TMP/check.out" 2>&1; then fail "check accepted shares adding up to 1.63"; fi
+assert_contains "$TMP/check.out" "add up to 1.630: at most 1" "check names the shares' sum"
+assert_contains "$TMP/check.out" "start: not an RFC 3339 time" "check names a bad start"
+
 run "$TMP/a" 7
 $check facts "$TMP/a" "$TMP/a/plan.json" || fail "the facts of 10,000 calls differ from the plan"
 $check agents "$TMP/a/callthread.jsonl" "$TMP/a/agentstate.jsonl" "$TMP/a/plan.json" ||
