@@ -602,6 +602,8 @@ static void offer(cg_model *m, struct call *c, struct agent *a, struct agent *b)
 /* Give waiting calls to idle agents, in queue order. */
 static void dispatch(cg_model *m)
 {
+    if (m->n_idle == 0)
+        return;
     size_t kept = 0;
     for (size_t i = 0; i < m->n_wait; i++) {
         struct call *c = m->wait[i];
