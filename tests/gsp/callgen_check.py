@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Check a callgen run against its plan (used by tests/gsp/callgen_property.sh).
+
+  callgen_check.py facts DIR PLAN
+      DIR holds ixn.jsonl, irf.jsonl, msf.jsonl (GSP output records, one per
+      line, as the callthread transform wrote them). The facts, each id counted
+      once (its last upsert), must match the plan exactly: interactions by
+      type, IRFs by descriptor, technical result, role and resource type, MSFs
+      by result and resource type; none active; no id upserted twice.
+  callgen_check.py agents CALLTHREAD_EVENTS AGENTSTATE_EVENTS PLAN
+      Recompute every agent's session and summarised state durations from the
+      events themselves (the agentstate rules the plan states: priority
+      ACW > NOT_READY > BUSY > READY, NOT_READY from login to the first Ready,
+      BUSY while a call leg at the agent's DN is open, whole seconds from
+      truncated epoch seconds) and compare with the plan; each session's
+      states must add up to it.
+Files of events may hold the events themselves or file-sink envelopes.
+Exit status 1 with the differences on stderr.
+"""
+import collections
+import datetime
+import json
+import sys
+
+
+def fail(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def facts(d, plan_path):
+    plan = json.load(open(plan_path))["callthread"]
+    ids = {"ixn": "interaction_id", "irf": "interaction_resource_id", "msf": "mediation_segment_id"}
+    rows, twice = {}, []
+    for name, idf in ids.items():
+        rows[name] = {}
+        for line in open(f"{d}/{name}.jsonl"):
+            r = json.loads(line)
+            r = r.get("value", r)
+            if r["row"][idf] in rows[name]:
+                twice.append((name, r["row"][idf]))
+            rows[name][r["row"][idf]] = r["row"]
+    td = lambda r, keys: "/".join(r["technical_descriptor"][k] for k in keys)
+    irf, msf = rows["irf"].values(), rows["msf"].values()
+    got = {
+        "interactions.by_type": collections.Counter(r["interaction_type"] for r in rows["ixn"].values()),
+        "resources.by_descriptor": collections.Counter(
+            td(r, ("resource_role", "role_reason", "technical_result", "result_reason")) for r in irf),
+        "resources.by_technical_result": collections.Counter(td(r, ("technical_result",)) for r in irf),
+        "resources.by_resource_role": collections.Counter(td(r, ("resource_role",)) for r in irf),
+        "resources.by_resource_type": collections.Counter(r["resource"]["type"] for r in irf),
+        "segments.by_result": collections.Counter(td(r, ("technical_result", "result_reason")) for r in msf),
+        "segments.by_resource_type": collections.Counter(r["resource"]["type"] for r in msf),
+    }
+    bad = []
+    for key, counts in got.items():
+        table, by = key.split(".")
+        if dict(counts) != plan[table][by]:
+            bad.append(f"{key}: facts {dict(sorted(counts.items()))}\n   plan  {plan[table][by]}")
+    active = sum(r.get("active_flag", 0) for t in rows.values() for r in t.values())
+    if active:
+        bad.append(f"{active} facts still active")
+    if twice:
+        bad.append(f"ids upserted twice: {twice[:5]}")
+    if bad:
+        fail("facts differ from the plan:\n" + "\n".join(bad))
+    n = sum(len(t) for t in rows.values())
+    print(f"facts match the plan: {n} facts ({len(rows['ixn'])} IF, {len(rows['irf'])} IRF, {len(rows['msf'])} MSF)")
+
+
+def load_events(path):
+    out = []
+    for line in open(path):
+        e = json.loads(line)
+        out.append(e.get("value", e) if "value" in e and "id" not in e else e)
+    return out
+
+
+def ms(t):
+    if isinstance(t, int):
+        return t
+    d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return round(d.timestamp() * 1000)
+
+
+def agents(ct_path, as_path, plan_path):
+    plan = json.load(open(plan_path))["agentstate"]
+    evs = {}
+    for e in load_events(ct_path) + load_events(as_path):
+        evs[(e["id"], e["time"], e["seq"])] = e  # duplicates once
+    evs = sorted(evs.values(), key=lambda e: (ms(e["time"]), e["seq"]))
+    sec = lambda t: t // 1000
+    agent_of_dn = {}
+    st = {}  # agent -> dict
+
+    def summary(a):
+        if not a["in"]:
+            return None
+        if a["mode"] == "ACW":
+            return "ACW"
+        if a["mode"] in ("NR0", "NR"):
+            return "NOT_READY"
+        return "BUSY" if a["legs"] else "READY"
+
+    def sync(a, t):
+        s = summary(a)
+        if s != a["state"]:
+            if a["state"]:
+                a["dur"][a["state"]] += sec(t) - sec(a["since"])
+            a["state"], a["since"] = s, t
+
+    def end_reason(a, t):
+        if a["reason"]:
+            key = ("ACW" if a["mode"] == "ACW" else "NOT_READY", a["reason"])
+            a["reasons"][key] += sec(t) - sec(a["reason_since"])
+            a["reason"] = None
+
+    for e in evs:
+        t = ms(e["time"])
+        if e["id"].startswith("EventAgent"):
+            aid = e["AgentID"]
+            a = st.setdefault(aid, {"in": False, "mode": None, "legs": set(), "state": None, "since": 0,
+                                    "dur": collections.Counter(), "reasons": collections.Counter(), "reason": None})
+            agent_of_dn[e["ThisDN"]] = aid
+            if e["id"] == "EventAgentLogin":
+                a["in"], a["mode"], a["login"] = True, "NR0", t
+            elif e["id"] == "EventAgentReady":
+                end_reason(a, t)
+                a["mode"] = "READY"
+            elif e["id"] == "EventAgentNotReady":
+                end_reason(a, t)
+                a["mode"] = "ACW" if e.get("AgentWorkMode") == "AfterCallWork" else "NR"
+                a["reason"], a["reason_since"] = e["Reasons"]["ReasonCode"], t
+            elif e["id"] == "EventAgentLogout":
+                end_reason(a, t)
+                a["in"], a["logout"] = False, t
+            sync(a, t)
+            continue
+        aid = e.get("AgentID")
+        if not aid:
+            continue
+        a = st[aid]
+        leg = (e["ConnID"], e["ThisDN"])
+        if e["id"] in ("EventRinging", "EventDialing"):
+            a["legs"].add(leg)
+        elif e["id"] in ("EventReleased", "EventAbandoned"):
+            a["legs"].discard(leg)
+        elif e["id"] in ("EventPartyChanged", "EventPartyAdded") and e.get("PreviousConnID"):
+            a["legs"].discard((e["PreviousConnID"], e["ThisDN"]))
+            a["legs"].add(leg)
+        sync(a, t)
+
+    bad = []
+    total = 0
+    for aid, a in sorted(st.items()):
+        p = plan["agents"].get(aid)
+        dur = sec(a["logout"]) - sec(a["login"])
+        total += dur
+        states = {k: a["dur"][k] for k in ("READY", "NOT_READY", "BUSY", "ACW")}
+        if sum(states.values()) != dur:
+            bad.append(f"{aid}: states {states} do not add up to the session's {dur} s")
+        reasons = {}
+        for (s, r), n in a["reasons"].items():
+            reasons.setdefault(s, {})[r] = n
+        want_reasons = {s: {r: v["duration"] for r, v in rs.items()} for s, rs in (p or {}).get("reasons", {}).items()}
+        if not p or p["session_duration"] != dur or p["states"] != states or want_reasons != reasons:
+            bad.append(f"{aid}: events give session {dur} s, states {states}, reasons {reasons}; plan {p}")
+    if len(st) != plan["sessions"]["total"] or total != plan["sessions"]["total_duration"]:
+        bad.append(f"sessions: events {len(st)} / {total} s, plan {plan['sessions']}")
+    if bad:
+        fail("agent states differ from the plan:\n" + "\n".join(bad[:10]))
+    print(f"agent sessions and states match the plan: {len(st)} agents, {total} s")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "facts":
+        facts(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "agents":
+        agents(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        fail(__doc__)
