@@ -20,6 +20,7 @@ Exit status 1 with the differences on stderr.
 import collections
 import datetime
 import json
+import os
 import sys
 
 
@@ -172,9 +173,60 @@ def agents(ct_path, as_path, plan_path):
     print(f"agent sessions and states match the plan: {len(st)} agents, {total} s")
 
 
+def smfacts(d, plan_path):
+    """The agentstate transform's facts (d/sessions.jsonl, states.jsonl,
+    reasons.jsonl, acw.jsonl; the last record of an id wins) against the
+    plan: per agent the session's duration, the seconds of each state and of
+    each reason; the states tile each session; one ACW update per IRF the
+    plan attributes after-call work to."""
+    plan = json.load(open(plan_path))["agentstate"]
+    def last(name, key):
+        rows = {}
+        for line in open(os.path.join(d, name)):
+            r = json.loads(line)
+            rows[r["row"][key]] = r["row"]
+        return rows.values()
+    bad = []
+    sessions, states, reasons = collections.Counter(), {}, {}
+    for r in last("sessions.jsonl", "sm_res_session_fact_key"):
+        if r.get("active_flag"):
+            bad.append(f"session still active: {r}")
+        sessions[r["resource"]["name"]] += r["total_duration"]
+    for r in last("states.jsonl", "sm_res_state_fact_key"):
+        a = states.setdefault(r["resource"]["name"], collections.Counter())
+        a[r["resource_state"]] += r["total_duration"]
+    for r in last("reasons.jsonl", "sm_res_state_reason_fact_key"):
+        a = reasons.setdefault(r["resource"]["name"], {}).setdefault(r["resource_state"], collections.Counter())
+        a[r["resource_state_reason"]["software_reason_value"]] += r["total_duration"]
+    for aid, p in sorted(plan["agents"].items()):
+        got_states = {k: states.get(aid, {}).get(k, 0) for k in ("READY", "NOT_READY", "BUSY", "ACW")}
+        if sessions[aid] != p["session_duration"]:
+            bad.append(f"{aid}: session {sessions[aid]} s, plan {p['session_duration']} s")
+        if got_states != p["states"]:
+            bad.append(f"{aid}: states {got_states}, plan {p['states']}")
+        if sum(got_states.values()) != sessions[aid]:
+            bad.append(f"{aid}: states {got_states} do not add up to the session's {sessions[aid]} s")
+        want_r = {s: {r: v["duration"] for r, v in rs.items() if v["duration"]} for s, rs in p.get("reasons", {}).items()}
+        got_r = {s: {r: n for r, n in rs.items() if n} for s, rs in reasons.get(aid, {}).items()}
+        if {k: v for k, v in want_r.items() if v} != {k: v for k, v in got_r.items() if v}:
+            bad.append(f"{aid}: reasons {got_r}, plan {want_r}")
+    if set(sessions) != set(plan["agents"]):
+        bad.append(f"agents with sessions {len(sessions)}, plan {len(plan['agents'])}")
+    acw = {json.loads(l)["row"]["interaction_resource_id"] for l in open(os.path.join(d, "acw.jsonl"))}
+    want_acw = plan.get("acw_after_call")
+    want_acw = want_acw.get("total", want_acw) if isinstance(want_acw, dict) else want_acw
+    if want_acw is not None and len(acw) != want_acw:
+        bad.append(f"IRFs with after-call work: {len(acw)}, plan {want_acw}")
+    if bad:
+        fail("the agentstate facts differ from the plan:\n" + "\n".join(bad[:10]))
+    print(f"agentstate facts match the plan: {len(sessions)} agents, {sum(sessions.values())} s, {len(acw)} ACW IRFs")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "facts":
         facts(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "smfacts":
+        smfacts(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "agents":
         agents(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

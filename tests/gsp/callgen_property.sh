@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # callgen against its plan: 10,000 generated calls (100 agents, over midnight
 # and many 15-minute intervals) through callgen -> callthread (parallelism 2)
-# -> one file sink per port. The facts, counted by tests/gsp/callgen_check.py,
+# + agentstate (parallelism 2) -> one file sink per port. The facts, counted by tests/gsp/callgen_check.py,
 # equal the plan exactly (IF by type, IRF by descriptor / technical result /
 # role / resource type, MSF by result); the agents' sessions and state
 # durations recomputed from the generated events equal the plan's and add up
-# to each session. Determinism: the same seed gives byte-identical event
+# to each session, and so do the agentstate transform's session, state and
+# reason facts and its after-call-work updates. Determinism: the same seed gives byte-identical event
 # files, another seed different ones. Disorder and duplicates: the same
 # facts (identical fact files once sorted) as the clean run.
 source "$top_srcdir/tests/lib.sh"
@@ -20,13 +21,22 @@ sources:
   gen: {plugin: callgen, seed: $seed, calls: 10000, agents: 100, rate: 0.5, plan: '$out/plan.json' $extra}
 transforms:
   ct: {plugin: callthread, inputs: [gen.callthread], parallelism: 2}
+  # agentstate behind a callthread of parallelism 1: behind N workers their
+  # relative lag counts against max_out_of_order (docs/agent-state-rules.md)
+  ct1: {plugin: callthread, inputs: [gen.callthread]}
+  ag: {plugin: agentstate, inputs: [gen.agentstate, ct1.agent_events], parallelism: 2}
 sinks:
   ev: {plugin: file, inputs: [gen.callthread], path: '$out/callthread.jsonl'}
   as: {plugin: file, inputs: [gen.agentstate], path: '$out/agentstate.jsonl'}
   ixn: {plugin: file, inputs: [ct.interactions], path: '$out/ixn.jsonl'}
   irf: {plugin: file, inputs: [ct.resources], path: '$out/irf.jsonl'}
   msf: {plugin: file, inputs: [ct.segments], path: '$out/msf.jsonl'}
-  err: {plugin: file, inputs: [ct.errors], path: '$out/err.jsonl', format: envelope}
+  ses: {plugin: file, inputs: [ag.sessions], path: '$out/sessions.jsonl'}
+  sta: {plugin: file, inputs: [ag.states], path: '$out/states.jsonl'}
+  rsn: {plugin: file, inputs: [ag.reasons], path: '$out/reasons.jsonl'}
+  acw: {plugin: file, inputs: [ag.resources], path: '$out/acw.jsonl'}
+  ct1facts: {plugin: "null", inputs: [ct1.interactions, ct1.resources, ct1.segments]}
+  err: {plugin: file, inputs: [ct.errors, ct1.errors, ag.errors], path: '$out/err.jsonl', format: envelope}
 Y
     "$MARTFLOW" run "$out/pipeline.yaml" >"$out/log" 2>&1 || { cat "$out/log" >&2; fail "martflow run ($out) failed"; }
     [[ -f $out/plan.json ]] || fail "no plan written ($out)"
@@ -49,6 +59,7 @@ run "$TMP/a" 7
 $check facts "$TMP/a" "$TMP/a/plan.json" || fail "the facts of 10,000 calls differ from the plan"
 $check agents "$TMP/a/callthread.jsonl" "$TMP/a/agentstate.jsonl" "$TMP/a/plan.json" ||
     fail "the agents' states differ from the plan"
+$check smfacts "$TMP/a" "$TMP/a/plan.json" || fail "the agentstate transform's facts differ from the plan"
 python3 - "$TMP/a/plan.json" <<'PY' || fail "the plan does not cover every situation"
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -91,6 +102,7 @@ PY
 $check facts "$TMP/d" "$TMP/a/plan.json" || fail "the facts of the disorder run differ from the plan"
 $check agents "$TMP/d/callthread.jsonl" "$TMP/d/agentstate.jsonl" "$TMP/a/plan.json" ||
     fail "the agents' states of the disorder run differ from the plan"
+$check smfacts "$TMP/d" "$TMP/a/plan.json" || fail "the agentstate facts of the disorder run differ from the plan"
 for f in ixn irf msf; do
     cmp -s <(sort "$TMP/a/$f.jsonl") <(sort "$TMP/d/$f.jsonl") || fail "$f facts differ with disorder and duplicates"
 done
