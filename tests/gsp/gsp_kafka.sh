@@ -4,14 +4,36 @@
 # scenario moved n days later so event time goes forward), plus one event
 # without ConnID; gsp.yaml run with GSP_STOP_AT_END=true; gsp-ixn read back
 # with kcat: per scenario the records' tables, ops, keys and every id match
-# the expected.json. While it runs (a second run, following), /metrics has
+# the expected.json; an agent scenario on voice-agentstate comes back on
+# gsp-sm, and the gca-cfg objects of tests/gsp/cfg as gsp-cfg dimension rows.
+# While it runs (a second run, following), /metrics has
 # the guide's flink_* names with the input's values. TOPIC_GSP_IXN=""
 # disables that sink: logged, the facts discarded and counted.
 source "$top_srcdir/tests/kafka/kafka_lib.sh"
 SCENARIOS="inbound_answered transfer_two_step conference abandon_in_queue rona"
-IN=$(name voice) IXN=$(name ixn)
+AGENT_SCENARIO=agent_login_ready_logout # on voice-agentstate, 5 days after the first
+IN=$(name voice) IXN=$(name ixn) AS=$(name agents) CFG=$(name gcacfg) SM=$(name sm) GCFG=$(name gspcfg)
 topic "$IN" 1 # one partition: the event-time order of the stream is kept
-topic "$IXN" 3
+topic "$AS" 1
+topic "$CFG" 1
+for t in "$IXN" "$SM" "$GCFG"; do topic "$t" 3; done
+# the configuration: gca-cfg objects (tests/gsp/cfg) keyed by identity
+python3 - "$top_srcdir/tests/gsp/cfg/gspconfig.input.jsonl" >"$TMP/cfg.tsv" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    print("%s:%s:%d\t%s" % (o["tenant"], o["type"], o["dbid"], line.strip()))
+PY
+produce "$CFG" "$TMP/cfg.tsv"
+python3 - "$top_srcdir/tests/scenarios" "$AGENT_SCENARIO" >"$TMP/as.tsv" <<'PY'
+import datetime, json, os, sys
+for line in open(os.path.join(sys.argv[1], sys.argv[2] + ".events.jsonl")):
+    e = json.loads(line)
+    d = datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    e["time"] = int(d.timestamp() * 1000) + 5 * 86400000
+    print(e.pop("key") + "\t" + json.dumps(e))
+PY
+produce "$AS" "$TMP/as.tsv"
 python3 - "$top_srcdir/tests/scenarios" $SCENARIOS >"$TMP/in.tsv" 2>"$TMP/expect.env" <<'PY'
 import datetime, json, os, sys
 calls, threads = set(), set()
@@ -36,6 +58,7 @@ source "$TMP/expect.env"
 produce "$IN" "$TMP/in.tsv"
 
 export KAFKA_BOOTSTRAP=$B TENANT_ID="gsptest-$RUN_ID" TOPIC_VOICE_CALLTHREAD=$IN TOPIC_GSP_IXN=$IXN
+export TOPIC_VOICE_AGENTSTATE=$AS TOPIC_GCA_CFG=$CFG TOPIC_GSP_SM=$SM TOPIC_GSP_CFG=$GCFG
 export GSP_METRICS_LISTEN=127.0.0.1:0 GSP_DEAD_LETTER=$TMP/dead.jsonl MARTFLOW_DATA_DIR=$TMP/data
 RC=0
 GSP_STOP_AT_END=true timeout 120 "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/run.log" 2>&1 || RC=$?
@@ -43,8 +66,11 @@ assert_eq 0 "$RC" "gsp.yaml run to the end (log: $(tail -3 "$TMP/run.log"))"
 for d in digital-itx digital-agentstate voice-outbound; do
     assert_contains "$TMP/run.log" "\"node\":\"$d\".*every topic is disabled" "$d disabled at start"
 done
-assert_lines 1 "$TMP/dead.jsonl" "the invalid event in the dead letter file"
-assert_contains "$TMP/dead.jsonl" '"mf.error.node":"callthread"' "rejected by callthread"
+# the event without ConnID, and the invalid gca-cfg object of tests/gsp/cfg
+# (rejected by callthread's configuration input and by gspconfig)
+assert_lines 3 "$TMP/dead.jsonl" "the invalid records in the dead letter file"
+assert_contains "$TMP/dead.jsonl" '"mf.error":"missing mandatory field .ConnID.","mf.error.node":"callthread"' "the event rejected by callthread"
+assert_contains "$TMP/dead.jsonl" '"mf.error.node":"gspconfig"' "the invalid object rejected by gspconfig"
 
 kcat -b "$B" -C -t "$IXN" -o beginning -e -q -f '%k\t%s\n' >"$TMP/ixn.tsv" || fail "kcat could not read $IXN"
 python3 - "$top_srcdir/tests/scenarios" "$TMP/ixn.tsv" $SCENARIOS <<'PY' || fail "gsp-ixn differs from the scenarios (above)"
@@ -74,6 +100,51 @@ for k in (got - want): print("unexpected", k, file=sys.stderr)
 sys.exit(0 if ok else 1)
 PY
 
+# gsp-sm: the agent scenario's session, state and reason facts (ids with
+# their times moved 5 days); gsp-cfg: the dimension rows of the configuration
+consume "$SM" >"$TMP/sm.tsv"
+python3 - "$top_srcdir/tests/scenarios/$AGENT_SCENARIO.expected.json" "$TMP/sm.tsv" <<'PY' || fail "gsp-sm differs from $AGENT_SCENARIO (above)"
+import collections, hashlib, json, sys
+SHIFT = 5 * 86400000
+def mf_id(kind, tenant, *keys):
+    s = "\x1f".join(["mf1", kind, tenant] + [str(k) for k in keys]).encode()
+    return int.from_bytes(hashlib.sha256(s).digest()[:8], "big") & 0x7FFFFFFFFFFFFFFF or 1
+def ids(tenant, row):
+    out = []
+    for c, v in row.items():
+        if isinstance(v, dict) and "$id" in v:
+            k = list(v["$id"])
+            k[-1] += SHIFT  # the sm_* ids end with a time in epoch ms
+            out.append((c, mf_id(k[0], tenant, *k[1:])))
+    return tuple(sorted(out))
+exp = json.load(open(sys.argv[1]))
+want = collections.Counter((r["key"], r["table"], r["op"], ids(r["tenant"], r["row"]))
+                           for p in ("sessions", "states", "reasons") for r in exp[p])
+got = collections.Counter()
+for line in open(sys.argv[2]):
+    key, value = line.rstrip("\n").split("\t", 1)
+    r = json.loads(value)
+    got[(key, r["table"], r["op"], tuple(sorted((c, v) for c, v in r["row"].items() if c.endswith("_fact_key"))))] += 1
+for k in (want - got): print("missing", k, file=sys.stderr)
+for k in (got - want): print("unexpected", k, file=sys.stderr)
+sys.exit(0 if want == got and want else 1)
+PY
+consume "$GCFG" >"$TMP/gspcfg.tsv"
+python3 - "$top_srcdir/tests/gsp/cfg/gspconfig.expected.jsonl" "$TMP/gspcfg.tsv" <<'PY' || fail "gsp-cfg differs from tests/gsp/cfg/gspconfig.expected.jsonl"
+import collections, json, sys
+want = collections.Counter()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    want[(r["key"], json.dumps(r["value"], sort_keys=True))] += 1
+got = collections.Counter()
+for line in open(sys.argv[2]):
+    k, v = line.rstrip("\n").split("\t", 1)
+    got[(k, json.dumps(json.loads(v), sort_keys=True))] += 1
+for k in (want - got): print("missing", k, file=sys.stderr)
+for k in (got - want): print("unexpected", k, file=sys.stderr)
+sys.exit(0 if want == got and want else 1)
+PY
+
 # Following (no stop_at_end) from the start again (a new group): the
 # guide's metrics while it runs.
 export TENANT_ID="gsptest2-$RUN_ID"
@@ -83,14 +154,14 @@ ENGINE_PIDS+=("$ENGINE")
 port=$(metrics_port "$TMP/follow.log")
 F=flink_taskmanager_job_task_operator
 # the invalid event comes last: once it is counted, everything was read
-wait_for 60 metric_at_least "$port" ${F}_errors_numInvalidRecords 1 || fail "the input was not read"
+wait_for 60 metric_at_least "$port" ${F}_errors_numInvalidRecords 3 || fail "the input was not read"
 sleep 2 # a rate sample after the counts
 curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics" || fail "/metrics"
 val() { awk -v n="$1" '$1 == n || index($1, n "{") == 1 {print $2; exit}' "$TMP/metrics"; }
 assert_eq 1 "$(val flink_jobmanager_numRunningJobs)" "numRunningJobs"
 assert_eq "$CALLS" "$(val ${F}_numCallsCreated)" "numCallsCreated = the calls of the input"
 assert_eq "$THREADS" "$(val ${F}_numThreadsCreated)" "numThreadsCreated"
-assert_eq 1 "$(val ${F}_errors_numInvalidRecords)" "numInvalidRecords"
+assert_eq 3 "$(val ${F}_errors_numInvalidRecords)" "numInvalidRecords"
 assert_contains "$TMP/metrics" "^${F}_user_errors_numOversizedMessages\{.*node=\"voice-callthread\".*\} 0$" "numOversizedMessages"
 assert_contains "$TMP/metrics" "^${F}_records_lag_max\{.*node=\"voice-callthread\".*\} 0$" "records_lag_max once read"
 assert_contains "$TMP/metrics" "^# TYPE ${F}_records_consumed_rate gauge$" "records_consumed_rate"
