@@ -441,7 +441,7 @@ static pgc_class take_pending(struct run *x, size_t *first_pending, size_t *n_pe
                          .origin = {.partition = -1, .offset = -1}};
         gim_reject rj;
         size_t at = x->pblobs.len;
-        if (gim_record_encode(in->ts, in->host, in->node, &rec, in->fs, in->views, &x->pblobs, &rj)) {
+        if (gim_record_encode(in->ts, in->host, in->node, &rec, in->fs, in->views, NULL, &x->pblobs, &rj)) {
             off[kept] = at;
             lens[kept] = x->pblobs.len - at;
             joff[kept] = (size_t)(p - (const char *)texts.data);

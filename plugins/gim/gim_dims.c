@@ -274,7 +274,9 @@ static pgc_class resolve_kind(gim_dims *d, pgc *c, gim_ref ref, const size_t *id
     params[np + 2] = t;
     char *sql = resolve_sql(ref);
     PGresult *r = NULL;
-    pgc_class cls = pgc_exec(c, sql, np + 3, params, &r);
+    /* $N (now) is a parameter only where a created row has a gmt_start_time */
+    bool uses_now = k->ins_vals && strstr(k->ins_vals, "$N");
+    pgc_class cls = pgc_exec(c, sql, np + (uses_now ? 3 : 2), params, &r);
     free(sql);
     for (int i = 0; i <= np; i++)
         mf_buffer_free(&arr[i]);

@@ -198,7 +198,8 @@ static bool parse_op(const mf_json_view *v, gim_op *op)
 }
 
 bool gim_record_encode(const gim_tables *ts, const mf_host *host, mf_node *node, mf_record *rec,
-                       const mf_json_fieldset *fs, mf_json_view *views, mf_buffer *out, gim_reject *r)
+                       const mf_json_fieldset *fs, mf_json_view *views, const char *tenant, mf_buffer *out,
+                       gim_reject *r)
 {
     const char *err = NULL;
     r->unknown_fields = 0;
@@ -218,6 +219,9 @@ bool gim_record_encode(const gim_tables *ts, const mf_host *host, mf_node *node,
         REJECT(r, "bad_op", "field op: must be upsert, update or delete");
     if (vten->type != MF_JSON_STRING || !vten->len)
         REJECT(r, "missing_field", "field tenant: missing or not a non-empty string");
+    if (tenant && *tenant && !view_is(vten, tenant))
+        REJECT(r, "wrong_tenant", "tenant '%.*s' is not this loader's (%s)", (int)(vten->len > 64 ? 64 : vten->len),
+               vten->str, tenant);
     if (vrow->type != MF_JSON_OBJECT)
         REJECT(r, "missing_field", "field row: missing or not an object");
 

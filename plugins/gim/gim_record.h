@@ -68,11 +68,13 @@ typedef struct gim_reject {
 
 /*
  * Check rec and append its byte form to out. fs: the field set of
- * GIM_RECORD_PATHS (views: GIM_RECORD_NPATHS of them, scratch). false with
+ * GIM_RECORD_PATHS (views: GIM_RECORD_NPATHS of them, scratch). tenant: when
+ * not NULL or "", the only tenant accepted (issue "wrong_tenant"). false with
  * r filled (out unchanged) when the record is refused.
  */
 bool gim_record_encode(const gim_tables *ts, const mf_host *host, mf_node *node, mf_record *rec,
-                       const mf_json_fieldset *fs, mf_json_view *views, mf_buffer *out, gim_reject *r);
+                       const mf_json_fieldset *fs, mf_json_view *views, const char *tenant, mf_buffer *out,
+                       gim_reject *r);
 
 /* Read a byte form (len bytes at p) into *out; fields: room for the table's
  * ncols. false when p is not one (a bug). */

@@ -68,7 +68,7 @@ typedef struct gim_table {
     bool fact;
     gim_col *cols;     /* every column the loader writes, in catalog order */
     size_t ncols;
-    int key[4];        /* the id (facts) or natural key columns (indexes into cols), -1 ended */
+    int key[5];        /* the id (facts) or natural key columns (indexes into cols), -1 ended */
     int gmt_end;       /* dimensions: index of gmt_end_time, else -1 */
 } gim_table;
 

@@ -72,6 +72,7 @@ struct ctx {
     struct pgc_opts pgo;
     int64_t cycle_ms, cycle_records;
     const char *schema_dir;
+    const char *tenant;
     int64_t dt_past_ms, dt_ahead_ms;
 
     mf_node *node;
@@ -113,8 +114,10 @@ static const mf_option options[] = {
                     "An ETL cycle (one transaction) ends this long after the previous one"),
     MF_OPTION_RANGE(MF_OPT_INT, "cycle_records", "50000", 0, struct ctx, cycle_records, 1, 1e7,
                     "... or when this many records wait; more are not taken meanwhile (backpressure)"),
-    MF_OPTION(MF_OPT_STRING, "schema_dir", GIM_SCHEMA_DIR, 0, struct ctx, schema_dir,
-              "Directory of the Info Mart migrations NNN_*.sql applied at start"),
+    MF_OPTION(MF_OPT_STRING, "schema_dir", "", 0, struct ctx, schema_dir,
+              "Directory of the Info Mart migrations NNN_*.sql applied at start (\"\": the installed ones)"),
+    MF_OPTION(MF_OPT_STRING, "tenant", "", 0, struct ctx, tenant,
+              "The tenant this Info Mart is for (TENANT_ID): records of another are rejected (\"\": any)"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_past", "31d", 0, struct ctx, dt_past_ms, 0, 3.2e11,
                     "DATE_TIME is filled at start from this long before now ..."),
     MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_ahead", "366d", 0, struct ctx, dt_ahead_ms, 0, 3.2e11,
@@ -196,7 +199,8 @@ static int fatal(struct ctx *c, const char *what, const char *msg)
 static int prepare_schema(struct ctx *c)
 {
     gim_schema_result res;
-    pgc_class cls = gim_schema_migrate(c->pg, c->schema_dir, MIGRATE_LOCK_MS, &res);
+    const char *dir = c->schema_dir && *c->schema_dir ? c->schema_dir : GIM_SCHEMA_DIR;
+    pgc_class cls = gim_schema_migrate(c->pg, dir, MIGRATE_LOCK_MS, &res);
     if (cls == PGC_TRANSIENT) {
         c->host->log(c->node, MF_LOG_WARN, "migrating the Info Mart schema: %s; retrying", res.message);
         return MF_RETRY;
@@ -574,7 +578,7 @@ static int process(void *vctx, mf_batch *batch)
         mf_record *rec = &batch->records[i];
         gim_reject rj;
         c->scratch.len = 0;
-        if (!gim_record_encode(c->ts, c->host, c->node, rec, c->fs, c->views, &c->scratch, &rj)) {
+        if (!gim_record_encode(c->ts, c->host, c->node, rec, c->fs, c->views, c->tenant, &c->scratch, &rj)) {
             c->host->reject(c->node, rec, "%s", rj.why);
             issue(c, rj.issue, 1);
             c->rejected++;
