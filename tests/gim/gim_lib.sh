@@ -9,7 +9,7 @@ gim_yaml() {
 pipeline: $TEST_NAME
 settings: {metrics_listen: "127.0.0.1:0", retry_cap: 1s}
 sources:
-  in: {plugin: file, path: "$2", positions: false, ${3:-}}
+  in: {plugin: file, path: "$2", ${3:-positions: false}}
 sinks:
   im:
     plugin: gim

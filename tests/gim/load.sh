@@ -12,7 +12,7 @@ $GEN 10000 --bad >"$TMP/in.jsonl"
 assert_eq 10004 "$(wc -l <"$TMP/in.jsonl")" "generated records"
 
 # first load: the file followed, so /metrics can be read before the end
-gim_yaml "$TMP/p.yaml" "$TMP/in.jsonl" "follow: true"
+gim_yaml "$TMP/p.yaml" "$TMP/in.jsonl" "follow: true, positions: false"
 engine "$TMP/p.yaml" "$TMP/log"
 port=$(metrics_port "$TMP/log")
 errors() { [[ -f $TMP/errors.jsonl ]] && wc -l <"$TMP/errors.jsonl" || echo 0; }
