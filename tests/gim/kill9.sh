@@ -15,7 +15,7 @@ nat_dump "$CLEAN" >"$TMP/clean.dump"
 
 # the same records, fed slowly, the loader killed after a few cycles
 : >"$TMP/feed.jsonl"
-gim_yaml "$TMP/p.yaml" "$TMP/feed.jsonl" "follow: true, positions: true" "cycle_records: 500"
+gim_yaml "$TMP/p.yaml" "$TMP/feed.jsonl" "follow: true, positions: true"
 engine "$TMP/p.yaml" "$TMP/log1"
 split -l 500 "$TMP/in.jsonl" "$TMP/part."
 for f in "$TMP"/part.*; do cat "$f" >>"$TMP/feed.jsonl"; sleep 0.1; done
@@ -24,7 +24,6 @@ three() { (($(cycles) >= 3)); }
 wait_for 30 three || fail "no cycles committed before the kill"
 kill -9 "$ENGINE"
 wait "$ENGINE" 2>/dev/null || true
-(($(value "SELECT count(*) FROM interaction_resource_fact") < $(value "SELECT count(*) FROM interaction_resource_fact" "$CLEAN" 2>/dev/null || echo 999999) )) || true
 note "killed after $(cycles) cycles; restarting"
 gim_yaml "$TMP/p2.yaml" "$TMP/feed.jsonl" "positions: true"
 run_pipeline "$TMP/p2.yaml" "$TMP/log2"
