@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,15 +55,31 @@ fail:
     return NULL;
 }
 
-/* ${env:VAR:-default} takes the default when VAR is unset or empty, as the
- * shell does; ${env:VAR-default} only when it is unset, so that an empty
- * value can mean something (an empty topic name disables a domain). */
+/* s[0, n) is a shell variable name ([A-Za-z_][A-Za-z0-9_]*). */
+static bool is_name(const char *s, size_t n)
+{
+    if (!n || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+/* VAR, VAR:-default (unset or empty: default) or VAR-default (unset only:
+ * an empty value stays empty, as in the shell). */
 static char *lookup_env(const char *spec, char **error)
 {
     const char *def = strstr(spec, ":-");
-    bool if_empty = def != NULL;
-    if (!def)
-        def = strchr(spec, '-');
+    size_t skip = 2;
+    bool unset_only = false;
+    const char *dash = strchr(spec, '-');
+    if (dash && (!def || dash < def) && is_name(spec, (size_t)(dash - spec))) {
+        def = dash;
+        skip = 1;
+        unset_only = true;
+    }
     char *name = def ? mf_xstrndup(spec, (size_t)(def - spec)) : mf_xstrdup(spec);
     if (!*name) {
         free(name);
@@ -71,10 +88,10 @@ static char *lookup_env(const char *spec, char **error)
     }
     const char *v = getenv(name);
     char *out = NULL;
-    if (v && (*v || !if_empty))
+    if (v && (*v || !def || unset_only))
         out = mf_xstrdup(v);
     else if (def)
-        out = mf_xstrdup(def + (if_empty ? 2 : 1));
+        out = mf_xstrdup(def + skip);
     else
         *error = mf_xasprintf("environment variable %s is not set (write ${env:%s:-default} to allow that)",
                               name, name);

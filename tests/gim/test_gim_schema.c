@@ -204,7 +204,7 @@ static const char *const tables[] = {
     "ctl_gdpr_history", "tenant", "date_time", "media_type", "interaction_type", "technical_descriptor",
     "resource_state", "resource_state_reason", "resource_", "place", "resource_group_", "resource_group_member_",
     "interaction_fact", "interaction_resource_fact", "mediation_segment_fact", "sm_res_session_fact",
-    "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", NULL};
+    "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", "gim_pending_update", NULL};
 
 static void test_empty_database(void)
 {

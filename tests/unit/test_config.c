@@ -341,15 +341,21 @@ static void test_subst_env(void)
     s = mf_subst_string("${env:MF_T_EMPTY}", &sens, &err);
     CU_ASSERT_STRING_EQUAL(s, "");
     free(s);
-    /* without the colon the default is only for an unset variable */
+    /* VAR-default: the default only when unset; empty stays empty */
+    s = mf_subst_string("${env:MF_T_UNSET-dflt}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "dflt");
+    free(s);
     s = mf_subst_string("${env:MF_T_EMPTY-dflt}", &sens, &err);
     CU_ASSERT_STRING_EQUAL(s, "");
     free(s);
-    s = mf_subst_string("${env:MF_T_UNSET-dflt-x}", &sens, &err);
-    CU_ASSERT_STRING_EQUAL(s, "dflt-x");
-    free(s);
     s = mf_subst_string("${env:MF_T_X-dflt}", &sens, &err);
     CU_ASSERT_STRING_EQUAL(s, "hello");
+    free(s);
+    s = mf_subst_string("${env:MF_T_UNSET-a:-b}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "a:-b");
+    free(s);
+    s = mf_subst_string("${env:MF_T_UNSET-dflt-x}", &sens, &err);
+    CU_ASSERT_STRING_EQUAL(s, "dflt-x");
     free(s);
     s = mf_subst_string("cost $${env:MF_T_X} $5", &sens, &err);
     CU_ASSERT_STRING_EQUAL(s, "cost ${env:MF_T_X} $5");

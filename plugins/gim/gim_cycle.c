@@ -1,0 +1,923 @@
+/*
+ * gim_cycle.c — one ETL cycle's transaction (see gim_cycle.h).
+ */
+#include "gim_cycle.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <martflow/helpers.h>
+
+#include "gim_map.h"
+#include "pg_copytext.h"
+
+#define OP_UPSERT 0
+#define OP_UPDATE 1
+#define OP_FACT_DELETE 2
+#define OP_DIM_DELETE 3 /* an update that is never kept for later */
+
+/* The statements of one table, built once. */
+struct tsql {
+    char *stage_ddl, *copy, *del, *rename, *upd_existing, *ins_new, *upd;
+};
+
+struct gim_cycle {
+    uint64_t staged_session; /* the session whose staging tables exist */
+    const gim_tables *ts;    /* the tables the statements are for */
+    struct tsql *sql;
+};
+
+/* One record of the run: a cycle record or a kept update. */
+struct crec {
+    gim_rec r;
+    long in;             /* index into in->blob, or -1: a kept update */
+    const char *json;    /* the record's JSON text (updates) */
+    size_t jlen;
+    char *rowkey;        /* id / natural key (owned) */
+    size_t rklen;
+};
+
+/* Records merged by row. */
+struct ment {
+    int table;
+    uint32_t key_rec;         /* a record of the row, for its key fields and tenant */
+    bool deleted, has_ups, has_upd, nopend;
+    const gim_field **u, **d; /* the latest field per column, of upserts / updates */
+    uint32_t *upd_recs;       /* the updates merged into d, in order */
+    size_t n_upd, cap_upd;
+};
+
+/* A staging line: which row and operation. */
+struct line {
+    uint32_t ent;
+    uint8_t op;
+};
+
+struct run {
+    gim_cycle *cy;
+    const gim_cycle_in *in;
+    gim_cycle_out *out;
+    pgc *pg;
+    int64_t audit_key, now_s;
+    struct crec *recs;
+    size_t nrecs, caprecs;
+    gim_field *fields;      /* of the cycle records */
+    gim_field *pfields;     /* of the kept updates */
+    mf_buffer pblobs;       /* byte forms of the kept updates */
+    struct ment *ents;
+    size_t nents, capents;
+    gim_map rows;           /* table + row key -> ents index */
+    gim_field now_field;    /* gmt_end_time of a dimension delete without one */
+    char now_text[24];
+    int64_t min_dt, max_dt;
+};
+
+/* ---- SQL text -------------------------------------------------------------------------- */
+
+static void add(mf_buffer *b, const char *s)
+{
+    mf_buffer_append_str(b, s);
+}
+
+static void addf(mf_buffer *b, const char *fmt, ...) MF_ALLOC_PRINTF(2, 3);
+static void addf(mf_buffer *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = mf_xvasprintf(fmt, ap);
+    va_end(ap);
+    mf_buffer_append_str(b, s);
+    free(s);
+}
+
+static char *done(mf_buffer *b)
+{
+    mf_buffer_append(b, "", 1);
+    return (char *)b->data;
+}
+
+static bool settable(const gim_col *c)
+{
+    return !c->key && c->src != GIM_SRC_TENANT && strcmp(c->name, "create_audit_key") != 0;
+}
+
+static void key_match(mf_buffer *b, const gim_table *t)
+{
+    for (int i = 0; t->key[i] >= 0; i++)
+        addf(b, "%sd.%s = s.%s", i ? " AND " : "", t->cols[t->key[i]].name, t->cols[t->key[i]].name);
+}
+
+static void set_list(mf_buffer *b, const gim_table *t)
+{
+    bool first = true;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const gim_col *c = &t->cols[i];
+        if (!settable(c))
+            continue;
+        addf(b, "%s%s = CASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE d.%s END", first ? "" : ", ",
+             c->name, i + 1, c->name, c->name);
+        first = false;
+    }
+}
+
+static void build_sql(struct tsql *q, const gim_table *t)
+{
+    mf_buffer b = {0};
+    addf(&b, "CREATE TEMP TABLE IF NOT EXISTS gim_s_%s ON COMMIT DELETE ROWS AS SELECT ", t->sql);
+    for (size_t i = 0; i < t->ncols; i++)
+        addf(&b, "%s%s", i ? ", " : "", t->cols[i].name);
+    addf(&b, " FROM %s WITH NO DATA; ALTER TABLE gim_s_%s ADD COLUMN IF NOT EXISTS gim_mask text,"
+             " ADD COLUMN IF NOT EXISTS gim_op smallint, ADD COLUMN IF NOT EXISTS gim_row integer",
+         t->sql, t->sql);
+    q->stage_ddl = done(&b);
+
+    b = (mf_buffer){0};
+    addf(&b, "COPY gim_s_%s (", t->sql);
+    for (size_t i = 0; i < t->ncols; i++)
+        addf(&b, "%s, ", t->cols[i].name);
+    add(&b, "gim_mask, gim_op, gim_row) FROM STDIN");
+    q->copy = done(&b);
+
+    b = (mf_buffer){0};
+    addf(&b, "DELETE FROM %s d USING gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, t->sql, OP_FACT_DELETE);
+    key_match(&b, t);
+    q->del = done(&b);
+
+    b = (mf_buffer){0};
+    addf(&b, "UPDATE %s d SET ", t->sql);
+    set_list(&b, t);
+    addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, OP_UPSERT);
+    key_match(&b, t);
+    q->upd_existing = done(&b);
+
+    b = (mf_buffer){0};
+    addf(&b, "INSERT INTO %s (", t->sql);
+    for (size_t i = 0; i < t->ncols; i++)
+        addf(&b, "%s%s", i ? ", " : "", t->cols[i].name);
+    add(&b, ") SELECT ");
+    for (size_t i = 0; i < t->ncols; i++) {
+        const gim_col *c = &t->cols[i];
+        addf(&b, "%sCASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE (%s)::%s END", i ? ", " : "", i + 1,
+             c->name, c->def ? c->def : "NULL", c->type);
+    }
+    addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND NOT EXISTS (SELECT 1 FROM %s d WHERE ", t->sql, OP_UPSERT,
+         t->sql);
+    key_match(&b, t);
+    add(&b, ") ORDER BY s.gim_row");
+    q->ins_new = done(&b);
+
+    b = (mf_buffer){0};
+    addf(&b, "UPDATE %s d SET ", t->sql);
+    set_list(&b, t);
+    addf(&b, " FROM gim_s_%s s WHERE s.gim_op IN (%d, %d) AND ", t->sql, OP_UPDATE, OP_DIM_DELETE);
+    key_match(&b, t);
+    add(&b, " RETURNING s.gim_row");
+    q->upd = done(&b);
+
+    if (!strcmp(t->sql, "resource_")) /* switch "": completed by the only configuration row (events.md §2.5) */
+        q->rename = mf_xstrdup(
+            "UPDATE resource_ p SET switch_name = s.switch_name FROM gim_s_resource_ s"
+            " WHERE s.gim_op = 0 AND s.switch_name <> '' AND p.tenant_key = s.tenant_key"
+            " AND p.resource_type = s.resource_type AND p.resource_name = s.resource_name"
+            " AND p.switch_name = '' AND p.placeholder_flag = 1"
+            " AND NOT EXISTS (SELECT 1 FROM resource_ o WHERE o.tenant_key = p.tenant_key"
+            "   AND o.resource_type = p.resource_type AND o.resource_name = p.resource_name AND o.switch_name <> '')"
+            " AND (SELECT count(*) FROM gim_s_resource_ s2 WHERE s2.gim_op = 0 AND s2.tenant_key = s.tenant_key"
+            "   AND s2.resource_type = s.resource_type AND s2.resource_name = s.resource_name"
+            "   AND s2.switch_name <> '') = 1");
+}
+
+static void free_sql(gim_cycle *cy)
+{
+    if (cy->sql && cy->ts)
+        for (size_t i = 0; i < cy->ts->n; i++) {
+            struct tsql *q = &cy->sql[i];
+            free(q->stage_ddl);
+            free(q->copy);
+            free(q->del);
+            free(q->rename);
+            free(q->upd_existing);
+            free(q->ins_new);
+            free(q->upd);
+        }
+    free(cy->sql);
+    cy->sql = NULL;
+}
+
+gim_cycle *gim_cycle_new(void)
+{
+    return mf_xcalloc(1, sizeof(gim_cycle));
+}
+
+void gim_cycle_free(gim_cycle *cy)
+{
+    if (!cy)
+        return;
+    free_sql(cy);
+    free(cy);
+}
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+static pgc_class fail(struct run *x, pgc_class cls, const char *what)
+{
+    const pgc_error *e = pgc_last_error(x->pg);
+    x->out->err = *e;
+    x->out->err.cls = cls;
+    if (e->sqlstate[0])
+        snprintf(x->out->why, sizeof x->out->why, "%s: SQLSTATE %s: %s", what, e->sqlstate, e->message);
+    else
+        snprintf(x->out->why, sizeof x->out->why, "%s: %s", what, e->message);
+    return cls;
+}
+
+static pgc_class exec(struct run *x, const char *what, const char *sql, int n, const char *const *p, PGresult **r)
+{
+    pgc_class cls = pgc_exec(x->pg, sql, n, p, r);
+    return cls == PGC_OK ? PGC_OK : fail(x, cls, what);
+}
+
+static pgc_class exec_rows(struct run *x, const char *what, const char *sql, uint64_t *rows)
+{
+    PGresult *r = NULL;
+    pgc_class cls = exec(x, what, sql, 0, NULL, &r);
+    if (cls == PGC_OK) {
+        *rows += strtoull(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+    }
+    return cls;
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static struct crec *new_rec(struct run *x)
+{
+    if (x->nrecs == x->caprecs) {
+        x->caprecs = x->caprecs ? x->caprecs * 2 : 256;
+        x->recs = mf_xrealloc(x->recs, x->caprecs * sizeof *x->recs);
+    }
+    struct crec *c = &x->recs[x->nrecs++];
+    *c = (struct crec){.in = -1};
+    return c;
+}
+
+static int64_t parse_i64(const gim_field *f)
+{
+    char buf[24];
+    size_t n = f->len < sizeof buf - 1 ? f->len : sizeof buf - 1;
+    memcpy(buf, f->v, n);
+    buf[n] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+/* The row key of c: a fact's id, a dimension's tenant key and key fields. */
+static void make_rowkey(struct run *x, struct crec *c)
+{
+    const gim_table *t = &x->in->ts->t[c->r.table];
+    mf_buffer b = {0};
+    if (!t->fact)
+        addf(&b, "%" PRId32, c->r.tenant_key);
+    for (int i = 0; t->key[i] >= 0; i++) {
+        const gim_col *col = &t->cols[t->key[i]];
+        if (col->src == GIM_SRC_TENANT && strcmp(col->name, "tenant_name") != 0)
+            continue; /* tenant_key: already first */
+        if (b.len)
+            mf_buffer_append(&b, "\x1f", 1);
+        if (col->src == GIM_SRC_TENANT) {
+            mf_buffer_append(&b, c->r.tenant, c->r.tenant_len);
+            continue;
+        }
+        const gim_field *f = gim_rec_get(&c->r, t->key[i]);
+        if (f)
+            mf_buffer_append(&b, f->v, f->len);
+    }
+    c->rklen = b.len;
+    mf_buffer_append(&b, "", 1);
+    c->rowkey = (char *)b.data;
+}
+
+static void decode_inputs(struct run *x)
+{
+    const gim_cycle_in *in = x->in;
+    size_t total = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        uint8_t table = ((const uint8_t *)in->blob[i])[0];
+        total += table < in->ts->n ? in->ts->t[table].ncols : 0;
+    }
+    x->fields = mf_xcalloc(total + 1, sizeof *x->fields);
+    gim_field *f = x->fields;
+    for (size_t i = 0; i < in->n; i++) {
+        if (in->excluded && in->excluded[i])
+            continue;
+        struct crec *c = new_rec(x);
+        if (!gim_record_decode(in->ts, in->blob[i], in->blen[i], &c->r, f)) {
+            x->nrecs--; /* cannot happen: we wrote it */
+            continue;
+        }
+        c->in = (long)i;
+        c->json = in->value[i];
+        c->jlen = in->vlen[i];
+        f += in->ts->t[c->r.table].ncols;
+    }
+}
+
+/* Resolve the tenant of recs [from, nrecs). */
+static pgc_class resolve_tenants(struct run *x, size_t from)
+{
+    for (size_t i = from; i < x->nrecs; i++) {
+        struct crec *c = &x->recs[i];
+        if (!gim_dims_get(x->in->dims, GIM_REF_TENANT, 0, c->r.tenant, c->r.tenant_len, &c->r.tenant_key))
+            gim_dims_want(x->in->dims, GIM_REF_TENANT, 0, c->r.tenant, c->r.tenant_len);
+    }
+    pgc_class cls = gim_dims_resolve(x->in->dims, x->pg, x->audit_key, x->now_s, x->out->why, sizeof x->out->why);
+    if (cls != PGC_OK)
+        return fail(x, cls, "resolving tenants");
+    for (size_t i = from; i < x->nrecs; i++) {
+        struct crec *c = &x->recs[i];
+        gim_dims_get(x->in->dims, GIM_REF_TENANT, 0, c->r.tenant, c->r.tenant_len, &c->r.tenant_key);
+        make_rowkey(x, c);
+    }
+    return PGC_OK;
+}
+
+static pgc_class resolve_refs(struct run *x)
+{
+    const gim_tables *ts = x->in->ts;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < x->nrecs; i++) {
+            struct crec *c = &x->recs[i];
+            for (size_t j = 0; j < c->r.nf; j++) {
+                gim_field *f = &c->r.f[j];
+                f->rec = (uint32_t)i;
+                if (f->kind != GIM_V_REF)
+                    continue;
+                gim_ref ref = ts->t[c->r.table].cols[f->col].ref;
+                bool scoped = ref == GIM_REF_RESOURCE || ref == GIM_REF_PLACE || ref == GIM_REF_RSREASON ||
+                              ref == GIM_REF_RGROUP;
+                int32_t tk = scoped ? c->r.tenant_key : 0;
+                if (!gim_dims_get(x->in->dims, ref, tk, f->v, f->len, &f->key) && pass == 0)
+                    gim_dims_want(x->in->dims, ref, tk, f->v, f->len);
+            }
+        }
+        if (pass == 0) {
+            pgc_class cls =
+                gim_dims_resolve(x->in->dims, x->pg, x->audit_key, x->now_s, x->out->why, sizeof x->out->why);
+            if (cls != PGC_OK)
+                return fail(x, cls, "resolving references");
+        }
+    }
+    return PGC_OK;
+}
+
+/* Append s as an element of a PostgreSQL array literal. */
+static void array_elem(mf_buffer *b, const char *s, size_t len)
+{
+    if (b->len > 1)
+        mf_buffer_append(b, ",", 1);
+    mf_buffer_append(b, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            mf_buffer_append(b, "\\", 1);
+        mf_buffer_append(b, &s[i], 1);
+    }
+    mf_buffer_append(b, "\"", 1);
+}
+
+/* Take out the kept updates of the rows this cycle upserts; they join the
+ * run (before its own records in the merge: they are older). */
+static pgc_class take_pending(struct run *x, size_t *first_pending, size_t *n_pending)
+{
+    const gim_cycle_in *in = x->in;
+    PGresult *r = NULL;
+    *first_pending = x->nrecs;
+    *n_pending = 0;
+    pgc_class cls = exec(x, "reading kept updates", "SELECT EXISTS (SELECT 1 FROM gim_pending_update)", 0, NULL, &r);
+    if (cls != PGC_OK)
+        return cls;
+    bool any = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!any)
+        return PGC_OK;
+    mf_buffer texts = {0}; /* JSON texts of the kept updates, NUL-separated */
+    size_t n = 0;
+    size_t ncycle = x->nrecs;
+    for (size_t t = 0; t < in->ts->n; t++) {
+        mf_buffer keys = {0};
+        mf_buffer_append(&keys, "{", 1);
+        for (size_t i = 0; i < ncycle; i++)
+            if (x->recs[i].r.table == (int)t && x->recs[i].r.op == GIM_UPSERT)
+                array_elem(&keys, x->recs[i].rowkey, x->recs[i].rklen);
+        mf_buffer_append(&keys, "}", 2);
+        if (keys.len <= 3) {
+            mf_buffer_free(&keys);
+            continue;
+        }
+        const char *p[2] = {in->ts->t[t].name, (const char *)keys.data};
+        cls = exec(x, "taking kept updates",
+                   "WITH d AS (DELETE FROM gim_pending_update WHERE table_name = $1 AND row_key = ANY ($2::text[])"
+                   " RETURNING pending_key, record) SELECT record FROM d ORDER BY pending_key",
+                   2, p, &r);
+        mf_buffer_free(&keys);
+        if (cls != PGC_OK) {
+            mf_buffer_free(&texts);
+            return cls;
+        }
+        for (int row = 0; row < PQntuples(r); row++) {
+            mf_buffer_append(&texts, PQgetvalue(r, row, 0), (size_t)PQgetlength(r, row, 0) + 1);
+            n++;
+        }
+        PQclear(r);
+    }
+    /* encode them as the cycle's records were, then decode */
+    size_t *off = mf_xcalloc(n + 1, sizeof *off), *lens = mf_xcalloc(n + 1, sizeof *lens);
+    size_t *joff = mf_xcalloc(n + 1, sizeof *joff), *jlen = mf_xcalloc(n + 1, sizeof *jlen);
+    size_t kept = 0, total = 0;
+    const char *p = (const char *)texts.data;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(p);
+        mf_record rec = {.value = (const uint8_t *)p, .value_len = (uint32_t)len, .time_ms = MF_TIME_UNSET,
+                         .origin = {.partition = -1, .offset = -1}};
+        gim_reject rj;
+        size_t at = x->pblobs.len;
+        if (gim_record_encode(in->ts, in->host, in->node, &rec, in->fs, in->views, NULL, &x->pblobs, &rj)) {
+            off[kept] = at;
+            lens[kept] = x->pblobs.len - at;
+            joff[kept] = (size_t)(p - (const char *)texts.data);
+            jlen[kept] = len;
+            total += in->ts->t[((const uint8_t *)x->pblobs.data + at)[0]].ncols;
+            kept++;
+        } else {
+            in->host->log(in->node, MF_LOG_ERROR, "a kept update no longer reads (%s): dropped", rj.why);
+        }
+        p += len + 1;
+    }
+    x->pfields = mf_xcalloc(total + 1, sizeof *x->pfields);
+    gim_field *f = x->pfields;
+    /* the JSON texts must outlive this function: keep them in the blob buffer too */
+    size_t text_base = x->pblobs.len;
+    mf_buffer_append(&x->pblobs, texts.data, texts.len);
+    for (size_t i = 0; i < kept; i++) {
+        struct crec *c = new_rec(x);
+        if (!gim_record_decode(in->ts, x->pblobs.data + off[i], lens[i], &c->r, f)) {
+            x->nrecs--;
+            continue;
+        }
+        c->json = (const char *)x->pblobs.data + text_base + joff[i];
+        c->jlen = jlen[i];
+        f += in->ts->t[c->r.table].ncols;
+    }
+    *n_pending = x->nrecs - *first_pending;
+    x->out->pending_applied = *n_pending;
+    free(off);
+    free(lens);
+    free(joff);
+    free(jlen);
+    mf_buffer_free(&texts);
+    return PGC_OK;
+}
+
+/* ---- merge ------------------------------------------------------------------------------- */
+
+static struct ment *entry_of(struct run *x, size_t ri)
+{
+    const struct crec *c = &x->recs[ri];
+    size_t klen = c->rklen + 1;
+    char *k = mf_xmalloc(klen);
+    k[0] = (char)c->r.table;
+    memcpy(k + 1, c->rowkey, c->rklen);
+    int32_t idx;
+    if (gim_map_get(&x->rows, k, klen, &idx)) {
+        free(k);
+        return &x->ents[idx];
+    }
+    if (x->nents == x->capents) {
+        x->capents = x->capents ? x->capents * 2 : 256;
+        x->ents = mf_xrealloc(x->ents, x->capents * sizeof *x->ents);
+    }
+    gim_map_put_owned(&x->rows, k, klen, (int32_t)x->nents);
+    struct ment *e = &x->ents[x->nents++];
+    *e = (struct ment){.table = c->r.table, .key_rec = (uint32_t)ri};
+    return e;
+}
+
+static void merge_one(struct run *x, size_t ri)
+{
+    const struct crec *c = &x->recs[ri];
+    const gim_table *t = &x->in->ts->t[c->r.table];
+    struct ment *e = entry_of(x, ri);
+    if (c->r.op == GIM_DELETE && t->fact) {
+        e->deleted = true;
+        e->has_ups = e->has_upd = false;
+        e->n_upd = 0;
+        if (e->u)
+            memset(e->u, 0, t->ncols * sizeof *e->u);
+        if (e->d)
+            memset(e->d, 0, t->ncols * sizeof *e->d);
+        return;
+    }
+    const gim_field ***vals = c->r.op == GIM_UPSERT ? &e->u : &e->d;
+    if (!*vals)
+        *vals = mf_xcalloc(t->ncols, sizeof **vals);
+    for (size_t j = 0; j < c->r.nf; j++)
+        (*vals)[c->r.f[j].col] = &c->r.f[j];
+    if (c->r.op == GIM_UPSERT) {
+        e->has_ups = true;
+        return;
+    }
+    e->has_upd = true;
+    if (c->r.op == GIM_DELETE) { /* a dimension: ended, never kept for later */
+        e->nopend = true;
+        if (t->gmt_end >= 0 && !gim_rec_get(&c->r, t->gmt_end))
+            (*vals)[t->gmt_end] = &x->now_field;
+        return;
+    }
+    if (e->n_upd == e->cap_upd) {
+        e->cap_upd = e->cap_upd ? e->cap_upd * 2 : 4;
+        e->upd_recs = mf_xrealloc(e->upd_recs, e->cap_upd * sizeof *e->upd_recs);
+    }
+    e->upd_recs[e->n_upd++] = (uint32_t)ri;
+}
+
+/* ---- staging ------------------------------------------------------------------------------ */
+
+static void append_int(mf_buffer *b, int64_t v)
+{
+    char s[24];
+    int n = snprintf(s, sizeof s, "%" PRId64, v);
+    mf_buffer_append(b, s, (size_t)n);
+}
+
+static void append_value(struct run *x, mf_buffer *b, const gim_field *f, const gim_col *col)
+{
+    (void)x;
+    if (f->kind == GIM_V_NULL)
+        mf_buffer_append(b, "\\N", 2);
+    else if (f->kind == GIM_V_REF)
+        append_int(b, f->key);
+    else if (col->src == GIM_SRC_DATETIME) {
+        int64_t ts = parse_i64(f);
+        append_int(b, ts - ((ts % 900) + 900) % 900);
+    } else
+        mf_buffer_append(b, f->v, f->len);
+}
+
+/* One staging line for row e, operation op, values vals (NULL: key only). */
+static void stage_line(struct run *x, mf_buffer *b, const struct ment *e, int op, const gim_field **vals,
+                       uint32_t ent)
+{
+    const gim_table *t = &x->in->ts->t[e->table];
+    const struct crec *kr = &x->recs[e->key_rec];
+    char *mask = mf_xmalloc(t->ncols + 1);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const gim_col *col = &t->cols[i];
+        const gim_field *f = NULL;
+        bool present = true;
+        if (i)
+            mf_buffer_append(b, "\t", 1);
+        switch (col->src) {
+        case GIM_SRC_FIELD:
+        case GIM_SRC_REF:
+            f = col->key ? gim_rec_get(&kr->r, (int)i) : vals ? vals[i] : NULL;
+            present = f != NULL;
+            if (f)
+                append_value(x, b, f, col);
+            else
+                mf_buffer_append(b, "\\N", 2);
+            break;
+        case GIM_SRC_DATETIME:
+            f = vals ? vals[col->from] : NULL;
+            present = f != NULL;
+            if (f) {
+                append_value(x, b, f, col);
+                if (f->kind == GIM_V_TEXT && !strcmp(col->name, "start_date_time_key")) {
+                    int64_t ts = parse_i64(f), k = ts - ((ts % 900) + 900) % 900;
+                    if (x->min_dt == INT64_MAX || k < x->min_dt)
+                        x->min_dt = k;
+                    if (x->max_dt == INT64_MIN || k > x->max_dt)
+                        x->max_dt = k;
+                }
+            } else {
+                mf_buffer_append(b, "\\N", 2);
+            }
+            break;
+        case GIM_SRC_TENANT:
+            if (!strcmp(col->name, "tenant_name"))
+                pgt_append_escaped(b, kr->r.tenant, kr->r.tenant_len);
+            else
+                append_int(b, kr->r.tenant_key);
+            break;
+        case GIM_SRC_AUDIT:
+            append_int(b, x->audit_key);
+            break;
+        case GIM_SRC_PLACEHOLDER:
+            present = op == OP_UPSERT;
+            mf_buffer_append(b, present ? "0" : "\\N", present ? 1 : 2);
+            break;
+        }
+        mask[i] = present ? '1' : '0';
+    }
+    mf_buffer_append(b, "\t", 1);
+    mf_buffer_append(b, mask, t->ncols);
+    free(mask);
+    char tail[48];
+    int n = snprintf(tail, sizeof tail, "\t%d\t%" PRIu32 "\n", op, ent);
+    mf_buffer_append(b, tail, (size_t)n);
+}
+
+/* The record that gave the value the server refused at line (1-based) of
+ * a table's COPY, column name; -1 when unknown. */
+static long suspect_of(struct run *x, const struct line *lines, size_t nlines, const gim_table *t)
+{
+    const pgc_error *e = &x->out->err;
+    if (!e->copy_line || e->copy_line > nlines || !e->column[0])
+        return -1;
+    const struct line *l = &lines[e->copy_line - 1];
+    const struct ment *m = &x->ents[l->ent];
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (strcmp(t->cols[i].name, e->column) != 0)
+            continue;
+        int col = t->cols[i].src == GIM_SRC_DATETIME ? t->cols[i].from : (int)i;
+        const gim_field **vals = l->op == OP_UPSERT ? m->u : m->d;
+        const gim_field *f = t->cols[col].key ? gim_rec_get(&x->recs[m->key_rec].r, col) : vals ? vals[col] : NULL;
+        if (!f || f == &x->now_field)
+            return -1;
+        return x->recs[f->rec].in;
+    }
+    return -1;
+}
+
+/* Write the merged rows of table ti. */
+static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buffer *pend_k, mf_buffer *pend_r,
+                             mf_buffer *pend_tk, size_t *npend)
+{
+    const gim_table *t = &x->in->ts->t[ti];
+    const struct tsql *q = &x->cy->sql[ti];
+    mf_buffer data = {0};
+    struct line *lines = NULL;
+    size_t nlines = 0, cap = 0;
+    bool any_del = false, any_ups = false, any_upd = false;
+    for (size_t i = 0; i < x->nents; i++) {
+        const struct ment *e = &x->ents[i];
+        if (e->table != (int)ti)
+            continue;
+        int ops[3], nops = 0;
+        if (e->deleted)
+            ops[nops++] = OP_FACT_DELETE;
+        if (e->has_ups)
+            ops[nops++] = OP_UPSERT;
+        if (e->has_upd)
+            ops[nops++] = e->nopend ? OP_DIM_DELETE : OP_UPDATE;
+        for (int k = 0; k < nops; k++) {
+            stage_line(x, &data, e, ops[k], ops[k] == OP_UPSERT ? e->u : ops[k] == OP_FACT_DELETE ? NULL : e->d,
+                       (uint32_t)i);
+            if (nlines == cap) {
+                cap = cap ? cap * 2 : 256;
+                lines = mf_xrealloc(lines, cap * sizeof *lines);
+            }
+            lines[nlines++] = (struct line){.ent = (uint32_t)i, .op = (uint8_t)ops[k]};
+            any_del |= ops[k] == OP_FACT_DELETE;
+            any_ups |= ops[k] == OP_UPSERT;
+            any_upd |= ops[k] == OP_UPDATE || ops[k] == OP_DIM_DELETE;
+        }
+    }
+    pgc_class cls = PGC_OK;
+    char what[128];
+    if (!nlines)
+        goto out;
+    snprintf(what, sizeof what, "staging %s", t->sql);
+    if (pgc_copy_in_sql(x->pg, q->copy, data.data, data.len, NULL) != PGC_OK) {
+        cls = fail(x, pgc_last_error(x->pg)->cls, what);
+        if (cls == PGC_DATA)
+            x->out->suspect = suspect_of(x, lines, nlines, t);
+        goto out;
+    }
+    snprintf(what, sizeof what, "writing %s", t->sql);
+    if (any_del && (cls = exec_rows(x, what, q->del, &x->out->rows)) != PGC_OK)
+        goto out;
+    if (any_ups && q->rename && (cls = exec_rows(x, what, q->rename, &x->out->rows)) != PGC_OK)
+        goto out;
+    if (any_ups && ((cls = exec_rows(x, what, q->upd_existing, &x->out->rows)) != PGC_OK ||
+                    (cls = exec_rows(x, what, q->ins_new, &x->out->rows)) != PGC_OK))
+        goto out;
+    if (any_upd) {
+        PGresult *r = NULL;
+        if ((cls = exec(x, what, q->upd, 0, NULL, &r)) != PGC_OK)
+            goto out;
+        x->out->rows += (uint64_t)PQntuples(r);
+        bool *applied = mf_xcalloc(x->nents + 1, sizeof *applied);
+        for (int row = 0; row < PQntuples(r); row++)
+            applied[strtoul(PQgetvalue(r, row, 0), NULL, 10) % (x->nents + 1)] = true;
+        PQclear(r);
+        for (size_t i = 0; i < x->nents; i++) {
+            const struct ment *e = &x->ents[i];
+            if (e->table != (int)ti || !e->has_upd || e->nopend || applied[i])
+                continue;
+            for (size_t k = 0; k < e->n_upd; k++) { /* the row is not there: keep the updates */
+                const struct crec *c = &x->recs[e->upd_recs[k]];
+                array_elem(pend_t, t->name, strlen(t->name));
+                array_elem(pend_k, c->rowkey, c->rklen);
+                array_elem(pend_r, c->json, c->jlen);
+                char tk[16];
+                int n = snprintf(tk, sizeof tk, "%s%" PRId32, pend_tk->len > 1 ? "," : "", c->r.tenant_key);
+                mf_buffer_append(pend_tk, tk, (size_t)n);
+                (*npend)++;
+            }
+        }
+        free(applied);
+    }
+out:
+    mf_buffer_free(&data);
+    free(lines);
+    return cls;
+}
+
+static pgc_class keep_pending(struct run *x, mf_buffer *t, mf_buffer *k, mf_buffer *r, mf_buffer *tk)
+{
+    mf_buffer *bufs[4] = {t, k, r, tk};
+    for (int i = 0; i < 4; i++)
+        mf_buffer_append(bufs[i], "}", 2);
+    char now[24], audit[24];
+    snprintf(now, sizeof now, "%" PRId64, x->now_s);
+    snprintf(audit, sizeof audit, "%" PRId64, x->audit_key);
+    const char *p[6] = {(const char *)t->data, (const char *)k->data, (const char *)r->data, now, audit,
+                        (const char *)tk->data};
+    return exec(x, "keeping updates for later",
+                "INSERT INTO gim_pending_update (table_name, row_key, record, created_ts, tenant_key,"
+                " create_audit_key, update_audit_key)"
+                " SELECT u.t, u.k, u.r, $4, u.tk, $5, $5 FROM unnest($1::text[], $2::text[], $3::text[], $6::int[])"
+                " WITH ORDINALITY AS u(t, k, r, tk, ord) ORDER BY u.ord",
+                6, p, NULL);
+}
+
+/* ---- control rows ----------------------------------------------------------------------- */
+
+static pgc_class history_row(struct run *x, const char *status, int64_t start_ms, int64_t end_ms, int64_t rows,
+                             int64_t rejected, const char *audit, const char *error)
+{
+    char s[24], e[24], d[24], r[24], j[24];
+    snprintf(s, sizeof s, "%" PRId64, start_ms / 1000);
+    snprintf(e, sizeof e, "%" PRId64, end_ms / 1000);
+    snprintf(d, sizeof d, "%" PRId64, end_ms - start_ms);
+    snprintf(r, sizeof r, "%" PRId64, rows);
+    snprintf(j, sizeof j, "%" PRId64, rejected);
+    const char *p[9] = {x->in->job_instance, status, s, e, d, r, j, audit, error};
+    return exec(x, "writing ctl_etl_history",
+                "INSERT INTO ctl_etl_history (job_name, job_instance, status, start_ts, end_ts, duration_ms,"
+                " row_count, rejected_count, audit_key, error_message)"
+                " VALUES ('etl', $1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                9, p, NULL);
+}
+
+static pgc_class control_rows(struct run *x)
+{
+    const gim_cycle_in *in = x->in;
+    char audit[24], rows[24], mn[24], mx[24];
+    snprintf(audit, sizeof audit, "%" PRId64, x->audit_key);
+    snprintf(rows, sizeof rows, "%" PRIu64, x->out->rows);
+    snprintf(mn, sizeof mn, "%" PRId64, x->min_dt);
+    snprintf(mx, sizeof mx, "%" PRId64, x->max_dt);
+    bool dt = x->min_dt != INT64_MAX;
+    const char *p[4] = {audit, rows, dt ? mn : NULL, dt ? mx : NULL};
+    pgc_class cls = exec(x, "writing ctl_audit_log",
+                         "UPDATE ctl_audit_log SET row_count = $2, min_date_time_key = $3, max_date_time_key = $4"
+                         " WHERE audit_key = $1",
+                         4, p, NULL);
+    for (size_t i = 0; i < in->nfailed && cls == PGC_OK; i++)
+        cls = history_row(x, "FAILED", in->failed[i].start_ms, in->failed[i].end_ms, in->failed[i].rows, 0, NULL,
+                          in->failed[i].error);
+    if (cls == PGC_OK)
+        cls = history_row(x, "SUCCESS", in->start_ms, in->host->now_ms(), (int64_t)x->out->rows, in->rejected,
+                          audit, NULL);
+    return cls;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+static pgc_class ensure_staging(struct run *x)
+{
+    gim_cycle *cy = x->cy;
+    if (cy->ts != x->in->ts) {
+        free_sql(cy);
+        cy->ts = x->in->ts;
+        cy->sql = mf_xcalloc(cy->ts->n, sizeof *cy->sql);
+        for (size_t i = 0; i < cy->ts->n; i++)
+            build_sql(&cy->sql[i], &cy->ts->t[i]);
+        cy->staged_session = 0;
+    }
+    pgc_class cls = pgc_connect(x->pg);
+    if (cls != PGC_OK)
+        return fail(x, cls, "connecting");
+    if (cy->staged_session == pgc_session(x->pg))
+        return PGC_OK;
+    for (size_t i = 0; i < cy->ts->n; i++)
+        if ((cls = exec(x, "creating the staging tables", cy->sql[i].stage_ddl, 0, NULL, NULL)) != PGC_OK)
+            return cls;
+    cy->staged_session = pgc_session(x->pg);
+    return PGC_OK;
+}
+
+static pgc_class body(struct run *x)
+{
+    const gim_cycle_in *in = x->in;
+    PGresult *r = NULL;
+    char now[24];
+    snprintf(now, sizeof now, "%" PRId64, x->now_s);
+    const char *p[2] = {in->job_instance, now};
+    pgc_class cls = exec(x, "writing ctl_audit_log",
+                         "INSERT INTO ctl_audit_log (job_name, job_instance, created_ts) VALUES ('etl', $1, $2)"
+                         " RETURNING audit_key",
+                         2, p, &r);
+    if (cls != PGC_OK)
+        return cls;
+    x->audit_key = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    x->out->audit_key = x->audit_key;
+    PQclear(r);
+
+    decode_inputs(x);
+    if ((cls = resolve_tenants(x, 0)) != PGC_OK)
+        return cls;
+    size_t first_p, n_p;
+    if ((cls = take_pending(x, &first_p, &n_p)) != PGC_OK)
+        return cls;
+    if (n_p && (cls = resolve_tenants(x, first_p)) != PGC_OK)
+        return cls;
+    if ((cls = resolve_refs(x)) != PGC_OK)
+        return cls;
+    /* kept updates first: they are older than the cycle's records */
+    for (size_t i = first_p; i < first_p + n_p; i++)
+        merge_one(x, i);
+    for (size_t i = 0; i < first_p; i++)
+        merge_one(x, i);
+
+    mf_buffer pt = {0}, pk = {0}, pr = {0}, ptk = {0};
+    mf_buffer_append(&pt, "{", 1);
+    mf_buffer_append(&pk, "{", 1);
+    mf_buffer_append(&pr, "{", 1);
+    mf_buffer_append(&ptk, "{", 1);
+    size_t npend = 0;
+    /* dimensions first (completing placeholders before facts are written does not matter to the facts,
+     * but it keeps one order), then facts */
+    for (int pass = 0; pass < 2 && cls == PGC_OK; pass++)
+        for (size_t ti = 0; ti < in->ts->n && cls == PGC_OK; ti++)
+            if (in->ts->t[ti].fact == (pass == 1))
+                cls = write_table(x, ti, &pt, &pk, &pr, &ptk, &npend);
+    if (cls == PGC_OK && npend)
+        cls = keep_pending(x, &pt, &pk, &pr, &ptk);
+    x->out->pending_kept = npend;
+    mf_buffer_free(&pt);
+    mf_buffer_free(&pk);
+    mf_buffer_free(&pr);
+    mf_buffer_free(&ptk);
+    if (cls == PGC_OK)
+        cls = control_rows(x);
+    return cls;
+}
+
+static void run_free(struct run *x)
+{
+    for (size_t i = 0; i < x->nrecs; i++)
+        free(x->recs[i].rowkey);
+    free(x->recs);
+    free(x->fields);
+    free(x->pfields);
+    mf_buffer_free(&x->pblobs);
+    for (size_t i = 0; i < x->nents; i++) {
+        free(x->ents[i].u);
+        free(x->ents[i].d);
+        free(x->ents[i].upd_recs);
+    }
+    free(x->ents);
+    gim_map_clear(&x->rows);
+}
+
+pgc_class gim_cycle_run(gim_cycle *cy, const gim_cycle_in *in, gim_cycle_out *out)
+{
+    *out = (gim_cycle_out){.suspect = -1};
+    struct run x = {.cy = cy, .in = in, .out = out, .pg = in->pg, .now_s = in->host->now_ms() / 1000,
+                    .min_dt = INT64_MAX, .max_dt = INT64_MIN};
+    int n = snprintf(x.now_text, sizeof x.now_text, "%" PRId64, x.now_s);
+    x.now_field = (gim_field){.kind = GIM_V_TEXT, .v = x.now_text, .len = (uint32_t)n};
+    pgc_class cls = ensure_staging(&x);
+    if (cls == PGC_OK && (cls = pgc_begin(in->pg)) != PGC_OK)
+        fail(&x, cls, "BEGIN");
+    if (cls == PGC_OK && in->session && pgc_session(in->pg) != in->session) {
+        /* a new connection has not the loader's lock: never write without it */
+        cls = PGC_TRANSIENT;
+        out->err = (pgc_error){.cls = cls};
+        snprintf(out->why, sizeof out->why, "the connection was renewed: the loader's lock must be taken again");
+    }
+    if (cls == PGC_OK)
+        cls = body(&x);
+    if (cls == PGC_OK && !in->probe && (cls = pgc_commit(in->pg)) != PGC_OK)
+        fail(&x, cls, "COMMIT");
+    if (pgc_in_transaction(in->pg))
+        pgc_rollback(in->pg);
+    if (cls == PGC_OK && !in->probe)
+        gim_dims_commit(in->dims);
+    else
+        gim_dims_rollback(in->dims);
+    run_free(&x);
+    return cls;
+}

@@ -1,0 +1,699 @@
+/*
+ * sink gim — the Info Mart loader: GSP records (docs/events.md §2) into the
+ * Info Mart schema (docs/info-mart-schema.md), in ETL cycles.
+ *
+ * Start (from tick, never blocking init): connect (pg_client.h), take the
+ * loader's advisory lock (GIM_LOADER_LOCK_KEY; while another loader holds
+ * it, say so once and stay not ready), migrate the schema
+ * (gim_schema_migrate), fill DATE_TIME for the configured range, read the
+ * tables' columns (gim_tables.h).
+ *
+ * Records are checked and reduced to a byte form as they arrive
+ * (gim_record.h; an invalid one is rejected with the reason and counted in
+ * gim_issues_total) and wait in a buffer holding their acks (pg_rowbuf.h)
+ * until the cycle ends: every `cycle`, or at `cycle_records` records, or at
+ * the end of the input. One transaction per cycle (gim_cycle.h); the acks
+ * are released only after its COMMIT, so Kafka offsets advance only then.
+ * A value the database refuses (SQLSTATE class 22/23) rejects that record
+ * alone: the cycle is run again without it (the record is the one that gave
+ * the refused value when the server names the line and column of the
+ * staging COPY, else it is found by bisection over the cycle's records in
+ * trial transactions that roll back). A transient error rolls back and the
+ * cycle is retried after a backoff; its FAILED ctl_etl_history row is
+ * written by the next cycle that commits.
+ *
+ * Backpressure: while a full cycle cannot be written (no lock, database
+ * down), process() answers MF_RETRY without taking the batch.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gim_cycle.h"
+#include "gim_dims.h"
+#include "gim_record.h"
+#include "gim_tables.h"
+#include "pg_client.h"
+#include "pg_rowbuf.h"
+#include "schema.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+#ifndef GIM_SCHEMA_DIR
+#define GIM_SCHEMA_DIR "/usr/local/share/martflow/infomart"
+#endif
+
+/* The loader's single-instance lock ("mf-gim" in ASCII); migrations take
+ * GIM_SCHEMA_LOCK_KEY besides. */
+#define GIM_LOADER_LOCK_KEY INT64_C(0x6d662d67696d)
+#define LOCK_TRY_MS 200
+#define MIGRATE_LOCK_MS 30000
+#define MAX_FAILED 64 /* failed cycles remembered for ctl_etl_history (the oldest go) */
+#define MAX_ISSUES 16
+#define MAX_PARTITIONS 256
+
+struct issue {
+    const char *name;
+    mf_metric *m;
+};
+
+struct kpart {
+    char *topic;
+    int32_t partition;
+    int64_t ts;
+    mf_metric *millis, *behind;
+};
+
+struct ctx {
+    struct pgc_opts pgo;
+    int64_t cycle_ms, cycle_records;
+    const char *schema_dir;
+    const char *tenant;
+    int64_t dt_past_ms, dt_ahead_ms;
+
+    mf_node *node;
+    const mf_host *host;
+    pgc *pg;
+    gim_tables *ts;
+    gim_dims *dims;
+    gim_cycle *cy;
+    pgrb *rows;
+    mf_json_fieldset *fs;
+    mf_json_view views[GIM_RECORD_NPATHS];
+    mf_buffer scratch;
+
+    bool locked, waiting_logged, ready;
+    uint64_t lock_session;
+    int schema_version;
+    char job_instance[160];
+
+    int64_t last_cycle;  /* monotonic ms of the last cycle attempt */
+    int64_t retry_at;    /* monotonic ms: no cycle before */
+    unsigned attempt;    /* consecutive failed cycles */
+    int64_t retry_base_ms, retry_cap_ms;
+    unsigned rng;
+    gim_failed failed[MAX_FAILED];
+    size_t nfailed;
+    int64_t rejected;    /* since the last committed cycle */
+    uint64_t written, cycles;
+
+    mf_metric *m_state, *m_failed_steps, *m_failed_now;
+    struct issue issues[MAX_ISSUES];
+    size_t nissues;
+    struct kpart parts[MAX_PARTITIONS];
+    size_t nparts;
+};
+
+static const mf_option options[] = {
+    PGC_OPTIONS(struct ctx, pgo),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "cycle", "15s", 0, struct ctx, cycle_ms, 10, 36e5,
+                    "An ETL cycle (one transaction) ends this long after the previous one"),
+    MF_OPTION_RANGE(MF_OPT_INT, "cycle_records", "50000", 0, struct ctx, cycle_records, 1, 1e7,
+                    "... or when this many records wait; more are not taken meanwhile (backpressure)"),
+    MF_OPTION(MF_OPT_STRING, "schema_dir", "", 0, struct ctx, schema_dir,
+              "Directory of the Info Mart migrations NNN_*.sql applied at start (\"\": the installed ones)"),
+    MF_OPTION(MF_OPT_STRING, "tenant", "", 0, struct ctx, tenant,
+              "The tenant this Info Mart is for (TENANT_ID): records of another are rejected (\"\": any)"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_past", "31d", 0, struct ctx, dt_past_ms, 0, 3.2e11,
+                    "DATE_TIME is filled at start from this long before now ..."),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_ahead", "366d", 0, struct ctx, dt_ahead_ms, 0, 3.2e11,
+                    "... to this long after now (existing rows are kept)"),
+    MF_OPTION_END,
+};
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+static void issue(struct ctx *c, const char *name, double n)
+{
+    for (size_t i = 0; i < c->nissues; i++)
+        if (!strcmp(c->issues[i].name, name)) {
+            c->host->metric_add(c->issues[i].m, n);
+            return;
+        }
+    if (c->nissues == MAX_ISSUES)
+        return;
+    char labels[96];
+    snprintf(labels, sizeof labels, "issue=\"%s\"", name);
+    struct issue *is = &c->issues[c->nissues++];
+    is->name = name;
+    is->m = c->host->counter(c->node, "gim_issues_total", labels, "GSP records the loader refused, by issue");
+    c->host->metric_add(is->m, n);
+}
+
+static void set_state(struct ctx *c)
+{
+    int v = !c->cycles && !c->attempt ? 0 : c->attempt == 0 ? 1 : -(int)(c->attempt < 3 ? c->attempt : 3);
+    c->host->metric_set(c->m_state, v);
+    c->host->metric_set(c->m_failed_now, (double)c->attempt);
+}
+
+/* Kafka positions of the committed records: the newest timestamp per partition. */
+static void note_kafka(struct ctx *c, const gim_rec *r)
+{
+    if (r->partition < 0 || !r->topic || r->time_ms == MF_TIME_UNSET)
+        return;
+    struct kpart *p = NULL;
+    for (size_t i = 0; i < c->nparts && !p; i++)
+        if (c->parts[i].partition == r->partition && strlen(c->parts[i].topic) == r->topic_len &&
+            !memcmp(c->parts[i].topic, r->topic, r->topic_len))
+            p = &c->parts[i];
+    if (!p) {
+        if (c->nparts == MAX_PARTITIONS)
+            return;
+        p = &c->parts[c->nparts++];
+        p->topic = mf_xstrndup(r->topic, r->topic_len);
+        p->partition = r->partition;
+        p->ts = MF_TIME_UNSET;
+        char labels[512];
+        snprintf(labels, sizeof labels, "topic=\"%.400s\",partition=\"%" PRId32 "\"", p->topic, p->partition);
+        p->millis = c->host->gauge(c->node, "gim_kafka_timestamp_millis", labels,
+                                   "Kafka timestamp (epoch ms) of the newest record loaded, per partition");
+        p->behind = c->host->gauge(c->node, "gim_kafka_timestamp_behind", labels,
+                                   "Milliseconds between that timestamp and its load");
+    }
+    if (r->time_ms > p->ts)
+        p->ts = r->time_ms;
+}
+
+static void publish_kafka(struct ctx *c)
+{
+    int64_t now = c->host->now_ms();
+    for (size_t i = 0; i < c->nparts; i++) {
+        c->host->metric_set(c->parts[i].millis, (double)c->parts[i].ts);
+        c->host->metric_set(c->parts[i].behind, (double)(now - c->parts[i].ts));
+    }
+}
+
+/* ---- start: lock, schema ------------------------------------------------------------------- */
+
+static int fatal(struct ctx *c, const char *what, const char *msg)
+{
+    c->host->log(c->node, MF_LOG_ERROR, "%s: %s", what, msg);
+    return MF_FATAL;
+}
+
+static int prepare_schema(struct ctx *c)
+{
+    gim_schema_result res;
+    const char *dir = c->schema_dir && *c->schema_dir ? c->schema_dir : GIM_SCHEMA_DIR;
+    pgc_class cls = gim_schema_migrate(c->pg, dir, MIGRATE_LOCK_MS, &res);
+    if (cls == PGC_TRANSIENT) {
+        c->host->log(c->node, MF_LOG_WARN, "migrating the Info Mart schema: %s; retrying", res.message);
+        return MF_RETRY;
+    }
+    if (cls != PGC_OK)
+        return fatal(c, "migrating the Info Mart schema", res.message);
+    c->schema_version = res.version;
+    c->host->log(c->node, MF_LOG_INFO, "Info Mart schema at version %d (%d migrations applied, from version %d)",
+                 res.version, res.applied, res.from_version);
+    char past[32], ahead[32];
+    snprintf(past, sizeof past, "%" PRId64, c->dt_past_ms / 1000);
+    snprintf(ahead, sizeof ahead, "%" PRId64, c->dt_ahead_ms / 1000);
+    const char *p[2] = {past, ahead};
+    cls = pgc_exec(c->pg,
+                   "SELECT infomart_populate_date_time(now() - make_interval(secs => $1::bigint),"
+                   " now() + make_interval(secs => $2::bigint))",
+                   2, p, NULL);
+    if (cls == PGC_TRANSIENT)
+        return MF_RETRY;
+    if (cls != PGC_OK)
+        return fatal(c, "filling DATE_TIME", pgc_last_error(c->pg)->message);
+    char why[512];
+    c->ts = gim_tables_load(c->pg, &cls, why, sizeof why);
+    if (!c->ts)
+        return cls == PGC_TRANSIENT ? MF_RETRY : fatal(c, "reading the Info Mart tables", why);
+    char labels[256];
+    snprintf(labels, sizeof labels, "applicationName=\"gim\",gim_version=\"%s\",schema_version=\"%d\"",
+             PACKAGE_VERSION, c->schema_version);
+    c->m_state = c->host->gauge(c->node, "gim_server_state", labels,
+                                "0 starting, 1 running, -1/-2/-3: the last 1/2/3 or more cycles failed");
+    set_state(c);
+    return MF_OK;
+}
+
+/* MF_OK when this loader holds the lock on the current connection (taking
+ * it, and preparing the schema the first time); MF_RETRY while it cannot. */
+static int ensure_locked(struct ctx *c)
+{
+    pgc_class cls = pgc_connect(c->pg);
+    if (cls == PGC_FATAL)
+        return fatal(c, "connecting to the Info Mart", pgc_last_error(c->pg)->message);
+    if (cls != PGC_OK)
+        return MF_RETRY; /* the client logs connection trouble */
+    if (c->locked && pgc_session(c->pg) == c->lock_session)
+        return MF_OK;
+    if (c->locked)
+        c->host->log(c->node, MF_LOG_WARN, "the connection was renewed: taking the Info Mart lock again");
+    c->locked = false;
+    bool got = false;
+    cls = pgc_lock_wait(c->pg, GIM_LOADER_LOCK_KEY, LOCK_TRY_MS, &got);
+    if (cls == PGC_FATAL)
+        return fatal(c, "taking the Info Mart lock", pgc_last_error(c->pg)->message);
+    if (cls != PGC_OK)
+        return MF_RETRY;
+    if (!got) {
+        if (!c->waiting_logged)
+            c->host->log(c->node, MF_LOG_INFO,
+                         "waiting for the Info Mart lock held by another loader (advisory lock %" PRId64 ")",
+                         GIM_LOADER_LOCK_KEY);
+        c->waiting_logged = true;
+        c->host->set_ready(c->node, false);
+        return MF_RETRY;
+    }
+    c->locked = true;
+    c->lock_session = pgc_session(c->pg);
+    if (c->waiting_logged)
+        c->host->log(c->node, MF_LOG_INFO, "took the Info Mart lock: loading");
+    c->waiting_logged = false;
+    if (!c->ts)
+        return prepare_schema(c);
+    return MF_OK;
+}
+
+/* ---- cycles ---------------------------------------------------------------------------------- */
+
+static int64_t backoff_ms(struct ctx *c)
+{
+    int64_t cap = c->retry_base_ms;
+    for (unsigned i = 0; i < c->attempt && cap < c->retry_cap_ms; i++)
+        cap *= 2;
+    if (cap > c->retry_cap_ms)
+        cap = c->retry_cap_ms;
+    int64_t floor = cap / 2; /* half fixed, half jitter: a retry never comes at once */
+    return floor + (cap > 0 ? (int64_t)(rand_r(&c->rng) % (unsigned)(cap - floor + 1)) : 0);
+}
+
+struct batch {
+    size_t n;
+    const void **blob;
+    size_t *blen;
+    const char **value;
+    size_t *vlen;
+    bool *excluded;
+    char **reason;
+};
+
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->reason[i]);
+    free(b->blob);
+    free(b->blen);
+    free(b->value);
+    free(b->vlen);
+    free(b->excluded);
+    free(b->reason);
+}
+
+static void batch_load(struct ctx *c, struct batch *b)
+{
+    size_t n = pgrb_count(c->rows);
+    *b = (struct batch){.n = n};
+    b->blob = mf_xcalloc(n + 1, sizeof *b->blob);
+    b->blen = mf_xcalloc(n + 1, sizeof *b->blen);
+    b->value = mf_xcalloc(n + 1, sizeof *b->value);
+    b->vlen = mf_xcalloc(n + 1, sizeof *b->vlen);
+    b->excluded = mf_xcalloc(n + 1, sizeof *b->excluded);
+    b->reason = mf_xcalloc(n + 1, sizeof *b->reason);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx = (uint32_t)i;
+        b->blob[i] = pgrb_data(c->rows, &idx, 1, &b->blen[i]);
+        const mf_record *r = pgrb_record(c->rows, i);
+        b->value[i] = (const char *)r->value;
+        b->vlen[i] = r->value_len;
+    }
+}
+
+static pgc_class attempt(struct ctx *c, const struct batch *b, const bool *excluded, bool probe, int64_t start_ms,
+                         gim_cycle_out *out)
+{
+    int64_t bad = 0;
+    for (size_t i = 0; i < b->n; i++)
+        bad += b->excluded[i];
+    gim_cycle_in in = {
+        .ts = c->ts, .dims = c->dims, .pg = c->pg, .host = c->host, .node = c->node, .fs = c->fs,
+        .views = c->views, .job_instance = c->job_instance, .n = b->n, .blob = b->blob, .blen = b->blen,
+        .value = b->value, .vlen = b->vlen, .excluded = excluded, .failed = c->failed, .nfailed = c->nfailed,
+        .rejected = c->rejected + bad, .start_ms = start_ms, .probe = probe, .session = c->lock_session,
+    };
+    return gim_cycle_run(c->cy, &in, out);
+}
+
+static char *sqlstate_reason(const pgc_error *e)
+{
+    if (e->column[0])
+        return mf_xasprintf("SQLSTATE %s: %s (column %s)", e->sqlstate, e->message, e->column);
+    return mf_xasprintf("SQLSTATE %s: %s", e->sqlstate, e->message);
+}
+
+/*
+ * Find a record the database refuses among those not excluded, by trial
+ * transactions over prefixes of them (the shortest failing prefix ends with
+ * it). *cls: how the search ended (PGC_DATA: found; else the error that
+ * stopped it). Returns its index, or -1.
+ */
+static long bisect(struct ctx *c, const struct batch *b, int64_t start_ms, const pgc_error *first, char **reason,
+                   pgc_class *cls)
+{
+    size_t *active = mf_xcalloc(b->n + 1, sizeof *active), na = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->excluded[i])
+            active[na++] = i;
+    bool *ex = mf_xcalloc(b->n + 1, sizeof *ex);
+    pgc_error err = *first;
+    size_t lo = 0, hi = na; /* prefix lo loads, prefix hi is refused */
+    long found = -1;
+    *cls = PGC_DATA;
+    while (hi - lo > 1 || lo == 0) {
+        size_t mid = hi - lo > 1 ? lo + (hi - lo) / 2 : 0; /* at the end: does the empty prefix load? */
+        memcpy(ex, b->excluded, b->n * sizeof *ex);
+        for (size_t i = mid; i < na; i++)
+            ex[active[i]] = true;
+        gim_cycle_out out;
+        pgc_class r = attempt(c, b, ex, true, start_ms, &out);
+        if (r == PGC_DATA) {
+            if (mid == 0) { /* not a record of this cycle: a kept update */
+                *cls = PGC_FATAL;
+                c->host->log(c->node, MF_LOG_ERROR, "an update kept from an earlier cycle is refused: %s", out.why);
+                goto out;
+            }
+            hi = mid;
+            err = out.err;
+        } else if (r == PGC_OK) {
+            if (mid == 0)
+                break;
+            lo = mid;
+        } else {
+            *cls = r;
+            goto out;
+        }
+    }
+    found = (long)active[hi - 1];
+    *reason = sqlstate_reason(&err);
+out:
+    free(active);
+    free(ex);
+    return found;
+}
+
+static void cycle_failed(struct ctx *c, const struct batch *b, int64_t start_ms, const gim_cycle_out *out)
+{
+    if (c->nfailed == MAX_FAILED) {
+        memmove(c->failed, c->failed + 1, (MAX_FAILED - 1) * sizeof *c->failed);
+        c->nfailed--;
+    }
+    gim_failed *f = &c->failed[c->nfailed++];
+    *f = (gim_failed){.start_ms = start_ms, .end_ms = c->host->now_ms(), .rows = (int64_t)b->n};
+    snprintf(f->error, sizeof f->error, "%.500s", out->why);
+    c->attempt++;
+    c->host->metric_add(c->m_failed_steps, 1);
+    set_state(c);
+    int64_t wait = backoff_ms(c);
+    c->retry_at = c->host->monotonic_ms() + wait;
+    c->host->log(c->node, MF_LOG_WARN, "cycle of %zu records failed (transient, %u in a row): %s; retrying in %" PRId64
+                 " ms", b->n, c->attempt, out->why, wait);
+}
+
+static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
+{
+    gim_field *fields = mf_xcalloc(256, sizeof *fields);
+    size_t bad = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->excluded[i]) {
+            c->host->reject(c->node, pgrb_record(c->rows, i), "%s", b->reason[i]);
+            issue(c, "sqlstate", 1);
+            bad++;
+            pgrb_set_state(c->rows, i, PGRB_BAD);
+            continue;
+        }
+        gim_rec r;
+        if (b->blen[i] && gim_record_decode(c->ts, b->blob[i], b->blen[i], &r, fields))
+            note_kafka(c, &r);
+        pgrb_set_state(c->rows, i, PGRB_DONE);
+    }
+    free(fields);
+    pgrb_settle(c->rows); /* releases the acks: the records are durable */
+    publish_kafka(c);
+    c->written += out->rows;
+    c->cycles++;
+    c->nfailed = 0;
+    c->rejected = 0;
+    c->attempt = 0;
+    set_state(c);
+    if (!c->ready)
+        c->host->log(c->node, MF_LOG_INFO, "first cycle committed: ready");
+    c->ready = true;
+    c->host->set_ready(c->node, true);
+    c->host->log(c->node, MF_LOG_DEBUG,
+                 "cycle committed: %zu records, %zu rejected, %" PRIu64 " rows, audit_key %" PRId64
+                 ", %zu updates kept, %zu applied",
+                 b->n, bad, out->rows, out->audit_key, out->pending_kept, out->pending_applied);
+}
+
+/* One cycle of everything buffered. MF_OK (committed), MF_RETRY (backing off), MF_FATAL. */
+static int run_cycle(struct ctx *c)
+{
+    struct batch b;
+    batch_load(c, &b);
+    int64_t start_ms = c->host->now_ms();
+    c->last_cycle = c->host->monotonic_ms();
+    int st = MF_OK;
+    for (;;) {
+        gim_cycle_out out;
+        pgc_class cls = attempt(c, &b, b.excluded, false, start_ms, &out);
+        if (cls == PGC_OK) {
+            cycle_done(c, &b, &out);
+            break;
+        }
+        if (cls == PGC_DATA) {
+            long bad = out.suspect;
+            char *reason = NULL;
+            if (bad >= 0 && !b.excluded[bad]) {
+                reason = sqlstate_reason(&out.err);
+            } else {
+                bad = bisect(c, &b, start_ms, &out.err, &reason, &cls);
+                if (bad < 0 && cls == PGC_TRANSIENT) {
+                    cycle_failed(c, &b, start_ms, &out);
+                    st = MF_RETRY;
+                    break;
+                }
+                if (bad < 0) {
+                    st = MF_FATAL;
+                    break;
+                }
+            }
+            c->host->log(c->node, MF_LOG_DEBUG, "record %ld of the cycle refused: %s", bad, reason);
+            b.excluded[bad] = true;
+            b.reason[bad] = reason;
+            continue;
+        }
+        if (cls == PGC_TRANSIENT) {
+            cycle_failed(c, &b, start_ms, &out);
+            st = MF_RETRY;
+        } else {
+            c->host->log(c->node, MF_LOG_ERROR, "cycle failed (fatal): %s", out.why);
+            st = MF_FATAL;
+        }
+        break;
+    }
+    batch_free(&b);
+    return st;
+}
+
+static bool due(struct ctx *c, int64_t now)
+{
+    size_t n = pgrb_count(c->rows);
+    if ((int64_t)n >= c->cycle_records || c->attempt)
+        return true;
+    return now - c->last_cycle >= c->cycle_ms && (n || c->nfailed || !c->ready);
+}
+
+static int tick(void *vctx)
+{
+    struct ctx *c = vctx;
+    int64_t now = c->host->monotonic_ms();
+    if (now < c->retry_at)
+        return MF_OK;
+    int st = ensure_locked(c);
+    if (st != MF_OK)
+        return st == MF_FATAL ? MF_FATAL : MF_OK;
+    if (!due(c, now))
+        return MF_OK;
+    return run_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Cycles until nothing waits, a fatal error, shutdown (until_stopping) or
+ * the deadline (monotonic ms; 0: none). */
+static int drain(struct ctx *c, bool until_stopping, int64_t deadline)
+{
+    while (pgrb_count(c->rows) || c->nfailed) {
+        int64_t now = c->host->monotonic_ms();
+        if ((until_stopping && c->host->stopping(c->node)) || (deadline && now >= deadline))
+            return MF_RETRY;
+        if (now < c->retry_at) {
+            int64_t wait = c->retry_at - now;
+            sleep_ms(wait < 100 ? wait : 100);
+            continue;
+        }
+        int st = ensure_locked(c);
+        if (st == MF_OK)
+            st = run_cycle(c);
+        if (st == MF_FATAL)
+            return st;
+        if (st == MF_RETRY && c->host->monotonic_ms() >= c->retry_at)
+            sleep_ms(100); /* waiting for the lock or the connection */
+    }
+    return MF_OK;
+}
+
+/* ---- records ------------------------------------------------------------------------------- */
+
+static int process(void *vctx, mf_batch *batch)
+{
+    struct ctx *c = vctx;
+    if (!c->ts) { /* records are checked against the tables: wait for the lock and the schema */
+        int st = c->host->monotonic_ms() >= c->retry_at ? ensure_locked(c) : MF_RETRY;
+        if (st == MF_FATAL)
+            return MF_FATAL;
+        if (!c->ts)
+            return MF_RETRY;
+    }
+    if ((int64_t)pgrb_count(c->rows) >= c->cycle_records) {
+        if (c->host->monotonic_ms() >= c->retry_at && ensure_locked(c) == MF_OK && run_cycle(c) == MF_FATAL)
+            return MF_FATAL;
+        if ((int64_t)pgrb_count(c->rows) >= c->cycle_records)
+            return MF_RETRY; /* a full cycle waits: take nothing more */
+    }
+    for (size_t i = 0; i < batch->count; i++) {
+        mf_record *rec = &batch->records[i];
+        gim_reject rj;
+        c->scratch.len = 0;
+        if (!gim_record_encode(c->ts, c->host, c->node, rec, c->fs, c->views, c->tenant, &c->scratch, &rj)) {
+            c->host->reject(c->node, rec, "%s", rj.why);
+            issue(c, rj.issue, 1);
+            c->rejected++;
+            continue;
+        }
+        if (rj.unknown_fields)
+            issue(c, "unknown_field", (double)rj.unknown_fields);
+        mf_buffer_append(pgrb_line(c->rows), c->scratch.data, c->scratch.len);
+        pgrb_add(c->rows, rec);
+    }
+    return MF_OK;
+}
+
+static int flush(void *vctx, mf_flush_reason reason)
+{
+    struct ctx *c = vctx;
+    switch (reason) {
+    case MF_FLUSH_END: /* the input ended: keep trying until it is all loaded or told to stop */
+        return drain(c, true, 0);
+    case MF_FLUSH_CHECKPOINT:
+        return MF_OK; /* cycles are the loader's checkpoints */
+    case MF_FLUSH_STOP:
+        break;
+    }
+    if (!pgrb_count(c->rows) || c->host->monotonic_ms() < c->retry_at || ensure_locked(c) != MF_OK)
+        return MF_OK;
+    return run_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
+}
+
+static int stop_cb(void *vctx, int64_t deadline_ms)
+{
+    struct ctx *c = vctx;
+    if (!c->rows)
+        return MF_OK;
+    int st = drain(c, false, deadline_ms);
+    if (pgrb_count(c->rows))
+        c->host->log(c->node, MF_LOG_WARN,
+                     "%zu records could not be loaded before the deadline: they stay unacknowledged (read again on "
+                     "the next run)",
+                     pgrb_count(c->rows));
+    c->host->log(c->node, MF_LOG_INFO, "%" PRIu64 " cycles committed, %" PRIu64 " rows written", c->cycles,
+                 c->written);
+    if (c->locked && pgc_connected(c->pg))
+        pgc_unlock(c->pg, GIM_LOADER_LOCK_KEY, NULL);
+    return st == MF_FATAL ? MF_FATAL : MF_OK;
+}
+
+static int init(void *vctx, mf_node *node, const mf_host *host)
+{
+    struct ctx *c = vctx;
+    c->node = node;
+    c->host = host;
+    if (!MF_HOST_HAS(host, json_fields)) {
+        host->log(node, MF_LOG_ERROR, "this engine is too old for the gim sink (host API 1.2 needed)");
+        return MF_FATAL;
+    }
+    const char *paths[] = GIM_RECORD_PATHS;
+    const char *err = NULL;
+    c->fs = host->fieldset_new(node, paths, GIM_RECORD_NPATHS, &err);
+    if (!c->fs)
+        return fatal(c, "field set", err ? err : "cannot compile");
+    pgc_error perr;
+    c->pg = pgc_new(&c->pgo, "martflow-gim", host, node, &perr);
+    if (!c->pg)
+        return fatal(c, "connection options", perr.message);
+    c->dims = gim_dims_new();
+    c->cy = gim_cycle_new();
+    c->rows = pgrb_new(host, node);
+    char hostname[64] = "";
+    gethostname(hostname, sizeof hostname - 1);
+    snprintf(c->job_instance, sizeof c->job_instance, "martflow-gim %s pid %ld node %s", hostname, (long)getpid(),
+             host->node_name(node));
+    c->m_failed_steps = host->counter(node, "gim_failed_jobsteps", NULL, "ETL cycles that failed (rolled back)");
+    c->m_failed_now = host->gauge(node, "gim_number_failed_kafkajob", NULL, "ETL cycles failed in a row now");
+    const json_t *settings = host->settings(node);
+    c->retry_base_ms = 100;
+    c->retry_cap_ms = 30000;
+    mf_setting_int(settings, "retry_base", &c->retry_base_ms);
+    mf_setting_int(settings, "retry_cap", &c->retry_cap_ms);
+    c->rng = (unsigned)host->monotonic_ms() ^ (unsigned)(uintptr_t)c;
+    c->last_cycle = host->monotonic_ms();
+    host->set_ready(node, false);
+    int64_t t = c->cycle_ms / 4;
+    host->set_tick(node, t < 10 ? 10 : t > 250 ? 250 : t);
+    return MF_OK;
+}
+
+static void free_cb(void *vctx)
+{
+    struct ctx *c = vctx;
+    pgrb_free(c->rows); /* holds of unloaded records stay taken: never acknowledged */
+    gim_cycle_free(c->cy);
+    gim_dims_free(c->dims);
+    gim_tables_free(c->ts);
+    pgc_free(c->pg);
+    if (c->fs)
+        c->host->fieldset_free(c->node, c->fs);
+    mf_buffer_free(&c->scratch);
+    for (size_t i = 0; i < c->nparts; i++)
+        free(c->parts[i].topic);
+}
+
+MF_PLUGIN_DEFINE = {
+    MF_PLUGIN_HEADER,
+    .kind = MF_KIND_SINK,
+    .name = "gim",
+    .version = PACKAGE_VERSION,
+    .description = "The Info Mart loader: GSP records into the Info Mart schema in ETL cycles, one transaction "
+                   "each, acknowledged after COMMIT",
+    .options = options,
+    .ctx_size = sizeof(struct ctx),
+    .init = init,
+    .free = free_cb,
+    .stop = stop_cb,
+    .process = process,
+    .flush = flush,
+    .tick = tick,
+};
