@@ -4,7 +4,7 @@
 Reads the catalog of a freshly migrated database as JSON (docs/gen-schema-doc.sql,
 run by tests/gim/schema_doc.sh) and
   - rewrites the parts between <!-- BEGIN GENERATED: tables --> / <!-- END GENERATED: tables -->
-    (every table and column, with the COMMENT ON texts of the migrations) and
+    (every table, view and column, with the COMMENT ON texts of the migrations) and
     <!-- BEGIN GENERATED: seeds --> / <!-- END GENERATED: seeds --> (the seeded static rows);
   - checks that the hand-written table between <!-- BEGIN CHECKED: technical_descriptor -->
     and <!-- END CHECKED: technical_descriptor --> lists exactly the seeded descriptors.
@@ -17,7 +17,10 @@ import re
 import sys
 
 
-def kind(name):
+def kind(t):
+    name = t["name"]
+    if t.get("relkind") == "v":
+        return 3
     if name.startswith("ctl_"):
         return 2
     if name.endswith("_fact"):
@@ -25,7 +28,7 @@ def kind(name):
     return 1
 
 
-KIND_TITLES = ["Facts", "Dimensions", "Control tables"]
+KIND_TITLES = ["Facts", "Dimensions", "Control tables", "Views (reporting)"]
 
 
 def cell(text):
@@ -55,20 +58,26 @@ def key_lines(t):
 
 def tables_md(cat):
     out = []
-    tables = sorted(cat["tables"], key=lambda t: (kind(t["name"]), t["oid"]))
+    tables = sorted(cat["tables"], key=lambda t: (kind(t), t["oid"]))
     current = None
     for t in tables:
-        k = kind(t["name"])
+        k = kind(t)
         if k != current:
             current = k
             out.append("### %s\n" % KIND_TITLES[k])
         out.append("#### `%s`\n" % t["name"])
         out.append("%s\n" % (t["comment"] or "(no description)"))
-        out.extend(key_lines(t))
-        out.append("")
-        out.append("| column | type | null | meaning |")
-        out.append("|---|---|---|---|")
+        keys = key_lines(t)
+        out.extend(keys)
+        if keys:
+            out.append("")
+        view = k == 3
+        out.append("| column | type | meaning |" if view else "| column | type | null | meaning |")
+        out.append("|---|---|---|" if view else "|---|---|---|---|")
         for c in t["columns"]:
+            if view:  # a view's columns have no defaults, and nullability is the query's
+                out.append("| `%s` | %s | %s |" % (c["name"], c["type"], cell(c["comment"] or "(no description)")))
+                continue
             typ = c["type"]
             if c["identity"]:
                 typ += " identity"

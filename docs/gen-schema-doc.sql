@@ -2,7 +2,7 @@
 -- (tests/gim/schema_doc.sh runs it against a freshly migrated database).
 SELECT json_build_object(
   'tables', (SELECT json_agg(t ORDER BY t.oid) FROM (
-    SELECT c.oid::bigint AS oid, c.relname AS name, obj_description(c.oid, 'pg_class') AS comment,
+    SELECT c.oid::bigint AS oid, c.relname AS name, c.relkind::text AS relkind, obj_description(c.oid, 'pg_class') AS comment,
       (SELECT json_agg(json_build_object(
                 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
                 'not_null', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid),
@@ -17,9 +17,9 @@ SELECT json_build_object(
         WHERE i.schemaname = 'public' AND i.tablename = c.relname
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ic.oid)) AS indexes
     FROM pg_class c
-    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')) t),
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v')) t),
   'functions', (SELECT json_agg(json_build_object('signature', p.oid::regprocedure::text,
-                                                  'comment', obj_description(p.oid, 'pg_proc')))
+                                                  'comment', obj_description(p.oid, 'pg_proc')) ORDER BY p.oid)
                   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace),
   'seeds', json_build_object(
     'media_type', (SELECT json_agg(json_build_array(media_name_code, media_name, is_online) ORDER BY media_type_key) FROM media_type),
