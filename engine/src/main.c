@@ -1,8 +1,10 @@
 /*
- * main.c — the martflow command line: run, check, plugins, version.
+ * main.c — the martflow command line: run, check, plugins, version; any
+ * other NAME runs the external subcommand martflow-NAME (subcmd.h).
  */
 #include "build_config.h" /* autoconf: PACKAGE_VERSION */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "plugin_loader.h"
 #include "redact.h"
 #include "runtime.h"
+#include "subcmd.h"
 #include "util.h"
 
 #ifndef PACKAGE_VERSION
@@ -28,6 +31,7 @@ static const char usage[] =
     "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
     "       martflow plugins [--json] [--plugin-path DIRS]\n"
     "       martflow version\n"
+    "       martflow NAME [ARGS]...   (a subcommand below, e.g. martflow report --help)\n"
     "\n"
     "  run      run a pipeline file until its sources end or SIGTERM/SIGINT\n"
     "  check    validate a pipeline file; errors are printed as file:line:col: message\n"
@@ -316,8 +320,26 @@ static int cmd_plugins(const struct cli *cli)
     return MF_EXIT_OK;
 }
 
+static bool builtin(const char *c)
+{
+    static const char *const names[] = {"run", "check", "plugins", "version", "help"};
+    for (size_t i = 0; i < MF_ARRAY_LEN(names); i++)
+        if (!strcmp(c, names[i]))
+            return true;
+    return c[0] == '-';
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !builtin(argv[1])) {
+        char *path = mf_subcmd_find(argv[1]);
+        if (path) { /* its arguments are its own: not parsed here */
+            mf_subcmd_exec(path, argv[1], argc - 2, argv + 2);
+            fprintf(stderr, "martflow: cannot run %s: %s\n", path, strerror(errno));
+            free(path);
+            return MF_EXIT_FAILED;
+        }
+    }
     mf_heap_policy_install();
     mf_json_alloc_install(); /* before any JSON value exists */
     struct cli cli = {0};
@@ -351,6 +373,7 @@ int main(int argc, char **argv)
         rc = MF_EXIT_OK;
     } else if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
         fputs(usage, stdout);
+        mf_subcmd_list(stdout);
         rc = MF_EXIT_OK;
     } else {
         fprintf(stderr, "martflow: unknown command '%s'\n%s", c, usage);
