@@ -21,7 +21,7 @@
 static void log_stderr(mf_node *node, mf_log_level level, const char *fmt, ...)
 {
     (void)node;
-    if (level > MF_LOG_WARN)
+    if (level > MF_LOG_ERROR) /* a failed connection is returned, and printed once, by rpt_query */
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -52,6 +52,7 @@ static const char queue_sql[] =
     "   tenant_name, queue_name, alias, sum(offered), sum(answered), sum(abandoned_in_queue), sum(abandoned_ringing),"
     "   sum(redirected_no_answer), sum(answered_within_threshold), sum(speed_of_answer_sum), sum(speed_of_answer_count)"
     "  FROM v GROUP BY GROUPING SETS ((b, tenant_name, queue_name, alias), (tenant_name, queue_name, alias), (b), ())"
+    " HAVING count(*) > 0" /* () over no rows is one row of NULLs */
     " ORDER BY GROUPING(b), GROUPING(tenant_name), b, tenant_name, queue_name, alias";
 
 static const char agent_sql[] =
@@ -65,6 +66,7 @@ static const char agent_sql[] =
     "   tenant_name, agent_name, full_name, sum(handled), sum(talk_seconds), sum(hold_seconds), sum(acw_seconds),"
     "   sum(ready_seconds), sum(not_ready_seconds), sum(busy_seconds), sum(state_acw_seconds)"
     "  FROM v GROUP BY GROUPING SETS ((b, tenant_name, agent_name, full_name), (tenant_name, agent_name, full_name), ())"
+    " HAVING count(*) > 0"
     " ORDER BY GROUPING(b), GROUPING(tenant_name), b, tenant_name, agent_name";
 
 static const char reason_sql[] =
@@ -78,7 +80,9 @@ static const char reason_sql[] =
     " ORDER BY GROUPING(b), b, tenant_name, agent_name, reason_value";
 
 /* The range: $1 from, $2 to (NULL: the data's), $3 / $4 whether each is a
- * date alone; the data's range from the facts' interval keys. */
+ * date alone; the data's range from the facts' interval keys. $1 and $2 are
+ * cast from text each time: an untyped parameter takes the type of its
+ * first cast, and a timestamp read as a date loses its time. */
 static const char range_sql[] =
     "WITH d AS (SELECT least((SELECT min(start_date_time_key) FROM mediation_segment_fact),"
     "                        (SELECT min(start_date_time_key) FROM interaction_resource_fact),"
@@ -86,8 +90,8 @@ static const char range_sql[] =
     "                  greatest((SELECT max(start_date_time_key) FROM mediation_segment_fact),"
     "                           (SELECT max(start_date_time_key) FROM interaction_resource_fact),"
     "                           (SELECT max(coalesce(end_date_time_key, start_date_time_key)) FROM sm_res_state_fact)) + 900 AS hi),"
-    " r AS (SELECT coalesce(CASE WHEN $3::bool THEN $1::date::timestamptz ELSE $1::timestamptz END, to_timestamp(d.lo)) AS f,"
-    "              coalesce(CASE WHEN $4::bool THEN ($2::date + 1)::timestamptz ELSE $2::timestamptz END, to_timestamp(d.hi)) AS t"
+    " r AS (SELECT coalesce(CASE WHEN $3::bool THEN $1::text::date::timestamptz ELSE $1::text::timestamptz END, to_timestamp(d.lo)) AS f,"
+    "              coalesce(CASE WHEN $4::bool THEN ($2::text::date + 1)::timestamptz ELSE $2::text::timestamptz END, to_timestamp(d.hi)) AS t"
     "         FROM d)"
     " SELECT extract(epoch FROM f)::bigint, extract(epoch FROM t)::bigint, to_json(f) #>> '{}', to_json(t) #>> '{}' FROM r";
 
@@ -209,7 +213,11 @@ int rpt_query(const rpt_opts *o, rpt_data *d)
     d->to_label = mf_xstrdup(PQgetvalue(r, 0, 3));
     PQclear(r);
     r = NULL;
-    if (d->from >= d->to) {
+    if (d->from >= d->to && !(o->from && o->to)) { /* a bound from the data, before the other: nothing to report */
+        d->to = d->from;
+        free(d->to_label);
+        d->to_label = mf_xstrdup(d->from_label);
+    } else if (d->from >= d->to) {
         fprintf(stderr, "martflow report: --from (%s) must be before --to (%s)\n", d->from_label, d->to_label);
         rc = RPT_EXIT_USAGE;
         goto done;
