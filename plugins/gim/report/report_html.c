@@ -14,7 +14,7 @@ static const char css[] =
     "svg.chart{display:block;margin:8px 0 16px;border:1px solid #e5e5e5}"
     "svg .title{font-size:14px;font-weight:600;fill:#222}svg .axis,svg .legend{font-size:11px;fill:#444}"
     "table{border-collapse:collapse;font-size:13px;margin-bottom:8px}"
-    "th,td{border:1px solid #ddd;padding:3px 8px}th{background:#f3f3f3;text-align:left}"
+    "th,td{border:1px solid #ddd;padding:3px 8px;white-space:nowrap}th{background:#f3f3f3;text-align:left}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:600;background:#fafafa}";
 
 static void table(const rpt_grid *g, FILE *out)
