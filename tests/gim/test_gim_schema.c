@@ -240,8 +240,16 @@ static void test_empty_database(void)
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", *t); /* works unquoted */
         CU_ASSERT(count(c, sql) >= 0);
     }
-    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"),
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                             " AND table_type = 'BASE TABLE'"),
                     (long)(sizeof tables / sizeof *tables) - 1);
+    /* and the reporting views of 003 (docs/report.md), every column described */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM information_schema.views WHERE table_schema = 'public'"
+                             " AND table_name IN ('v_queue_interval', 'v_agent_interval', 'v_agent_state_interval',"
+                             " 'v_agent_reason_interval')"), 4);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_attribute a JOIN pg_class v ON v.oid = a.attrelid"
+                             " WHERE v.relkind = 'v' AND v.relnamespace = 'public'::regnamespace AND a.attnum > 0"
+                             " AND col_description(v.oid, a.attnum) IS NULL"), 0);
 
     /* the static dimensions are seeded */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM media_type"), 8);
