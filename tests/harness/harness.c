@@ -59,6 +59,7 @@ struct mfh {
         int32_t partition;
     } *streams;
     uint32_t n_streams;
+    uint32_t upstreams;        /* mfh_set_upstreams: placeholders counted from the start */
 };
 
 #define H(node) ((mfh *)(void *)(node))
@@ -358,8 +359,9 @@ static const char *f_data_dir(mf_node *node, const char **error)
 
 /* ---- input streams (ABI 1.3) ---------------------------------------------------------------- */
 
-/* As the engine, for one upstream worker: its placeholder (stream 0) is the
- * first origin pushed; each other (topic, partition) is a stream of its own. */
+/* As the engine: each (topic, partition) pushed is a stream of its own, in
+ * the order they come; the first ones take the places of the upstream
+ * workers the node expects (mfh_set_upstreams, one by default). */
 static uint32_t f_record_stream(mf_node *node, const mf_record *rec)
 {
     mfh *h = H(node);
@@ -380,7 +382,8 @@ static uint32_t f_record_stream(mf_node *node, const mf_record *rec)
 static uint32_t f_stream_count(mf_node *node)
 {
     mfh *h = H(node);
-    return h->n_streams ? h->n_streams : 1;
+    uint32_t least = h->upstreams ? h->upstreams : 1;
+    return h->n_streams > least ? h->n_streams : least;
 }
 
 static void f_source_streams(mf_node *node, const mf_origin *streams, size_t n)
@@ -606,6 +609,11 @@ void mfh_push_record(mfh *h, const mf_record *rec)
     mf_ack *a = mf_ack_new_source(h->tracker, (void *)(uintptr_t)(h->n_inputs + 1));
     h->n_inputs++;
     mf_batch_append(h->pending, rec, a); /* the record holds the token's only reference */
+}
+
+void mfh_set_upstreams(mfh *h, uint32_t n)
+{
+    h->upstreams = n;
 }
 
 void mfh_push(mfh *h, const char *key, const char *value)
