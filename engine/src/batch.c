@@ -34,6 +34,7 @@ mf_batch_impl *mf_batch_new(void)
     if (!b)
         b = mf_xcalloc(1, sizeof *b);
     b->next_free = NULL;
+    b->from = -1;
     return b;
 }
 

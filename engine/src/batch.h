@@ -18,6 +18,7 @@ typedef struct mf_batch_impl {
     size_t cap;                       /* records capacity */
     struct mf_arena_chunk *chunks;    /* newest first */
     struct mf_batch_impl *next_free;  /* pool link */
+    int from;                         /* producer id of the worker that sent it, -1: none */
 } mf_batch_impl;
 
 mf_batch_impl *mf_batch_new(void);

@@ -15,6 +15,7 @@
 #include "record.h"
 #include "record_view.h"
 #include "runtime_internal.h"
+#include "streams.h"
 
 /* ---- the host table -------------------------------------------------------------- */
 
@@ -340,6 +341,22 @@ static const mf_json_member *host_json_next(mf_node *n, mf_json_iter *it)
     return mf_rec_json_next(it);
 }
 
+static uint32_t host_record_stream(mf_node *n, const mf_record *rec)
+{
+    return n->g->def->kind == MF_KIND_SOURCE ? MF_STREAM_NONE : mf_streams_of(n, rec);
+}
+
+static uint32_t host_stream_count(mf_node *n)
+{
+    return n->g->def->kind == MF_KIND_SOURCE ? 0 : mf_streams_count(n);
+}
+
+static void host_source_streams(mf_node *n, const mf_origin *streams, size_t count)
+{
+    if (n->g->def->kind == MF_KIND_SOURCE)
+        mf_streams_announce(n, streams, count);
+}
+
 void mf_host_init(mf_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -387,4 +404,7 @@ void mf_host_init(mf_host *h)
     h->json_fields = host_json_fields;
     h->json_iter = host_json_iter;
     h->json_next = host_json_next;
+    h->record_stream = host_record_stream;
+    h->stream_count = host_stream_count;
+    h->source_streams = host_source_streams;
 }

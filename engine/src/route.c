@@ -29,6 +29,7 @@ static bool staging_full(const mf_node *n, const mf_batch_impl *b)
 
 static void push(mf_node *n, mf_node *to, mf_batch_impl *b)
 {
+    b->from = n->id; /* host->record_stream */
     mf_msg m = {.type = MF_MSG_BATCH, .from = n->id, .batch = b};
     mf_queue_push(to->inq, &m, -1); /* blocks while the queue is full: backpressure */
 }

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "runtime_internal.h"
+#include "streams.h"
 
 #define MAIN_TICK_MS 100
 /* The main thread waits for SIGINT/SIGTERM in sigtimedwait; a worker with
@@ -265,6 +266,7 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     rt->def = def;
     rt->settings = &def->settings;
     pthread_mutex_init(&rt->stop_mu, NULL);
+    pthread_mutex_init(&rt->streams_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -480,6 +482,7 @@ void mf_runtime_free(mf_runtime *rt)
         free(n->barrier_from);
         free(n->data_dir);
         free(n->hdr_scratch);
+        mf_streams_free(n);
         free(n);
     }
     free(rt->workers);
@@ -501,6 +504,7 @@ void mf_runtime_free(mf_runtime *rt)
     mf_pipeline_def_free(rt->def);
     mf_batch_pool_drain();
     pthread_mutex_destroy(&rt->stop_mu);
+    pthread_mutex_destroy(&rt->streams_mu);
     pthread_cond_destroy(&rt->stop_cv);
     free(rt);
 }

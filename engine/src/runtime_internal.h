@@ -91,6 +91,9 @@ struct mf_node {
     char *data_dir;              /* host data_dir(), made on first call */
     mf_header *hdr_scratch;      /* reject: headers + reason */
     size_t hdr_cap;
+    struct mf_stream_table *streams; /* record_stream's numbering (streams.c) */
+    struct mf_announced *announced;  /* sources: source_streams, under rt->streams_mu */
+    size_t n_announced;
 };
 
 struct mf_group {
@@ -127,6 +130,7 @@ struct mf_runtime {
     _Atomic int64_t deadline;    /* monotonic ms: end of the grace period, once stopping */
     pthread_mutex_t stop_mu;     /* with stop_cv: wakes workers waiting out a retry */
     pthread_cond_t stop_cv;
+    pthread_mutex_t streams_mu;  /* the sources' announced streams (streams.c) */
     _Atomic bool failed;         /* a node returned MF_FATAL */
     _Atomic uint64_t checkpoint_requested;
     _Atomic uint64_t checkpoint_committed;

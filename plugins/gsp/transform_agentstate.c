@@ -6,11 +6,12 @@
  * INTERACTION_RESOURCE_FACT on resources.
  *
  * One state per record key "{tenant}:{AgentID}" in an mf_keyed. Event time
- * drives everything: the watermark of this worker is the highest event time
- * it accepted minus max_out_of_order, per input (agent-state events, call
- * events) and the lower of the two, so that neither input, read at its own
- * pace, makes the other's events late (call_events: false, agent-state
- * events only: no wait for calls). An agent's events wait in its queue
+ * drives everything: the watermark of this worker is, over its input
+ * streams (each upstream worker — the agent-state source's, every
+ * callthread worker's — and each Kafka partition behind them:
+ * martflow/eventtime.h), the lowest of each stream's highest accepted event
+ * time, minus max_out_of_order, so that no stream, read at its own pace,
+ * makes another's events late. An agent's events wait in its queue
  * (agent_queue.h) until the watermark passes them, then are applied in
  * (time, seq, id) order to its model (agent_model.h), which emits the facts
  * as they change. The inputs an agent absorbed stay unacknowledged until it
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <martflow/eventtime.h>
 #include <martflow/keyed.h>
 #include <martflow/martflow.h>
 
@@ -42,7 +44,7 @@ struct agent {
 };
 
 struct ctx {
-    int64_t max_out_of_order, acw_window, max_events;
+    int64_t max_out_of_order, idle_timeout, acw_window, max_events;
     mf_strlist priority;
     bool call_events;
 
@@ -55,7 +57,8 @@ struct ctx {
     mf_buffer scratch, keybuf;
     af_target target;
     am_config cfg;
-    int64_t max_seen[2]; /* highest accepted event time of agent-state [0] and call [1] events, or UNSET */
+    mf_watermark *wm; /* the input's event time, per stream */
+    int64_t now;      /* monotonic ms of the batch being processed (idle streams) */
     int64_t wm_now;   /* the watermark timers fire under */
     int rc;           /* the first failed emit, returned by process/flush */
 
@@ -65,7 +68,11 @@ struct ctx {
 
 static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_DURATION, "max_out_of_order", "5s", 0, struct ctx, max_out_of_order, 0, 3600000,
-                    "How far behind the latest event time an event may arrive and still be ordered in"),
+                    "How far behind the latest event time of its input stream an event may arrive and still be "
+                    "ordered in"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "idle_timeout", "30s", 0, struct ctx, idle_timeout, 0, 86400000,
+                    "An input stream (upstream worker, partition) silent this long stops holding the watermark "
+                    "back until it sends again; 0: never"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "acw_window", "30s", 0, struct ctx, acw_window, 0, 86400000,
                     "After-call work that begins within this time after the agent released a call counts for that "
                     "call's IRF"),
@@ -73,8 +80,8 @@ static const mf_option options[] = {
               "The summarised state's winner among those that hold at once, highest first: each of ACW, "
               "NOT_READY, BUSY, READY once"),
     MF_OPTION(MF_OPT_BOOL, "call_events", "true", 0, struct ctx, call_events,
-              "Call events come too (callthread's agent_events): event time is the lower of the two inputs', so "
-              "nothing is applied before both have been seen; false: agent-state events only"),
+              "No effect, kept so that older pipelines load: every input stream (agent-state and call events "
+              "alike) counts by itself in the watermark"),
     MF_OPTION_RANGE(MF_OPT_INT, "max_events", "1000", 0, struct ctx, max_events, 10, 1000000,
                     "Most events of one call thread kept for one agent; more are dropped and counted (too_many_events)"),
     MF_OPTION_END,
@@ -230,21 +237,11 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     return c->rc;
 }
 
-/* The highest event time seen: of both inputs, the lower one (unset until
- * both were seen) when call_events, else of either. */
-static int64_t event_time(const struct ctx *c)
-{
-    int64_t a = c->max_seen[0], k = c->max_seen[1];
-    if (c->call_events)
-        return a == MF_TIME_UNSET || k == MF_TIME_UNSET ? MF_TIME_UNSET : a < k ? a : k;
-    return a == MF_TIME_UNSET ? k : k == MF_TIME_UNSET || a > k ? a : k;
-}
-
-/* The watermark: that event time minus max_out_of_order. */
+/* The watermark: over the input streams, the lowest highest event time,
+ * minus max_out_of_order (martflow/eventtime.h). */
 static int64_t watermark(const struct ctx *c)
 {
-    int64_t t = event_time(c);
-    return t == MF_TIME_UNSET ? MF_TIME_UNSET : t - c->max_out_of_order;
+    return mf_watermark_get(c->wm, c->now);
 }
 
 static void advance_to(struct ctx *c, int64_t wm)
@@ -294,11 +291,12 @@ static void handle(struct ctx *c, mf_record *rec)
         reject(c, rec, R_KEY_MISMATCH, text);
         return;
     }
-    int64_t *seen = &c->max_seen[gsp_event_is_call(ev.id)];
-    if (*seen == MF_TIME_UNSET || ev.time_ms > *seen) {
-        *seen = ev.time_ms;
+    uint32_t stream = c->host->record_stream(c->node, rec);
+    /* the first record of a stream may make others known (a source's other
+     * partitions): pending from now on */
+    mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
+    if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
         advance(c);
-    }
     bool created;
     struct agent *a = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
     if (created)
@@ -324,8 +322,12 @@ static void handle(struct ctx *c, mf_record *rec)
 static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
+    c->now = c->host->monotonic_ms();
+    mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now); /* the upstream workers */
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
+    if (c->rc == MF_OK)
+        advance(c); /* a stream may have gone idle */
     return c->rc;
 }
 
@@ -344,9 +346,12 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open sessions stay open: their inputs are replayed after a restart */
-    int64_t a = c->max_seen[0], k = c->max_seen[1], end = a == MF_TIME_UNSET || (k != MF_TIME_UNSET && k > a) ? k : a;
+    int64_t end = mf_watermark_max(c->wm), restored = mf_keyed_watermark(c->keyed);
+    if (restored != MF_TIME_UNSET && restored != INT64_MAX &&
+        (end == MF_TIME_UNSET || end < restored + c->max_out_of_order))
+        end = restored + c->max_out_of_order; /* nothing new since a restore */
     if (end != MF_TIME_UNSET)
-        advance_to(c, end); /* event time goes to the end (both inputs have ended) */
+        advance_to(c, end); /* event time goes to the end (every input has ended) */
     advance_to(c, INT64_MAX); /* everything queued is applied */
     if (c->rc == MF_OK)
         mf_keyed_each(c->keyed, emit_active, c);
@@ -380,8 +385,9 @@ static int restore(void *vctx, const uint8_t *data, size_t len)
         return rc;
     mf_keyed_each(c->keyed, count_open, &after);
     c->host->metric_add(c->m_open, (double)after - (double)before);
-    int64_t wm = mf_keyed_watermark(c->keyed);
-    c->max_seen[0] = c->max_seen[1] = wm == MF_TIME_UNSET ? MF_TIME_UNSET : wm + c->max_out_of_order;
+    /* Every stream is pending again until it delivers: the watermark stays
+     * at the restored one until then. */
+    mf_watermark_set_floor(c->wm, mf_keyed_watermark(c->keyed));
     return MF_OK;
 }
 
@@ -445,7 +451,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     char err[200];
     c->host = host;
     c->node = node;
-    c->max_seen[0] = c->max_seen[1] = c->wm_now = MF_TIME_UNSET;
+    c->wm_now = MF_TIME_UNSET;
+    c->wm = mf_watermark_new(c->max_out_of_order, c->idle_timeout);
     if (!parse_priority(&c->priority, c->cfg.rank, err, sizeof err)) {
         host->log(node, MF_LOG_ERROR, "%s", err);
         return MF_FATAL;
@@ -488,6 +495,7 @@ static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
     mf_keyed_free(c->keyed);
+    mf_watermark_free(c->wm);
     cm_work_free(c->work);
     gsp_decoder_free(c->decoder);
     gsp_rec_free(&c->writer);

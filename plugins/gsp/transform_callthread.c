@@ -5,8 +5,9 @@
  *
  * One state per record key "{tenant}:{CallThreadID}" in an mf_keyed: the
  * thread's events (call_store.h). Event time drives everything: this
- * worker's watermark is the highest event time it accepted minus
- * max_out_of_order, and timers on it close a thread close_grace after its
+ * worker's watermark is, over its input streams (upstream workers, Kafka
+ * partitions: martflow/eventtime.h), the lowest of each stream's highest
+ * accepted event time, minus max_out_of_order; timers on it close a thread close_grace after its
  * last event once every party has ended, close it as stuck after
  * stuck_timeout of silence, and forget a closed thread late_window after it
  * closed. The facts are computed from all the thread's events when it closes
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <martflow/eventtime.h>
 #include <martflow/keyed.h>
 #include <martflow/martflow.h>
 
@@ -44,7 +46,7 @@ struct thread {
 };
 
 struct ctx {
-    int64_t max_out_of_order, close_grace, stuck_timeout, late_window;
+    int64_t max_out_of_order, idle_timeout, close_grace, stuck_timeout, late_window;
     int64_t answer_threshold, short_abandon, max_events, max_config_objects;
 
     const mf_host *host;
@@ -55,7 +57,8 @@ struct ctx {
     cm_work *work;
     gsp_rec writer;
     cf_target target;
-    int64_t max_seen; /* highest accepted event time, MF_TIME_UNSET before any */
+    mf_watermark *wm; /* the input's event time, per stream */
+    int64_t now;      /* monotonic ms of the batch being processed (idle streams) */
     bool ending;      /* MF_FLUSH_END: what is still open is emitted as active */
     int rc;           /* the first failed emit, returned by process/flush */
     mf_buffer keybuf;
@@ -69,7 +72,11 @@ struct ctx {
 
 static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_DURATION, "max_out_of_order", "5s", 0, struct ctx, max_out_of_order, 0, 3600000,
-                    "How far behind the latest event time an event may arrive and still be ordered in"),
+                    "How far behind the latest event time of its input stream an event may arrive and still be "
+                    "ordered in"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "idle_timeout", "30s", 0, struct ctx, idle_timeout, 0, 86400000,
+                    "An input stream (upstream worker, partition) silent this long stops holding the watermark "
+                    "back until it sends again; 0: never"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "close_grace", "2s", 0, struct ctx, close_grace, 0, 3600000,
                     "Event time after the last event of a thread whose parties have all ended before it closes"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "stuck_timeout", "4h", 0, struct ctx, stuck_timeout, 1000, 2592000000.0,
@@ -215,10 +222,11 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     return c->rc;
 }
 
-/* The watermark: the highest event time seen minus max_out_of_order. */
+/* The watermark: over the input streams, the lowest highest event time,
+ * minus max_out_of_order (martflow/eventtime.h). */
 static int64_t watermark(const struct ctx *c)
 {
-    return c->max_seen == MF_TIME_UNSET ? MF_TIME_UNSET : c->max_seen - c->max_out_of_order;
+    return mf_watermark_get(c->wm, c->now);
 }
 
 static void advance(struct ctx *c)
@@ -270,8 +278,14 @@ static void handle(struct ctx *c, mf_record *rec)
     const char *why;
     char text[320];
     gsp_reject_kind k = gsp_decode(c->decoder, rec, &ev, &why);
-    if (k == GSP_REJECT_MISSING_FIELD && call_config_take(c->config, rec))
+    uint32_t stream = c->host->record_stream(c->node, rec);
+    /* the first record of a stream may make others known (a source's other
+     * partitions): pending from now on */
+    mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
+    if (k == GSP_REJECT_MISSING_FIELD && call_config_take(c->config, rec)) {
+        mf_watermark_observe(c->wm, stream, MF_TIME_UNSET, c->now); /* configuration: no event time */
         return;
+    }
     c->host->metric_add(c->m_events, 1);
     if (k != GSP_REJECT_NONE) {
         reject(c, rec, k, why);
@@ -291,10 +305,8 @@ static void handle(struct ctx *c, mf_record *rec)
         reject(c, rec, R_KEY_MISMATCH, text);
         return;
     }
-    if (c->max_seen == MF_TIME_UNSET || ev.time_ms > c->max_seen) {
-        c->max_seen = ev.time_ms;
+    if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
         advance(c);
-    }
     struct thread *t = mf_keyed_get(c->keyed, rec->key, rec->key_len);
     int64_t wm = watermark(c);
     if (!t && wm != MF_TIME_UNSET && ev.time_ms < wm - c->late_window) {
@@ -356,8 +368,11 @@ static void set_watermarks(struct ctx *c)
 static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
+    c->now = c->host->monotonic_ms();
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
+    if (c->rc == MF_OK)
+        advance(c); /* a stream may have gone idle */
     set_watermarks(c);
     return c->rc;
 }
@@ -367,8 +382,12 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open threads stay open: their inputs are replayed after a restart */
-    if (c->max_seen != MF_TIME_UNSET)
-        mf_keyed_advance(c->keyed, c->max_seen, on_timer, c);
+    int64_t end = mf_watermark_max(c->wm), restored = mf_keyed_watermark(c->keyed);
+    if (restored != MF_TIME_UNSET && restored != INT64_MAX &&
+        (end == MF_TIME_UNSET || end < restored + c->max_out_of_order))
+        end = restored + c->max_out_of_order; /* nothing new since a restore */
+    if (end != MF_TIME_UNSET)
+        mf_keyed_advance(c->keyed, end, on_timer, c);
     c->ending = true;
     mf_keyed_advance(c->keyed, INT64_MAX, on_timer, c);
     mf_keyed_clear(c->keyed);
@@ -402,8 +421,9 @@ static int restore(void *vctx, const uint8_t *data, size_t len)
         return rc;
     mf_keyed_each(c->keyed, count_open, &after);
     c->host->metric_add(c->m_open, (double)(after - before));
-    int64_t wm = mf_keyed_watermark(c->keyed);
-    c->max_seen = wm == MF_TIME_UNSET ? MF_TIME_UNSET : wm + c->max_out_of_order;
+    /* Every stream is pending again until it delivers: the watermark stays
+     * at the restored one until then. */
+    mf_watermark_set_floor(c->wm, mf_keyed_watermark(c->keyed));
     return MF_OK;
 }
 
@@ -419,7 +439,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     struct ctx *c = vctx;
     c->host = host;
     c->node = node;
-    c->max_seen = MF_TIME_UNSET;
+    c->wm = mf_watermark_new(c->max_out_of_order, c->idle_timeout);
     c->target = (cf_target){.host = host, .node = node, .writer = &c->writer,
                             .port_interactions = host->port(node, "interactions"),
                             .port_resources = host->port(node, "resources"),
@@ -453,7 +473,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     int workers = 1;
     snprintf(wl, sizeof wl, "worker=\"%d\"", host->worker(node, &workers));
     c->m_wm_in = host->gauge(node, "martflow_callthread_input_watermark_ms", wl,
-                             "Event-time watermark of the input: latest event time minus max_out_of_order (epoch ms)");
+                             "Event-time watermark of the input: over its streams, the lowest latest event time, minus "
+                             "max_out_of_order (epoch ms)");
     c->m_wm_out = host->gauge(node, "martflow_callthread_output_watermark_ms", wl,
                               "Event time up to which threads were closed and their facts emitted (epoch ms)");
     for (int r = 1; r < R_COUNT; r++) {
@@ -471,6 +492,7 @@ static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
     mf_keyed_free(c->keyed);
+    mf_watermark_free(c->wm);
     cm_work_free(c->work);
     gsp_decoder_free(c->decoder);
     call_config_free(c->config);

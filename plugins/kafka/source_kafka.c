@@ -305,6 +305,22 @@ static void set_start_offsets(struct ctx *c, rd_kafka_topic_partition_list_t *pa
     rd_kafka_topic_partition_list_destroy(committed);
 }
 
+/* Tell the engine the partitions now assigned (host->source_streams), so a
+ * consumer's event time waits for each of them, not only for the first to
+ * deliver (docs/plugin-api.md, "Input streams and event time"). */
+static void announce_assignment(struct ctx *c)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR || !a)
+        return;
+    mf_origin *v = mf_xcalloc(a->cnt ? (size_t)a->cnt : 1, sizeof *v);
+    for (int i = 0; i < a->cnt; i++)
+        v[i] = (mf_origin){.topic = a->elems[i].topic, .partition = a->elems[i].partition, .offset = -1};
+    c->host->source_streams(c->node, v, (size_t)a->cnt);
+    free(v);
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
 static void on_assign(struct ctx *c, rd_kafka_topic_partition_list_t *parts, bool incremental)
 {
     for (int i = 0; i < parts->cnt; i++) {
@@ -315,6 +331,7 @@ static void on_assign(struct ctx *c, rd_kafka_topic_partition_list_t *parts, boo
     set_start_offsets(c, parts);
     log_offsets(c, MF_LOG_INFO, "partitions assigned", parts);
     set_assignment(c, parts, incremental, true);
+    announce_assignment(c);
     if (c->hard_paused && parts->cnt)
         rd_kafka_pause_partitions(c->rk, parts);
 }
@@ -343,6 +360,7 @@ static void on_revoke(struct ctx *c, rd_kafka_topic_partition_list_t *parts, boo
     for (int i = 0; i < parts->cnt; i++)
         mfk_part_reset(&c->t, mfk_part_index(&c->t, parts->elems[i].topic, parts->elems[i].partition), false);
     set_assignment(c, parts, incremental, false);
+    announce_assignment(c);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,

@@ -23,8 +23,13 @@ sinks:
 Y
 rc=0; "$MARTFLOW" check "$TMP/a.yaml" --plugin-path "$TMP/p" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "ABI mismatch is a check error"
-assert_contains "$TMP/err" "sink_future.so: plugin built for martflow ABI 1\.3, but this martflow provides ABI 1\.2" "ABI message"
+assert_contains "$TMP/err" "sink_future.so: plugin built for martflow ABI 1\.4, but this martflow provides ABI 1\.3" "ABI message"
 sed -i 's/future/none/' "$TMP/a.yaml"
 rc=0; "$MARTFLOW" check "$TMP/a.yaml" --plugin-path "$TMP/p" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "not a plugin"
 assert_contains "$TMP/err" "sink_none.so: does not export the symbol mf_plugin_descriptor" "missing symbol message"
+# An older minor (ABI 1.2, before the stream functions) still loads.
+sed -e 's/MF_ABI_MINOR + 1/2/' -e 's/"future"/"older"/' "$TMP/future.c" >"$TMP/older.c"
+cc -shared -fPIC -I"$top_srcdir/engine/include" "$TMP/older.c" -o "$TMP/p/sink_older.so"
+sed -i 's/plugin: none/plugin: older/' "$TMP/a.yaml"
+"$MARTFLOW" check "$TMP/a.yaml" --plugin-path "$TMP/p" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "an ABI 1.2 plugin was refused"; }

@@ -21,9 +21,10 @@ sources:
   gen: {plugin: callgen, seed: $seed, calls: 10000, agents: 100, rate: 0.5, plan: '$out/plan.json' $extra}
 transforms:
   ct: {plugin: callthread, inputs: [gen.callthread], parallelism: 2}
-  # agentstate behind a callthread of parallelism 1: behind N workers their
-  # relative lag counts against max_out_of_order (docs/agent-state-rules.md)
-  ct1: {plugin: callthread, inputs: [gen.callthread]}
+  # agentstate behind a callthread of parallelism 2: its workers' agent
+  # events arrive with a lag of a batch or more between them, each worker a
+  # stream of its own in agentstate's watermark (none may be rejected)
+  ct1: {plugin: callthread, inputs: [gen.callthread], parallelism: 2}
   ag: {plugin: agentstate, inputs: [gen.agentstate, ct1.agent_events], parallelism: 2}
 sinks:
   ev: {plugin: file, inputs: [gen.callthread], path: '$out/callthread.jsonl'}

@@ -193,9 +193,11 @@ void sc_push_agents(mfh *ct, mfh *as, char **lines, size_t from, size_t to, json
             size_t n = mfh_count(ct, "agent_events");
             for (size_t e = 0; e < n; e++) {
                 const mf_record *r = mfh_record(ct, "agent_events", e);
-                char *k = mf_xstrndup((const char *)r->key, r->key_len);
-                mfh_push(as, k, mfh_value(ct, "agent_events", e));
-                free(k);
+                /* another stream than the agent-state events (in a pipeline:
+                 * another upstream worker) */
+                mf_record fwd = *r;
+                fwd.origin.topic = "agent_events";
+                mfh_push_record(as, &fwd);
             }
             if (n)
                 mfh_process(as);

@@ -29,6 +29,16 @@ static mfh *open_node(const char *plugin, const char *yaml)
     free(err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     CU_ASSERT_EQUAL_FATAL(mfh_init(h), MF_OK);
+    if (!strcmp(plugin, "agentstate"))
+        mfh_set_upstreams(h, 2); /* as in a pipeline: the agent-state source and callthread */
+    return h;
+}
+
+/* An agentstate node fed by the agent-state events only. */
+static mfh *open_agents_only(void)
+{
+    mfh *h = open_node("agentstate", NULL);
+    mfh_set_upstreams(h, 1);
     return h;
 }
 
@@ -241,12 +251,12 @@ static void test_restore_garbage(void)
 }
 
 /* MF_FLUSH_STOP keeps open sessions: nothing more emitted, inputs held.
- * (call_events: false: the scenario has no calls to wait for.) */
+ * (Agent-state events only: the scenario has no calls to wait for.) */
 static void test_stop_keeps_state(void)
 {
     size_t count;
     char **lines = sc_load_events("agent_open_session", &count);
-    mfh *ct = open_node("callthread", NULL), *as = open_node("agentstate", "call_events: false");
+    mfh *ct = open_node("callthread", NULL), *as = open_agents_only();
     json_t *ct_out = json_object();
     sc_push_agents(ct, as, lines, 0, count, ct_out);
     json_t *before = sc_collect_ports(as, agent_ports);
@@ -256,7 +266,7 @@ static void test_stop_keeps_state(void)
         CU_ASSERT_EQUAL(mfh_count(as, *p), 0); /* nothing open is emitted */
     CU_ASSERT(!mfh_input_acked(as, 0));
     json_decref(before);
-    /* with call_events (the default), nothing is applied before a call event came */
+    /* fed by callthread too, nothing is applied before its stream delivered */
     mfh *wait = open_node("agentstate", NULL);
     mfh *ct2 = open_node("callthread", NULL);
     sc_push_agents(ct2, wait, lines, 0, count, ct_out);

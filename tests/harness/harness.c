@@ -54,6 +54,12 @@ struct mfh {
     int64_t tick_ms;
     char *data_dir;            /* NULL until asked for */
     bool own_data_dir;         /* made by the harness: removed by mfh_close */
+    struct hstream {           /* record_stream: one upstream, a stream per origin topic/partition */
+        char *topic;
+        int32_t partition;
+    } *streams;
+    uint32_t n_streams;
+    uint32_t upstreams;        /* mfh_set_upstreams: placeholders counted from the start */
 };
 
 #define H(node) ((mfh *)(void *)(node))
@@ -351,6 +357,40 @@ static const char *f_data_dir(mf_node *node, const char **error)
     return d;
 }
 
+/* ---- input streams (ABI 1.3) ---------------------------------------------------------------- */
+
+/* As the engine: each (topic, partition) pushed is a stream of its own, in
+ * the order they come; the first ones take the places of the upstream
+ * workers the node expects (mfh_set_upstreams, one by default). */
+static uint32_t f_record_stream(mf_node *node, const mf_record *rec)
+{
+    mfh *h = H(node);
+    if (!mf_record_batch(rec))
+        return MF_STREAM_NONE;
+    int32_t part = rec->origin.partition < 0 ? -1 : rec->origin.partition;
+    const char *topic = rec->origin.topic;
+    for (uint32_t i = 0; i < h->n_streams; i++) {
+        const struct hstream *s = &h->streams[i];
+        if (s->partition == part && (s->topic == topic || (s->topic && topic && strcmp(s->topic, topic) == 0)))
+            return i;
+    }
+    h->streams = mf_xrealloc(h->streams, (h->n_streams + 1) * sizeof *h->streams);
+    h->streams[h->n_streams] = (struct hstream){topic ? mf_xstrdup(topic) : NULL, part};
+    return h->n_streams++;
+}
+
+static uint32_t f_stream_count(mf_node *node)
+{
+    mfh *h = H(node);
+    uint32_t least = h->upstreams ? h->upstreams : 1;
+    return h->n_streams > least ? h->n_streams : least;
+}
+
+static void f_source_streams(mf_node *node, const mf_origin *streams, size_t n)
+{
+    (void)node, (void)streams, (void)n;
+}
+
 static void host_init(mf_host *x)
 {
     memset(x, 0, sizeof *x);
@@ -398,6 +438,9 @@ static void host_init(mf_host *x)
     x->json_fields = f_json_fields;
     x->json_iter = f_json_iter;
     x->json_next = f_json_next;
+    x->record_stream = f_record_stream;
+    x->stream_count = f_stream_count;
+    x->source_streams = f_source_streams;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -544,6 +587,9 @@ void mfh_close(mfh *h)
     mf_batch_free(h->value_arena, false);
     mf_batch_free(h->view_arena, false);
     free(h->hdr);
+    for (uint32_t i = 0; i < h->n_streams; i++)
+        free(h->streams[i].topic);
+    free(h->streams);
     json_decref(h->settings);
     mf_config_free(h->cfg);
     mf_registry_free(h->reg);
@@ -563,6 +609,11 @@ void mfh_push_record(mfh *h, const mf_record *rec)
     mf_ack *a = mf_ack_new_source(h->tracker, (void *)(uintptr_t)(h->n_inputs + 1));
     h->n_inputs++;
     mf_batch_append(h->pending, rec, a); /* the record holds the token's only reference */
+}
+
+void mfh_set_upstreams(mfh *h, uint32_t n)
+{
+    h->upstreams = n;
 }
 
 void mfh_push(mfh *h, const char *key, const char *value)

@@ -30,6 +30,11 @@ void mfh_push(mfh *h, const char *key, const char *value);
 /* Queue a copy of a full record (headers, time, origin, json); its ack is the
  * harness's own, whatever rec->ack says. */
 void mfh_push_record(mfh *h, const mf_record *rec);
+/* The node's input comes from n upstream workers (default 1): its
+ * stream_count is at least n from the start, as the engine counts a
+ * placeholder per upstream worker. Each (origin topic, partition) of the
+ * records pushed is a stream (record_stream), numbered as they come. */
+void mfh_set_upstreams(mfh *h, uint32_t n);
 int mfh_process(mfh *h);
 
 /* Sources. */

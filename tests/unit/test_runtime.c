@@ -345,7 +345,65 @@ static void test_parallel_producers_round_robin(void)
     CU_ASSERT_EQUAL(count_acked(3000, 1), 3000);
 }
 
+/* record_stream: a stream per (upstream worker, origin partition), dense ids,
+ * the same for every record of a stream; placeholders for the upstream
+ * workers before anything arrives; a source's announced partitions expected
+ * from the first record of its topic on. */
+static void check_streams(bool announce)
+{
+    char yaml[400];
+    snprintf(yaml, sizeof yaml,
+             "settings: {batch_records: 16}\n"
+             "sources:\n  g: {plugin: gen, count: 3000, batch: 40, keys: 16, partitions: 3, announce: %s}\n"
+             "transforms:\n  p: {plugin: pass, inputs: [g], parallelism: 2}\n"
+             "sinks:\n  c: {plugin: collect, inputs: [p]}\n",
+             announce ? "true" : "false");
+    CU_ASSERT_EQUAL_FATAL(run(yaml), 0);
+    CU_ASSERT_EQUAL(tp.delivered, 3000);
+    CU_ASSERT_EQUAL(tp.stack_stream, MF_STREAM_NONE);
+    CU_ASSERT_EQUAL(tp.streams_at_start, 2); /* one per worker of p */
+    CU_ASSERT_EQUAL(tp.streams_after_first, announce ? 4 : 2);
+    CU_ASSERT_EQUAL(tp.streams_end, 6);
+    uint32_t id_of[2][3];
+    memset(id_of, 0xff, sizeof id_of);
+    int bad = 0, distinct = 0;
+    for (int i = 0; i < 3000; i++) {
+        char key[8];
+        int len = snprintf(key, sizeof key, "k%d", i % 16);
+        int w = mf_key_group_worker(mf_key_group(key, (size_t)len), 2), part = i % 3;
+        uint32_t s = tp.stream_of[i];
+        if (s >= 6)
+            bad++;
+        else if (id_of[w][part] == UINT32_MAX) {
+            id_of[w][part] = s;
+            distinct++;
+        } else if (id_of[w][part] != s)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(distinct, 6);
+    bool seen[6] = {false};
+    for (int w = 0; w < 2; w++)
+        for (int part = 0; part < 3; part++)
+            if (id_of[w][part] < 6) {
+                CU_ASSERT_FALSE(seen[id_of[w][part]]); /* distinct streams, distinct ids */
+                seen[id_of[w][part]] = true;
+            }
+}
+
+static void test_record_streams(void)
+{
+    check_streams(false);
+}
+
+static void test_record_streams_announced(void)
+{
+    check_streams(true);
+}
+
 static const mf_test tests[] = {
+    {"record_stream: per upstream worker and partition", test_record_streams},
+    {"record_stream: announced partitions are expected", test_record_streams_announced},
     {"a failed attempt's output is discarded", test_retry_discards_failed_output},
     {"a failed attempt keeps output about earlier records", test_retry_keeps_output_about_earlier_records},
     {"held output is bounded", test_held_output_is_bounded},

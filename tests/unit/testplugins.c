@@ -13,6 +13,7 @@ void tp_reset(void)
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     memset(&tp, 0, sizeof tp);
     tp.mu = mu;
+    tp.streams_at_start = -1;
     for (int k = 0; k < 64; k++) {
         tp.worker_of_key[k] = -1;
         tp.last_i_of_key[k] = -1;
@@ -31,6 +32,9 @@ struct gen {
     int64_t wait_acks_every; /* call ack_wait from poll every N polls */
     int64_t tick_ms;
     bool fail_init;
+    int64_t partitions; /* > 0: record i comes from partition i % partitions of topic "t" */
+    bool announce;      /* and the source announces them (source_streams) */
+    bool announced;
     int64_t polls;
     mf_node *node;
     const mf_host *host;
@@ -49,6 +53,8 @@ static const mf_option gen_opts[] = {
     MF_OPTION(MF_OPT_INT, "wait_acks_every", "0", 0, struct gen, wait_acks_every, "ack_wait every N polls"),
     MF_OPTION(MF_OPT_INT, "tick_ms", "0", 0, struct gen, tick_ms, "tick interval"),
     MF_OPTION(MF_OPT_BOOL, "fail_init", "false", 0, struct gen, fail_init, "init fails"),
+    MF_OPTION(MF_OPT_INT, "partitions", "0", 0, struct gen, partitions, "origin partitions of topic t"),
+    MF_OPTION(MF_OPT_BOOL, "announce", "false", 0, struct gen, announce, "announce the partitions"),
     MF_OPTION_END,
 };
 static int gen_init(void *v, mf_node *node, const mf_host *host)
@@ -80,6 +86,13 @@ static int gen_poll(void *v, int timeout_ms)
     }
     if (g->next >= g->count)
         return MF_EOF;
+    if (g->announce && !g->announced) {
+        g->announced = true;
+        mf_origin parts[16];
+        for (int64_t p = 0; p < g->partitions && p < 16; p++)
+            parts[p] = (mf_origin){.topic = "t", .partition = (int32_t)p};
+        g->host->source_streams(g->node, parts, (size_t)(g->partitions < 16 ? g->partitions : 16));
+    }
     struct gen_cookie *c = calloc(1, sizeof *c);
     c->first = g->next;
     c->next = outstanding;
@@ -94,6 +107,10 @@ static int gen_poll(void *v, int timeout_ms)
         mf_record r = {.key = (const uint8_t *)key, .key_len = (uint32_t)strlen(key),
                        .value = (const uint8_t *)val, .value_len = (uint32_t)strlen(val),
                        .time_ms = g->next, .origin = {.partition = -1, .offset = g->next}};
+        if (g->partitions > 0) {
+            r.origin.topic = "t";
+            r.origin.partition = (int32_t)(g->next % g->partitions);
+        }
         g->host->emit(g->node, MF_PORT_DEFAULT, &r, NULL);
         c->n++;
         __atomic_add_fetch(&tp.emitted, 1, __ATOMIC_SEQ_CST);
@@ -388,12 +405,23 @@ static int collect_process(void *v, mf_batch *b)
     }
     if (c->delay_ms)
         sleep_ms((int)c->delay_ms);
+    if (tp.streams_at_start < 0) {
+        mf_record stack = {.flags = MF_RECORD_KEY_NULL | MF_RECORD_VALUE_NULL, .time_ms = MF_TIME_UNSET};
+        tp.stack_stream = c->host->record_stream(c->node, &stack);
+        tp.streams_at_start = c->host->stream_count(c->node);
+        c->host->record_stream(c->node, &b->records[0]);
+        tp.streams_after_first = c->host->stream_count(c->node);
+    }
     for (size_t i = 0; i < b->count; i++) {
         const char *err;
         json_t *j = c->host->record_json(c->node, &b->records[i], &err);
         int64_t n = json_integer_value(json_object_get(j, "i"));
         int k = (int)json_integer_value(json_object_get(j, "k"));
+        uint32_t stream = c->host->record_stream(c->node, &b->records[i]);
         pthread_mutex_lock(&tp.mu);
+        if (n >= 0 && n < TP_MAX)
+            tp.stream_of[n] = stream;
+        tp.streams_end = c->host->stream_count(c->node);
         if (tp.delivered < TP_MAX)
             tp.values[tp.delivered] = n;
         tp.delivered++;

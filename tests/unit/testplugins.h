@@ -33,6 +33,11 @@ struct tp_state {
     int stops, frees_unstopped; /* collect: stop() calls; free() without stop() after a good init */
     int64_t stop_deadline;      /* collect: the deadline its stop() was given (monotonic ms) */
     int stack_value_bad;        /* pass: record_value of a stack record overwritten by a later one */
+    uint32_t stream_of[TP_MAX]; /* collect: record_stream of record "i" */
+    int64_t streams_at_start;   /* collect: stream_count before its first record_stream (-1: not yet) */
+    int64_t streams_after_first; /* collect: stream_count right after it */
+    int64_t streams_end;        /* collect: stream_count at the end */
+    uint32_t stack_stream;      /* collect: record_stream of a record built on its stack */
 };
 extern struct tp_state tp;
 

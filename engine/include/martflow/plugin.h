@@ -39,7 +39,7 @@ extern "C" {
 
 #define MF_PLUGIN_MAGIC  0x4d465047u /* "MFPG" */
 #define MF_ABI_MAJOR     1
-#define MF_ABI_MINOR     2
+#define MF_ABI_MINOR     3
 #define MF_PLUGIN_SYMBOL "mf_plugin_descriptor"
 
 #if defined(__GNUC__)
@@ -292,12 +292,38 @@ typedef struct mf_host {
     /* The next member or element, or NULL at the end. */
     const mf_json_member *(*json_next)(mf_node *node, mf_json_iter *it);
 
-    void *reserved[8];
+    /* ---- ABI 1.3: input streams (martflow/eventtime.h) ---- */
+    /* Transforms and sinks. A worker's input is one or more *streams*: what
+     * one upstream worker sends of one origin (mf_origin: source node, topic
+     * or file, partition when set). A stream keeps the order it was produced
+     * in; streams do not keep any order between them (one may run far ahead
+     * of another), so event time is tracked per stream.
+     * record_stream: the id of rec's stream, a small number dense from 0,
+     * the same for the whole run (of this worker); MF_STREAM_NONE for a
+     * record that is not of an input batch (one built by the plugin).
+     * stream_count: how many ids exist now (0 .. count-1). It includes the
+     * streams expected but not delivered yet: one per upstream worker from
+     * the start, and, once the first record of a source that announced its
+     * partitions (source_streams) arrives from a worker, every partition of
+     * that topic it announced. A stream that is known but silent is for
+     * the plugin to judge (mf_watermark: pending, then idle). */
+    uint32_t (*record_stream)(mf_node *node, const mf_record *rec);
+    uint32_t (*stream_count)(mf_node *node);
+    /* Sources: the streams this worker reads now (a Kafka assignment), each
+     * an mf_origin with topic and partition (source and offset ignored),
+     * copied; replaces what it announced before. Optional: a source that
+     * announces nothing has its streams known from their first record. */
+    void (*source_streams)(mf_node *node, const mf_origin *streams, size_t n);
+
+    void *reserved[5];
 } mf_host;
 
 /* Does host table h have function slot f, set (an older engine's table
  * ends earlier)? E.g. MF_HOST_HAS(host, json_check) before using ABI 1.2. */
 #define MF_HOST_HAS(h, f) ((h)->struct_size >= offsetof(mf_host, f) + sizeof((h)->f) && (h)->f != NULL)
+
+/* record_stream of a record that belongs to no input batch (ABI 1.3). */
+#define MF_STREAM_NONE UINT32_MAX
 
 /* ---- check-time validation (ABI 1.1) ----------------------------------------- */
 /* Given to a plugin's validate(): report each problem found in the node's
