@@ -11,15 +11,29 @@
 #define STAGE "pg_temp.mf_stage"
 #define SEQ "mf_seq"
 
+/* Send rows to an open stream once this much COPY text waits: fewer, larger
+ * CopyData messages, and no transaction opened for a trickle of rows. */
+#define FEED_BYTES (256 * 1024)
+
 struct pgw {
     pgc *pg;
     const mf_host *host;
     mf_node *node;
     char *create_sql; /* NULL in mode copy */
-    char *copy_sql;
+    char *copy_sql;   /* into the staging table (mode copy: the table) */
     char *insert_sql; /* NULL in mode copy */
+    char *direct_sql; /* mode insert: COPY into the table itself, when it is a plain one */
+    char *probe_sql;  /* mode insert: is it? */
     bool seq;
     uint64_t stage_session; /* the session whose staging table is committed */
+    uint64_t probe_session; /* the session probe_sql ran in */
+    bool direct;            /* its answer (always true in mode copy) */
+    char *probe_table;      /* the quoted name probe_sql is given */
+    /* The stream: a transaction with its COPY open, the first `sent` rows of
+     * the buffer sent (pgw_feed), finished by pgw_write. */
+    bool streaming, stream_failed, stream_create;
+    size_t sent;
+    int64_t stream_t0;
     pgc_error err;
     uint32_t *idx;
     size_t cap_idx;
@@ -78,8 +92,24 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
         list(&b, spec, NULL, 0, "");
         mf_buffer_append_str(&b, ") FROM STDIN");
         w->copy_sql = take(&b);
+        w->direct = true;
         free(target);
         return w;
+    }
+    if (mode == PGW_INSERT) {
+        /* A plain or partitioned table with no rules and no row security
+         * takes COPY exactly as it takes INSERT (defaults, triggers,
+         * constraints; errors name the COPY line): no staging needed. A view,
+         * a foreign table or one with rules goes through the staging table. */
+        mf_buffer_append_str(&b, "COPY ");
+        mf_buffer_append_str(&b, target);
+        mf_buffer_append_str(&b, " (");
+        list(&b, spec, NULL, 0, "");
+        mf_buffer_append_str(&b, ") FROM STDIN");
+        w->direct_sql = take(&b);
+        w->probe_sql = mf_xstrdup("SELECT c.relkind IN ('r', 'p') AND NOT c.relhasrules AND NOT c.relrowsecurity "
+                                  "FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass");
+        w->probe_table = mf_xstrdup(target);
     }
     w->seq = mode == PGW_UPSERT;
     /* The staging table has the target's column types (with their length
@@ -142,6 +172,9 @@ void pgw_free(pgw *w)
     free(w->create_sql);
     free(w->copy_sql);
     free(w->insert_sql);
+    free(w->direct_sql);
+    free(w->probe_sql);
+    free(w->probe_table);
     free(w->idx);
     free(w);
 }
@@ -164,21 +197,42 @@ static pgc_class failed(pgw *w, pgc_class cls)
     return cls;
 }
 
-/* One transaction of rows idx[0, n). */
-static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
+/* In a transaction just begun: what this session needs before the COPY
+ * (whether the table takes it directly, the staging table); *create: the
+ * staging table was made in it. Returns the COPY statement in *copy_sql. */
+static pgc_class prepare(pgw *w, bool *create, const char **copy_sql)
 {
-    int64_t t0 = w->host->monotonic_ms();
-    pgc_class cls = pgc_begin(w->pg);
-    if (cls != PGC_OK)
-        return failed(w, cls);
-    bool create = w->create_sql && pgc_session(w->pg) != w->stage_session;
-    if (create && (cls = pgc_exec(w->pg, w->create_sql, 0, NULL, NULL)) != PGC_OK)
-        return failed(w, cls);
-    size_t len;
-    const char *data = pgrb_data(rb, idx, n, &len);
-    if ((cls = pgc_copy_in_sql(w->pg, w->copy_sql, data, len, NULL)) != PGC_OK)
-        return failed(w, cls);
-    if (w->insert_sql && (cls = pgc_exec(w->pg, w->insert_sql, 0, NULL, NULL)) != PGC_OK)
+    pgc_class cls;
+    *create = false;
+    if (w->probe_sql && pgc_session(w->pg) != w->probe_session) {
+        PGresult *res = NULL;
+        const char *params[] = {w->probe_table};
+        if ((cls = pgc_exec(w->pg, w->probe_sql, 1, params, &res)) != PGC_OK)
+            return cls;
+        w->direct = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+        PQclear(res);
+        w->probe_session = pgc_session(w->pg);
+        w->host->log(w->node, MF_LOG_DEBUG,
+                     w->direct ? "table %s: rows are copied straight into it (a plain table)"
+                               : "table %s: rows go through the staging table (a view, a foreign table, or rules or "
+                                 "row security)",
+                     w->probe_table);
+    }
+    *copy_sql = w->direct && w->direct_sql ? w->direct_sql : w->copy_sql;
+    if (w->direct)
+        return PGC_OK;
+    *create = pgc_session(w->pg) != w->stage_session;
+    if (*create && (cls = pgc_exec(w->pg, w->create_sql, 0, NULL, NULL)) != PGC_OK)
+        return cls;
+    return PGC_OK;
+}
+
+/* After the COPY of rows idx[0, n) (len bytes; idx NULL: rows 0..n-1): the
+ * INSERT from the staging table, COMMIT, the rows done. */
+static pgc_class complete(pgw *w, pgrb *rb, const uint32_t *idx, size_t n, size_t len, bool create, int64_t t0)
+{
+    pgc_class cls;
+    if (!w->direct && (cls = pgc_exec(w->pg, w->insert_sql, 0, NULL, NULL)) != PGC_OK)
         return failed(w, cls);
     if ((cls = pgc_commit(w->pg)) != PGC_OK)
         return failed(w, cls);
@@ -190,8 +244,26 @@ static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
     if (w->m.commit_seconds)
         w->host->metric_set(w->m.commit_seconds, (double)(w->host->monotonic_ms() - t0) / 1000.0);
     for (size_t i = 0; i < n; i++)
-        pgrb_set_state(rb, idx[i], PGRB_DONE);
+        pgrb_set_state(rb, idx ? idx[i] : i, PGRB_DONE);
     return PGC_OK;
+}
+
+/* One transaction of rows idx[0, n). */
+static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
+{
+    int64_t t0 = w->host->monotonic_ms();
+    pgc_class cls = pgc_begin(w->pg);
+    if (cls != PGC_OK)
+        return failed(w, cls);
+    bool create;
+    const char *copy_sql;
+    if ((cls = prepare(w, &create, &copy_sql)) != PGC_OK)
+        return failed(w, cls);
+    size_t len;
+    const char *data = pgrb_data(rb, idx, n, &len);
+    if ((cls = pgc_copy_in_sql(w->pg, copy_sql, data, len, NULL)) != PGC_OK)
+        return failed(w, cls);
+    return complete(w, rb, idx, n, len, create, t0);
 }
 
 static void mark_bad(pgw *w, pgrb *rb, uint32_t row)
@@ -206,11 +278,14 @@ static void mark_bad(pgw *w, pgrb *rb, uint32_t row)
     pgrb_set_bad(rb, row, reason);
 }
 
-/* Write idx[0, n), isolating bad rows (the array is reordered within). */
-static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n)
+/* Write idx[0, n), isolating bad rows (the array is reordered within).
+ * first: the outcome of an attempt at all n already made (PGC_DATA, its
+ * error in w->err), or PGC_OK to start with one. */
+static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n, pgc_class first)
 {
     while (n > 0) {
-        pgc_class cls = txn(w, rb, idx, n);
+        pgc_class cls = first != PGC_OK ? first : txn(w, rb, idx, n);
+        first = PGC_OK;
         if (cls != PGC_DATA)
             return cls;
         add(w, w->m.retry_data, 1);
@@ -227,7 +302,7 @@ static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n)
             continue;
         }
         size_t half = n / 2;
-        if ((cls = solve(w, rb, idx, half)) != PGC_OK)
+        if ((cls = solve(w, rb, idx, half, PGC_OK)) != PGC_OK)
             return cls;
         idx += half;
         n -= half;
@@ -235,19 +310,93 @@ static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n)
     return PGC_OK;
 }
 
+/* End the stream, rolling back what it began. */
+static void stream_drop(pgw *w)
+{
+    if (w->streaming || w->stream_failed)
+        pgc_rollback(w->pg);
+    w->streaming = w->stream_failed = false;
+    w->sent = 0;
+}
+
+void pgw_feed(pgw *w, pgrb *rb)
+{
+    size_t n = pgrb_count(rb), len;
+    if (w->stream_failed || n == w->sent)
+        return;
+    const char *data = pgrb_text(rb, w->sent, n, &len);
+    if (len < FEED_BYTES)
+        return;
+    pgc_class cls = PGC_OK;
+    if (!w->streaming) {
+        const char *copy_sql;
+        w->stream_t0 = w->host->monotonic_ms();
+        if ((cls = pgc_begin(w->pg)) == PGC_OK && (cls = prepare(w, &w->stream_create, &copy_sql)) == PGC_OK)
+            cls = pgc_copy_start(w->pg, copy_sql);
+        w->streaming = cls == PGC_OK;
+    }
+    if (cls == PGC_OK)
+        cls = pgc_copy_put(w->pg, data, len);
+    if (cls != PGC_OK) {
+        /* pgw_write starts again without the stream (and meets the error
+         * again, or not: a statement_timeout of an idle stream) */
+        w->streaming = false;
+        w->stream_failed = true;
+        pgc_rollback(w->pg);
+        return;
+    }
+    w->sent = n;
+}
+
+/* Finish the stream for every row of rb: like txn() for rows 0..n-1, whose
+ * COPY text went out while they were added. */
+static pgc_class stream_finish(pgw *w, pgrb *rb, size_t n)
+{
+    size_t len, total;
+    pgc_class cls = PGC_OK;
+    if (n > w->sent) {
+        const char *data = pgrb_text(rb, w->sent, n, &len);
+        cls = pgc_copy_put(w->pg, data, len);
+    }
+    pgrb_text(rb, 0, n, &total);
+    w->streaming = false;
+    w->sent = 0;
+    if (cls == PGC_OK)
+        cls = pgc_copy_finish(w->pg, NULL);
+    w->host->log(w->node, MF_LOG_DEBUG, "%zu rows: the COPY went out while they were added (%s)", n,
+                 cls == PGC_OK ? "accepted" : pgc_class_name(cls));
+    if (cls != PGC_OK)
+        return failed(w, cls);
+    return complete(w, rb, NULL, n, total, w->stream_create, w->stream_t0);
+}
+
 pgc_class pgw_write(pgw *w, pgrb *rb)
 {
     size_t n = pgrb_count(rb);
     memset(&w->err, 0, sizeof w->err);
-    if (!n)
+    if (!n) {
+        stream_drop(w);
         return PGC_OK;
+    }
     if (n > w->cap_idx) {
         w->cap_idx = n;
         w->idx = mf_xrealloc(w->idx, n * sizeof *w->idx);
     }
     for (size_t i = 0; i < n; i++)
         w->idx[i] = (uint32_t)i;
-    pgc_class cls = solve(w, rb, w->idx, n);
+    pgc_class first = PGC_OK;
+    if (w->streaming && w->sent <= n) {
+        /* a data error goes on to the search for bad rows; any other error
+         * of the stream gets one plain attempt */
+        first = stream_finish(w, rb, n);
+        if (first == PGC_OK)
+            return PGC_OK;
+        if (first != PGC_DATA)
+            first = PGC_OK;
+    } else {
+        stream_drop(w);
+    }
+    pgc_class cls = solve(w, rb, w->idx, n, first);
     if (cls == PGC_TRANSIENT)
         add(w, w->m.retry_transient, 1);
     return cls;

@@ -372,6 +372,8 @@ static int process(void *vctx, mf_batch *batch)
     }
     int64_t now = c->host->monotonic_ms();
     if (!(c->batch_time_ms == 0 || bound_reached(c, now))) {
+        if (!c->attempt) /* the server parses these while the next ones are rendered; not during a backoff */
+            pgw_feed(c->writer, c->rows);
         c->host->metric_add(c->m_rejected, (double)bad_input);
         c->rejected += bad_input;
         c->host->metric_set(c->m_buffered, (double)pgrb_count(c->rows));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The postgres sink's three modes against the real server: insert (staging
-# table + INSERT), upsert (a second load of the same ids with other values
+# The postgres sink's three modes against the real server: insert (COPY
+# straight into a plain table; through the staging table + INSERT into a view
+# or a table with rules, which COPY would bypass), upsert (a second load of the same ids with other values
 # replaces the rows; 10,000 records loaded twice give the same table) and copy
 # (straight into the table). Values keep their meaning: text with tabs,
 # newlines and backslashes, bigint, epoch ms as timestamptz, arrays as jsonb,
@@ -16,7 +17,8 @@ cat >"$TMP/odd.jsonl" <<'J'
 {"id":3,"name":"ünïcødé ✓","n":7,"at":1700000000123.4}
 J
 sink_yaml "$TMP/p.yaml" "$TMP/odd.jsonl" ins insert
-run_pipeline "$TMP/p.yaml" "$TMP/log"
+run_pipeline "$TMP/p.yaml" "$TMP/log" --log-level debug
+assert_contains "$TMP/log" 'table ..ins..: rows are copied straight into it' "a plain table takes the COPY itself"
 assert_eq 3 "$(value 'SELECT count(*) FROM ins')" "rows inserted"
 assert_eq 'tab	here, newline
 there, backslash\ and "quotes"' "$(value 'SELECT name FROM ins WHERE id = 1')" "text with tabs, newlines, backslashes"
@@ -58,3 +60,19 @@ run_pipeline "$TMP/c.yaml" "$TMP/log"
 dump cpy >"$TMP/dc"
 cmp -s "$TMP/d1" "$TMP/dc" || fail "copy mode wrote other rows than upsert's first load"
 [[ ! -s $TMP/errors.jsonl ]] || { cat "$TMP/errors.jsonl" >&2; fail "nothing should be rejected"; }
+
+# insert into a view, and into a table whose rule sends rows elsewhere: both
+# through the staging table and a real INSERT (COPY knows neither views nor rules)
+pg_sql -c "CREATE TABLE base $TABLE_DDL" -c "CREATE VIEW v AS SELECT * FROM base" \
+    -c "CREATE TABLE ruled $TABLE_DDL" -c "CREATE TABLE elsewhere $TABLE_DDL" \
+    -c "CREATE RULE redirect AS ON INSERT TO ruled DO INSTEAD INSERT INTO elsewhere SELECT NEW.*"
+for t in v ruled; do
+    sink_yaml "$TMP/r.yaml" "$TMP/a.jsonl" $t insert
+    run_pipeline "$TMP/r.yaml" "$TMP/log" --log-level debug
+    assert_contains "$TMP/log" "table ..$t..: rows go through the staging table" "$t: through the staging table"
+done
+dump base >"$TMP/dv"
+dump elsewhere >"$TMP/de"
+cmp -s "$TMP/d1" "$TMP/dv" || fail "insert into a view wrote other rows"
+cmp -s "$TMP/d1" "$TMP/de" || fail "the rule did not redirect the rows"
+assert_eq 0 "$(value 'SELECT count(*) FROM ruled')" "the rule's table itself stays empty"
