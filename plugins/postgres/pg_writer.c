@@ -22,6 +22,12 @@ struct pgw {
     char *create_sql; /* NULL in mode copy */
     char *copy_sql;   /* into the staging table (mode copy: the table) */
     char *insert_sql; /* NULL in mode copy */
+    char *insert_unique_sql; /* upsert, when no key occurs twice in the rows */
+    int *key;                /* upsert: the key's columns */
+    size_t n_key;
+    bool always_dedup;       /* keys equal in value but not in text were met: always sort */
+    uint64_t *seen;          /* keys_unique's hash set */
+    size_t cap_seen;
     char *direct_sql; /* mode insert: COPY into the table itself, when it is a plain one */
     char *probe_sql;  /* mode insert: is it? */
     bool seq;
@@ -72,6 +78,74 @@ static bool is_key(const int *key, size_t n_key, size_t col)
         if ((size_t)key[k] == col)
             return true;
     return false;
+}
+
+/*
+ * INSERT INTO target (...) SELECT ... FROM the staging table; with key
+ * (upsert): ON CONFLICT (key) DO UPDATE SET every other column — only where
+ * the row differs (a binary comparison of the two rows, which needs no
+ * equality operator of the types): rewriting an unchanged row would cost a
+ * new row version, index entries and WAL for nothing. dedup: one row per key,
+ * the last one given (ON CONFLICT may not touch a row twice in a statement);
+ * not needed when the caller knows the keys differ.
+ */
+static char *insert_statement(mf_buffer *b, const char *target, const struct pgcol_spec *spec, const int *key,
+                              size_t n_key, bool dedup)
+{
+    mf_buffer_append_str(b, "INSERT INTO ");
+    mf_buffer_append_str(b, target);
+    mf_buffer_append_str(b, key ? " AS mf_t (" : " (");
+    list(b, spec, NULL, 0, "");
+    mf_buffer_append_str(b, ") SELECT ");
+    if (key && dedup) {
+        mf_buffer_append_str(b, "DISTINCT ON (");
+        list(b, spec, key, n_key, "");
+        mf_buffer_append_str(b, ") ");
+    }
+    list(b, spec, NULL, 0, "");
+    mf_buffer_append_str(b, " FROM " STAGE);
+    if (!key)
+        return take(b);
+    if (dedup) {
+        mf_buffer_append_str(b, " ORDER BY ");
+        list(b, spec, key, n_key, "");
+        mf_buffer_append_str(b, ", " SEQ " DESC");
+    }
+    mf_buffer_append_str(b, " ON CONFLICT (");
+    list(b, spec, key, n_key, "");
+    mf_buffer_append_str(b, ") DO ");
+    mf_buffer rest = {0}, mine = {0}, theirs = {0};
+    for (size_t i = 0; i < spec->n; i++) {
+        if (is_key(key, n_key, i))
+            continue;
+        const char *sep = rest.len ? ", " : "";
+        mf_buffer_append_str(&rest, sep);
+        mf_buffer_append_str(&rest, spec->cols[i].quoted);
+        mf_buffer_append_str(&rest, " = EXCLUDED.");
+        mf_buffer_append_str(&rest, spec->cols[i].quoted);
+        mf_buffer_append_str(&mine, sep);
+        mf_buffer_append_str(&mine, "mf_t.");
+        mf_buffer_append_str(&mine, spec->cols[i].quoted);
+        mf_buffer_append_str(&theirs, sep);
+        mf_buffer_append_str(&theirs, "EXCLUDED.");
+        mf_buffer_append_str(&theirs, spec->cols[i].quoted);
+    }
+    if (rest.len) {
+        mf_buffer_append_str(b, "UPDATE SET ");
+        mf_buffer_append(b, rest.data, rest.len);
+        /* ROW(x) of one column is a one-field record too */
+        mf_buffer_append_str(b, " WHERE pg_catalog.record_image_ne(ROW(");
+        mf_buffer_append(b, mine.data, mine.len);
+        mf_buffer_append_str(b, "), ROW(");
+        mf_buffer_append(b, theirs.data, theirs.len);
+        mf_buffer_append_str(b, "))");
+    } else {
+        mf_buffer_append_str(b, "NOTHING");
+    }
+    mf_buffer_free(&rest);
+    mf_buffer_free(&mine);
+    mf_buffer_free(&theirs);
+    return take(b);
 }
 
 pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, const struct pgcol_spec *spec,
@@ -127,40 +201,13 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
     mf_buffer_append_str(&b, w->seq ? ", " SEQ ") FROM STDIN" : ") FROM STDIN");
     w->copy_sql = take(&b);
 
-    mf_buffer_append_str(&b, "INSERT INTO ");
-    mf_buffer_append_str(&b, target);
-    mf_buffer_append_str(&b, " (");
-    list(&b, spec, NULL, 0, "");
-    mf_buffer_append_str(&b, ") SELECT ");
+    w->insert_sql = insert_statement(&b, target, spec, mode == PGW_UPSERT ? key : NULL, n_key, true);
     if (mode == PGW_UPSERT) {
-        /* One row per key, the last one given: ON CONFLICT may not touch a
-         * row twice in one statement. */
-        mf_buffer_append_str(&b, "DISTINCT ON (");
-        list(&b, spec, key, n_key, "");
-        mf_buffer_append_str(&b, ") ");
+        w->insert_unique_sql = insert_statement(&b, target, spec, key, n_key, false);
+        w->key = mf_xcalloc(n_key, sizeof *w->key);
+        memcpy(w->key, key, n_key * sizeof *key);
+        w->n_key = n_key;
     }
-    list(&b, spec, NULL, 0, "");
-    mf_buffer_append_str(&b, " FROM " STAGE);
-    if (mode == PGW_UPSERT) {
-        mf_buffer_append_str(&b, " ORDER BY ");
-        list(&b, spec, key, n_key, "");
-        mf_buffer_append_str(&b, ", " SEQ " DESC ON CONFLICT (");
-        list(&b, spec, key, n_key, "");
-        mf_buffer_append_str(&b, ") DO ");
-        bool any = false;
-        for (size_t i = 0; i < spec->n; i++) {
-            if (is_key(key, n_key, i))
-                continue;
-            mf_buffer_append_str(&b, any ? ", " : "UPDATE SET ");
-            mf_buffer_append_str(&b, spec->cols[i].quoted);
-            mf_buffer_append_str(&b, " = EXCLUDED.");
-            mf_buffer_append_str(&b, spec->cols[i].quoted);
-            any = true;
-        }
-        if (!any)
-            mf_buffer_append_str(&b, "NOTHING");
-    }
-    w->insert_sql = take(&b);
     free(target);
     return w;
 }
@@ -172,6 +219,9 @@ void pgw_free(pgw *w)
     free(w->create_sql);
     free(w->copy_sql);
     free(w->insert_sql);
+    free(w->insert_unique_sql);
+    free(w->key);
+    free(w->seen);
     free(w->direct_sql);
     free(w->probe_sql);
     free(w->probe_table);
@@ -227,13 +277,71 @@ static pgc_class prepare(pgw *w, bool *create, const char **copy_sql)
     return PGC_OK;
 }
 
+/* A hash of the key fields of a row's COPY text (fields split by tabs: a
+ * tab inside a value is escaped), never 0. */
+static uint64_t key_hash(const pgw *w, const char *line, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    size_t col = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && line[i] != '\t' && line[i] != '\n')
+            continue;
+        if (is_key(w->key, w->n_key, col)) {
+            for (size_t j = start; j < i; j++)
+                h = (h ^ (unsigned char)line[j]) * 1099511628211ULL;
+            h = (h ^ 0xff) * 1099511628211ULL; /* the end of a field: "ab","c" is not "a","bc" */
+        }
+        col++;
+        start = i + 1;
+        if (i < len && line[i] == '\n')
+            break;
+    }
+    return h ? h : 1;
+}
+
+/* No key occurs twice among rows idx[0, n) (idx NULL: 0..n-1): then the
+ * upsert needs no sort to keep the last row of each key. A hash collision
+ * counts as a repeat (the sort is then done: never wrong, only slower). */
+static bool keys_unique(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (cap > w->cap_seen) {
+        free(w->seen);
+        w->seen = mf_xcalloc(cap, sizeof *w->seen);
+        w->cap_seen = cap;
+    } else {
+        memset(w->seen, 0, cap * sizeof *w->seen);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t row = idx ? idx[i] : i, len;
+        const char *line = pgrb_text(rb, row, row + 1, &len);
+        uint64_t h = key_hash(w, line, len);
+        size_t slot = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 7) & (cap - 1);
+        while (w->seen[slot]) {
+            if (w->seen[slot] == h)
+                return false;
+            slot = (slot + 1) & (cap - 1);
+        }
+        w->seen[slot] = h;
+    }
+    return true;
+}
+
 /* After the COPY of rows idx[0, n) (len bytes; idx NULL: rows 0..n-1): the
  * INSERT from the staging table, COMMIT, the rows done. */
 static pgc_class complete(pgw *w, pgrb *rb, const uint32_t *idx, size_t n, size_t len, bool create, int64_t t0)
 {
     pgc_class cls;
-    if (!w->direct && (cls = pgc_exec(w->pg, w->insert_sql, 0, NULL, NULL)) != PGC_OK)
+    bool unique = w->insert_unique_sql && !w->always_dedup && keys_unique(w, rb, idx, n);
+    if (!w->direct && (cls = pgc_exec(w->pg, unique ? w->insert_unique_sql : w->insert_sql, 0, NULL, NULL)) != PGC_OK) {
+        /* "cannot affect row a second time": two keys of other text but the
+         * same value ('01' and '1' into a bigint); from now on sort them */
+        if (unique && !strcmp(pgc_last_error(w->pg)->sqlstate, "21000"))
+            w->always_dedup = true;
         return failed(w, cls);
+    }
     if ((cls = pgc_commit(w->pg)) != PGC_OK)
         return failed(w, cls);
     if (create)
@@ -263,7 +371,11 @@ static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
     const char *data = pgrb_data(rb, idx, n, &len);
     if ((cls = pgc_copy_in_sql(w->pg, copy_sql, data, len, NULL)) != PGC_OK)
         return failed(w, cls);
-    return complete(w, rb, idx, n, len, create, t0);
+    bool sorted = w->always_dedup;
+    cls = complete(w, rb, idx, n, len, create, t0);
+    if (cls == PGC_FATAL && w->always_dedup && !sorted)
+        return txn(w, rb, idx, n); /* once more, with the sort */
+    return cls;
 }
 
 static void mark_bad(pgw *w, pgrb *rb, uint32_t row)
