@@ -7,7 +7,8 @@
  * yet (CREATE TEMP TABLE mf_stage ON COMMIT DELETE ROWS AS SELECT <columns>
  * FROM <table> WITH NO DATA: the columns' types, no constraints or
  * defaults); COPY of the rows into it; one INSERT INTO <table> ... SELECT
- * FROM it (upsert: the last row of each key, ON CONFLICT (key) DO UPDATE);
+ * FROM it (upsert: the last row of each key — sorted only when a key repeats
+ * — ON CONFLICT (key) DO UPDATE where the row differs);
  * COMMIT. Mode copy: COPY straight into the table instead; so does mode
  * insert when the table is a plain (or partitioned) one without rules or
  * row security, where COPY does exactly what the INSERT would (asked once
