@@ -13,7 +13,7 @@
 
 /* Send rows to an open stream once this much COPY text waits: fewer, larger
  * CopyData messages, and no transaction opened for a trickle of rows. */
-#define FEED_BYTES (256 * 1024)
+#define FEED_BYTES (64 * 1024)
 
 struct pgw {
     pgc *pg;
