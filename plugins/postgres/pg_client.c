@@ -36,6 +36,8 @@ struct pgc {
     uint64_t session;
     bool txn_lost;       /* the connection died inside a transaction: only rollback goes on */
     bool down;           /* a connection was lost or refused and none is up yet */
+    bool copying;        /* between pgc_copy_start and the end of that COPY */
+    bool copy_in_txn;    /* the COPY runs inside a transaction */
     int64_t down_since_ms;
     pgc_error err;
 };
@@ -215,6 +217,7 @@ static void conn_drop(pgc *c)
         PQfinish(c->conn);
         c->conn = NULL;
     }
+    c->copying = false;
 }
 
 static void conn_lost(pgc *c, bool in_txn)
@@ -529,6 +532,8 @@ pgc_class pgc_exec(pgc *c, const char *sql, int nparams, const char *const *para
     bool in_txn = false;
     if (res)
         *res = NULL;
+    if (c->copying)
+        return set_error(c, PGC_FATAL, NULL, "a COPY is in progress: finish it (pgc_copy_finish) first");
     pgc_class cls = ready(c, &in_txn);
     if (cls != PGC_OK)
         return cls;
@@ -583,8 +588,12 @@ pgc_class pgc_commit(pgc *c)
     return cls;
 }
 
+static pgc_class copy_result(pgc *c, bool end, uint64_t *rows);
+
 pgc_class pgc_rollback(pgc *c)
 {
+    if (c->copying)
+        copy_result(c, false, NULL); /* refused by the server: nothing of it is stored */
     if (c->txn_lost) {
         c->txn_lost = false;
         return ok(c);
@@ -600,11 +609,11 @@ pgc_class pgc_rollback(pgc *c)
 
 /* ---- COPY ------------------------------------------------------------------------ */
 
-pgc_class pgc_copy_in_sql(pgc *c, const char *copy_sql, const void *data, size_t len, uint64_t *rows)
+pgc_class pgc_copy_start(pgc *c, const char *copy_sql)
 {
     bool in_txn = false;
-    if (rows)
-        *rows = 0;
+    if (c->copying)
+        return set_error(c, PGC_FATAL, NULL, "pgc_copy_start: a COPY is already in progress");
     pgc_class cls = ready(c, &in_txn);
     if (cls != PGC_OK)
         return cls;
@@ -619,22 +628,25 @@ pgc_class pgc_copy_in_sql(pgc *c, const char *copy_sql, const void *data, size_t
         return set_error(c, PGC_FATAL, NULL, "pgc_copy_in: not a COPY ... FROM STDIN statement");
     }
     PQclear(r);
+    c->copying = true;
+    c->copy_in_txn = in_txn;
+    return ok(c);
+}
 
-    /* In blocking mode PQputCopyData returns 1 or -1; -1 once the server
-     * refused the data (its error is then the result) or the connection broke. */
-    const char *p = data;
-    bool sent = true;
-    for (size_t off = 0; off < len && sent; off += COPY_CHUNK) {
-        size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
-        sent = PQputCopyData(c->conn, p + off, (int)n) == 1;
-    }
-    if (sent)
+/* End the COPY in progress — with success when `end`, else refused (the
+ * server then stores none of it) — and return its outcome. */
+static pgc_class copy_result(pgc *c, bool end, uint64_t *rows)
+{
+    PGresult *r;
+    c->copying = false;
+    if (rows)
+        *rows = 0;
+    if (end)
         PQputCopyEnd(c->conn, NULL);
-
     /* The first result that is not "still in COPY" is the COPY's; drain the rest. */
     PGresult *final = NULL;
     while ((r = PQgetResult(c->conn)) != NULL) {
-        if (PQresultStatus(r) == PGRES_COPY_IN) { /* the send failed on our side */
+        if (PQresultStatus(r) == PGRES_COPY_IN) { /* not ended, or the send failed on our side */
             PQclear(r);
             if (PQputCopyEnd(c->conn, "client-side failure") != 1)
                 break;
@@ -650,9 +662,46 @@ pgc_class pgc_copy_in_sql(pgc *c, const char *copy_sql, const void *data, size_t
         PQclear(final);
         return ok(c);
     }
-    cls = fail_result(c, final, in_txn);
+    pgc_class cls = fail_result(c, final, c->copy_in_txn);
     PQclear(final);
     return cls;
+}
+
+pgc_class pgc_copy_put(pgc *c, const void *data, size_t len)
+{
+    if (!c->copying)
+        return c->err.cls != PGC_OK ? c->err.cls
+                                    : set_error(c, PGC_FATAL, NULL, "pgc_copy_put: no COPY is in progress");
+    /* In blocking mode PQputCopyData returns 1 or -1; -1 once the server
+     * refused the data (its error is then the result) or the connection broke. */
+    const char *p = data;
+    for (size_t off = 0; off < len; off += COPY_CHUNK) {
+        size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+        if (PQputCopyData(c->conn, p + off, (int)n) != 1)
+            return copy_result(c, false, NULL);
+    }
+    return PGC_OK;
+}
+
+pgc_class pgc_copy_finish(pgc *c, uint64_t *rows)
+{
+    if (!c->copying) {
+        if (rows)
+            *rows = 0;
+        return c->err.cls != PGC_OK ? c->err.cls
+                                    : set_error(c, PGC_FATAL, NULL, "pgc_copy_finish: no COPY is in progress");
+    }
+    return copy_result(c, true, rows);
+}
+
+pgc_class pgc_copy_in_sql(pgc *c, const char *copy_sql, const void *data, size_t len, uint64_t *rows)
+{
+    if (rows)
+        *rows = 0;
+    pgc_class cls = pgc_copy_start(c, copy_sql);
+    if (cls == PGC_OK)
+        cls = pgc_copy_put(c, data, len);
+    return cls == PGC_OK ? pgc_copy_finish(c, rows) : cls;
 }
 
 pgc_class pgc_copy_in(pgc *c, const char *table, const char *columns, pgc_copy_format format, const void *data,

@@ -176,6 +176,21 @@ pgc_class pgc_copy_in(pgc *c, const char *table, const char *columns, pgc_copy_f
 pgc_class pgc_copy_in_sql(pgc *c, const char *copy_sql, const void *data, size_t len, uint64_t *rows);
 
 /*
+ * The same in pieces, for a caller that renders rows while the server takes
+ * the earlier ones: pgc_copy_start runs the COPY ... FROM STDIN statement;
+ * pgc_copy_put sends data (any number of times; a row may span calls);
+ * pgc_copy_finish ends the COPY and returns its outcome as pgc_copy_in does.
+ * Between start and finish only pgc_copy_put, pgc_copy_finish and
+ * pgc_rollback (which ends the COPY unfinished first: nothing is stored) may
+ * be called; anything else fails (fatal). A put that fails has ended the
+ * COPY: it returns the COPY's error (copy_line set as above), and finish then
+ * returns that error again.
+ */
+pgc_class pgc_copy_start(pgc *c, const char *copy_sql);
+pgc_class pgc_copy_put(pgc *c, const void *data, size_t len);
+pgc_class pgc_copy_finish(pgc *c, uint64_t *rows);
+
+/*
  * Session advisory locks (pg_advisory_lock): held by this connection until
  * released or the connection ends; a lost connection loses them (see
  * pgc_session). pgc_lock_try: *got tells whether it was obtained now.

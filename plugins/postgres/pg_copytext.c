@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct {
     const char *name;
@@ -114,7 +113,33 @@ static void append_double(mf_buffer *out, double d)
     out->len += (size_t)n;
 }
 
-/* Epoch microseconds as "YYYY-MM-DD HH:MM:SS.ffffff+00". */
+/* The proleptic Gregorian date of a day count from 1970-01-01, by 400-year
+ * eras of 146097 days starting on March 1 (so a leap day ends its year). */
+static void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
+{
+    days += 719468; /* days from 0000-03-01 to 1970-01-01 */
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);                        /* [0, 146096] */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365], from March 1 */
+    unsigned mp = (5 * doy + 2) / 153;                                     /* [0, 11], March = 0 */
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int64_t)yoe + era * 400 + (*month <= 2);
+}
+
+/* n decimal digits of v, zero-padded, at d. */
+static char *digits(char *d, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        d[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return d + n;
+}
+
+/* Epoch microseconds as "YYYY-MM-DD HH:MM:SS.ffffff+00". By hand: snprintf
+ * and gmtime_r were a seventh of the sink's time on rows with two timestamps. */
 static void append_time_us(mf_buffer *out, int64_t us)
 {
     int64_t secs = us / 1000000, frac = us % 1000000;
@@ -122,15 +147,35 @@ static void append_time_us(mf_buffer *out, int64_t us)
         frac += 1000000;
         secs--;
     }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    char *d = reserve(out, 48);
-    if (!gmtime_r(&t, &tm)) { /* out of the calendar's range: let the server refuse the number */
-        append_int(out, us / 1000);
-        return;
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
     }
-    out->len += (size_t)snprintf(d, 48, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    int64_t year;
+    unsigned month, day;
+    civil_from_days(days, &year, &month, &day);
+    char *d = reserve(out, 48), *start = d;
+    if (year < 0 || year > 9999) { /* rare: the width grows, a sign may come (the server judges the range) */
+        d += snprintf(d, 24, "%04lld", (long long)year);
+    } else {
+        d = digits(d, (unsigned)year, 4);
+    }
+    *d++ = '-';
+    d = digits(d, month, 2);
+    *d++ = '-';
+    d = digits(d, day, 2);
+    *d++ = ' ';
+    d = digits(d, (unsigned)(sod / 3600), 2);
+    *d++ = ':';
+    d = digits(d, (unsigned)(sod / 60 % 60), 2);
+    *d++ = ':';
+    d = digits(d, (unsigned)(sod % 60), 2);
+    *d++ = '.';
+    d = digits(d, (unsigned)frac, 6);
+    memcpy(d, "+00", 3);
+    d += 3;
+    out->len += (size_t)(d - start);
 }
 
 #define MAX_EXACT 9007199254740992.0 /* 2^53: doubles beyond are not exact integers */

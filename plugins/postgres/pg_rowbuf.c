@@ -182,16 +182,20 @@ int64_t pgrb_first_ms(const pgrb *rb)
 
 const char *pgrb_data(pgrb *rb, const uint32_t *idx, size_t n, size_t *len)
 {
-    const struct row *first = &rb->rows[idx[0]], *last = &rb->rows[idx[n - 1]];
-    if (idx[n - 1] - idx[0] == n - 1) { /* consecutive rows are adjacent text */
-        *len = last->off + last->len - first->off;
-        return (const char *)rb->text.data + first->off;
-    }
+    if (idx[n - 1] - idx[0] == n - 1) /* consecutive rows are adjacent text */
+        return pgrb_text(rb, idx[0], idx[n - 1] + 1, len);
     mf_buffer_reset(&rb->gather);
     for (size_t i = 0; i < n; i++)
         mf_buffer_append(&rb->gather, rb->text.data + rb->rows[idx[i]].off, rb->rows[idx[i]].len);
     *len = rb->gather.len;
     return (const char *)rb->gather.data;
+}
+
+const char *pgrb_text(const pgrb *rb, size_t from, size_t to, size_t *len)
+{
+    const struct row *first = &rb->rows[from], *last = &rb->rows[to - 1];
+    *len = last->off + last->len - first->off;
+    return (const char *)rb->text.data + first->off;
 }
 
 void pgrb_set_state(pgrb *rb, size_t i, enum pgrb_state state)

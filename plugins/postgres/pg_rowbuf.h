@@ -45,6 +45,10 @@ int64_t pgrb_first_ms(const pgrb *rb);      /* monotonic ms when the oldest row 
  * until the next call. */
 const char *pgrb_data(pgrb *rb, const uint32_t *idx, size_t n, size_t *len);
 
+/* The COPY text of rows [from, to) (from < to <= count): a slice of the
+ * buffer, valid until rows are added or dropped. */
+const char *pgrb_text(const pgrb *rb, size_t from, size_t to, size_t *len);
+
 void pgrb_set_state(pgrb *rb, size_t i, enum pgrb_state state);
 enum pgrb_state pgrb_state_of(const pgrb *rb, size_t i);
 /* Mark row i bad with a reason (copied). */

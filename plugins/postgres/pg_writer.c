@@ -11,15 +11,35 @@
 #define STAGE "pg_temp.mf_stage"
 #define SEQ "mf_seq"
 
+/* Send rows to an open stream once this much COPY text waits: fewer, larger
+ * CopyData messages, and no transaction opened for a trickle of rows. */
+#define FEED_BYTES (64 * 1024)
+
 struct pgw {
     pgc *pg;
     const mf_host *host;
     mf_node *node;
     char *create_sql; /* NULL in mode copy */
-    char *copy_sql;
+    char *copy_sql;   /* into the staging table (mode copy: the table) */
     char *insert_sql; /* NULL in mode copy */
+    char *insert_unique_sql; /* upsert, when no key occurs twice in the rows */
+    int *key;                /* upsert: the key's columns */
+    size_t n_key;
+    bool always_dedup;       /* keys equal in value but not in text were met: always sort */
+    uint64_t *seen;          /* keys_unique's hash set */
+    size_t cap_seen;
+    char *direct_sql; /* mode insert: COPY into the table itself, when it is a plain one */
+    char *probe_sql;  /* mode insert: is it? */
     bool seq;
     uint64_t stage_session; /* the session whose staging table is committed */
+    uint64_t probe_session; /* the session probe_sql ran in */
+    bool direct;            /* its answer (always true in mode copy) */
+    char *probe_table;      /* the quoted name probe_sql is given */
+    /* The stream: a transaction with its COPY open, the first `sent` rows of
+     * the buffer sent (pgw_feed), finished by pgw_write. */
+    bool streaming, stream_failed, stream_create;
+    size_t sent;
+    int64_t stream_t0;
     pgc_error err;
     uint32_t *idx;
     size_t cap_idx;
@@ -60,6 +80,74 @@ static bool is_key(const int *key, size_t n_key, size_t col)
     return false;
 }
 
+/*
+ * INSERT INTO target (...) SELECT ... FROM the staging table; with key
+ * (upsert): ON CONFLICT (key) DO UPDATE SET every other column — only where
+ * the row differs (a binary comparison of the two rows, which needs no
+ * equality operator of the types): rewriting an unchanged row would cost a
+ * new row version, index entries and WAL for nothing. dedup: one row per key,
+ * the last one given (ON CONFLICT may not touch a row twice in a statement);
+ * not needed when the caller knows the keys differ.
+ */
+static char *insert_statement(mf_buffer *b, const char *target, const struct pgcol_spec *spec, const int *key,
+                              size_t n_key, bool dedup)
+{
+    mf_buffer_append_str(b, "INSERT INTO ");
+    mf_buffer_append_str(b, target);
+    mf_buffer_append_str(b, key ? " AS mf_t (" : " (");
+    list(b, spec, NULL, 0, "");
+    mf_buffer_append_str(b, ") SELECT ");
+    if (key && dedup) {
+        mf_buffer_append_str(b, "DISTINCT ON (");
+        list(b, spec, key, n_key, "");
+        mf_buffer_append_str(b, ") ");
+    }
+    list(b, spec, NULL, 0, "");
+    mf_buffer_append_str(b, " FROM " STAGE);
+    if (!key)
+        return take(b);
+    if (dedup) {
+        mf_buffer_append_str(b, " ORDER BY ");
+        list(b, spec, key, n_key, "");
+        mf_buffer_append_str(b, ", " SEQ " DESC");
+    }
+    mf_buffer_append_str(b, " ON CONFLICT (");
+    list(b, spec, key, n_key, "");
+    mf_buffer_append_str(b, ") DO ");
+    mf_buffer rest = {0}, mine = {0}, theirs = {0};
+    for (size_t i = 0; i < spec->n; i++) {
+        if (is_key(key, n_key, i))
+            continue;
+        const char *sep = rest.len ? ", " : "";
+        mf_buffer_append_str(&rest, sep);
+        mf_buffer_append_str(&rest, spec->cols[i].quoted);
+        mf_buffer_append_str(&rest, " = EXCLUDED.");
+        mf_buffer_append_str(&rest, spec->cols[i].quoted);
+        mf_buffer_append_str(&mine, sep);
+        mf_buffer_append_str(&mine, "mf_t.");
+        mf_buffer_append_str(&mine, spec->cols[i].quoted);
+        mf_buffer_append_str(&theirs, sep);
+        mf_buffer_append_str(&theirs, "EXCLUDED.");
+        mf_buffer_append_str(&theirs, spec->cols[i].quoted);
+    }
+    if (rest.len) {
+        mf_buffer_append_str(b, "UPDATE SET ");
+        mf_buffer_append(b, rest.data, rest.len);
+        /* ROW(x) of one column is a one-field record too */
+        mf_buffer_append_str(b, " WHERE pg_catalog.record_image_ne(ROW(");
+        mf_buffer_append(b, mine.data, mine.len);
+        mf_buffer_append_str(b, "), ROW(");
+        mf_buffer_append(b, theirs.data, theirs.len);
+        mf_buffer_append_str(b, "))");
+    } else {
+        mf_buffer_append_str(b, "NOTHING");
+    }
+    mf_buffer_free(&rest);
+    mf_buffer_free(&mine);
+    mf_buffer_free(&theirs);
+    return take(b);
+}
+
 pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, const struct pgcol_spec *spec,
              pgw_mode mode, const int *key, size_t n_key, const struct pgw_metrics *metrics)
 {
@@ -78,8 +166,24 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
         list(&b, spec, NULL, 0, "");
         mf_buffer_append_str(&b, ") FROM STDIN");
         w->copy_sql = take(&b);
+        w->direct = true;
         free(target);
         return w;
+    }
+    if (mode == PGW_INSERT) {
+        /* A plain or partitioned table with no rules and no row security
+         * takes COPY exactly as it takes INSERT (defaults, triggers,
+         * constraints; errors name the COPY line): no staging needed. A view,
+         * a foreign table or one with rules goes through the staging table. */
+        mf_buffer_append_str(&b, "COPY ");
+        mf_buffer_append_str(&b, target);
+        mf_buffer_append_str(&b, " (");
+        list(&b, spec, NULL, 0, "");
+        mf_buffer_append_str(&b, ") FROM STDIN");
+        w->direct_sql = take(&b);
+        w->probe_sql = mf_xstrdup("SELECT c.relkind IN ('r', 'p') AND NOT c.relhasrules AND NOT c.relrowsecurity "
+                                  "FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass");
+        w->probe_table = mf_xstrdup(target);
     }
     w->seq = mode == PGW_UPSERT;
     /* The staging table has the target's column types (with their length
@@ -97,40 +201,13 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
     mf_buffer_append_str(&b, w->seq ? ", " SEQ ") FROM STDIN" : ") FROM STDIN");
     w->copy_sql = take(&b);
 
-    mf_buffer_append_str(&b, "INSERT INTO ");
-    mf_buffer_append_str(&b, target);
-    mf_buffer_append_str(&b, " (");
-    list(&b, spec, NULL, 0, "");
-    mf_buffer_append_str(&b, ") SELECT ");
+    w->insert_sql = insert_statement(&b, target, spec, mode == PGW_UPSERT ? key : NULL, n_key, true);
     if (mode == PGW_UPSERT) {
-        /* One row per key, the last one given: ON CONFLICT may not touch a
-         * row twice in one statement. */
-        mf_buffer_append_str(&b, "DISTINCT ON (");
-        list(&b, spec, key, n_key, "");
-        mf_buffer_append_str(&b, ") ");
+        w->insert_unique_sql = insert_statement(&b, target, spec, key, n_key, false);
+        w->key = mf_xcalloc(n_key, sizeof *w->key);
+        memcpy(w->key, key, n_key * sizeof *key);
+        w->n_key = n_key;
     }
-    list(&b, spec, NULL, 0, "");
-    mf_buffer_append_str(&b, " FROM " STAGE);
-    if (mode == PGW_UPSERT) {
-        mf_buffer_append_str(&b, " ORDER BY ");
-        list(&b, spec, key, n_key, "");
-        mf_buffer_append_str(&b, ", " SEQ " DESC ON CONFLICT (");
-        list(&b, spec, key, n_key, "");
-        mf_buffer_append_str(&b, ") DO ");
-        bool any = false;
-        for (size_t i = 0; i < spec->n; i++) {
-            if (is_key(key, n_key, i))
-                continue;
-            mf_buffer_append_str(&b, any ? ", " : "UPDATE SET ");
-            mf_buffer_append_str(&b, spec->cols[i].quoted);
-            mf_buffer_append_str(&b, " = EXCLUDED.");
-            mf_buffer_append_str(&b, spec->cols[i].quoted);
-            any = true;
-        }
-        if (!any)
-            mf_buffer_append_str(&b, "NOTHING");
-    }
-    w->insert_sql = take(&b);
     free(target);
     return w;
 }
@@ -142,6 +219,12 @@ void pgw_free(pgw *w)
     free(w->create_sql);
     free(w->copy_sql);
     free(w->insert_sql);
+    free(w->insert_unique_sql);
+    free(w->key);
+    free(w->seen);
+    free(w->direct_sql);
+    free(w->probe_sql);
+    free(w->probe_table);
     free(w->idx);
     free(w);
 }
@@ -164,22 +247,101 @@ static pgc_class failed(pgw *w, pgc_class cls)
     return cls;
 }
 
-/* One transaction of rows idx[0, n). */
-static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
+/* In a transaction just begun: what this session needs before the COPY
+ * (whether the table takes it directly, the staging table); *create: the
+ * staging table was made in it. Returns the COPY statement in *copy_sql. */
+static pgc_class prepare(pgw *w, bool *create, const char **copy_sql)
 {
-    int64_t t0 = w->host->monotonic_ms();
-    pgc_class cls = pgc_begin(w->pg);
-    if (cls != PGC_OK)
+    pgc_class cls;
+    *create = false;
+    if (w->probe_sql && pgc_session(w->pg) != w->probe_session) {
+        PGresult *res = NULL;
+        const char *params[] = {w->probe_table};
+        if ((cls = pgc_exec(w->pg, w->probe_sql, 1, params, &res)) != PGC_OK)
+            return cls;
+        w->direct = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+        PQclear(res);
+        w->probe_session = pgc_session(w->pg);
+        w->host->log(w->node, MF_LOG_DEBUG,
+                     w->direct ? "table %s: rows are copied straight into it (a plain table)"
+                               : "table %s: rows go through the staging table (a view, a foreign table, or rules or "
+                                 "row security)",
+                     w->probe_table);
+    }
+    *copy_sql = w->direct && w->direct_sql ? w->direct_sql : w->copy_sql;
+    if (w->direct)
+        return PGC_OK;
+    *create = pgc_session(w->pg) != w->stage_session;
+    if (*create && (cls = pgc_exec(w->pg, w->create_sql, 0, NULL, NULL)) != PGC_OK)
+        return cls;
+    return PGC_OK;
+}
+
+/* A hash of the key fields of a row's COPY text (fields split by tabs: a
+ * tab inside a value is escaped), never 0. */
+static uint64_t key_hash(const pgw *w, const char *line, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    size_t col = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && line[i] != '\t' && line[i] != '\n')
+            continue;
+        if (is_key(w->key, w->n_key, col)) {
+            for (size_t j = start; j < i; j++)
+                h = (h ^ (unsigned char)line[j]) * 1099511628211ULL;
+            h = (h ^ 0xff) * 1099511628211ULL; /* the end of a field: "ab","c" is not "a","bc" */
+        }
+        col++;
+        start = i + 1;
+        if (i < len && line[i] == '\n')
+            break;
+    }
+    return h ? h : 1;
+}
+
+/* No key occurs twice among rows idx[0, n) (idx NULL: 0..n-1): then the
+ * upsert needs no sort to keep the last row of each key. A hash collision
+ * counts as a repeat (the sort is then done: never wrong, only slower). */
+static bool keys_unique(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (cap > w->cap_seen) {
+        free(w->seen);
+        w->seen = mf_xcalloc(cap, sizeof *w->seen);
+        w->cap_seen = cap;
+    } else {
+        memset(w->seen, 0, cap * sizeof *w->seen);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t row = idx ? idx[i] : i, len;
+        const char *line = pgrb_text(rb, row, row + 1, &len);
+        uint64_t h = key_hash(w, line, len);
+        size_t slot = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 7) & (cap - 1);
+        while (w->seen[slot]) {
+            if (w->seen[slot] == h)
+                return false;
+            slot = (slot + 1) & (cap - 1);
+        }
+        w->seen[slot] = h;
+    }
+    return true;
+}
+
+/* After the COPY of rows idx[0, n) (len bytes; idx NULL: rows 0..n-1): the
+ * INSERT from the staging table, COMMIT, the rows done. */
+static pgc_class complete(pgw *w, pgrb *rb, const uint32_t *idx, size_t n, size_t len, bool create, int64_t t0)
+{
+    pgc_class cls;
+    bool unique = w->insert_unique_sql && !w->always_dedup && keys_unique(w, rb, idx, n);
+    if (!w->direct && (cls = pgc_exec(w->pg, unique ? w->insert_unique_sql : w->insert_sql, 0, NULL, NULL)) != PGC_OK) {
+        /* "cannot affect row a second time": two keys of other text but the
+         * same value ('01' and '1' into a bigint); from now on sort them */
+        if (unique && !strcmp(pgc_last_error(w->pg)->sqlstate, "21000"))
+            w->always_dedup = true;
         return failed(w, cls);
-    bool create = w->create_sql && pgc_session(w->pg) != w->stage_session;
-    if (create && (cls = pgc_exec(w->pg, w->create_sql, 0, NULL, NULL)) != PGC_OK)
-        return failed(w, cls);
-    size_t len;
-    const char *data = pgrb_data(rb, idx, n, &len);
-    if ((cls = pgc_copy_in_sql(w->pg, w->copy_sql, data, len, NULL)) != PGC_OK)
-        return failed(w, cls);
-    if (w->insert_sql && (cls = pgc_exec(w->pg, w->insert_sql, 0, NULL, NULL)) != PGC_OK)
-        return failed(w, cls);
+    }
     if ((cls = pgc_commit(w->pg)) != PGC_OK)
         return failed(w, cls);
     if (create)
@@ -190,8 +352,30 @@ static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
     if (w->m.commit_seconds)
         w->host->metric_set(w->m.commit_seconds, (double)(w->host->monotonic_ms() - t0) / 1000.0);
     for (size_t i = 0; i < n; i++)
-        pgrb_set_state(rb, idx[i], PGRB_DONE);
+        pgrb_set_state(rb, idx ? idx[i] : i, PGRB_DONE);
     return PGC_OK;
+}
+
+/* One transaction of rows idx[0, n). */
+static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
+{
+    int64_t t0 = w->host->monotonic_ms();
+    pgc_class cls = pgc_begin(w->pg);
+    if (cls != PGC_OK)
+        return failed(w, cls);
+    bool create;
+    const char *copy_sql;
+    if ((cls = prepare(w, &create, &copy_sql)) != PGC_OK)
+        return failed(w, cls);
+    size_t len;
+    const char *data = pgrb_data(rb, idx, n, &len);
+    if ((cls = pgc_copy_in_sql(w->pg, copy_sql, data, len, NULL)) != PGC_OK)
+        return failed(w, cls);
+    bool sorted = w->always_dedup;
+    cls = complete(w, rb, idx, n, len, create, t0);
+    if (cls == PGC_FATAL && w->always_dedup && !sorted)
+        return txn(w, rb, idx, n); /* once more, with the sort */
+    return cls;
 }
 
 static void mark_bad(pgw *w, pgrb *rb, uint32_t row)
@@ -206,11 +390,14 @@ static void mark_bad(pgw *w, pgrb *rb, uint32_t row)
     pgrb_set_bad(rb, row, reason);
 }
 
-/* Write idx[0, n), isolating bad rows (the array is reordered within). */
-static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n)
+/* Write idx[0, n), isolating bad rows (the array is reordered within).
+ * first: the outcome of an attempt at all n already made (PGC_DATA, its
+ * error in w->err), or PGC_OK to start with one. */
+static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n, pgc_class first)
 {
     while (n > 0) {
-        pgc_class cls = txn(w, rb, idx, n);
+        pgc_class cls = first != PGC_OK ? first : txn(w, rb, idx, n);
+        first = PGC_OK;
         if (cls != PGC_DATA)
             return cls;
         add(w, w->m.retry_data, 1);
@@ -227,7 +414,7 @@ static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n)
             continue;
         }
         size_t half = n / 2;
-        if ((cls = solve(w, rb, idx, half)) != PGC_OK)
+        if ((cls = solve(w, rb, idx, half, PGC_OK)) != PGC_OK)
             return cls;
         idx += half;
         n -= half;
@@ -235,19 +422,93 @@ static pgc_class solve(pgw *w, pgrb *rb, uint32_t *idx, size_t n)
     return PGC_OK;
 }
 
+/* End the stream, rolling back what it began. */
+static void stream_drop(pgw *w)
+{
+    if (w->streaming || w->stream_failed)
+        pgc_rollback(w->pg);
+    w->streaming = w->stream_failed = false;
+    w->sent = 0;
+}
+
+void pgw_feed(pgw *w, pgrb *rb)
+{
+    size_t n = pgrb_count(rb), len;
+    if (w->stream_failed || n == w->sent)
+        return;
+    const char *data = pgrb_text(rb, w->sent, n, &len);
+    if (len < FEED_BYTES)
+        return;
+    pgc_class cls = PGC_OK;
+    if (!w->streaming) {
+        const char *copy_sql;
+        w->stream_t0 = w->host->monotonic_ms();
+        if ((cls = pgc_begin(w->pg)) == PGC_OK && (cls = prepare(w, &w->stream_create, &copy_sql)) == PGC_OK)
+            cls = pgc_copy_start(w->pg, copy_sql);
+        w->streaming = cls == PGC_OK;
+    }
+    if (cls == PGC_OK)
+        cls = pgc_copy_put(w->pg, data, len);
+    if (cls != PGC_OK) {
+        /* pgw_write starts again without the stream (and meets the error
+         * again, or not: a statement_timeout of an idle stream) */
+        w->streaming = false;
+        w->stream_failed = true;
+        pgc_rollback(w->pg);
+        return;
+    }
+    w->sent = n;
+}
+
+/* Finish the stream for every row of rb: like txn() for rows 0..n-1, whose
+ * COPY text went out while they were added. */
+static pgc_class stream_finish(pgw *w, pgrb *rb, size_t n)
+{
+    size_t len, total;
+    pgc_class cls = PGC_OK;
+    if (n > w->sent) {
+        const char *data = pgrb_text(rb, w->sent, n, &len);
+        cls = pgc_copy_put(w->pg, data, len);
+    }
+    pgrb_text(rb, 0, n, &total);
+    w->streaming = false;
+    w->sent = 0;
+    if (cls == PGC_OK)
+        cls = pgc_copy_finish(w->pg, NULL);
+    w->host->log(w->node, MF_LOG_DEBUG, "%zu rows: the COPY went out while they were added (%s)", n,
+                 cls == PGC_OK ? "accepted" : pgc_class_name(cls));
+    if (cls != PGC_OK)
+        return failed(w, cls);
+    return complete(w, rb, NULL, n, total, w->stream_create, w->stream_t0);
+}
+
 pgc_class pgw_write(pgw *w, pgrb *rb)
 {
     size_t n = pgrb_count(rb);
     memset(&w->err, 0, sizeof w->err);
-    if (!n)
+    if (!n) {
+        stream_drop(w);
         return PGC_OK;
+    }
     if (n > w->cap_idx) {
         w->cap_idx = n;
         w->idx = mf_xrealloc(w->idx, n * sizeof *w->idx);
     }
     for (size_t i = 0; i < n; i++)
         w->idx[i] = (uint32_t)i;
-    pgc_class cls = solve(w, rb, w->idx, n);
+    pgc_class first = PGC_OK;
+    if (w->streaming && w->sent <= n) {
+        /* a data error goes on to the search for bad rows; any other error
+         * of the stream gets one plain attempt */
+        first = stream_finish(w, rb, n);
+        if (first == PGC_OK)
+            return PGC_OK;
+        if (first != PGC_DATA)
+            first = PGC_OK;
+    } else {
+        stream_drop(w);
+    }
+    pgc_class cls = solve(w, rb, w->idx, n, first);
     if (cls == PGC_TRANSIENT)
         add(w, w->m.retry_transient, 1);
     return cls;

@@ -7,8 +7,17 @@
  * yet (CREATE TEMP TABLE mf_stage ON COMMIT DELETE ROWS AS SELECT <columns>
  * FROM <table> WITH NO DATA: the columns' types, no constraints or
  * defaults); COPY of the rows into it; one INSERT INTO <table> ... SELECT
- * FROM it (upsert: the last row of each key, ON CONFLICT (key) DO UPDATE);
- * COMMIT. Mode copy: COPY straight into the table instead.
+ * FROM it (upsert: the last row of each key — sorted only when a key repeats
+ * — ON CONFLICT (key) DO UPDATE where the row differs);
+ * COMMIT. Mode copy: COPY straight into the table instead; so does mode
+ * insert when the table is a plain (or partitioned) one without rules or
+ * row security, where COPY does exactly what the INSERT would (asked once
+ * per session, from pg_class).
+ *
+ * The rows of a batch may go out while the batch is still being added to
+ * (pgw_feed): the transaction and its COPY are then open until pgw_write
+ * ends them, so the server parses rows while the caller renders the next
+ * ones. Nothing is committed, or marked done, before pgw_write.
  *
  * A data error (SQLSTATE class 22/23) rolls back and isolates the bad rows:
  * when the server names the line of the COPY data it refused, that row is
@@ -45,6 +54,15 @@ void pgw_free(pgw *w);
 /* Upsert needs each row's position after its columns (COPY text, a tab
  * first): the last row of a key wins. */
 bool pgw_wants_seq(const pgw *w);
+
+/*
+ * Send the rows added to rb since the last call, once they are enough to be
+ * worth a message (the first call opens the transaction and its COPY). Rows
+ * sent must stay in rb, unchanged and in order, until pgw_write, which is the
+ * only other call on rb's rows meanwhile. Errors are not reported here: a
+ * failed stream is rolled back and pgw_write writes the rows without it.
+ */
+void pgw_feed(pgw *w, pgrb *rb);
 
 /*
  * Write every row of rb (all pending on entry). Returns PGC_OK when each

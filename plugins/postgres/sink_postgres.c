@@ -6,8 +6,9 @@
  * and how the value is written (pg_copytext.h). Rows collect in a buffer
  * (pg_rowbuf.h) until a bound is reached — batch_records rows, batch_bytes
  * of COPY text, or batch_time since the oldest — and are then written in one
- * transaction (pg_writer.h: COPY into a staging table and one INSERT, or an
- * upsert, or COPY straight into the table). Each buffered row holds its
+ * transaction (pg_writer.h: COPY straight into the table, or into a staging
+ * table and one INSERT or upsert); the batch's COPY goes out while its rows
+ * are still being added (pgw_feed). Each buffered row holds its
  * record's ack, released only after COMMIT: nothing is acknowledged before
  * it is durable.
  *
@@ -70,8 +71,9 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_JSON, "columns", NULL, MF_OPT_REQUIRED, struct ctx, columns,
               "Map of column -> field path, or column -> {field: path, type: text|bigint|timestamptz|json|...}"),
     MF_OPTION_ENUM("mode", "insert", 0, struct ctx, mode, "insert|upsert|copy",
-                   "insert: COPY into a staging table, then INSERT; upsert: the same with ON CONFLICT (key) DO "
-                   "UPDATE; copy: COPY straight into the table"),
+                   "insert: COPY straight into a plain table, else (a view, rules, row security) into a staging "
+                   "table, then INSERT; upsert: staging table, then INSERT ... ON CONFLICT (key) DO UPDATE of the "
+                   "rows that differ; copy: COPY straight into the table"),
     MF_OPTION(MF_OPT_LIST, "key", NULL, 0, struct ctx, key,
               "Columns of the unique key upsert conflicts on (required for mode upsert)"),
     MF_OPTION_RANGE(MF_OPT_INT, "batch_records", "10000", 0, struct ctx, batch_records, 1, 1e7,
@@ -372,6 +374,8 @@ static int process(void *vctx, mf_batch *batch)
     }
     int64_t now = c->host->monotonic_ms();
     if (!(c->batch_time_ms == 0 || bound_reached(c, now))) {
+        if (!c->attempt) /* the server parses these while the next ones are rendered; not during a backoff */
+            pgw_feed(c->writer, c->rows);
         c->host->metric_add(c->m_rejected, (double)bad_input);
         c->rejected += bad_input;
         c->host->metric_set(c->m_buffered, (double)pgrb_count(c->rows));

@@ -2,9 +2,9 @@
 # first: it sources pg_lib.sh, which gives the test a database of its own).
 source "$top_srcdir/tests/postgres/pg_lib.sh"
 
-# run_pipeline YAML LOG: martflow run to its end; fails unless it exits 0
+# run_pipeline YAML LOG [ARG...]: martflow run to its end; fails unless it exits 0
 run_pipeline() {
-    "$MARTFLOW" run "$1" >"$2" 2>&1 || { tail -n 20 "$2" >&2; fail "martflow run $1 exited $?"; }
+    "$MARTFLOW" run "$1" "${@:3}" >"$2" 2>&1 || { tail -n 20 "$2" >&2; fail "martflow run $1 exited $?"; }
 }
 
 # dump TABLE: every row, ordered by the first column, in COPY text

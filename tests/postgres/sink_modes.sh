@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The postgres sink's three modes against the real server: insert (staging
-# table + INSERT), upsert (a second load of the same ids with other values
+# The postgres sink's three modes against the real server: insert (COPY
+# straight into a plain table; through the staging table + INSERT into a view
+# or a table with rules, which COPY would bypass), upsert (a second load of the same ids with other values
 # replaces the rows; 10,000 records loaded twice give the same table) and copy
 # (straight into the table). Values keep their meaning: text with tabs,
 # newlines and backslashes, bigint, epoch ms as timestamptz, arrays as jsonb,
@@ -16,7 +17,8 @@ cat >"$TMP/odd.jsonl" <<'J'
 {"id":3,"name":"ünïcødé ✓","n":7,"at":1700000000123.4}
 J
 sink_yaml "$TMP/p.yaml" "$TMP/odd.jsonl" ins insert
-run_pipeline "$TMP/p.yaml" "$TMP/log"
+run_pipeline "$TMP/p.yaml" "$TMP/log" --log-level debug
+assert_contains "$TMP/log" 'table ..ins..: rows are copied straight into it' "a plain table takes the COPY itself"
 assert_eq 3 "$(value 'SELECT count(*) FROM ins')" "rows inserted"
 assert_eq 'tab	here, newline
 there, backslash\ and "quotes"' "$(value 'SELECT name FROM ins WHERE id = 1')" "text with tabs, newlines, backslashes"
@@ -44,13 +46,26 @@ dump ups >"$TMP/d1"
 assert_lines 10000 "$TMP/d1" "rows after the first load"
 run_pipeline "$TMP/ub.yaml" "$TMP/log"
 dump ups >"$TMP/d2"
+xmin=$(value 'SELECT xmin FROM ups WHERE id = 77')
 run_pipeline "$TMP/ub.yaml" "$TMP/log"
 dump ups >"$TMP/d3"
+assert_eq "$xmin" "$(value 'SELECT xmin FROM ups WHERE id = 77')" "an unchanged row is not rewritten"
 assert_lines 10000 "$TMP/d2" "rows after the second load"
 cmp -s "$TMP/d2" "$TMP/d3" || fail "loading the same records again changed the table"
 ! cmp -s "$TMP/d1" "$TMP/d2" || fail "the changed values did not replace the rows"
 assert_eq "n77-changed" "$(value 'SELECT name FROM ups WHERE id = 77')" "an upserted row"
 assert_contains "$TMP/log" '"table ups: 10000 rows written, 0 rejected' "the summary line"
+
+# upsert, keys that differ as text but not as values in one batch ("07" and
+# 7 into a bigint): the last one wins, as for equal keys
+printf '%s\n' '{"id":"07","name":"first"}' '{"id":7,"name":"second"}' '{"id":8,"name":"other"}' >"$TMP/k.jsonl"
+sink_yaml "$TMP/k.yaml" "$TMP/k.jsonl" ups upsert "    key: [id]"
+run_pipeline "$TMP/k.yaml" "$TMP/log"
+assert_eq "second|other" "$(value 'SELECT string_agg(name, $$|$$ ORDER BY id) FROM ups WHERE id IN (7, 8)')" \
+    "the last of two equal keys wins"
+[[ ! -s $TMP/errors.jsonl ]] || { cat "$TMP/errors.jsonl" >&2; fail "nothing should be rejected"; }
+records "$TMP/a.jsonl" 10000 # rows 7 and 8 back as they were
+run_pipeline "$TMP/ua.yaml" "$TMP/log"
 
 # copy: straight into the table, the same rows as insert gives
 sink_yaml "$TMP/c.yaml" "$TMP/a.jsonl" cpy copy
@@ -58,3 +73,19 @@ run_pipeline "$TMP/c.yaml" "$TMP/log"
 dump cpy >"$TMP/dc"
 cmp -s "$TMP/d1" "$TMP/dc" || fail "copy mode wrote other rows than upsert's first load"
 [[ ! -s $TMP/errors.jsonl ]] || { cat "$TMP/errors.jsonl" >&2; fail "nothing should be rejected"; }
+
+# insert into a view, and into a table whose rule sends rows elsewhere: both
+# through the staging table and a real INSERT (COPY knows neither views nor rules)
+pg_sql -c "CREATE TABLE base $TABLE_DDL" -c "CREATE VIEW v AS SELECT * FROM base" \
+    -c "CREATE TABLE ruled $TABLE_DDL" -c "CREATE TABLE elsewhere $TABLE_DDL" \
+    -c "CREATE RULE redirect AS ON INSERT TO ruled DO INSTEAD INSERT INTO elsewhere SELECT NEW.*"
+for t in v ruled; do
+    sink_yaml "$TMP/r.yaml" "$TMP/a.jsonl" $t insert
+    run_pipeline "$TMP/r.yaml" "$TMP/log" --log-level debug
+    assert_contains "$TMP/log" "table ..$t..: rows go through the staging table" "$t: through the staging table"
+done
+dump base >"$TMP/dv"
+dump elsewhere >"$TMP/de"
+cmp -s "$TMP/d1" "$TMP/dv" || fail "insert into a view wrote other rows"
+cmp -s "$TMP/d1" "$TMP/de" || fail "the rule did not redirect the rows"
+assert_eq 0 "$(value 'SELECT count(*) FROM ruled')" "the rule's table itself stays empty"

@@ -5,6 +5,9 @@
 # a too-long varchar (22001) fail in the COPY, which names the line; a
 # duplicate of an existing key (23505) and a check constraint (23514) fail in
 # the INSERT, where the batch is bisected. Mode copy finds the same rows.
+# Then one batch of 60,000 rows, whose COPY goes out while the rows are
+# added (streamed): the same four kinds of bad rows, in insert, copy and
+# upsert.
 source "$top_srcdir/tests/postgres/sink_lib.sh"
 
 for t in ins cpy; do
@@ -53,4 +56,46 @@ P
     assert_contains "$TMP/rejects.sorted" '^1234 .*SQLSTATE 23505: duplicate key value violates unique constraint' "$mode: duplicate key"
     assert_contains "$TMP/rejects.sorted" '^1800 .*SQLSTATE 23514: new row for relation .* violates check constraint' "$mode: check"
     assert_contains "$TMP/log" "\"table public.$t: 1996 rows written, 4 rejected" "$mode: the summary"
+done
+
+# One large batch, streamed: the COPY text goes out while rows are added; the
+# bad rows are still rejected alone and the rest committed.
+awk 'BEGIN { for (i = 1; i <= 60000; i++) {
+    n = i; name = "r" i
+    if (i == 17) n = "\"abc\""
+    if (i == 30000) name = "much-too-long-for-twelve"
+    if (i == 45000) n = -1
+    printf "{\"id\":%d,\"name\":\"%s\",\"n\":%s}\n", i, name, n } }' >"$TMP/big.jsonl"
+for mode in insert copy upsert; do
+    t=s_${mode:0:3}
+    pg_sql -c "CREATE TABLE $t (id bigint PRIMARY KEY, name varchar(12), n bigint CHECK (n >= 0))"
+    [[ $mode == upsert ]] || pg_sql -c "INSERT INTO $t VALUES (1234, 'before', 0)"
+    rm -f "$TMP/errors.jsonl"
+    cat >"$TMP/p.yaml" <<Y
+pipeline: reject-streamed
+sources:
+  in: {plugin: file, path: "$TMP/big.jsonl", positions: false}
+sinks:
+  db:
+    plugin: postgres
+    inputs: [in]
+    table: $t
+    mode: $mode
+    $([[ $mode == upsert ]] && echo "key: [id]")
+    batch_records: 100000
+    batch_time: 60s
+    columns: {id: id, name: name, n: {field: n, type: bigint}}
+  errors: {plugin: file, inputs: [db.errors], path: "$TMP/errors.jsonl", format: envelope}
+Y
+    run_pipeline "$TMP/p.yaml" "$TMP/log" --log-level debug
+    assert_contains "$TMP/log" "60000 rows: the COPY went out while they were added \\(data\\)" "$mode: the batch was streamed"
+    bad=4
+    [[ $mode == upsert ]] && bad=3 # 1234 is new here: nothing conflicts
+    assert_eq $((60000 - bad + (bad == 4))) "$(value "SELECT count(*) FROM $t")" "$mode: rows"
+    assert_eq 0 "$(value "SELECT count(*) FROM $t WHERE id IN (17, 30000, 45000)")" "$mode: the bad rows are not in"
+    assert_lines $bad "$TMP/errors.jsonl" "$mode: rejected records"
+    assert_contains "$TMP/errors.jsonl" 'SQLSTATE 22P02' "$mode: text into bigint"
+    assert_contains "$TMP/errors.jsonl" 'SQLSTATE 22001' "$mode: too long"
+    assert_contains "$TMP/errors.jsonl" 'SQLSTATE 23514' "$mode: check"
+    [[ $mode == upsert ]] || assert_contains "$TMP/errors.jsonl" 'SQLSTATE 23505' "$mode: duplicate key"
 done

@@ -610,6 +610,60 @@ static void test_copy_bad_row(void)
     pgc_free(c);
 }
 
+/* COPY in pieces: rows split across puts; a bad row's error from a later
+ * put or from finish; a rollback in the middle stores nothing; nothing else
+ * runs while a COPY is open. */
+static void test_copy_pieces(void)
+{
+    pgc *c = client();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    run_ok(c, "CREATE TABLE cpp (id int PRIMARY KEY, n int)");
+    uint64_t rows = 99;
+    CU_ASSERT_EQUAL(pgc_begin(c), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_start(c, "COPY cpp FROM STDIN"), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_put(c, "1\t1\n2\t", 6), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_exec(c, "SELECT 1", 0, NULL, NULL), PGC_FATAL); /* a COPY is open */
+    CU_ASSERT_EQUAL(pgc_copy_put(c, "2\n3\t3\n", 6), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_finish(c, &rows), PGC_OK);
+    CU_ASSERT_EQUAL(rows, 3);
+    CU_ASSERT_EQUAL(pgc_commit(c), PGC_OK);
+    CU_ASSERT_STRING_EQUAL(value(c, "SELECT sum(n) FROM cpp"), "6");
+
+    /* a bad row in the middle of many pieces: finish (or a put) names its line */
+    CU_ASSERT_EQUAL(pgc_begin(c), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_start(c, "COPY cpp FROM STDIN"), PGC_OK);
+    pgc_class cls = PGC_OK;
+    char line[32];
+    for (int i = 10; i < 50000 && cls == PGC_OK; i++) {
+        int n = i == 777 ? snprintf(line, sizeof line, "%d\tx\n", i) : snprintf(line, sizeof line, "%d\t%d\n", i, i);
+        cls = pgc_copy_put(c, line, (size_t)n);
+    }
+    if (cls == PGC_OK)
+        cls = pgc_copy_finish(c, &rows);
+    else /* the put met the error: finish returns it again */
+        CU_ASSERT_EQUAL(pgc_copy_finish(c, &rows), PGC_DATA);
+    CU_ASSERT_EQUAL(cls, PGC_DATA);
+    CU_ASSERT_EQUAL(pgc_last_error(c)->copy_line, 777 - 10 + 1);
+    CU_ASSERT_EQUAL(pgc_rollback(c), PGC_OK);
+
+    /* rolled back in the middle: nothing stored, the connection usable */
+    CU_ASSERT_EQUAL(pgc_begin(c), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_start(c, "COPY cpp FROM STDIN"), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_put(c, "100\t100\n101\t1", 14), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_rollback(c), PGC_OK);
+    CU_ASSERT_FALSE(pgc_in_transaction(c));
+    CU_ASSERT_STRING_EQUAL(value(c, "SELECT count(*) FROM cpp"), "3");
+    /* without a transaction too: a COPY refused stores none of its rows */
+    CU_ASSERT_EQUAL(pgc_copy_start(c, "COPY cpp FROM STDIN"), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_copy_put(c, "200\t200\n", 8), PGC_OK);
+    CU_ASSERT_EQUAL(pgc_rollback(c), PGC_OK);
+    CU_ASSERT_STRING_EQUAL(value(c, "SELECT count(*) FROM cpp"), "3");
+    CU_ASSERT_EQUAL(pgc_copy_finish(c, &rows), PGC_FATAL); /* none open */
+    CU_ASSERT_EQUAL(pgc_copy_start(c, "SELECT 1"), PGC_FATAL);
+    CU_ASSERT_EQUAL(pgc_health(c), PGC_OK);
+    pgc_free(c);
+}
+
 /* ---- advisory locks ------------------------------------------------------------------ */
 
 #define LOCK_KEY 0x6d66746573740001LL
@@ -703,6 +757,7 @@ int main(void)
                                          {"outage", test_outage},
                                          {"COPY 100k rows", test_copy_many},
                                          {"COPY with a bad row", test_copy_bad_row},
+                                         {"COPY in pieces", test_copy_pieces},
                                          {"advisory locks", test_advisory_locks},
                                          {NULL, NULL}};
     static const mf_suite suites[] = {{"pg_client connecting", connecting},

@@ -2,7 +2,9 @@
  * as COPY text fields, and pg_columns.c checks identifiers and the shape of
  * `columns`. What the server makes of the text is tested by sink_modes.sh. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cunit_main.h"
 #include "pg_columns.h"
@@ -84,6 +86,37 @@ static void test_times(void)
     CU_ASSERT_STRING_EQUAL(field(str("2024-02-29T12:00:00Z"), PGT_TIMESTAMP), "2024-02-29T12:00:00Z");
 }
 
+/* The hand-made calendar against the C library's, over leap days, century
+ * years, before 1970 and far ahead (every 1,000,003rd second over +-2^40 s
+ * would take long: pseudo-random instants plus the edges). */
+static void test_times_calendar(void)
+{
+    int64_t edges[] = {0, -1, 951782400, 951868800, 4107542399LL, 4107542400LL, -2203891200LL, -2208988800LL,
+                       -62135596800LL, 253402300799LL, 68256000, 1709164800};
+    unsigned seed = 7;
+    for (int i = 0; i < 20000; i++) {
+        int64_t secs = i < (int)(sizeof edges / sizeof *edges)
+                           ? edges[i]
+                           : (int64_t)(((uint64_t)rand_r(&seed) << 31 | (uint64_t)rand_r(&seed)) % 253402300800ULL) -
+                                 62135596800LL;
+        int64_t ms = secs * 1000 + (i % 1000);
+        time_t t = (time_t)secs;
+        struct tm tm;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(gmtime_r(&t, &tm));
+        char want[64];
+        snprintf(want, sizeof want, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (i % 1000) * 1000);
+        const char *got = field(integer(ms), PGT_TIMESTAMP);
+        if (strcmp(got, want)) {
+            CU_FAIL("calendar differs from gmtime_r");
+            fprintf(stderr, "%lld ms: got %s, want %s\n", (long long)ms, got, want);
+            return;
+        }
+    }
+    CU_ASSERT_STRING_EQUAL(field(integer(-62167219200001LL), PGT_TIMESTAMP), "-001-12-31 23:59:59.999000+00");
+    CU_ASSERT_STRING_EQUAL(field(integer(253402300800000LL), PGT_TIMESTAMP), "10000-01-01 00:00:00.000000+00");
+}
+
 static void test_kinds_and_identifiers(void)
 {
     pgt_kind k;
@@ -152,6 +185,7 @@ int main(void)
                                        {"strings into json", test_json_strings},
                                        {"numbers", test_numbers},
                                        {"epoch milliseconds", test_times},
+                                       {"the calendar of timestamps", test_times_calendar},
                                        {"types and identifiers", test_kinds_and_identifiers},
                                        {"columns", test_columns},
                                        {NULL, NULL}};
