@@ -4,6 +4,8 @@
 #
 #   tests/install-deps.sh build   what building and running martflow needs
 #   tests/install-deps.sh test    that, plus what the tests and benchmarks use
+#   tests/install-deps.sh quickstart         build, plus PostgreSQL and curl (./quickstart.sh)
+#   tests/install-deps.sh quickstart-client  build, plus psql and curl (a server of your own)
 set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
@@ -18,7 +20,9 @@ test_pkgs=(kcat openjdk-17-jre-headless maven curl valgrind python3 procps util-
 case ${1:-build} in
 build) want=("${build_pkgs[@]}") ;;
 test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+quickstart) want=("${build_pkgs[@]}" postgresql curl util-linux) ;;
+quickstart-client) want=("${build_pkgs[@]}" postgresql-client curl) ;;
+*) echo "usage: $0 build|test|quickstart|quickstart-client" >&2; exit 2 ;;
 esac
 
 missing=()

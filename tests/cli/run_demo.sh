@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The demo pipeline of the quick start runs end to end: valid events are
+# The toy demo pipeline (docs/examples/demo.yaml) runs end to end: valid events are
 # tagged and written, invalid ones land in the rejects file with a reason.
 source "$top_srcdir/tests/lib.sh"
 cd "$top_srcdir"
 export DEMO_OUT=$TMP/demo
-"$MARTFLOW" run pipelines/demo.yaml >"$TMP/log"
+"$MARTFLOW" run docs/examples/demo.yaml >"$TMP/log"
 assert_lines 7 "$DEMO_OUT/events.jsonl" "valid events written"
 assert_lines 2 "$DEMO_OUT/rejects.jsonl" "rejects written"
 assert_contains "$DEMO_OUT/events.jsonl" '"CallThreadID":"ct-1001".*"pipeline":"demo"' "events tagged"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# pipelines/run-demo.sh — the quick start: install what is missing (Debian),
+# docs/examples/run-demo.sh — the toy file demo: install what is missing (Debian),
 # build martflow in _build/, and run the demo pipeline end to end. Output goes
 # to $DEMO_OUT (default /tmp/martflow-demo): events.jsonl and rejects.jsonl.
 set -euo pipefail
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$top"
 tests/install-deps.sh build
 if [[ -f Makefile && -f config.status ]]; then
@@ -22,7 +22,7 @@ rm -f "$DEMO_OUT/events.jsonl" "$DEMO_OUT/rejects.jsonl"
 export MARTFLOW_DATA_DIR=$DEMO_OUT/state
 rm -rf "$MARTFLOW_DATA_DIR"
 status=0
-"$build/martflow" run pipelines/demo.yaml --plugin-path "$build/build/plugins" || status=$?
+"$build/martflow" run docs/examples/demo.yaml --plugin-path "$build/build/plugins" || status=$?
 echo "--- $DEMO_OUT/events.jsonl ($(wc -l <"$DEMO_OUT/events.jsonl") records)"
 cat "$DEMO_OUT/events.jsonl"
 echo "--- $DEMO_OUT/rejects.jsonl ($(wc -l <"$DEMO_OUT/rejects.jsonl") records, with the reason in headers)"
