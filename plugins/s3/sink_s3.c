@@ -7,9 +7,11 @@
  * sealed when it reaches max_object_size (uncompressed bytes), when its
  * oldest record waited max_age, when the next record comes from another
  * source partition (so {first_offset}-{last_offset} name one range of one
- * partition), and on flush. A sealed object is compressed, named from its
- * key template (deterministic: the same records give the same key, so a
- * retried upload overwrites the same object) and uploaded; its acks are
+ * partition), at the end of the input and at shutdown (not at checkpoints:
+ * the held acks already keep sources from committing past them). A sealed
+ * object is compressed, named from its key template (deterministic: the
+ * same records give the same key, so a retried upload overwrites the same
+ * object) and uploaded; its acks are
  * released only after the server's 200 for PutObject or
  * CompleteMultipartUpload. A transient error (5xx, 429, timeouts, no
  * connection) keeps the sealed objects and retries them after a backoff
@@ -614,7 +616,10 @@ static int drain(struct ctx *c, bool until_stopping, int64_t deadline)
 static int flush(void *vctx, mf_flush_reason reason)
 {
     struct ctx *c = vctx;
-    seal(c);
+    /* A checkpoint leaves the open object open: its records' acks are held,
+     * so no source commits past them, and objects keep their size. */
+    if (reason != MF_FLUSH_CHECKPOINT)
+        seal(c);
     switch (reason) {
     case MF_FLUSH_END: /* the run ends: keep trying until told to stop */
         return drain(c, true, 0) == MF_FATAL ? MF_FATAL : MF_OK;
