@@ -10,7 +10,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
             libjansson-dev libyaml-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
-            liblua5.4-dev libmicrohttpd-dev libcunit1-dev libssl-dev g++ libsimdjson-dev)
+            liblua5.4-dev libmicrohttpd-dev libcunit1-dev libssl-dev g++ libsimdjson-dev zlib1g-dev)
 # chromium: tests/gim/report_html.sh opens the report page headless.
 # postgresql: the server of Debian's release (tests/services.sh runs its own
 # cluster from /usr/lib/postgresql/*/bin; psql comes with it)

@@ -4,7 +4,7 @@
 #   MARTFLOW              the martflow binary of this build
 #   MARTFLOW_PLUGIN_PATH  the in-tree plugins (build/plugins)
 #   top_srcdir, top_builddir
-# A test that needs a server starts it with need_kafka or need_postgres
+# A test that needs a server starts it with need_kafka, need_postgres or need_s3
 # (idempotent); it never skips because a server is missing: it fails.
 set -euo pipefail
 
@@ -56,6 +56,14 @@ need_postgres() {
     "$top_srcdir/tests/services.sh" start postgres >&2 || fail "cannot start the PostgreSQL test server"
     eval "$("$top_srcdir/tests/services.sh" env)"
     [[ -n ${PGPORT:-} ]] || fail "PGPORT not set after starting PostgreSQL"
+}
+
+# Start the test S3 server (versitygw; no-op when it runs) and export
+# S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY.
+need_s3() {
+    "$top_srcdir/tests/services.sh" start s3 >&2 || fail "cannot start the S3 test server"
+    eval "$("$top_srcdir/tests/services.sh" env)"
+    [[ -n ${S3_ENDPOINT:-} ]] || fail "S3_ENDPOINT not set after starting S3"
 }
 
 # metrics_port LOG: the port the engine reported for metrics_listen 127.0.0.1:0

@@ -14,8 +14,10 @@
 #   tests/services.sh kafka-topic-delete NAME   delete a topic
 #
 # Services: kafka (Apache Kafka, KRaft single node, jars from Maven Central);
-#           postgres (PostgreSQL from Debian's packages, a throwaway test cluster).
-# `env` prints KAFKA_BOOTSTRAP, and libpq's PGHOST PGPORT PGUSER PGDATABASE.
+#           postgres (PostgreSQL from Debian's packages, a throwaway test cluster);
+#           s3 (versitygw, built once with Go from its source, posix backend).
+# `env` prints KAFKA_BOOTSTRAP, libpq's PGHOST PGPORT PGUSER PGDATABASE, and
+# S3_ENDPOINT S3_REGION S3_BUCKET S3_ACCESS_KEY S3_SECRET_KEY.
 #
 # Environment:
 #   MARTFLOW_SERVICES_DIR  state dir (data, logs, pids, ports)  [/tmp/martflow-services]
@@ -26,6 +28,7 @@
 #                          production: full JIT like a real broker (benchmarks)
 #   JAVA_HOME              if set, $JAVA_HOME/bin/java is used, else `java` on PATH
 #   MARTFLOW_PG_BINDIR     PostgreSQL server binaries  [newest /usr/lib/postgresql/*/bin]
+#   MARTFLOW_VERSITYGW_VERSION  versitygw tag to build and run  [see VGW_VERSION_DEFAULT]
 #
 # Exit codes: 0 ok; 1 failure (message and log tail on stderr); 2 usage error;
 #             3 `env` with nothing running.
@@ -33,7 +36,7 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SERVICES=(kafka postgres)        # later: s3
+SERVICES=(kafka postgres s3)
 
 STATE_DIR=${MARTFLOW_SERVICES_DIR:-/tmp/martflow-services}
 [[ $STATE_DIR == /* ]] || STATE_DIR=$PWD/$STATE_DIR   # servers run from elsewhere (/)
@@ -643,6 +646,161 @@ postgres_status() {
         echo "postgres: stopped (data kept, port 127.0.0.1:$(pg_port))"
     else
         echo "postgres: stopped"
+    fi
+}
+
+# --------------------------------------------------------------------- s3
+# versitygw (Apache-2.0), an S3 gateway that checks SigV4 signatures and
+# payload hashes as AWS does, with its posix backend: bucket B is the
+# directory s3/data/B, object K the file s3/data/B/K. Built once from source
+# with the machine's Go into the cache (no Docker, no prebuilt downloads).
+VGW_VERSION_DEFAULT=v1.7.0
+VGW_VERSION=${MARTFLOW_VERSITYGW_VERSION:-$VGW_VERSION_DEFAULT}
+VGW_HOME=$CACHE_DIR/versitygw-$VGW_VERSION    # bin/versitygw; go/ (GOPATH, module cache)
+S3_DIR=$STATE_DIR/s3                          # data/ iam/ port pid server.log env
+S3_REGION=us-east-1
+S3_BUCKET=martflow-test
+# the root user of a TEST server on loopback, not a secret of anything
+S3_ACCESS_KEY=martflow-test-key
+S3_SECRET_KEY=martflow-test-secret-0123456789
+
+s3_port()     { [[ -s $S3_DIR/port ]] && cat "$S3_DIR/port"; }
+s3_endpoint() { echo "http://127.0.0.1:$(s3_port)"; }
+s3_running()  { pid_alive "$S3_DIR/pid" "$S3_DIR/data"; }
+
+go_bin() {
+    if command -v go >/dev/null 2>&1; then command -v go
+    elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
+    else die "go not found (versitygw is built from source: Go >= 1.25 on PATH, e.g. /usr/local/go/bin)"
+    fi
+}
+
+s3_build() {  # make sure $VGW_HOME/bin/versitygw exists
+    [[ -f $VGW_HOME/.complete && -x $VGW_HOME/bin/versitygw ]] && return 0
+    local go gov t0 tmp
+    go=$(go_bin)
+    gov=$("$go" env GOVERSION 2>/dev/null || true)     # go1.26.8
+    gov=${gov#go}
+    [[ $gov =~ ^1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= 25)) ||
+        die "versitygw $VGW_VERSION needs Go >= 1.25, $go is ${gov:-unknown}"
+    mkdir -p "$VGW_HOME"
+    exec 8>"$VGW_HOME/.lock"
+    if command -v flock >/dev/null 2>&1; then flock -w 900 8 || die "cache lock timeout"; fi
+    [[ -f $VGW_HOME/.complete && -x $VGW_HOME/bin/versitygw ]] && return 0   # another caller just did it
+    t0=$(now_ms)
+    tmp=$VGW_HOME/bin.tmp.$$
+    rm -rf "$tmp"
+    log "building versitygw $VGW_VERSION with $("$go" version | cut -d' ' -f3) into $VGW_HOME/bin (first time only, minutes) ..."
+    # everything Go writes stays in the cache dir; GOTOOLCHAIN=local: never fetch another Go
+    if ! (cd "$VGW_HOME" && GOPATH=$VGW_HOME/go GOMODCACHE=$VGW_HOME/go/pkg/mod GOCACHE=$VGW_HOME/go-build \
+            GOBIN=$tmp GOFLAGS=-modcacherw GOTOOLCHAIN=local CGO_ENABLED=0 \
+            "$go" install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION") >"$VGW_HOME/build.log" 2>&1; then
+        tail -n 30 "$VGW_HOME/build.log" >&2
+        rm -rf "$tmp"
+        die "go install of versitygw $VGW_VERSION failed (log: $VGW_HOME/build.log)"
+    fi
+    rm -rf "$VGW_HOME/bin"
+    mv "$tmp" "$VGW_HOME/bin"
+    # the build cache is only needed to build again: drop it (hundreds of MB)
+    rm -rf "$VGW_HOME/go-build"
+    echo "$VGW_VERSION" >"$VGW_HOME/.complete"
+    log "built versitygw $VGW_VERSION in $(since "$t0")"
+}
+
+s3_request() {  # s3_request METHOD PATH [curl args...]: a signed request, prints the HTTP status
+    local method=$1 path=$2
+    shift 2
+    curl -sS -o /dev/null -w '%{http_code}' -X "$method" --max-time 10 \
+        --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+        -H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+        "$@" "$(s3_endpoint)$path" 2>/dev/null || true
+}
+
+s3_answers() {  # any HTTP answer from the gateway (unsigned: 403)
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(s3_endpoint)/" 2>/dev/null || true)
+    [[ $code =~ ^[2-5][0-9][0-9]$ ]]
+}
+
+s3_start() {
+    local t0 port i code
+    mkdir -p "$S3_DIR"
+    if s3_running; then
+        if s3_answers; then
+            log "s3 already running on $(s3_endpoint) (pid $(<"$S3_DIR/pid"))"
+            return 0
+        fi
+        die "versitygw pid $(<"$S3_DIR/pid") does not answer on $(s3_endpoint); try: $0 restart s3"
+    fi
+    command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install -y curl)"
+    s3_build
+    t0=$(now_ms)
+    if [[ -s $S3_DIR/port ]]; then
+        port=$(<"$S3_DIR/port")
+        port_free "$port" || die "port 127.0.0.1:$port of the stopped s3 server is taken by another process"
+    else
+        # shellcheck disable=SC2046 # one word per port
+        port=$(pick_port $(known_ports))
+        echo "$port" >"$S3_DIR/port"
+    fi
+    mkdir -p "$S3_DIR/data" "$S3_DIR/iam"
+    # the posix backend keeps object metadata in user xattrs; without them, a sidecar dir
+    local -a meta=()
+    if ! python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.mf-probe", b"1")' "$S3_DIR/data" 2>/dev/null; then
+        mkdir -p "$S3_DIR/meta"
+        meta=(--sidecar "$S3_DIR/meta")
+        log "note: no user xattrs in $S3_DIR (or no python3): object metadata in $S3_DIR/meta"
+    fi
+    [[ -f $S3_DIR/server.log ]] && mv -f "$S3_DIR/server.log" "$S3_DIR/server.log.prev"
+    rm -f "$S3_DIR/pid"
+    log "starting versitygw $VGW_VERSION on 127.0.0.1:$port (data $S3_DIR/data) ..."
+    # Detached as Kafka is (see kafka_start); credentials through the environment,
+    # not the command line, so ps does not show them.
+    # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
+    ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY setsid nohup bash -c '
+        for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+        echo $$ >"$1"; shift; exec "$@"' _ "$S3_DIR/pid" \
+        "$VGW_HOME/bin/versitygw" --port "127.0.0.1:$port" --region "$S3_REGION" --iam-dir "$S3_DIR/iam" \
+        --keep-alive --quiet posix "${meta[@]}" "$S3_DIR/data" \
+        </dev/null >"$S3_DIR/server.log" 2>&1 8>&- 9>&- &
+    for ((i = 0; i < 50; i++)); do [[ -s $S3_DIR/pid ]] && break; sleep 0.1; done
+    while ! s3_answers; do
+        if ! s3_running; then
+            tail -n 40 "$S3_DIR/server.log" >&2 || true
+            rm -f "$S3_DIR/pid"
+            die "versitygw exited during start-up (log: $S3_DIR/server.log)"
+        fi
+        if (($(now_ms) - t0 > START_TIMEOUT * 1000)); then
+            tail -n 40 "$S3_DIR/server.log" >&2 || true
+            stop_pid "$S3_DIR/pid" "$S3_DIR/data" s3
+            die "versitygw did not answer within ${START_TIMEOUT}s (log: $S3_DIR/server.log)"
+        fi
+        sleep 0.1
+    done
+    # the test bucket: 200 when made, 409 when it is there already (a restart)
+    code=$(s3_request PUT "/$S3_BUCKET")
+    [[ $code == 200 || $code == 409 ]] || die "creating bucket $S3_BUCKET on $(s3_endpoint) answered HTTP $code"
+    s3_env >"$S3_DIR/env"
+    log "s3 up on $(s3_endpoint) in $(since "$t0") (pid $(<"$S3_DIR/pid"), bucket $S3_BUCKET, log $S3_DIR/server.log)"
+}
+
+s3_stop() {  # stop the gateway, keep data, bucket and port
+    stop_pid "$S3_DIR/pid" "$S3_DIR/data" s3
+    rm -f "$S3_DIR/env"
+}
+
+s3_env() {
+    s3_running || return 0
+    echo "export S3_ENDPOINT=$(s3_endpoint) S3_REGION=$S3_REGION S3_BUCKET=$S3_BUCKET S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY"
+}
+
+s3_status() {
+    if s3_running; then
+        echo "s3: running $(s3_endpoint) pid $(<"$S3_DIR/pid") versitygw $VGW_VERSION bucket $S3_BUCKET"
+    elif [[ -s $S3_DIR/port ]]; then
+        echo "s3: stopped (data kept, port $(s3_endpoint))"
+    else
+        echo "s3: stopped"
     fi
 }
 
