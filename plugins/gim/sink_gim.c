@@ -400,22 +400,24 @@ out:
     return found;
 }
 
-static void cycle_failed(struct ctx *c, const struct batch *b, int64_t start_ms, const gim_cycle_out *out)
+/* A cycle of n records that started at start_ms (epoch ms) failed transiently: remembered for
+ * ctl_etl_history, counted, backed off. */
+static void cycle_failed(struct ctx *c, size_t n, int64_t start_ms, const char *why)
 {
     if (c->nfailed == MAX_FAILED) {
         memmove(c->failed, c->failed + 1, (MAX_FAILED - 1) * sizeof *c->failed);
         c->nfailed--;
     }
     gim_failed *f = &c->failed[c->nfailed++];
-    *f = (gim_failed){.start_ms = start_ms, .end_ms = c->host->now_ms(), .rows = (int64_t)b->n};
-    snprintf(f->error, sizeof f->error, "%.500s", out->why);
+    *f = (gim_failed){.start_ms = start_ms, .end_ms = c->host->now_ms(), .rows = (int64_t)n};
+    snprintf(f->error, sizeof f->error, "%.500s", why);
     c->attempt++;
     c->host->metric_add(c->m_failed_steps, 1);
     set_state(c);
     int64_t wait = backoff_ms(c);
     c->retry_at = c->host->monotonic_ms() + wait;
     c->host->log(c->node, MF_LOG_WARN, "cycle of %zu records failed (transient, %u in a row): %s; retrying in %" PRId64
-                 " ms", b->n, c->attempt, out->why, wait);
+                 " ms", n, c->attempt, why, wait);
 }
 
 static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
@@ -477,7 +479,7 @@ static int run_cycle(struct ctx *c)
             } else {
                 bad = bisect(c, &b, start_ms, &out.err, &reason, &cls);
                 if (bad < 0 && cls == PGC_TRANSIENT) {
-                    cycle_failed(c, &b, start_ms, &out);
+                    cycle_failed(c, b.n, start_ms, out.why);
                     st = MF_RETRY;
                     break;
                 }
@@ -492,7 +494,7 @@ static int run_cycle(struct ctx *c)
             continue;
         }
         if (cls == PGC_TRANSIENT) {
-            cycle_failed(c, &b, start_ms, &out);
+            cycle_failed(c, b.n, start_ms, out.why);
             st = MF_RETRY;
         } else {
             c->host->log(c->node, MF_LOG_ERROR, "cycle failed (fatal): %s", out.why);
@@ -502,6 +504,22 @@ static int run_cycle(struct ctx *c)
     }
     batch_free(&b);
     return st;
+}
+
+/*
+ * A cycle now, the lock taken first. A cycle that cannot reach the database
+ * fails like one that lost it half-way (counted, backed off, a FAILED row), so
+ * gim_server_state goes on from -1 to -3 in an outage; waiting for the lock
+ * another loader holds is no failure. MF_OK (committed), MF_RETRY, MF_FATAL.
+ */
+static int cycle_now(struct ctx *c)
+{
+    int st = ensure_locked(c);
+    if (st == MF_RETRY && !pgc_connected(c->pg)) {
+        c->last_cycle = c->host->monotonic_ms();
+        cycle_failed(c, pgrb_count(c->rows), c->host->now_ms(), pgc_last_error(c->pg)->message);
+    }
+    return st == MF_OK ? run_cycle(c) : st;
 }
 
 static bool due(struct ctx *c, int64_t now)
@@ -518,12 +536,13 @@ static int tick(void *vctx)
     int64_t now = c->host->monotonic_ms();
     if (now < c->retry_at)
         return MF_OK;
-    int st = ensure_locked(c);
-    if (st != MF_OK)
-        return st == MF_FATAL ? MF_FATAL : MF_OK;
-    if (!due(c, now))
-        return MF_OK;
-    return run_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    if (c->ts && due(c, now))
+        return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    /* between cycles: start (lock, schema) or wait for the lock; a lost
+     * connection is taken up again by the next cycle, after its backoff */
+    if (!c->ts || pgc_connected(c->pg))
+        return ensure_locked(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    return MF_OK;
 }
 
 static void sleep_ms(int64_t ms)
@@ -545,13 +564,11 @@ static int drain(struct ctx *c, bool until_stopping, int64_t deadline)
             sleep_ms(wait < 100 ? wait : 100);
             continue;
         }
-        int st = ensure_locked(c);
-        if (st == MF_OK)
-            st = run_cycle(c);
+        int st = c->ts ? cycle_now(c) : ensure_locked(c);
         if (st == MF_FATAL)
             return st;
         if (st == MF_RETRY && c->host->monotonic_ms() >= c->retry_at)
-            sleep_ms(100); /* waiting for the lock or the connection */
+            sleep_ms(100); /* waiting for the lock (or, before the schema, the connection) */
     }
     return MF_OK;
 }
@@ -569,7 +586,7 @@ static int process(void *vctx, mf_batch *batch)
             return MF_RETRY;
     }
     if ((int64_t)pgrb_count(c->rows) >= c->cycle_records) {
-        if (c->host->monotonic_ms() >= c->retry_at && ensure_locked(c) == MF_OK && run_cycle(c) == MF_FATAL)
+        if (c->host->monotonic_ms() >= c->retry_at && cycle_now(c) == MF_FATAL)
             return MF_FATAL;
         if ((int64_t)pgrb_count(c->rows) >= c->cycle_records)
             return MF_RETRY; /* a full cycle waits: take nothing more */
@@ -603,9 +620,9 @@ static int flush(void *vctx, mf_flush_reason reason)
     case MF_FLUSH_STOP:
         break;
     }
-    if (!pgrb_count(c->rows) || c->host->monotonic_ms() < c->retry_at || ensure_locked(c) != MF_OK)
+    if (!pgrb_count(c->rows) || c->host->monotonic_ms() < c->retry_at || !c->ts)
         return MF_OK;
-    return run_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
 }
 
 static int stop_cb(void *vctx, int64_t deadline_ms)
