@@ -151,34 +151,42 @@ static void set_state(struct ctx *c)
     c->host->metric_set(c->m_failed_now, (double)c->attempt);
 }
 
-/* Kafka positions of the committed records: the newest timestamp per partition. */
-static void note_kafka(struct ctx *c, const gim_rec *r)
+/* Kafka positions of the records the loader is done with (committed or
+ * rejected): the newest timestamp per partition. */
+static void note_kafka(struct ctx *c, const char *topic, size_t topic_len, int32_t partition, int64_t time_ms)
 {
-    if (r->partition < 0 || !r->topic || r->time_ms == MF_TIME_UNSET)
+    if (partition < 0 || !topic || time_ms == MF_TIME_UNSET)
         return;
     struct kpart *p = NULL;
     for (size_t i = 0; i < c->nparts && !p; i++)
-        if (c->parts[i].partition == r->partition && strlen(c->parts[i].topic) == r->topic_len &&
-            !memcmp(c->parts[i].topic, r->topic, r->topic_len))
+        if (c->parts[i].partition == partition && strlen(c->parts[i].topic) == topic_len &&
+            !memcmp(c->parts[i].topic, topic, topic_len))
             p = &c->parts[i];
     if (!p) {
         if (c->nparts == MAX_PARTITIONS)
             return;
         p = &c->parts[c->nparts++];
-        p->topic = mf_xstrndup(r->topic, r->topic_len);
-        p->partition = r->partition;
+        p->topic = mf_xstrndup(topic, topic_len);
+        p->partition = partition;
         p->ts = MF_TIME_UNSET;
         char labels[512];
         snprintf(labels, sizeof labels, "topic=\"%.400s\",partition=\"%" PRId32 "\"", p->topic, p->partition);
         p->millis = c->host->gauge(c->node, "gim_kafka_timestamp_millis", labels,
                                    "Kafka timestamp (epoch ms) of the newest record loaded, per partition");
         p->behind = c->host->gauge(c->node, "gim_kafka_timestamp_behind", labels,
-                                   "Milliseconds between that timestamp and its load");
+                                   "Milliseconds from that timestamp to now (grows while the partition is idle)");
     }
-    if (r->time_ms > p->ts)
-        p->ts = r->time_ms;
+    if (time_ms > p->ts)
+        p->ts = time_ms;
 }
 
+static void note_kafka_record(struct ctx *c, const mf_record *r)
+{
+    note_kafka(c, r->origin.topic, r->origin.topic ? strlen(r->origin.topic) : 0, r->origin.partition, r->time_ms);
+}
+
+/* At each commit and tick: behind is "now - newest timestamp", so it grows
+ * while a partition is idle (the guide's definition). */
 static void publish_kafka(struct ctx *c)
 {
     int64_t now = c->host->now_ms();
@@ -426,6 +434,7 @@ static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
     size_t bad = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (b->excluded[i]) {
+            note_kafka_record(c, pgrb_record(c->rows, i));
             c->host->reject(c->node, pgrb_record(c->rows, i), "%s", b->reason[i]);
             issue(c, "sqlstate", 1);
             bad++;
@@ -434,7 +443,7 @@ static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
         }
         gim_rec r;
         if (b->blen[i] && gim_record_decode(c->ts, b->blob[i], b->blen[i], &r, fields))
-            note_kafka(c, &r);
+            note_kafka(c, r.topic, r.topic_len, r.partition, r.time_ms);
         pgrb_set_state(c->rows, i, PGRB_DONE);
     }
     free(fields);
@@ -534,6 +543,7 @@ static int tick(void *vctx)
 {
     struct ctx *c = vctx;
     int64_t now = c->host->monotonic_ms();
+    publish_kafka(c);
     if (now < c->retry_at)
         return MF_OK;
     if (c->ts && due(c, now))
@@ -596,6 +606,7 @@ static int process(void *vctx, mf_batch *batch)
         gim_reject rj;
         c->scratch.len = 0;
         if (!gim_record_encode(c->ts, c->host, c->node, rec, c->fs, c->views, c->tenant, &c->scratch, &rj)) {
+            note_kafka_record(c, rec);
             c->host->reject(c->node, rec, "%s", rj.why);
             issue(c, rj.issue, 1);
             c->rejected++;
