@@ -6,6 +6,10 @@
 #   top_srcdir, top_builddir
 # A test that needs a server starts it with need_kafka, need_postgres or need_s3
 # (idempotent); it never skips because a server is missing: it fails.
+# Sourced once per test (one $TMP) even when two helper libraries source it
+# (tests/gim/gim_kafka.sh: gim_lib.sh and kafka_lib.sh).
+[[ -z ${MF_LIB_SOURCED:-} ]] || return 0
+MF_LIB_SOURCED=1
 set -euo pipefail
 
 : "${MARTFLOW:?run the tests with make check}"

@@ -151,34 +151,42 @@ static void set_state(struct ctx *c)
     c->host->metric_set(c->m_failed_now, (double)c->attempt);
 }
 
-/* Kafka positions of the committed records: the newest timestamp per partition. */
-static void note_kafka(struct ctx *c, const gim_rec *r)
+/* Kafka positions of the records the loader is done with (committed or
+ * rejected): the newest timestamp per partition. */
+static void note_kafka(struct ctx *c, const char *topic, size_t topic_len, int32_t partition, int64_t time_ms)
 {
-    if (r->partition < 0 || !r->topic || r->time_ms == MF_TIME_UNSET)
+    if (partition < 0 || !topic || time_ms == MF_TIME_UNSET)
         return;
     struct kpart *p = NULL;
     for (size_t i = 0; i < c->nparts && !p; i++)
-        if (c->parts[i].partition == r->partition && strlen(c->parts[i].topic) == r->topic_len &&
-            !memcmp(c->parts[i].topic, r->topic, r->topic_len))
+        if (c->parts[i].partition == partition && strlen(c->parts[i].topic) == topic_len &&
+            !memcmp(c->parts[i].topic, topic, topic_len))
             p = &c->parts[i];
     if (!p) {
         if (c->nparts == MAX_PARTITIONS)
             return;
         p = &c->parts[c->nparts++];
-        p->topic = mf_xstrndup(r->topic, r->topic_len);
-        p->partition = r->partition;
+        p->topic = mf_xstrndup(topic, topic_len);
+        p->partition = partition;
         p->ts = MF_TIME_UNSET;
         char labels[512];
         snprintf(labels, sizeof labels, "topic=\"%.400s\",partition=\"%" PRId32 "\"", p->topic, p->partition);
         p->millis = c->host->gauge(c->node, "gim_kafka_timestamp_millis", labels,
                                    "Kafka timestamp (epoch ms) of the newest record loaded, per partition");
         p->behind = c->host->gauge(c->node, "gim_kafka_timestamp_behind", labels,
-                                   "Milliseconds between that timestamp and its load");
+                                   "Milliseconds from that timestamp to now (grows while the partition is idle)");
     }
-    if (r->time_ms > p->ts)
-        p->ts = r->time_ms;
+    if (time_ms > p->ts)
+        p->ts = time_ms;
 }
 
+static void note_kafka_record(struct ctx *c, const mf_record *r)
+{
+    note_kafka(c, r->origin.topic, r->origin.topic ? strlen(r->origin.topic) : 0, r->origin.partition, r->time_ms);
+}
+
+/* At each commit and tick: behind is "now - newest timestamp", so it grows
+ * while a partition is idle (the guide's definition). */
 static void publish_kafka(struct ctx *c)
 {
     int64_t now = c->host->now_ms();
@@ -400,22 +408,24 @@ out:
     return found;
 }
 
-static void cycle_failed(struct ctx *c, const struct batch *b, int64_t start_ms, const gim_cycle_out *out)
+/* A cycle of n records that started at start_ms (epoch ms) failed transiently: remembered for
+ * ctl_etl_history, counted, backed off. */
+static void cycle_failed(struct ctx *c, size_t n, int64_t start_ms, const char *why)
 {
     if (c->nfailed == MAX_FAILED) {
         memmove(c->failed, c->failed + 1, (MAX_FAILED - 1) * sizeof *c->failed);
         c->nfailed--;
     }
     gim_failed *f = &c->failed[c->nfailed++];
-    *f = (gim_failed){.start_ms = start_ms, .end_ms = c->host->now_ms(), .rows = (int64_t)b->n};
-    snprintf(f->error, sizeof f->error, "%.500s", out->why);
+    *f = (gim_failed){.start_ms = start_ms, .end_ms = c->host->now_ms(), .rows = (int64_t)n};
+    snprintf(f->error, sizeof f->error, "%.500s", why);
     c->attempt++;
     c->host->metric_add(c->m_failed_steps, 1);
     set_state(c);
     int64_t wait = backoff_ms(c);
     c->retry_at = c->host->monotonic_ms() + wait;
     c->host->log(c->node, MF_LOG_WARN, "cycle of %zu records failed (transient, %u in a row): %s; retrying in %" PRId64
-                 " ms", b->n, c->attempt, out->why, wait);
+                 " ms", n, c->attempt, why, wait);
 }
 
 static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
@@ -424,6 +434,7 @@ static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
     size_t bad = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (b->excluded[i]) {
+            note_kafka_record(c, pgrb_record(c->rows, i));
             c->host->reject(c->node, pgrb_record(c->rows, i), "%s", b->reason[i]);
             issue(c, "sqlstate", 1);
             bad++;
@@ -432,7 +443,7 @@ static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
         }
         gim_rec r;
         if (b->blen[i] && gim_record_decode(c->ts, b->blob[i], b->blen[i], &r, fields))
-            note_kafka(c, &r);
+            note_kafka(c, r.topic, r.topic_len, r.partition, r.time_ms);
         pgrb_set_state(c->rows, i, PGRB_DONE);
     }
     free(fields);
@@ -477,7 +488,7 @@ static int run_cycle(struct ctx *c)
             } else {
                 bad = bisect(c, &b, start_ms, &out.err, &reason, &cls);
                 if (bad < 0 && cls == PGC_TRANSIENT) {
-                    cycle_failed(c, &b, start_ms, &out);
+                    cycle_failed(c, b.n, start_ms, out.why);
                     st = MF_RETRY;
                     break;
                 }
@@ -492,7 +503,7 @@ static int run_cycle(struct ctx *c)
             continue;
         }
         if (cls == PGC_TRANSIENT) {
-            cycle_failed(c, &b, start_ms, &out);
+            cycle_failed(c, b.n, start_ms, out.why);
             st = MF_RETRY;
         } else {
             c->host->log(c->node, MF_LOG_ERROR, "cycle failed (fatal): %s", out.why);
@@ -502,6 +513,22 @@ static int run_cycle(struct ctx *c)
     }
     batch_free(&b);
     return st;
+}
+
+/*
+ * A cycle now, the lock taken first. A cycle that cannot reach the database
+ * fails like one that lost it half-way (counted, backed off, a FAILED row), so
+ * gim_server_state goes on from -1 to -3 in an outage; waiting for the lock
+ * another loader holds is no failure. MF_OK (committed), MF_RETRY, MF_FATAL.
+ */
+static int cycle_now(struct ctx *c)
+{
+    int st = ensure_locked(c);
+    if (st == MF_RETRY && !pgc_connected(c->pg)) {
+        c->last_cycle = c->host->monotonic_ms();
+        cycle_failed(c, pgrb_count(c->rows), c->host->now_ms(), pgc_last_error(c->pg)->message);
+    }
+    return st == MF_OK ? run_cycle(c) : st;
 }
 
 static bool due(struct ctx *c, int64_t now)
@@ -516,14 +543,16 @@ static int tick(void *vctx)
 {
     struct ctx *c = vctx;
     int64_t now = c->host->monotonic_ms();
+    publish_kafka(c);
     if (now < c->retry_at)
         return MF_OK;
-    int st = ensure_locked(c);
-    if (st != MF_OK)
-        return st == MF_FATAL ? MF_FATAL : MF_OK;
-    if (!due(c, now))
-        return MF_OK;
-    return run_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    if (c->ts && due(c, now))
+        return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    /* between cycles: start (lock, schema) or wait for the lock; a lost
+     * connection is taken up again by the next cycle, after its backoff */
+    if (!c->ts || pgc_connected(c->pg))
+        return ensure_locked(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    return MF_OK;
 }
 
 static void sleep_ms(int64_t ms)
@@ -545,13 +574,11 @@ static int drain(struct ctx *c, bool until_stopping, int64_t deadline)
             sleep_ms(wait < 100 ? wait : 100);
             continue;
         }
-        int st = ensure_locked(c);
-        if (st == MF_OK)
-            st = run_cycle(c);
+        int st = c->ts ? cycle_now(c) : ensure_locked(c);
         if (st == MF_FATAL)
             return st;
         if (st == MF_RETRY && c->host->monotonic_ms() >= c->retry_at)
-            sleep_ms(100); /* waiting for the lock or the connection */
+            sleep_ms(100); /* waiting for the lock (or, before the schema, the connection) */
     }
     return MF_OK;
 }
@@ -569,7 +596,7 @@ static int process(void *vctx, mf_batch *batch)
             return MF_RETRY;
     }
     if ((int64_t)pgrb_count(c->rows) >= c->cycle_records) {
-        if (c->host->monotonic_ms() >= c->retry_at && ensure_locked(c) == MF_OK && run_cycle(c) == MF_FATAL)
+        if (c->host->monotonic_ms() >= c->retry_at && cycle_now(c) == MF_FATAL)
             return MF_FATAL;
         if ((int64_t)pgrb_count(c->rows) >= c->cycle_records)
             return MF_RETRY; /* a full cycle waits: take nothing more */
@@ -579,6 +606,7 @@ static int process(void *vctx, mf_batch *batch)
         gim_reject rj;
         c->scratch.len = 0;
         if (!gim_record_encode(c->ts, c->host, c->node, rec, c->fs, c->views, c->tenant, &c->scratch, &rj)) {
+            note_kafka_record(c, rec);
             c->host->reject(c->node, rec, "%s", rj.why);
             issue(c, rj.issue, 1);
             c->rejected++;
@@ -603,9 +631,9 @@ static int flush(void *vctx, mf_flush_reason reason)
     case MF_FLUSH_STOP:
         break;
     }
-    if (!pgrb_count(c->rows) || c->host->monotonic_ms() < c->retry_at || ensure_locked(c) != MF_OK)
+    if (!pgrb_count(c->rows) || c->host->monotonic_ms() < c->retry_at || !c->ts)
         return MF_OK;
-    return run_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
 }
 
 static int stop_cb(void *vctx, int64_t deadline_ms)
