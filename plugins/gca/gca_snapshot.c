@@ -66,32 +66,45 @@ void gca_snapshot_free(gca_snapshot *snap)
     memset(snap, 0, sizeof *snap);
 }
 
-#define BAD(...)                                      \
-    do {                                              \
-        snprintf(why, why_len, __VA_ARGS__);          \
-        goto fail;                                    \
-    } while (0)
-
-bool gca_snapshot_read(const uint8_t *data, size_t len, gca_snapshot *out, char *why, size_t why_len)
+/* One element of "objects" into out->objects. */
+static bool add_object(gca_snapshot *out, const json_t *e, size_t i, char *why, size_t why_len)
 {
-    memset(out, 0, sizeof *out);
-    json_error_t jerr;
-    json_t *doc = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        BAD("not JSON: %s at line %d", jerr.text, jerr.line);
+    int type = gca_type_parse(json_string_value(json_object_get(e, "type")));
+    json_t *dbid = json_object_get(e, "dbid"), *ver = json_object_get(e, "version");
+    size_t n = 0;
+    char *canon = cfgdb_canonical(json_object_get(e, "data"), &n);
+    if (type < 0 || !json_is_integer(dbid) || !json_is_integer(ver) || !canon) {
+        free(canon);
+        snprintf(why, why_len, "objects[%zu] needs a gca-cfg type, an integer dbid and version, and a data object",
+                 i);
+        return false;
+    }
+    cfgdb_set_add_owned(&out->objects, (gca_type)type, json_integer_value(dbid), json_integer_value(ver), canon, n);
+    return true;
+}
+
+/* The header fields (everything but objects) of doc into out. */
+static bool read_header(const json_t *doc, gca_snapshot *out, char *why, size_t why_len)
+{
     const char *format = json_string_value(json_object_get(doc, "format"));
-    if (!format || strcmp(format, GCA_SNAPSHOT_FORMAT) != 0)
-        BAD("not a GCA snapshot (format is not \"%s\")", GCA_SNAPSHOT_FORMAT);
+    if (!format || strcmp(format, GCA_SNAPSHOT_FORMAT) != 0) {
+        snprintf(why, why_len, "not a GCA snapshot (format is not \"%s\")", GCA_SNAPSHOT_FORMAT);
+        return false;
+    }
     json_t *v = json_object_get(doc, "version");
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > GCA_SNAPSHOT_VERSION)
-        BAD("snapshot version %s is not one this build reads (1..%d)",
-            json_is_integer(v) ? "given" : "missing", GCA_SNAPSHOT_VERSION);
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > GCA_SNAPSHOT_VERSION) {
+        snprintf(why, why_len, "snapshot version %s is not one this build reads (1..%d)",
+                 json_is_integer(v) ? "given" : "missing", GCA_SNAPSHOT_VERSION);
+        return false;
+    }
     const char *tenant = json_string_value(json_object_get(doc, "tenant"));
     const char *topic = json_string_value(json_object_get(doc, "topic"));
     json_t *cs = json_object_get(doc, "change_set"), *tm = json_object_get(doc, "time_ms");
-    json_t *offsets = json_object_get(doc, "offsets"), *objects = json_object_get(doc, "objects");
-    if (!tenant || !topic || !json_is_integer(cs) || !json_is_array(offsets) || !json_is_array(objects))
-        BAD("a snapshot needs tenant, topic, change_set, offsets and objects");
+    json_t *offsets = json_object_get(doc, "offsets");
+    if (!tenant || !topic || !json_is_integer(cs) || !json_is_array(offsets)) {
+        snprintf(why, why_len, "a snapshot needs tenant, topic, change_set, offsets and objects");
+        return false;
+    }
     out->tenant = mf_xstrdup(tenant);
     out->topic = mf_xstrdup(topic);
     out->change_set = json_integer_value(cs);
@@ -101,27 +114,88 @@ bool gca_snapshot_read(const uint8_t *data, size_t len, gca_snapshot *out, char 
     json_t *e;
     json_array_foreach(offsets, i, e) {
         json_t *p = json_object_get(e, "partition"), *o = json_object_get(e, "offset");
-        if (!json_is_integer(p) || !json_is_integer(o))
-            BAD("offsets[%zu] needs an integer partition and offset", i);
+        if (!json_is_integer(p) || !json_is_integer(o)) {
+            snprintf(why, why_len, "offsets[%zu] needs an integer partition and offset", i);
+            return false;
+        }
         out->offsets[out->n_offsets++] = (gca_offset){(int32_t)json_integer_value(p), json_integer_value(o)};
     }
-    json_array_foreach(objects, i, e) {
-        int type = gca_type_parse(json_string_value(json_object_get(e, "type")));
-        json_t *dbid = json_object_get(e, "dbid"), *ver = json_object_get(e, "version");
-        size_t n = 0;
-        char *canon = cfgdb_canonical(json_object_get(e, "data"), &n);
-        if (type < 0 || !json_is_integer(dbid) || !json_is_integer(ver) || !canon) {
-            free(canon);
-            BAD("objects[%zu] needs a gca-cfg type, an integer dbid and version, and a data object", i);
-        }
-        cfgdb_set_add_owned(&out->objects, (gca_type)type, json_integer_value(dbid), json_integer_value(ver), canon,
-                            n);
-    }
-    if (!cfgdb_set_sort(&out->objects, why, why_len))
-        goto fail;
-    json_decref(doc);
     return true;
-fail:
+}
+
+#define OBJECTS_MARK ",\"objects\":["
+
+/* The layout gca_snapshot_write makes (objects last): the header parsed on
+ * its own, then one object at a time, so a snapshot of 100,000 objects never
+ * becomes one tree. false when the document has another layout (or a fault
+ * anywhere): the caller then reads it whole, and reports what is wrong. */
+static bool read_streamed(const uint8_t *data, size_t len, gca_snapshot *out)
+{
+    const char *text = (const char *)data, *end = text + len;
+    size_t mlen = strlen(OBJECTS_MARK);
+    const char *mark = NULL;
+    for (const char *q = text; !mark && (q = memchr(q, ',', (size_t)(end - q))) && (size_t)(end - q) >= mlen; q++)
+        if (memcmp(q, OBJECTS_MARK, mlen) == 0)
+            mark = q;
+    if (!mark)
+        return false;
+    char why[256];
+    size_t hlen = (size_t)(mark - text);
+    char *htext = mf_xmalloc(hlen + 2);
+    memcpy(htext, text, hlen);
+    memcpy(htext + hlen, "}", 2);
+    json_error_t jerr;
+    json_t *head = json_loads(htext, JSON_REJECT_DUPLICATES, &jerr);
+    free(htext);
+    bool ok = head && !json_object_get(head, "objects") && read_header(head, out, why, sizeof why);
+    json_decref(head);
+    const char *p = mark + strlen(OBJECTS_MARK);
+    for (size_t i = 0; ok; i++) {
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || (i && *p == ',')))
+            p++;
+        if (p < end && *p == ']')
+            break;
+        json_t *e = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
+        ok = e && add_object(out, e, i, why, sizeof why);
+        json_decref(e);
+        if (ok)
+            p += jerr.position;
+    }
+    if (ok) { /* "]}" and nothing but white space after */
+        p++;
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+        ok = p < end && *p == '}';
+        for (p++; ok && p < end; p++)
+            ok = *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
+    }
+    return ok;
+}
+
+bool gca_snapshot_read(const uint8_t *data, size_t len, gca_snapshot *out, char *why, size_t why_len)
+{
+    memset(out, 0, sizeof *out);
+    if (read_streamed(data, len, out))
+        return cfgdb_set_sort(&out->objects, why, why_len);
+    gca_snapshot_free(out);
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        snprintf(why, why_len, "not JSON: %s at line %d", jerr.text, jerr.line);
+        return false;
+    }
+    bool ok = read_header(doc, out, why, why_len);
+    json_t *objects = json_object_get(doc, "objects"), *e;
+    size_t i;
+    if (ok && !json_is_array(objects)) {
+        snprintf(why, why_len, "a snapshot needs tenant, topic, change_set, offsets and objects");
+        ok = false;
+    }
+    json_array_foreach(objects, i, e) {
+        if (!ok)
+            break;
+        ok = add_object(out, e, i, why, why_len);
+    }
     json_decref(doc);
-    return false;
+    return ok && cfgdb_set_sort(&out->objects, why, why_len);
 }

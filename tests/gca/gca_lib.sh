@@ -10,8 +10,12 @@ CHECK="$top_srcdir/tests/gca/gca_check.py"
 TOPIC_CONFIG=${top_builddir:-.}/tests/gca/topic_config
 [[ -x $TOPIC_CONFIG ]] || fail "missing $TOPIC_CONFIG (built by make check)"
 
-pg_sql -f "$top_srcdir/plugins/gca/sql/schema.sql" -f "$top_srcdir/plugins/gca/sql/sample.sql" ||
-    fail "cannot load schema.sql and sample.sql"
+# the DDL and the sample as installed (share/martflow/cfgdb/)
+make -s -C "$top_builddir" install-dist_cfgdbDATA DESTDIR="$TMP/stage" >"$TMP/install.log" 2>&1 ||
+    { cat "$TMP/install.log" >&2; fail "make install of share/martflow/cfgdb"; }
+CFGDB_SQL=$(find "$TMP/stage" -path '*/share/martflow/cfgdb' -type d)
+[[ -f $CFGDB_SQL/schema.sql && -f $CFGDB_SQL/sample.sql ]] || fail "schema.sql and sample.sql not installed"
+pg_sql -f "$CFGDB_SQL/schema.sql" -f "$CFGDB_SQL/sample.sql" || fail "cannot load schema.sql and sample.sql"
 
 export TENANT_ID=t1
 export CFGDB_HOST=$PGHOST CFGDB_PORT=$PGPORT CFGDB_USER=$PGUSER CFGDB_DATABASE=$PGDATABASE

@@ -142,7 +142,27 @@ static void test_snapshot_roundtrip(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "time")), "2023-11-14T22:13:20.123Z");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "count")), 2);
+    /* another layout of the same document (indented, objects not last) is
+     * read whole, to the same content */
+    char *other = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);
+    gca_snapshot alt;
+    char awhy[256];
+    CU_ASSERT_TRUE_FATAL(gca_snapshot_read((const uint8_t *)other, strlen(other), &alt, awhy, sizeof awhy));
+    free(other);
+    CU_ASSERT_EQUAL_FATAL(alt.objects.n, 2);
+    CU_ASSERT_EQUAL(alt.change_set, 42);
+    CU_ASSERT_EQUAL(alt.n_offsets, 2);
+    for (size_t i = 0; i < 2; i++)
+        CU_ASSERT_STRING_EQUAL(alt.objects.objs[i].data, s.objects.objs[i].data);
+    gca_snapshot_free(&alt);
+    /* the written layout with trailing garbage is refused (by the whole read) */
+    mf_buffer junk = {0};
+    mf_buffer_append(&junk, out.data, out.len);
+    mf_buffer_append_str(&junk, "x");
+    CU_ASSERT_FALSE(gca_snapshot_read(junk.data, junk.len, &alt, awhy, sizeof awhy));
+    gca_snapshot_free(&alt);
+    mf_buffer_free(&junk);
 
     gca_snapshot back;
     char why[256];
