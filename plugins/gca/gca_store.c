@@ -27,6 +27,23 @@ static bool make_dirs(char *path)
     return mkdir(path, 0750) == 0 || errno == EEXIST;
 }
 
+bool gca_store_check_url(const char *url, char *why, size_t why_len)
+{
+    if (!url || !*url)
+        return true;
+    if (strncmp(url, "s3://", 5) == 0) {
+        snprintf(why, why_len, "snapshots '%s': s3:// locations need the engine's object store, which this build "
+                               "does not have yet; use file:///dir", url);
+        return false;
+    }
+    const char *dir = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
+    if (dir[0] != '/') {
+        snprintf(why, why_len, "snapshots '%s': give an absolute location, file:///dir", url);
+        return false;
+    }
+    return true;
+}
+
 gca_store *gca_store_new(const char *url, const char *fallback_dir, char *why, size_t why_len)
 {
     const char *dir = url && *url ? url : fallback_dir;
@@ -34,17 +51,10 @@ gca_store *gca_store_new(const char *url, const char *fallback_dir, char *why, s
         snprintf(why, why_len, "no snapshot location: set `snapshots` (file:///dir) or settings.data_dir");
         return NULL;
     }
-    if (strncmp(dir, "s3://", 5) == 0) {
-        snprintf(why, why_len, "snapshots '%s': s3:// locations need the engine's object store, which this build "
-                               "does not have yet; use file:///dir", dir);
+    if (!gca_store_check_url(dir, why, why_len))
         return NULL;
-    }
     if (strncmp(dir, "file://", 7) == 0)
         dir += 7;
-    if (dir[0] != '/') {
-        snprintf(why, why_len, "snapshots '%s': give an absolute location, file:///dir", url ? url : dir);
-        return NULL;
-    }
     gca_store *s = mf_xcalloc(1, sizeof *s);
     s->dir = mf_xstrdup(dir);
     size_t n = strlen(s->dir);

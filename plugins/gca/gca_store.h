@@ -25,6 +25,10 @@ typedef struct gca_store gca_store;
  * (the node's data_dir). NULL with why when the location cannot be used
  * (s3:// before the object store is merged, a relative path). The directory
  * is created when missing. */
+/* Whether url names a location this build serves (without touching it):
+ * false with why, as gca_store_new would say. NULL and "" are fine. */
+bool gca_store_check_url(const char *url, char *why, size_t why_len);
+
 gca_store *gca_store_new(const char *url, const char *fallback_dir, char *why, size_t why_len);
 void gca_store_free(gca_store *s);
 

@@ -331,6 +331,17 @@ done:
     return st;
 }
 
+/* check-time: what option types cannot say. */
+static void validate(const json_t *config, mf_check *check)
+{
+    char why[512];
+    const json_t *snaps = json_object_get(config, "snapshots"), *tenant = json_object_get(config, "tenant");
+    if (json_is_string(snaps) && !gca_store_check_url(json_string_value(snaps), why, sizeof why))
+        check->problem(check, snaps, "%s", why);
+    if (json_is_string(tenant) && json_string_length(tenant) && !tenant_ok(json_string_value(tenant)))
+        check->problem(check, tenant, "tenant must be 1..200 characters of [A-Za-z0-9._-]");
+}
+
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
@@ -422,6 +433,7 @@ MF_PLUGIN_DEFINE = {
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,
+    .validate = validate,
     .free = free_cb,
     .poll = poll_cb,
     .ack = ack_cb,
