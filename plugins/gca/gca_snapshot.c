@@ -93,8 +93,11 @@ static bool read_header(const json_t *doc, gca_snapshot *out, char *why, size_t 
     }
     json_t *v = json_object_get(doc, "version");
     if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > GCA_SNAPSHOT_VERSION) {
-        snprintf(why, why_len, "snapshot version %s is not one this build reads (1..%d)",
-                 json_is_integer(v) ? "given" : "missing", GCA_SNAPSHOT_VERSION);
+        if (json_is_integer(v))
+            snprintf(why, why_len, "snapshot version %lld is not one this build reads (1..%d)",
+                     (long long)json_integer_value(v), GCA_SNAPSHOT_VERSION);
+        else
+            snprintf(why, why_len, "the snapshot has no integer version");
         return false;
     }
     const char *tenant = json_string_value(json_object_get(doc, "tenant"));

@@ -226,10 +226,12 @@ static int do_snapshot(struct ctx *c)
     }
     c->host->metric_set(c->m_snap_time, (double)snap.time_ms / 1000.0);
     c->host->metric_set(c->m_snap_bytes, (double)c->doc.len);
+    size_t doc_len = c->doc.len;
+    mf_buffer_free(&c->doc); /* 19 MB at 100,000 objects: not kept between change sets */
     if (c->changes.n)
         c->host->metric_add(c->m_change_sets, 1);
     c->host->log(c->node, MF_LOG_INFO, "snapshot of change set %" PRId64 " written: %zu objects, %zu bytes, %s/%s",
-                 c->next_set, c->next.n, c->doc.len, gca_store_where(c->store), c->snap_name);
+                 c->next_set, c->next.n, doc_len, gca_store_where(c->store), c->snap_name);
     c->change_set = c->next_set;
     cfgdb_set_move(&c->cur, &c->next);
     c->changes.n = c->changes.upserts = c->changes.deletes = 0;
