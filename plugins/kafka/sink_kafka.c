@@ -20,12 +20,14 @@
 
 #include <martflow/fieldpath.h>
 
+#include "kafka_admin.h"
 #include "kafka_common.h"
 
 #define TICK_MS 100
 #define QUEUE_FULL_WAIT_MS 100
 #define CHUNK 4096
 #define MAX_ORIGIN_TOPICS 1024
+#define CREATE_TOPIC_TIMEOUT_MS 10000
 
 /* One ack held for a run of records that share it (a source's poll batch):
  * one hold and one release per run, not per record. `pending` counts its
@@ -68,6 +70,9 @@ struct ctx {
     const char *topic_field;
     const char *topic_header;
     const char *key_field;
+    const json_t *create_topic; /* MF_OPT_JSON, or NULL */
+    mfk_topic_spec topic_spec;
+    bool topic_checked;         /* create_topic: the topic exists now */
     /* key_field and topic_field (those set) compiled as one field set, read
      * without a tree; NULL: neither is used. Slots: their views, -1: unused
      * (key_slot -1: the record's own key). */
@@ -111,6 +116,9 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
               "Field path (a.b, '\\.' for a dot in a name) whose value is the message key; null or missing: no key; "
               "empty: the record's key"),
+    MF_OPTION(MF_OPT_JSON, "create_topic", NULL, 0, struct ctx, create_topic,
+              "Create `topic` when it does not exist: {partitions: 1, replication: -1 (the brokers' default), "
+              "config: {cleanup.policy: compact, ...}}"),
     MF_OPTION_END,
 };
 
@@ -440,9 +448,39 @@ static int produce(struct ctx *c, mf_record *rec)
     return MF_OK;
 }
 
+/* create_topic: before the first record, make sure the topic exists. */
+static int check_topic(struct ctx *c)
+{
+    char why[768];
+    mfk_topic_result r = mfk_ensure_topic(c->rk, c->topic, &c->topic_spec, CREATE_TOPIC_TIMEOUT_MS, why, sizeof why);
+    serve(c, 0);
+    switch (r) {
+    case MFK_TOPIC_EXISTS:
+        c->host->log(c->node, MF_LOG_INFO, "topic %s exists: used as it is", c->topic);
+        break;
+    case MFK_TOPIC_CREATED:
+        c->host->log(c->node, MF_LOG_INFO, "topic %s created (%d partitions, %zu settings)", c->topic,
+                     c->topic_spec.partitions, c->topic_spec.n_config);
+        break;
+    case MFK_TOPIC_RETRY:
+        c->host->log(c->node, MF_LOG_WARN, "%s; retrying", why);
+        return MF_RETRY;
+    case MFK_TOPIC_FATAL:
+        c->host->log(c->node, MF_LOG_ERROR, "%s", why);
+        return MF_FATAL;
+    }
+    c->topic_checked = true;
+    return MF_OK;
+}
+
 static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
+    if (c->create_topic && !c->topic_checked) {
+        int st = check_topic(c);
+        if (st != MF_OK)
+            return st;
+    }
     for (size_t i = 0; i < batch->count; i++)
         if (produce(c, &batch->records[i]) != MF_OK || c->k.fatal)
             return MF_FATAL;
@@ -555,6 +593,20 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                   *c->topic_field || *c->topic_header ? "without a topic of their own " : "");
     if (compile_fields(c) != MF_OK)
         return MF_FATAL;
+    if (c->create_topic) {
+        const json_t *at;
+        char why[256];
+        if (!mfk_topic_spec_parse(c->create_topic, &c->topic_spec, &at, why, sizeof why)) {
+            host->log(node, MF_LOG_ERROR, "%s", why);
+            return MF_FATAL;
+        }
+        if (!c->topic) {
+            host->log(node, MF_LOG_ERROR, "create_topic needs a static `topic`");
+            return MF_FATAL;
+        }
+        if (!*c->topic)
+            c->create_topic = NULL; /* the domain is disabled: nothing to create */
+    }
     bool compressed = !user_setting_is(&c->kafka, "compression.codec", "none") &&
                       !user_setting_is(&c->kafka, "compression.type", "none");
     const struct mfk_setting defaults[] = {
@@ -597,6 +649,18 @@ static void validate(const json_t *config, mf_check *check)
 {
     mf_fieldpath_check(config, "key_field", check);
     mf_fieldpath_check(config, "topic_field", check);
+    const json_t *ct = json_object_get(config, "create_topic");
+    if (ct) {
+        mfk_topic_spec spec;
+        const json_t *at;
+        char why[256];
+        if (!mfk_topic_spec_parse(ct, &spec, &at, why, sizeof why))
+            check->problem(check, at, "%s", why);
+        mfk_topic_spec_free(&spec);
+        const char *t = json_string_value(json_object_get(config, "topic"));
+        if (!t)
+            check->problem(check, ct, "create_topic needs a static `topic`");
+    }
 }
 
 static void free_cb(void *vctx)
@@ -629,6 +693,7 @@ static void free_cb(void *vctx)
     mf_buffer_free(&c->keybuf);
     if (c->fields)
         c->host->fieldset_free(c->node, c->fields);
+    mfk_topic_spec_free(&c->topic_spec);
     mfk_client_free(&c->k);
 }
 

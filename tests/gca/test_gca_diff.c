@@ -1,0 +1,256 @@
+/*
+ * The GCA set, diff, snapshot document and file store, without a server:
+ * exactly the changed objects come out (upserts in type order, deletes in
+ * reverse type order), versions follow the change sets, data is compared
+ * in canonical form (key order and spacing do not count as changes), the
+ * snapshot round-trips, and a save replaces the previous object whole.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfgdb_diff.h"
+#include "cunit_main.h"
+#include "gca_snapshot.h"
+#include "gca_store.h"
+
+static void add(cfgdb_set *s, gca_type t, int64_t dbid, const char *json)
+{
+    char why[256];
+    CU_ASSERT_TRUE_FATAL(cfgdb_set_add_text(s, t, dbid, 0, json, strlen(json), why, sizeof why));
+}
+
+static void sorted(cfgdb_set *s)
+{
+    char why[256];
+    CU_ASSERT_TRUE_FATAL(cfgdb_set_sort(s, why, sizeof why));
+}
+
+static void test_canonical(void)
+{
+    cfgdb_set s;
+    cfgdb_set_init(&s);
+    add(&s, GCA_DN, 1, "{ \"number\": \"7001\",  \"dbid\": 1, \"name\": \"Säles\" }");
+    CU_ASSERT_STRING_EQUAL(s.objs[0].data, "{\"dbid\":1,\"name\":\"Säles\",\"number\":\"7001\"}");
+    CU_ASSERT_EQUAL(s.objs[0].data_len, strlen(s.objs[0].data));
+    char why[256];
+    CU_ASSERT_FALSE(cfgdb_set_add_text(&s, GCA_DN, 2, 0, "[1]", 3, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "CfgDN 2"));
+    add(&s, GCA_DN, 1, "{}");
+    CU_ASSERT_FALSE(cfgdb_set_sort(&s, why, sizeof why)); /* the same identity twice */
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "appears twice"));
+    cfgdb_set_free(&s);
+    CU_ASSERT_EQUAL(gca_type_parse("CfgAgentGroup"), GCA_AGENT_GROUP);
+    CU_ASSERT_EQUAL(gca_type_parse("CfgNothing"), -1);
+}
+
+static void test_diff(void)
+{
+    cfgdb_set prev, next;
+    cfgdb_changes ch = {0};
+    cfgdb_set_init(&prev);
+    cfgdb_set_init(&next);
+    /* the first read: everything is new */
+    add(&next, GCA_PERSON, 1001, "{\"dbid\":1001,\"user_name\":\"ada\"}");
+    add(&next, GCA_PERSON, 1002, "{\"dbid\":1002,\"user_name\":\"alan\"}");
+    add(&next, GCA_SWITCH, 101, "{\"dbid\":101,\"name\":\"SIP_Switch\"}");
+    add(&next, GCA_AGENT_LOGIN, 2001, "{\"dbid\":2001,\"login_code\":\"a10001\"}");
+    add(&next, GCA_DN, 3001, "{\"dbid\":3001,\"number\":\"10001\"}");
+    sorted(&next);
+    cfgdb_diff(&prev, &next, 10, &ch);
+    CU_ASSERT_EQUAL(ch.n, 5);
+    CU_ASSERT_EQUAL(ch.upserts, 5);
+    CU_ASSERT_EQUAL(ch.deletes, 0);
+    /* type order: switch, login, DN, persons */
+    CU_ASSERT_EQUAL(ch.items[0].type, GCA_SWITCH);
+    CU_ASSERT_EQUAL(ch.items[1].type, GCA_AGENT_LOGIN);
+    CU_ASSERT_EQUAL(ch.items[2].type, GCA_DN);
+    CU_ASSERT_EQUAL(ch.items[3].dbid, 1001);
+    CU_ASSERT_EQUAL(ch.items[4].dbid, 1002);
+    for (size_t i = 0; i < ch.n; i++) {
+        CU_ASSERT_EQUAL(ch.items[i].version, 10);
+        CU_ASSERT_FALSE(ch.items[i].is_delete);
+    }
+    cfgdb_set_move(&prev, &next);
+
+    /* the same again, keys reordered: nothing */
+    add(&next, GCA_DN, 3001, "{\"number\":\"10001\",\"dbid\":3001}");
+    add(&next, GCA_PERSON, 1002, "{\"user_name\":\"alan\",\"dbid\":1002}");
+    add(&next, GCA_PERSON, 1001, "{\"dbid\":1001,\"user_name\":\"ada\"}");
+    add(&next, GCA_AGENT_LOGIN, 2001, "{\"dbid\":2001,\"login_code\":\"a10001\"}");
+    add(&next, GCA_SWITCH, 101, "{\"dbid\":101,\"name\":\"SIP_Switch\"}");
+    sorted(&next);
+    cfgdb_diff(&prev, &next, 11, &ch);
+    CU_ASSERT_EQUAL(ch.n, 0);
+    for (size_t i = 0; i < next.n; i++)
+        CU_ASSERT_EQUAL(next.objs[i].version, 10);
+    cfgdb_set_move(&prev, &next);
+
+    /* person 1001 renamed, 1002 and the switch and login removed, a DN added */
+    add(&next, GCA_PERSON, 1001, "{\"dbid\":1001,\"user_name\":\"ada.l\"}");
+    add(&next, GCA_DN, 3001, "{\"dbid\":3001,\"number\":\"10001\"}");
+    add(&next, GCA_DN, 3002, "{\"dbid\":3002,\"number\":\"10002\"}");
+    sorted(&next);
+    cfgdb_diff(&prev, &next, 12, &ch);
+    CU_ASSERT_EQUAL_FATAL(ch.n, 5);
+    CU_ASSERT_EQUAL(ch.upserts, 2);
+    CU_ASSERT_EQUAL(ch.deletes, 3);
+    CU_ASSERT_TRUE(ch.items[0].type == GCA_DN && ch.items[0].dbid == 3002 && !ch.items[0].is_delete);
+    CU_ASSERT_TRUE(ch.items[1].type == GCA_PERSON && ch.items[1].dbid == 1001 && !ch.items[1].is_delete);
+    CU_ASSERT_STRING_EQUAL(ch.items[1].obj->data, "{\"dbid\":1001,\"user_name\":\"ada.l\"}");
+    /* deletes: the person first, the switch last */
+    CU_ASSERT_TRUE(ch.items[2].is_delete && ch.items[2].type == GCA_PERSON && ch.items[2].dbid == 1002);
+    CU_ASSERT_TRUE(ch.items[3].is_delete && ch.items[3].type == GCA_AGENT_LOGIN);
+    CU_ASSERT_TRUE(ch.items[4].is_delete && ch.items[4].type == GCA_SWITCH);
+    for (size_t i = 0; i < ch.n; i++)
+        CU_ASSERT_EQUAL(ch.items[i].version, 12);
+    /* the unchanged DN keeps its version */
+    CU_ASSERT_EQUAL(next.objs[0].dbid, 3001);
+    CU_ASSERT_EQUAL(next.objs[0].version, 10);
+    CU_ASSERT_EQUAL(next.objs[1].version, 12);
+
+    /* everything gone */
+    cfgdb_set_move(&prev, &next);
+    cfgdb_diff(&prev, &next, 13, &ch);
+    CU_ASSERT_EQUAL(ch.deletes, 3);
+    CU_ASSERT_EQUAL(ch.items[0].type, GCA_PERSON);
+    CU_ASSERT_EQUAL(ch.items[1].dbid, 3001);
+    CU_ASSERT_EQUAL(ch.items[2].dbid, 3002);
+    cfgdb_changes_free(&ch);
+    cfgdb_set_free(&prev);
+    cfgdb_set_free(&next);
+}
+
+static void test_snapshot_roundtrip(void)
+{
+    gca_snapshot s = {.tenant = "t\"1", .topic = "gca-cfg", .change_set = 42, .time_ms = 1700000000123};
+    cfgdb_set_init(&s.objects);
+    add(&s.objects, GCA_TENANT, 1, "{\"dbid\":1,\"name\":\"t1\",\"annex\":{}}");
+    add(&s.objects, GCA_PERSON, 1001, "{\"dbid\":1001,\"agent_logins\":[{\"agent_login_dbid\":2001}]}");
+    sorted(&s.objects);
+    s.objects.objs[0].version = 7;
+    s.objects.objs[1].version = 42;
+    gca_offset offs[2] = {{0, 12}, {1, 0}};
+    s.offsets = offs;
+    s.n_offsets = 2;
+    mf_buffer out = {0};
+    gca_snapshot_write(&s, &out);
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)out.data, out.len, JSON_REJECT_DUPLICATES, &jerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "time")), "2023-11-14T22:13:20.123Z");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "count")), 2);
+    /* another layout of the same document (indented, objects not last) is
+     * read whole, to the same content */
+    char *other = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(doc);
+    gca_snapshot alt;
+    char awhy[256];
+    CU_ASSERT_TRUE_FATAL(gca_snapshot_read((const uint8_t *)other, strlen(other), &alt, awhy, sizeof awhy));
+    free(other);
+    CU_ASSERT_EQUAL_FATAL(alt.objects.n, 2);
+    CU_ASSERT_EQUAL(alt.change_set, 42);
+    CU_ASSERT_EQUAL(alt.n_offsets, 2);
+    for (size_t i = 0; i < 2; i++)
+        CU_ASSERT_STRING_EQUAL(alt.objects.objs[i].data, s.objects.objs[i].data);
+    gca_snapshot_free(&alt);
+    /* the written layout with trailing garbage is refused (by the whole read) */
+    mf_buffer junk = {0};
+    mf_buffer_append(&junk, out.data, out.len);
+    mf_buffer_append_str(&junk, "x");
+    CU_ASSERT_FALSE(gca_snapshot_read(junk.data, junk.len, &alt, awhy, sizeof awhy));
+    gca_snapshot_free(&alt);
+    mf_buffer_free(&junk);
+
+    gca_snapshot back;
+    char why[256];
+    CU_ASSERT_TRUE_FATAL(gca_snapshot_read(out.data, out.len, &back, why, sizeof why));
+    CU_ASSERT_STRING_EQUAL(back.tenant, "t\"1");
+    CU_ASSERT_STRING_EQUAL(back.topic, "gca-cfg");
+    CU_ASSERT_EQUAL(back.change_set, 42);
+    CU_ASSERT_EQUAL(back.n_offsets, 2);
+    CU_ASSERT_EQUAL(back.offsets[0].offset, 12);
+    CU_ASSERT_EQUAL(back.objects.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(back.objects.objs[i].version, s.objects.objs[i].version);
+        CU_ASSERT_STRING_EQUAL(back.objects.objs[i].data, s.objects.objs[i].data);
+    }
+    /* a restart's diff against the loaded snapshot finds nothing */
+    cfgdb_changes ch = {0};
+    cfgdb_set again;
+    cfgdb_set_init(&again);
+    add(&again, GCA_PERSON, 1001, "{\"agent_logins\":[{\"agent_login_dbid\":2001}],\"dbid\":1001}");
+    add(&again, GCA_TENANT, 1, "{\"annex\":{},\"name\":\"t1\",\"dbid\":1}");
+    sorted(&again);
+    cfgdb_diff(&back.objects, &again, 43, &ch);
+    CU_ASSERT_EQUAL(ch.n, 0);
+    cfgdb_changes_free(&ch);
+    cfgdb_set_free(&again);
+    gca_snapshot_free(&back);
+
+    /* another format, a newer version, broken objects */
+    const char *bad[] = {
+        "{\"format\":\"other\",\"version\":1}",
+        "{\"format\":\"martflow.gca.snapshot\",\"version\":2,\"tenant\":\"t\",\"topic\":\"\",\"change_set\":1,"
+        "\"offsets\":[],\"objects\":[]}",
+        "{\"format\":\"martflow.gca.snapshot\",\"version\":1,\"tenant\":\"t\",\"topic\":\"\",\"change_set\":1,"
+        "\"offsets\":[],\"objects\":[{\"type\":\"CfgX\",\"dbid\":1,\"version\":1,\"data\":{}}]}",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_FALSE(gca_snapshot_read((const uint8_t *)bad[i], strlen(bad[i]), &back, why, sizeof why));
+        if (i == 1)
+            CU_ASSERT_STRING_EQUAL(why, "snapshot version 2 is not one this build reads (1..1)");
+        gca_snapshot_free(&back);
+    }
+    mf_buffer_free(&out);
+    cfgdb_set_free(&s.objects);
+}
+
+static void test_store(void)
+{
+    char dir[] = "/tmp/mf-gca-store.XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char url[256], why[512];
+    snprintf(url, sizeof url, "file://%s/sub/", dir);
+    gca_store *s = gca_store_new(url, NULL, why, sizeof why);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    mf_buffer b = {0};
+    CU_ASSERT_EQUAL(gca_store_load(s, "x.json", &b, why, sizeof why), 0);
+    CU_ASSERT_TRUE(gca_store_save(s, "x.json", "first", 5, why, sizeof why));
+    CU_ASSERT_TRUE(gca_store_save(s, "x.json", "second!", 7, why, sizeof why));
+    CU_ASSERT_EQUAL(gca_store_load(s, "x.json", &b, why, sizeof why), 1);
+    CU_ASSERT_EQUAL(b.len, 7);
+    CU_ASSERT_EQUAL(memcmp(b.data, "second!", 7), 0);
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/sub/.x.json.tmp", dir);
+    CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0); /* no temporary file left */
+    mf_buffer_free(&b);
+    gca_store_free(s);
+    CU_ASSERT_PTR_NULL(gca_store_new("s3://bucket/prefix", NULL, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "object store"));
+    CU_ASSERT_PTR_NULL(gca_store_new("relative/dir", NULL, why, sizeof why));
+    /* the fallback directory */
+    s = gca_store_new("", dir, why, sizeof why);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    CU_ASSERT_TRUE(strstr(gca_store_where(s), dir) != NULL);
+    gca_store_free(s);
+    snprintf(tmp, sizeof tmp, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(tmp), 0);
+}
+
+static const mf_test tests[] = {
+    {"canonical data", test_canonical},
+    {"diff", test_diff},
+    {"snapshot round trip", test_snapshot_roundtrip},
+    {"file store", test_store},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    const mf_suite suites[] = {{"gca", tests}, {NULL, NULL}};
+    return mf_cunit_run(suites);
+}
