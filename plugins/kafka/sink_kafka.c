@@ -118,6 +118,7 @@ struct ctx {
     uint64_t epoch_records; /* produced in the open transaction */
     bool txn_broken;        /* Kafka refused a record of the open transaction */
     bool fatal_told;
+    bool unpositioned_told;
     mf_metric *m_txn_commits, *m_txn_aborts, *m_replayed;
 };
 
@@ -406,6 +407,13 @@ static bool record_error(rd_kafka_resp_err_t err)
 static int produce(struct ctx *c, mf_record *rec)
 {
     mfk_stream_pos *pos = c->exactly_once ? mfk_positions_get(&c->positions, &rec->origin) : NULL;
+    if (c->exactly_once && !pos && !c->unpositioned_told) {
+        c->unpositioned_told = true;
+        c->host->log(c->node, MF_LOG_WARN,
+                     "a record without an input position (origin offset; e.g. one a transform built anew rather "
+                     "than derived from its input) reached this sink: such records cannot be recognised when "
+                     "replayed, so they are written at least once, not exactly once");
+    }
     if (pos) {
         enum mfk_seen seen = mfk_positions_see(pos, rec->origin.offset);
         if (seen != MFK_NEW) {
