@@ -12,6 +12,10 @@
  * reports until there is room. A tick serves reports when no batch comes;
  * stop() flushes until the engine's deadline, and whatever has no delivery
  * report by then stays unacknowledged, so its source offset is not committed.
+ *
+ * exactly_once: a transactional producer; acks are released only when the
+ * checkpoint's transaction commits, and the input positions it wrote commit
+ * with it (eos_positions.h), so replays are recognised (see "exactly once").
  */
 #include <stdio.h>
 #include <stdlib.h>
