@@ -147,8 +147,9 @@ void mfk_positions_free(mfk_positions *p)
 
 /* ---- the positions topic ----------------------------------------------------------- */
 
-int mfk_positions_ensure_topic(mfk_client *k, rd_kafka_t *rk, const char *topic)
+int mfk_positions_ensure_topic(mfk_client *k, rd_kafka_t *rk, const char *topic, bool *created)
 {
+    *created = false;
     char err[256];
     int rc = MF_FATAL;
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -177,6 +178,7 @@ int mfk_positions_ensure_topic(mfk_client *k, rd_kafka_t *rk, const char *topic)
     }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
         k->host->log(k->node, MF_LOG_INFO, "created the positions topic %s", topic);
+        *created = true;
     } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         k->host->log(k->node, MF_LOG_ERROR,
                      "cannot create the positions topic %s (%s): create it (1 partition, cleanup.policy=compact) "

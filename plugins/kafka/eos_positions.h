@@ -81,8 +81,9 @@ bool mfk_positions_decode(mfk_positions *p, const char *json, size_t len, const 
 void mfk_positions_free(mfk_positions *p);
 
 /* Create `topic` (1 partition, compacted) through rk's admin API unless it
- * exists. MF_OK, or MF_FATAL after logging why through k. */
-int mfk_positions_ensure_topic(mfk_client *k, rd_kafka_t *rk, const char *topic);
+ * exists; *created says whether it was made now (then it is empty). MF_OK,
+ * or MF_FATAL after logging why through k. */
+int mfk_positions_ensure_topic(mfk_client *k, rd_kafka_t *rk, const char *topic, bool *created);
 
 /*
  * Read the last committed table for `key` from `topic` (read_committed, so

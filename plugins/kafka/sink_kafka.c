@@ -665,11 +665,12 @@ static int eos_start(struct ctx *c)
         ;
     if (r != TXN_OK)
         return MF_FATAL;
-    if (mfk_positions_ensure_topic(&c->k, c->rk, c->positions_topic) != MF_OK)
+    bool created, found = false;
+    if (mfk_positions_ensure_topic(&c->k, c->rk, c->positions_topic, &created) != MF_OK)
         return MF_FATAL;
-    bool found;
-    if (mfk_positions_load(c->node, c->host, &c->kafka, c->positions_topic, c->txn_id, &c->positions, &found) !=
-        MF_OK)
+    /* a topic made just now is empty (and may not have a leader yet) */
+    if (!created && mfk_positions_load(c->node, c->host, &c->kafka, c->positions_topic, c->txn_id, &c->positions,
+                                       &found) != MF_OK)
         return MF_FATAL;
     c->host->log(c->node, MF_LOG_INFO, "exactly once: transactional.id %s, positions in %s (%s)", c->txn_id,
                  c->positions_topic, found ? "resuming after the last committed transaction" : "none yet");
