@@ -12,6 +12,10 @@
  * reports until there is room. A tick serves reports when no batch comes;
  * stop() flushes until the engine's deadline, and whatever has no delivery
  * report by then stays unacknowledged, so its source offset is not committed.
+ *
+ * exactly_once: a transactional producer; acks are released only when the
+ * checkpoint's transaction commits, and the input positions it wrote commit
+ * with it (eos_positions.h), so replays are recognised (see "exactly once").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +23,10 @@
 #include <strings.h>
 
 #include <martflow/fieldpath.h>
+#include <martflow/helpers.h>
 
 #include "kafka_admin.h"
+#include "eos_positions.h"
 #include "kafka_common.h"
 
 #define TICK_MS 100
@@ -28,6 +34,8 @@
 #define CHUNK 4096
 #define MAX_ORIGIN_TOPICS 1024
 #define CREATE_TOPIC_TIMEOUT_MS 10000
+#define TXN_TIMEOUT_MS 30000      /* one transactional call (they are retried while retriable) */
+#define TXN_INIT_PATIENCE_MS 120000 /* init_transactions: brokers may still be starting */
 
 /* One ack held for a run of records that share it (a source's poll batch):
  * one hold and one release per run, not per record. `pending` counts its
@@ -103,6 +111,24 @@ struct ctx {
     mf_buffer keybuf;
 
     mf_metric *m_delivered, *m_failed, *m_discarded, *m_queue_full, *m_oversized;
+
+    /* exactly_once: one transaction per checkpoint epoch (see "Exactly once"
+     * below). Holds made in the open transaction carry one more reference,
+     * dropped when it commits; they are listed here until then. */
+    bool exactly_once;
+    const char *txn_prefix;
+    const char *positions_topic_opt;
+    char *txn_id;
+    char *positions_topic;
+    rd_kafka_topic_t *positions_rkt;
+    mfk_positions positions;
+    struct hold **epoch_holds;
+    size_t n_epoch_holds, cap_epoch_holds;
+    uint64_t epoch_records; /* produced in the open transaction */
+    bool txn_broken;        /* Kafka refused a record of the open transaction */
+    bool fatal_told;
+    bool unpositioned_told;
+    mf_metric *m_txn_commits, *m_txn_aborts, *m_replayed;
 };
 
 static const mf_option options[] = {
@@ -119,6 +145,14 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_JSON, "create_topic", NULL, 0, struct ctx, create_topic,
               "Create `topic` when it does not exist: {partitions: 1, replication: -1 (the brokers' default), "
               "config: {cleanup.policy: compact, ...}}"),
+    MF_OPTION(MF_OPT_BOOL, "exactly_once", "false", 0, struct ctx, exactly_once,
+              "Transactional producer: one transaction per checkpoint, records acknowledged when it commits, "
+              "replayed input skipped (see Exactly once); needs settings.checkpoint_interval"),
+    MF_OPTION(MF_OPT_STRING, "transactional_id_prefix", "", 0, struct ctx, txn_prefix,
+              "exactly_once: the transactional.id is <prefix>-<worker>; empty: <pipeline>-<node>"),
+    MF_OPTION(MF_OPT_STRING, "positions_topic", "", 0, struct ctx, positions_topic_opt,
+              "exactly_once: topic recording the input positions each transaction wrote (created: 1 partition, "
+              "compacted); empty: martflow-positions-<transactional.id>"),
     MF_OPTION_END,
 };
 
@@ -196,6 +230,15 @@ static struct hold *hold_for(struct ctx *c, const mf_record *rec)
     h->ack = c->host->ack_hold(c->node, rec);
     h->pending = 1;
     c->open_hold = h;
+    if (c->exactly_once) {
+        /* released when the open transaction commits */
+        h->pending++;
+        if (c->n_epoch_holds == c->cap_epoch_holds) {
+            c->cap_epoch_holds = c->cap_epoch_holds ? c->cap_epoch_holds * 2 : 64;
+            c->epoch_holds = mf_xrealloc(c->epoch_holds, c->cap_epoch_holds * sizeof *c->epoch_holds);
+        }
+        c->epoch_holds[c->n_epoch_holds++] = h;
+    }
     return h;
 }
 
@@ -236,6 +279,15 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
          * (its hold is never dropped), so it is read again after a restart. */
         c->host->log(c->node, MF_LOG_WARN, "a record was not delivered (%s): it stays unacknowledged",
                      rd_kafka_err2str(m->err));
+    } else if (c->exactly_once) {
+        /* The transaction cannot commit with a record missing: it is
+         * aborted, and the record stays unacknowledged (see "Exactly once"). */
+        if (!c->txn_broken)
+            c->host->log(c->node, MF_LOG_ERROR,
+                         "Kafka refused a record of the open transaction (topic %s: %s): the transaction is "
+                         "aborted and the node fails; its records are read again on restart",
+                         rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        c->txn_broken = true;
     } else {
         const char *topic = rd_kafka_topic_name(m->rkt);
         mf_record r = {.time_ms = x->time_ms,
@@ -366,6 +418,26 @@ static bool record_error(rd_kafka_resp_err_t err)
 /* Produce one record; returns MF_OK or MF_FATAL. */
 static int produce(struct ctx *c, mf_record *rec)
 {
+    mfk_stream_pos *pos = c->exactly_once ? mfk_positions_get(&c->positions, &rec->origin) : NULL;
+    if (c->exactly_once && !pos && !c->unpositioned_told) {
+        c->unpositioned_told = true;
+        c->host->log(c->node, MF_LOG_WARN,
+                     "a record without an input position (origin offset; e.g. one a transform built anew rather "
+                     "than derived from its input) reached this sink: such records cannot be recognised when "
+                     "replayed, so they are written at least once, not exactly once");
+    }
+    if (pos) {
+        enum mfk_seen seen = mfk_positions_see(pos, rec->origin.offset);
+        if (seen != MFK_NEW) {
+            /* Replayed input the topic has (or the open transaction will
+             * have): not written again. One in the open transaction is
+             * acknowledged only when that commits. */
+            c->host->metric_add(c->m_replayed, 1);
+            if (seen == MFK_PRODUCED)
+                hold_for(c, rec);
+            return MF_OK;
+        }
+    }
     mf_json_view v[2];
     const char *jerr = NULL;
     bool is_json = read_fields(c, rec, v, &jerr);
@@ -434,6 +506,11 @@ static int produce(struct ctx *c, mf_record *rec)
         x->hold = hold_for(c, rec);
         x->hold->pending++;
         c->in_flight++;
+        if (c->exactly_once) {
+            c->epoch_records++;
+            if (pos)
+                mfk_positions_produced(pos);
+        }
         return MF_OK;
     }
     if (hdrs)
@@ -473,6 +550,174 @@ static int check_topic(struct ctx *c)
     return MF_OK;
 }
 
+/* ---- exactly once ------------------------------------------------------------------
+ *
+ * A transactional producer (transactional.id <prefix>-<worker>, the same on
+ * every start) keeps one transaction open per checkpoint epoch. At the
+ * barrier (flush(CHECKPOINT)) every record produced so far gets its delivery
+ * report; commit(N) — checkpoint N is complete — writes the input positions
+ * table into the positions topic and commits the transaction, and only then
+ * are its records' acks released, so no source commits what is not
+ * committed. The table in the same transaction makes the topic itself say
+ * which input it holds: a restart (whatever the sources had committed) skips
+ * replayed records at or below it. An aborted transaction fails the node
+ * (its records were never acknowledged: a restart reads them again); a
+ * fenced producer (a newer instance with the same id) fails it with a
+ * message saying so. At the end of input the last epoch commits; at a stop
+ * it is aborted (read again on restart). */
+
+/* Why the node cannot go on, said once: MF_FATAL, or MF_OK when it can. */
+static int fatal_status(struct ctx *c)
+{
+    if (c->txn_broken)
+        return MF_FATAL;
+    if (!c->k.fatal)
+        return MF_OK;
+    if (c->exactly_once && !c->fatal_told) {
+        char why[512];
+        rd_kafka_resp_err_t e = rd_kafka_fatal_error(c->rk, why, sizeof why);
+        if (e == RD_KAFKA_RESP_ERR__FENCED || e == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+            e == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)
+            c->host->log(c->node, MF_LOG_ERROR,
+                         "fenced: another producer with transactional.id %s has started (a second instance of "
+                         "this pipeline, or two sinks sharing transactional_id_prefix); this one stops, its open "
+                         "transaction is aborted and its records stay unacknowledged",
+                         c->txn_id);
+        c->fatal_told = true;
+    }
+    return MF_FATAL;
+}
+
+enum { TXN_OK, TXN_RETRY, TXN_ABORT, TXN_FATAL };
+
+/* Classify (and consume) the result of a transactional call. */
+static int txn_result(struct ctx *c, rd_kafka_error_t *e, const char *what)
+{
+    if (!e)
+        return TXN_OK;
+    int r = rd_kafka_error_is_fatal(e)             ? TXN_FATAL
+            : rd_kafka_error_txn_requires_abort(e) ? TXN_ABORT
+            : rd_kafka_error_is_retriable(e)       ? TXN_RETRY
+                                                   : TXN_FATAL;
+    if (r == TXN_FATAL) {
+        if (rd_kafka_error_is_fatal(e))
+            c->k.fatal = true;
+        c->host->log(c->node, MF_LOG_ERROR, "%s (transactional.id %s) failed: %s", what, c->txn_id,
+                     rd_kafka_error_string(e));
+        fatal_status(c);
+    } else {
+        c->host->log(c->node, MF_LOG_WARN, "%s (transactional.id %s): %s%s", what, c->txn_id,
+                     rd_kafka_error_string(e), r == TXN_RETRY ? " (retrying)" : "");
+    }
+    rd_kafka_error_destroy(e);
+    return r;
+}
+
+static int begin_txn(struct ctx *c)
+{
+    return txn_result(c, rd_kafka_begin_transaction(c->rk), "begin_transaction") == TXN_OK ? MF_OK : MF_FATAL;
+}
+
+/* Abort the open transaction; its records stay unacknowledged. */
+static void abort_txn(struct ctx *c, int timeout_ms, const char *why)
+{
+    c->host->metric_add(c->m_txn_aborts, 1);
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(c->rk, timeout_ms);
+    if (e) {
+        c->host->log(c->node, MF_LOG_WARN, "abort_transaction (%s): %s (the transaction times out on the broker "
+                     "or is aborted by the next start)", why, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return;
+    }
+    c->host->log(c->node, MF_LOG_WARN, "aborted the open transaction (%s): %llu records stay unacknowledged "
+                 "and are read again", why, (unsigned long long)c->epoch_records);
+}
+
+/* Wait until every record produced has its delivery report. */
+static int deliver_all(struct ctx *c)
+{
+    while (c->in_flight && !c->k.fatal && !c->txn_broken && !c->host->stopping(c->node))
+        rd_kafka_flush(c->rk, QUEUE_FULL_WAIT_MS);
+    serve(c, 0);
+    return fatal_status(c);
+}
+
+/* Commit the open transaction with the positions table, release its acks and
+ * begin the next. Nothing produced: the transaction stays open as it is. */
+static int commit_txn(struct ctx *c, uint64_t checkpoint_id)
+{
+    if (fatal_status(c) != MF_OK)
+        return MF_FATAL;
+    if (!c->epoch_records && !c->n_epoch_holds)
+        return MF_OK;
+    char *table = mfk_positions_encode(&c->positions, c->txn_id);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        c->rk, RD_KAFKA_V_RKT(c->positions_rkt), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+        RD_KAFKA_V_VALUE(table, strlen(table)), RD_KAFKA_V_KEY(c->txn_id, strlen(c->txn_id)), RD_KAFKA_V_END);
+    if (err) {
+        free(table);
+        c->host->log(c->node, MF_LOG_ERROR, "cannot write the positions to %s: %s", c->positions_topic,
+                     rd_kafka_err2str(err));
+        abort_txn(c, TXN_TIMEOUT_MS, "the positions could not be written");
+        return MF_FATAL;
+    }
+    int r;
+    while ((r = txn_result(c, rd_kafka_commit_transaction(c->rk, TXN_TIMEOUT_MS), "commit_transaction")) ==
+               TXN_RETRY &&
+           !c->host->stopping(c->node))
+        ;
+    serve(c, 0);
+    if (r != TXN_OK || c->txn_broken) {
+        if (r != TXN_FATAL)
+            abort_txn(c, TXN_TIMEOUT_MS, "its commit failed");
+        c->host->log(c->node, MF_LOG_ERROR, "the transaction of checkpoint %llu did not commit: the node fails; "
+                     "its records were never acknowledged and are read again on restart",
+                     (unsigned long long)checkpoint_id);
+        return MF_FATAL;
+    }
+    mfk_positions_commit(&c->positions);
+    c->host->metric_add(c->m_txn_commits, 1);
+    c->host->log(c->node, MF_LOG_DEBUG, "committed the transaction of checkpoint %llu: %llu records",
+                 (unsigned long long)checkpoint_id, (unsigned long long)c->epoch_records);
+    for (size_t i = 0; i < c->n_epoch_holds; i++)
+        hold_drop(c, c->epoch_holds[i]);
+    c->n_epoch_holds = 0;
+    c->epoch_records = 0;
+    return begin_txn(c);
+}
+
+/* Start: fence any earlier instance (which aborts its open transaction),
+ * read what the committed transactions wrote, begin the first. */
+static int eos_start(struct ctx *c)
+{
+    int64_t give_up = c->host->monotonic_ms() + TXN_INIT_PATIENCE_MS;
+    int r;
+    while ((r = txn_result(c, rd_kafka_init_transactions(c->rk, TXN_TIMEOUT_MS), "init_transactions")) ==
+               TXN_RETRY &&
+           c->host->monotonic_ms() < give_up && !c->host->stopping(c->node))
+        ;
+    if (r != TXN_OK)
+        return MF_FATAL;
+    bool created, found = false;
+    if (mfk_positions_ensure_topic(&c->k, c->rk, c->positions_topic, &created) != MF_OK)
+        return MF_FATAL;
+    /* a topic made just now is empty (and may not have a leader yet) */
+    if (!created && mfk_positions_load(c->node, c->host, &c->kafka, c->positions_topic, c->txn_id, &c->positions,
+                                       &found) != MF_OK)
+        return MF_FATAL;
+    c->host->log(c->node, MF_LOG_INFO, "exactly once: transactional.id %s, positions in %s (%s)", c->txn_id,
+                 c->positions_topic, found ? "resuming after the last committed transaction" : "none yet");
+    c->positions_rkt = rd_kafka_topic_new(c->rk, c->positions_topic, NULL);
+    if (!c->positions_rkt) {
+        c->host->log(c->node, MF_LOG_ERROR, "cannot use the positions topic %s: %s", c->positions_topic,
+                     rd_kafka_err2str(rd_kafka_last_error()));
+        return MF_FATAL;
+    }
+    return begin_txn(c);
+}
+
+/* ---- callbacks ------------------------------------------------------------------------ */
+
 static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
@@ -482,26 +727,46 @@ static int process(void *vctx, mf_batch *batch)
             return st;
     }
     for (size_t i = 0; i < batch->count; i++)
-        if (produce(c, &batch->records[i]) != MF_OK || c->k.fatal)
+        if (produce(c, &batch->records[i]) != MF_OK || c->k.fatal) {
+            fatal_status(c);
             return MF_FATAL;
+        }
     hold_close(c); /* records are only valid during this call */
     serve(c, 0);
-    return c->k.fatal ? MF_FATAL : MF_OK;
+    return fatal_status(c);
 }
 
 static int tick(void *vctx)
 {
     struct ctx *c = vctx;
     serve(c, 0);
-    return c->k.fatal ? MF_FATAL : MF_OK;
+    return fatal_status(c);
 }
 
 static int flush(void *vctx, mf_flush_reason reason)
 {
     struct ctx *c = vctx;
-    (void)reason; /* acks follow delivery reports; stop() waits for the rest */
-    serve(c, 0);
-    return c->k.fatal ? MF_FATAL : MF_OK;
+    if (!c->exactly_once) {
+        /* acks follow delivery reports; stop() waits for the rest */
+        serve(c, 0);
+        return fatal_status(c);
+    }
+    switch (reason) {
+    case MF_FLUSH_CHECKPOINT:
+        return deliver_all(c); /* the epoch is complete; commit(N) commits it */
+    case MF_FLUSH_END:
+        return commit_txn(c, 0); /* no checkpoint follows the end of input */
+    default:
+        return fatal_status(c); /* stop() aborts what is open */
+    }
+}
+
+static int commit_cb(void *vctx, uint64_t checkpoint_id)
+{
+    struct ctx *c = vctx;
+    if (!c->exactly_once || !c->rk)
+        return MF_OK;
+    return commit_txn(c, checkpoint_id);
 }
 
 static int stop_cb(void *vctx, int64_t deadline_ms)
@@ -509,6 +774,12 @@ static int stop_cb(void *vctx, int64_t deadline_ms)
     struct ctx *c = vctx;
     if (!c->rk)
         return MF_OK;
+    if (c->exactly_once) {
+        if (c->positions_rkt && !c->k.fatal && (c->epoch_records || c->n_epoch_holds))
+            abort_txn(c, mfk_ms_left(&c->k, deadline_ms), "stopping");
+        serve(c, 0);
+        return c->k.fatal ? MF_FATAL : MF_OK;
+    }
     int left;
     while (c->in_flight && !c->k.fatal && (left = mfk_ms_left(&c->k, deadline_ms)) > 0)
         rd_kafka_flush(c->rk, left < QUEUE_FULL_WAIT_MS ? left : QUEUE_FULL_WAIT_MS);
@@ -565,6 +836,48 @@ static int compile_fields(struct ctx *c)
     return MF_OK;
 }
 
+/* Does the pipeline take checkpoints? settings.checkpoint_interval (5s
+ * when absent, validated by the engine); 0 turns them off. */
+static bool takes_checkpoints(const mf_host *host, mf_node *node)
+{
+    const json_t *v = json_object_get(host->settings(node), "checkpoint_interval");
+    int64_t ms = 1;
+    if (json_is_number(v))
+        return json_number_value(v) != 0;
+    if (json_is_string(v) && !mf_parse_duration_ms(json_string_value(v), &ms))
+        return true;
+    return ms != 0;
+}
+
+/* transactional.id and the positions topic; MF_FATAL after logging why. */
+static int eos_names(struct ctx *c)
+{
+    const mf_host *h = c->host;
+    if (!takes_checkpoints(h, c->node)) {
+        h->log(c->node, MF_LOG_ERROR, "exactly_once needs checkpoints: its transactions commit at each one; set "
+               "settings.checkpoint_interval (it is 0)");
+        return MF_FATAL;
+    }
+    int count = 1;
+    int worker = h->worker(c->node, &count);
+    c->txn_id = *c->txn_prefix ? mf_xasprintf("%s-%d", c->txn_prefix, worker)
+                               : mf_xasprintf("%s-%s-%d", h->pipeline_name(c->node), h->node_name(c->node), worker);
+    if (*c->positions_topic_opt) {
+        c->positions_topic = mf_xstrdup(c->positions_topic_opt);
+    } else {
+        /* a valid topic name made of the id: other characters become '_' */
+        c->positions_topic = mf_xasprintf("martflow-positions-%.200s", c->txn_id);
+        for (char *p = c->positions_topic; *p; p++)
+            if (!mfk_valid_topic(p, 1))
+                *p = '_';
+    }
+    if (!mfk_valid_topic(c->positions_topic, strlen(c->positions_topic))) {
+        h->log(c->node, MF_LOG_ERROR, "positions_topic '%s' is not a valid topic name", c->positions_topic);
+        return MF_FATAL;
+    }
+    return MF_OK;
+}
+
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
@@ -578,6 +891,17 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_queue_full = host->counter(node, "martflow_kafka_queue_full_total", NULL,
                                     "Waits because the producer's local queue was full (backpressure)");
     c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL, MFK_OVERSIZED_HELP);
+    if (c->exactly_once) {
+        c->m_txn_commits = host->counter(node, "martflow_kafka_transactions_committed_total", NULL,
+                                         "exactly_once: transactions committed");
+        c->m_txn_aborts = host->counter(node, "martflow_kafka_transactions_aborted_total", NULL,
+                                        "exactly_once: transactions aborted");
+        c->m_replayed = host->counter(node, "martflow_kafka_replayed_skipped_total", NULL,
+                                      "exactly_once: replayed records not written again (already in the topic "
+                                      "or the open transaction)");
+        if (eos_names(c) != MF_OK)
+            return MF_FATAL;
+    }
     if (!c->topic && !*c->topic_field && !*c->topic_header) {
         host->log(node, MF_LOG_ERROR, "set `topic`, `topic_field` or `topic_header`");
         return MF_FATAL;
@@ -612,8 +936,6 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     const struct mfk_setting defaults[] = {
         /* the Java client's partitioner: a key lands where Java producers put it */
         {"partitioner", "murmur2_random"},
-        /* retry until delivered: an outage is waited out, not turned into rejects */
-        {"message.timeout.ms", "0"},
         /* JSON events shrink about 5x: the broker receives, writes and
          * serves a fifth of the bytes, and spends about a third less CPU per
          * record (bench/kafka-mirror), for little CPU here */
@@ -627,10 +949,16 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
          * lz4). This also bounds the producer's memory. */
         {"queue.buffering.max.kbytes", compressed ? "8192" : "4096"},
         {"linger.ms", "50"},
+        /* retry until delivered: an outage is waited out, not turned into
+         * rejects (a transaction's messages are bounded by its timeout
+         * instead, which librdkafka sets message.timeout.ms to) */
+        /* last: NULL ends the list */
+        {c->exactly_once ? NULL : "message.timeout.ms", "0"},
         {NULL, NULL},
     };
     const struct mfk_enforced enforced[] = {
         {"enable.idempotence", "true", "no duplicates or reordering from the producer's own retries"},
+        {c->exactly_once ? "transactional.id" : NULL, c->txn_id, "use the option `transactional_id_prefix`"},
         {NULL, NULL, NULL},
     };
     rd_kafka_conf_t *conf = mfk_conf_new(&c->k, node, host, "producer", &c->kafka, defaults, enforced);
@@ -639,6 +967,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     c->rk = mfk_new(&c->k, RD_KAFKA_PRODUCER, conf);
     if (!c->rk)
+        return MF_FATAL;
+    if (c->exactly_once && eos_start(c) != MF_OK)
         return MF_FATAL;
     host->set_tick(node, TICK_MS);
     return MF_OK;
@@ -673,6 +1003,8 @@ static void free_cb(void *vctx)
         free(c->topics[i].name);
     }
     free(c->topics);
+    if (c->positions_rkt)
+        rd_kafka_topic_destroy(c->positions_rkt);
     if (c->rk) {
         /* Held acks stay held: what has no delivery report is not acknowledged. */
         rd_kafka_purge(c->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -691,6 +1023,10 @@ static void free_cb(void *vctx)
     free(c->origin_topics);
     free(c->hv.hdrs);
     mf_buffer_free(&c->keybuf);
+    mfk_positions_free(&c->positions);
+    free(c->epoch_holds);
+    free(c->txn_id);
+    free(c->positions_topic);
     if (c->fields)
         c->host->fieldset_free(c->node, c->fields);
     mfk_topic_spec_free(&c->topic_spec);
@@ -701,8 +1037,9 @@ MF_PLUGIN_DEFINE = {
     MF_PLUGIN_HEADER,
     .kind = MF_KIND_SINK,
     .name = "kafka",
-    .version = "1.0.0",
-    .description = "Write records to Kafka (idempotent producer); acknowledged only on delivery reports",
+    .version = "1.1.0",
+    .description = "Write records to Kafka (idempotent or transactional producer); acknowledged only on delivery "
+                   "reports (exactly_once: when their transaction commits)",
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,
@@ -712,4 +1049,5 @@ MF_PLUGIN_DEFINE = {
     .process = process,
     .flush = flush,
     .tick = tick,
+    .commit = commit_cb,
 };
