@@ -6,7 +6,9 @@
 #
 #   tests/run-all.sh                 build in _build/ (or in the source tree if
 #                                    it is configured there) and test
-#   tests/run-all.sh --sanitizers    the same under ASan+UBSan, in _build-asan/
+#   tests/run-all.sh --sanitizers    the same under ASan+UBSan, in _build-asan/,
+#                                    except the slow fault and end-to-end tests
+#                                    (tests/Makefile.inc: slow_tests)
 #   tests/run-all.sh --tsan          the unit and pipeline tests (no servers)
 #                                    under ThreadSanitizer, in _build-tsan/
 set -euo pipefail
@@ -53,6 +55,8 @@ if [[ $san == tsan ]]; then
         noaslr=(setarch "$(uname -m)" -R)
     fi
     "${noaslr[@]}" make -C "$build" -j2 check-unit-pipeline || status=$?
+elif [[ $san == yes ]]; then
+    make -C "$build" -j2 check-sanitizers || status=$?
 else
     make -C "$build" -j2 check || status=$?
 fi
