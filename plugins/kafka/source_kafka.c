@@ -581,8 +581,22 @@ static bool all_at_end(struct ctx *c)
 
 /* The largest lag of the assigned partitions: high watermark minus the
  * position. Both are local to librdkafka (the high watermark as of the last
- * fetch response): no request to a broker. A partition without a position
- * yet (nothing read since it was assigned) counts from its low watermark. */
+ * fetch response): no request to a broker. A partition nothing was read from
+ * since it was assigned counts from the consumer's fetch position (its
+ * committed offset, say, which may already be the end), or not at all while
+ * that is not known yet: never from the low watermark, which would report a
+ * partition read to its end in an earlier run as lagging by all it holds. */
+static int64_t fetch_position(struct ctx *c, const mfk_part *p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    int64_t at = -1;
+    if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        at = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return at;
+}
+
 static void update_lag(struct ctx *c)
 {
     int64_t now = c->host->monotonic_ms();
@@ -597,7 +611,7 @@ static void update_lag(struct ctx *c)
             rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
             hi < 0)
             continue;
-        int64_t from = p->next >= 0 ? p->next : lo;
+        int64_t from = p->next >= 0 ? p->next : fetch_position(c, p);
         if (from >= 0 && hi - from > max)
             max = hi - from;
     }

@@ -35,3 +35,16 @@ wait_for 30 metric_at_least "$port" martflow_node_records_out_total 1 || fail "t
 wait_for 20 lag_between 0 0 || fail "lag once everything is read: $(metric "$port" martflow_kafka_records_lag_max)"
 stop_engine "$ENGINE"
 assert_eq 0 "$RC" "exit status"
+
+# Everything committed: a new run reads nothing, and no partition lags (a
+# partition with no record read since its assignment counts from its fetch
+# position, never from its low watermark). Lag is sampled once a second.
+engine "$TMP/fast.yaml" "$TMP/log3"
+port=$(metrics_port "$TMP/log3")
+for _ in 1 2 3 4; do
+    sleep 1
+    assert_eq 0 "$(metric "$port" martflow_kafka_records_lag_max)" "lag of a group read to the end, nothing new"
+done
+assert_eq 0 "$(metric "$port" martflow_node_records_out_total)" "nothing read again"
+stop_engine "$ENGINE"
+assert_eq 0 "$RC" "exit status of the third run"
