@@ -132,6 +132,13 @@ static void key_match(mf_buffer *b, const gim_table *t)
         addf(b, "%sd.%s = s.%s", i ? " AND " : "", t->cols[t->key[i]].name, t->cols[t->key[i]].name);
 }
 
+/* The value column i takes: the staged one where present, else the stored one. */
+static void new_value(mf_buffer *b, const gim_table *t, size_t i)
+{
+    const char *c = t->cols[i].name;
+    addf(b, "CASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE d.%s END", i + 1, c, c);
+}
+
 static void set_list(mf_buffer *b, const gim_table *t)
 {
     bool first = true;
@@ -139,10 +146,32 @@ static void set_list(mf_buffer *b, const gim_table *t)
         const gim_col *c = &t->cols[i];
         if (!settable(c))
             continue;
-        addf(b, "%s%s = CASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE d.%s END", first ? "" : ", ",
-             c->name, i + 1, c->name, c->name);
+        addf(b, "%s%s = ", first ? "" : ", ", c->name);
+        new_value(b, t, i);
         first = false;
     }
+}
+
+/* " AND (stored columns) IS DISTINCT FROM (new values)": an upsert that
+ * changes nothing but update_audit_key leaves the row alone (no new row
+ * version, no index entries; the row keeps the audit key of its last change). */
+static void changed(mf_buffer *b, const gim_table *t)
+{
+    mf_buffer l = {0}, r = {0};
+    for (size_t i = 0; i < t->ncols; i++) {
+        const gim_col *c = &t->cols[i];
+        if (!settable(c) || c->src == GIM_SRC_AUDIT)
+            continue;
+        addf(&l, "%sd.%s", l.len ? ", " : "", c->name);
+        if (r.len)
+            add(&r, ", ");
+        new_value(&r, t, i);
+    }
+    if (l.len)
+        addf(b, " AND ROW(%.*s) IS DISTINCT FROM ROW(%.*s)", (int)l.len, (const char *)l.data, (int)r.len,
+             (const char *)r.data);
+    mf_buffer_free(&l);
+    mf_buffer_free(&r);
 }
 
 static void build_sql(struct tsql *q, const gim_table *t)
@@ -173,6 +202,7 @@ static void build_sql(struct tsql *q, const gim_table *t)
     set_list(&b, t);
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, OP_UPSERT);
     key_match(&b, t);
+    changed(&b, t);
     q->upd_existing = done(&b);
 
     b = (mf_buffer){0};
@@ -182,8 +212,11 @@ static void build_sql(struct tsql *q, const gim_table *t)
     add(&b, ") SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
         const gim_col *c = &t->cols[i];
-        addf(&b, "%sCASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE (%s)::%s END", i ? ", " : "", i + 1,
-             c->name, c->def ? c->def : "NULL", c->type);
+        if (!c->def) /* an absent value is staged as NULL: what the column takes */
+            addf(&b, "%ss.%s", i ? ", " : "", c->name);
+        else
+            addf(&b, "%sCASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE (%s)::%s END", i ? ", " : "",
+                 i + 1, c->name, c->def, c->type);
     }
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND NOT EXISTS (SELECT 1 FROM %s d WHERE ", t->sql, OP_UPSERT,
          t->sql);
