@@ -596,6 +596,26 @@ static void merge_one(struct run *x, size_t ri)
     e->upd_recs[e->n_upd++] = (uint32_t)ri;
 }
 
+/* A row the cycle upserts exists when its updates apply (after the upserts):
+ * they are folded into the upsert, column-wise, later fields winning. The
+ * row is written once instead of inserted and then rewritten (a second row
+ * version, its index entries, and every foreign key checked again: an UPDATE
+ * of a row inserted by the same transaction is always checked). */
+static void fold_updates(struct run *x)
+{
+    for (size_t i = 0; i < x->nents; i++) {
+        struct ment *e = &x->ents[i];
+        if (!e->has_ups || !e->has_upd)
+            continue;
+        size_t ncols = x->in->ts->t[e->table].ncols;
+        for (size_t c = 0; c < ncols; c++)
+            if (e->d[c])
+                e->u[c] = e->d[c];
+        e->has_upd = false;
+        e->n_upd = 0;
+    }
+}
+
 /* ---- staging ------------------------------------------------------------------------------ */
 
 static void append_int(mf_buffer *b, int64_t v)
@@ -920,6 +940,7 @@ static pgc_class body(struct run *x)
         merge_one(x, i);
     for (size_t i = 0; i < first_p; i++)
         merge_one(x, i);
+    fold_updates(x);
     lap(x, NULL, "merge");
 
     mf_buffer pt = {0}, pk = {0}, pr = {0}, ptk = {0};
