@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <martflow/helpers.h>
 
@@ -72,7 +73,29 @@ struct run {
     gim_field now_field;    /* gmt_end_time of a dimension delete without one */
     char now_text[24];
     int64_t min_dt, max_dt;
+    int64_t lap_us;         /* monotonic µs of the last step's end */
+    mf_buffer timings;      /* "step ms, ..." for the cycle's debug line */
 };
+
+/* ---- step timings ------------------------------------------------------------------------- */
+
+static int64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* Note the time since the previous step under name (table: its SQL name, or NULL). */
+static void lap(struct run *x, const char *table, const char *step)
+{
+    int64_t now = mono_us();
+    char s[160];
+    int n = snprintf(s, sizeof s, "%s%s%s%s %.1f", x->timings.len ? ", " : "", table ? table : "", table ? " " : "",
+                     step, (double)(now - x->lap_us) / 1000.0);
+    mf_buffer_append(&x->timings, s, (size_t)n);
+    x->lap_us = now;
+}
 
 /* ---- SQL text -------------------------------------------------------------------------- */
 
@@ -109,6 +132,13 @@ static void key_match(mf_buffer *b, const gim_table *t)
         addf(b, "%sd.%s = s.%s", i ? " AND " : "", t->cols[t->key[i]].name, t->cols[t->key[i]].name);
 }
 
+/* The value column i takes: the staged one where present, else the stored one. */
+static void new_value(mf_buffer *b, const gim_table *t, size_t i)
+{
+    const char *c = t->cols[i].name;
+    addf(b, "CASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE d.%s END", i + 1, c, c);
+}
+
 static void set_list(mf_buffer *b, const gim_table *t)
 {
     bool first = true;
@@ -116,10 +146,32 @@ static void set_list(mf_buffer *b, const gim_table *t)
         const gim_col *c = &t->cols[i];
         if (!settable(c))
             continue;
-        addf(b, "%s%s = CASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE d.%s END", first ? "" : ", ",
-             c->name, i + 1, c->name, c->name);
+        addf(b, "%s%s = ", first ? "" : ", ", c->name);
+        new_value(b, t, i);
         first = false;
     }
+}
+
+/* " AND (stored columns) IS DISTINCT FROM (new values)": an upsert that
+ * changes nothing but update_audit_key leaves the row alone (no new row
+ * version, no index entries; the row keeps the audit key of its last change). */
+static void changed(mf_buffer *b, const gim_table *t)
+{
+    mf_buffer l = {0}, r = {0};
+    for (size_t i = 0; i < t->ncols; i++) {
+        const gim_col *c = &t->cols[i];
+        if (!settable(c) || c->src == GIM_SRC_AUDIT)
+            continue;
+        addf(&l, "%sd.%s", l.len ? ", " : "", c->name);
+        if (r.len)
+            add(&r, ", ");
+        new_value(&r, t, i);
+    }
+    if (l.len)
+        addf(b, " AND ROW(%.*s) IS DISTINCT FROM ROW(%.*s)", (int)l.len, (const char *)l.data, (int)r.len,
+             (const char *)r.data);
+    mf_buffer_free(&l);
+    mf_buffer_free(&r);
 }
 
 static void build_sql(struct tsql *q, const gim_table *t)
@@ -150,6 +202,7 @@ static void build_sql(struct tsql *q, const gim_table *t)
     set_list(&b, t);
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, OP_UPSERT);
     key_match(&b, t);
+    changed(&b, t);
     q->upd_existing = done(&b);
 
     b = (mf_buffer){0};
@@ -159,8 +212,11 @@ static void build_sql(struct tsql *q, const gim_table *t)
     add(&b, ") SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
         const gim_col *c = &t->cols[i];
-        addf(&b, "%sCASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE (%s)::%s END", i ? ", " : "", i + 1,
-             c->name, c->def ? c->def : "NULL", c->type);
+        if (!c->def) /* an absent value is staged as NULL: what the column takes */
+            addf(&b, "%ss.%s", i ? ", " : "", c->name);
+        else
+            addf(&b, "%sCASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE (%s)::%s END", i ? ", " : "",
+                 i + 1, c->name, c->def, c->type);
     }
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND NOT EXISTS (SELECT 1 FROM %s d WHERE ", t->sql, OP_UPSERT,
          t->sql);
@@ -540,6 +596,26 @@ static void merge_one(struct run *x, size_t ri)
     e->upd_recs[e->n_upd++] = (uint32_t)ri;
 }
 
+/* A row the cycle upserts exists when its updates apply (after the upserts):
+ * they are folded into the upsert, column-wise, later fields winning. The
+ * row is written once instead of inserted and then rewritten (a second row
+ * version, its index entries, and every foreign key checked again: an UPDATE
+ * of a row inserted by the same transaction is always checked). */
+static void fold_updates(struct run *x)
+{
+    for (size_t i = 0; i < x->nents; i++) {
+        struct ment *e = &x->ents[i];
+        if (!e->has_ups || !e->has_upd)
+            continue;
+        size_t ncols = x->in->ts->t[e->table].ncols;
+        for (size_t c = 0; c < ncols; c++)
+            if (e->d[c])
+                e->u[c] = e->d[c];
+        e->has_upd = false;
+        e->n_upd = 0;
+    }
+}
+
 /* ---- staging ------------------------------------------------------------------------------ */
 
 static void append_int(mf_buffer *b, int64_t v)
@@ -686,6 +762,7 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
     char what[128];
     if (!nlines)
         goto out;
+    lap(x, t->sql, "lines");
     snprintf(what, sizeof what, "staging %s", t->sql);
     if (pgc_copy_in_sql(x->pg, q->copy, data.data, data.len, NULL) != PGC_OK) {
         cls = fail(x, pgc_last_error(x->pg)->cls, what);
@@ -693,18 +770,27 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
             x->out->suspect = suspect_of(x, lines, nlines, t);
         goto out;
     }
+    lap(x, t->sql, "copy");
     snprintf(what, sizeof what, "writing %s", t->sql);
     if (any_del && (cls = exec_rows(x, what, q->del, &x->out->rows)) != PGC_OK)
         goto out;
     if (any_ups && q->rename && (cls = exec_rows(x, what, q->rename, &x->out->rows)) != PGC_OK)
         goto out;
-    if (any_ups && ((cls = exec_rows(x, what, q->upd_existing, &x->out->rows)) != PGC_OK ||
-                    (cls = exec_rows(x, what, q->ins_new, &x->out->rows)) != PGC_OK))
+    if (any_del || (any_ups && q->rename))
+        lap(x, t->sql, "delete/rename");
+    if (any_ups && (cls = exec_rows(x, what, q->upd_existing, &x->out->rows)) != PGC_OK)
         goto out;
+    if (any_ups)
+        lap(x, t->sql, "update-existing");
+    if (any_ups && (cls = exec_rows(x, what, q->ins_new, &x->out->rows)) != PGC_OK)
+        goto out;
+    if (any_ups)
+        lap(x, t->sql, "insert-new");
     if (any_upd) {
         PGresult *r = NULL;
         if ((cls = exec(x, what, q->upd, 0, NULL, &r)) != PGC_OK)
             goto out;
+        lap(x, t->sql, "updates");
         x->out->rows += (uint64_t)PQntuples(r);
         bool *applied = mf_xcalloc(x->nents + 1, sizeof *applied);
         for (int row = 0; row < PQntuples(r); row++)
@@ -834,22 +920,28 @@ static pgc_class body(struct run *x)
     x->audit_key = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     x->out->audit_key = x->audit_key;
     PQclear(r);
+    lap(x, NULL, "audit");
 
     decode_inputs(x);
     if ((cls = resolve_tenants(x, 0)) != PGC_OK)
         return cls;
+    lap(x, NULL, "tenants");
     size_t first_p, n_p;
     if ((cls = take_pending(x, &first_p, &n_p)) != PGC_OK)
         return cls;
     if (n_p && (cls = resolve_tenants(x, first_p)) != PGC_OK)
         return cls;
+    lap(x, NULL, "pending-take");
     if ((cls = resolve_refs(x)) != PGC_OK)
         return cls;
+    lap(x, NULL, "refs");
     /* kept updates first: they are older than the cycle's records */
     for (size_t i = first_p; i < first_p + n_p; i++)
         merge_one(x, i);
     for (size_t i = 0; i < first_p; i++)
         merge_one(x, i);
+    fold_updates(x);
+    lap(x, NULL, "merge");
 
     mf_buffer pt = {0}, pk = {0}, pr = {0}, ptk = {0};
     mf_buffer_append(&pt, "{", 1);
@@ -863,15 +955,19 @@ static pgc_class body(struct run *x)
         for (size_t ti = 0; ti < in->ts->n && cls == PGC_OK; ti++)
             if (in->ts->t[ti].fact == (pass == 1))
                 cls = write_table(x, ti, &pt, &pk, &pr, &ptk, &npend);
-    if (cls == PGC_OK && npend)
+    if (cls == PGC_OK && npend) {
         cls = keep_pending(x, &pt, &pk, &pr, &ptk);
+        lap(x, NULL, "pending-keep");
+    }
     x->out->pending_kept = npend;
     mf_buffer_free(&pt);
     mf_buffer_free(&pk);
     mf_buffer_free(&pr);
     mf_buffer_free(&ptk);
-    if (cls == PGC_OK)
+    if (cls == PGC_OK) {
         cls = control_rows(x);
+        lap(x, NULL, "control");
+    }
     return cls;
 }
 
@@ -890,18 +986,21 @@ static void run_free(struct run *x)
     }
     free(x->ents);
     gim_map_clear(&x->rows);
+    mf_buffer_free(&x->timings);
 }
 
 pgc_class gim_cycle_run(gim_cycle *cy, const gim_cycle_in *in, gim_cycle_out *out)
 {
     *out = (gim_cycle_out){.suspect = -1};
     struct run x = {.cy = cy, .in = in, .out = out, .pg = in->pg, .now_s = in->host->now_ms() / 1000,
-                    .min_dt = INT64_MAX, .max_dt = INT64_MIN};
+                    .min_dt = INT64_MAX, .max_dt = INT64_MIN, .lap_us = mono_us()};
+    int64_t t0 = x.lap_us;
     int n = snprintf(x.now_text, sizeof x.now_text, "%" PRId64, x.now_s);
     x.now_field = (gim_field){.kind = GIM_V_TEXT, .v = x.now_text, .len = (uint32_t)n};
     pgc_class cls = ensure_staging(&x);
     if (cls == PGC_OK && (cls = pgc_begin(in->pg)) != PGC_OK)
         fail(&x, cls, "BEGIN");
+    lap(&x, NULL, "begin");
     if (cls == PGC_OK && in->session && pgc_session(in->pg) != in->session) {
         /* a new connection has not the loader's lock: never write without it */
         cls = PGC_TRANSIENT;
@@ -912,6 +1011,10 @@ pgc_class gim_cycle_run(gim_cycle *cy, const gim_cycle_in *in, gim_cycle_out *ou
         cls = body(&x);
     if (cls == PGC_OK && !in->probe && (cls = pgc_commit(in->pg)) != PGC_OK)
         fail(&x, cls, "COMMIT");
+    lap(&x, NULL, "commit");
+    if (cls == PGC_OK)
+        in->host->log(in->node, MF_LOG_DEBUG, "cycle of %zu records, %" PRIu64 " rows in %.1f ms: %.*s", in->n,
+                      out->rows, (double)(mono_us() - t0) / 1000.0, (int)x.timings.len, (const char *)x.timings.data);
     if (pgc_in_transaction(in->pg))
         pgc_rollback(in->pg);
     if (cls == PGC_OK && !in->probe)

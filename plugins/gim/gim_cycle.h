@@ -21,7 +21,9 @@
  *      gmt_end_time set);
  *   5. the ctl_etl_history rows: the failed cycles given, and this one;
  *   6. COMMIT (or ROLLBACK for a probe: the bisection's trial runs).
- * Updates and deletes of a cycle apply after its upserts.
+ * Updates and deletes of a cycle apply after its upserts; those of a row the
+ * cycle upserts are folded into its upsert (the same result, one write). An
+ * upsert that changes nothing but the audit key leaves the row alone.
  *
  * A data error (PGC_DATA) rolls back; when the server named a line and
  * column of a staging COPY, out->suspect is the record that gave that value.

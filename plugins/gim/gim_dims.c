@@ -300,17 +300,29 @@ static pgc_class resolve_kind(gim_dims *d, pgc *c, gim_ref ref, const size_t *id
     return PGC_OK;
 }
 
+/* A resource reference of switch "" (its second part empty). */
+static bool no_switch(const struct want *w)
+{
+    const char *sep = memchr(w->parts, GIM_SEP, w->len);
+    return sep && (size_t)(sep + 1 - w->parts) < w->len && sep[1] == GIM_SEP;
+}
+
 pgc_class gim_dims_resolve(gim_dims *d, pgc *c, int64_t audit_key, int64_t now_s, char *why, size_t size)
 {
     pgc_class cls = PGC_OK;
     size_t *idx = mf_xcalloc(d->nw + 1, sizeof *idx);
     for (int ref = GIM_REF_TENANT; ref < GIM_REF_COUNT && cls == PGC_OK; ref++) {
-        size_t n = 0;
-        for (size_t i = 0; i < d->nw; i++)
-            if (d->w[i].ref == (gim_ref)ref)
-                idx[n++] = i;
-        if (n)
-            cls = resolve_kind(d, c, (gim_ref)ref, idx, n, audit_key, now_s, why, size);
+        /* resources of switch "" after the others: one statement does not see
+         * the rows it creates, and "" must find a resource created for a named
+         * switch in the same cycle rather than make a second row */
+        for (int pass = 0; pass < (ref == GIM_REF_RESOURCE ? 2 : 1) && cls == PGC_OK; pass++) {
+            size_t n = 0;
+            for (size_t i = 0; i < d->nw; i++)
+                if (d->w[i].ref == (gim_ref)ref && (ref != GIM_REF_RESOURCE || no_switch(&d->w[i]) == (pass == 1)))
+                    idx[n++] = i;
+            if (n)
+                cls = resolve_kind(d, c, (gim_ref)ref, idx, n, audit_key, now_s, why, size);
+        }
     }
     free(idx);
     wants_clear(d);

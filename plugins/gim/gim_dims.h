@@ -12,7 +12,9 @@
  * new technical_descriptor, media_type, interaction_type, resource_state,
  * resource_state_reason or resource_group_ row, the tenant row. A resource
  * named with switch "" resolves to the only resource of that type and name
- * on any switch when there is exactly one (§2.5), else to the row of switch "".
+ * on any switch when there is exactly one (§2.5), else to the row of switch "";
+ * those are resolved after the other resources, so that one created for its
+ * switch in the same cycle is found.
  *
  * Keys learnt in the open transaction are provisional: gim_dims_commit keeps
  * them, gim_dims_rollback forgets them (the rows they name were rolled back).

@@ -11,9 +11,10 @@
  * Records are checked and reduced to a byte form as they arrive
  * (gim_record.h; an invalid one is rejected with the reason and counted in
  * gim_issues_total) and wait in a buffer holding their acks (pg_rowbuf.h)
- * until the cycle ends: every `cycle`, or at `cycle_records` records, or at
- * the end of the input. One transaction per cycle (gim_cycle.h); the acks
- * are released only after its COMMIT, so Kafka offsets advance only then.
+ * until the cycle ends: `cycle` after the previous one ended, or at
+ * `cycle_records` records, or at the end of the input. One transaction per
+ * cycle (gim_cycle.h); the acks are released only after its COMMIT, so
+ * Kafka offsets advance only then.
  * A value the database refuses (SQLSTATE class 22/23) rejects that record
  * alone: the cycle is run again without it (the record is the one that gave
  * the refused value when the server names the line and column of the
@@ -91,7 +92,7 @@ struct ctx {
     int schema_version;
     char job_instance[160];
 
-    int64_t last_cycle;  /* monotonic ms of the last cycle attempt */
+    int64_t last_cycle;  /* monotonic ms the last cycle attempt ended */
     int64_t retry_at;    /* monotonic ms: no cycle before */
     unsigned attempt;    /* consecutive failed cycles */
     int64_t retry_base_ms, retry_cap_ms;
@@ -512,6 +513,9 @@ static int run_cycle(struct ctx *c)
         break;
     }
     batch_free(&b);
+    /* the next is due `cycle` after this one ended: a cycle longer than `cycle`
+     * is not followed at once by one of the few records that came meanwhile */
+    c->last_cycle = c->host->monotonic_ms();
     return st;
 }
 
