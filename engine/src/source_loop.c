@@ -122,7 +122,9 @@ static bool paused_wait(mf_node *n)
 static bool poll_once(mf_node *n)
 {
     mf_runtime *rt = n->rt;
+    n->in_poll = true;
     int st = n->g->desc->poll(n->ctx, (int)mf_node_wait_budget(n));
+    n->in_poll = false;
     mf_node_callback_done(n);
     mf_source_finish_poll(n);
     mf_node_maybe_tick(n);
