@@ -28,14 +28,40 @@ void mf_checkpoint_take_snapshot(mf_node *n, uint64_t id)
 {
     if (!n->rt->ckpt || !snapshots(n))
         return;
-    mf_buffer_reset(&n->snap);
-    int st = n->g->desc->snapshot(n->ctx, id, &n->snap);
+    /* A node that ended (end of input) is snapshot once more: nothing
+     * changes it after that, so the later checkpoints use those bytes (the
+     * plugin is told the next checkpoint's id). Its own buffer: the
+     * coordinator may be storing the one of the last barrier. */
+    bool end = id == MF_SNAP_FINAL;
+    uint64_t cid = end ? atomic_load(&n->rt->checkpoint_requested) + 1 : id;
+    mf_buffer *b = end ? &n->snap_end : &n->snap;
+    mf_buffer_reset(b);
+    int st = n->g->desc->snapshot(n->ctx, cid, b);
     mf_node_callback_done(n);
-    n->snap_failed = st != MF_OK;
-    if (n->snap_failed)
+    if (st != MF_OK)
         mf_node_log(n, MF_LOG_WARN, "snapshot for checkpoint %" PRIu64 " failed: that checkpoint fails",
-                    n->rt->ckpt_base + id);
-    atomic_store(&n->snap_id, id);
+                    n->rt->ckpt_base + cid);
+    if (end) {
+        n->snap_end_failed = st != MF_OK;
+        atomic_store(&n->snap_end_ready, true);
+    } else {
+        n->snap_failed = st != MF_OK;
+        atomic_store(&n->snap_id, id);
+    }
+}
+
+/* The snapshot worker n has for checkpoint id, or NULL (*failed: it failed). */
+static const mf_buffer *snapshot_for(mf_node *n, uint64_t id, bool *failed)
+{
+    if (atomic_load(&n->snap_id) == id) {
+        *failed = n->snap_failed;
+        return &n->snap;
+    }
+    if (atomic_load(&n->snap_end_ready)) {
+        *failed = n->snap_end_failed;
+        return &n->snap_end;
+    }
+    return NULL;
 }
 
 /* ---- writing ------------------------------------------------------------------------- */
@@ -50,27 +76,27 @@ static bool store_failed(mf_runtime *rt, uint64_t sid, const char *why)
 bool mf_checkpoint_store(mf_runtime *rt, uint64_t id)
 {
     uint64_t sid = rt->ckpt_base + id;
-    for (size_t i = 0; i < rt->n_workers; i++) {
+    bool failed = false;
+    for (size_t i = 0; i < rt->n_workers && !failed; i++) {
         mf_node *n = rt->workers[i];
-        if (!snapshots(n))
-            continue;
-        if (atomic_load(&n->snap_id) != id) {
-            /* a node ended before the barrier reached it (end of input) */
-            mf_log_debug("checkpoint %" PRIu64 " skipped: node '%s' ended before its barrier", sid, n->g->def->name);
+        if (snapshots(n) && !snapshot_for(n, id, &failed)) {
+            /* it ended without a final snapshot (it failed, or the pipeline is stopping) */
+            mf_log_debug("checkpoint %" PRIu64 " skipped: node '%s' has no snapshot for it", sid, n->g->def->name);
             return false;
         }
-        if (n->snap_failed)
-            return store_failed(rt, sid, "a snapshot failed (see above)");
     }
+    if (failed)
+        return store_failed(rt, sid, "a snapshot failed (see above)");
     mf_ckpt_writer *w = mf_ckpt_writer_new(rt->ckpt, sid);
     char *err = NULL;
     int st = MF_OBJ_OK;
     for (size_t i = 0; i < rt->n_workers && st == MF_OBJ_OK; i++) {
         mf_node *n = rt->workers[i];
-        if (snapshots(n))
+        const mf_buffer *b = snapshots(n) ? snapshot_for(n, id, &failed) : NULL;
+        if (b)
             st = mf_ckpt_writer_put(w, n->g->def->name, n->g->desc->name,
                                     (n->g->desc->flags & MF_PLUGIN_KEYED_STATE) != 0, n->worker, n->g->n_workers,
-                                    n->snap.data, n->snap.len, &err);
+                                    b->data, b->len, &err);
     }
     uint64_t bytes = 0;
     if (st == MF_OBJ_OK)

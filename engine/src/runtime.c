@@ -484,6 +484,7 @@ void mf_runtime_free(mf_runtime *rt)
                 mf_batch_free(n->stash[k].batch, false);
         free(n->stash);
         mf_buffer_free(&n->snap);
+        mf_buffer_free(&n->snap_end);
         free(n->staging);
         free(n->held);
         mf_queue_free(n->inq);

@@ -87,6 +87,11 @@ struct mf_node {
     mf_buffer snap;
     bool snap_failed;
     _Atomic uint64_t snap_id;
+    /* ... and the one taken at the node's end (written once, then
+     * snap_end_ready): for every checkpoint whose barrier it never got. */
+    mf_buffer snap_end;
+    bool snap_end_failed;
+    _Atomic bool snap_end_ready;
     /* Aligned barriers (stateful nodes with a store): messages from a
      * producer that already sent the pending barrier wait here, in order. */
     bool aligns;
@@ -218,6 +223,7 @@ bool mf_checkpoint_store(mf_runtime *rt, uint64_t id);
 void mf_checkpoint_close(mf_runtime *rt);
 /* A worker at barrier id: snapshot() into n->snap (no-op without a store). */
 void mf_checkpoint_take_snapshot(mf_node *n, uint64_t id);
+#define MF_SNAP_FINAL UINT64_MAX
 
 /* source_loop.c */
 void *mf_source_thread(void *arg);

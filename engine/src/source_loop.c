@@ -177,6 +177,8 @@ void *mf_source_thread(void *arg)
     }
     mf_node_flush_all(n);
     bool end = n->eof && !atomic_load(&rt->stopping) && !atomic_load(&rt->failed);
+    if (end)
+        mf_checkpoint_take_snapshot(n, MF_SNAP_FINAL); /* its position at the end, for later checkpoints */
     mf_node_broadcast(n, MF_MSG_EOS, end ? 1 : 0);
     n->ended = true;
 

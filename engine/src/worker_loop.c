@@ -229,6 +229,10 @@ void *mf_worker_thread(void *arg)
                 mf_runtime_fail(rt, n, "final flush failed");
         }
         mf_node_flush_all(n);
+        /* its state at the end, for the checkpoints the rest of the graph
+         * still takes (a barrier no longer reaches it) */
+        if (end && !n->failed)
+            mf_checkpoint_take_snapshot(n, MF_SNAP_FINAL);
     }
     mf_node_stop(n);
     mf_node_flush_all(n);
