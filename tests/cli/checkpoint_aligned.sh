@@ -7,6 +7,8 @@
 # snapshot is exactly the state after the records before barrier N. The
 # sources read at different speeds (lines_per_poll 1 and 200), so without
 # alignment the fast one's records behind its barrier would be counted.
+# Then restore: the lua state is not keyed, so another parallelism is refused
+# (until --from-checkpoint none); --from-checkpoint ID picks that one.
 source "$top_srcdir/tests/lib.sh"
 
 python3 - "$TMP" <<'PY'
@@ -58,3 +60,20 @@ if bad:
 if not mixed:
     print("no checkpoint was taken while both sources were reading", file=sys.stderr); sys.exit(1)
 PY
+
+# run again on the same store: the counts and the read positions are restored
+# together, so whatever the newest checkpoint was, every line ends up counted
+# exactly once
+newest=$(ls "$TMP/store" | sort | tail -n1)
+"$MARTFLOW" run "$TMP/p.yaml" --log-level debug >"$TMP/log2" 2>&1 || { cat "$TMP/log2" >&2; fail "run 2 failed"; }
+assert_contains "$TMP/log2" "restoring checkpoint $((10#${newest#chk-})) " "run 2 restored the newest checkpoint"
+last=$(ls "$TMP/store" | sort | tail -n1)
+assert_eq '{"a":100000,"b":20000}' "$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":"), sort_keys=True))' "$TMP/store/$last/count/0")" "the counts after two runs (exactly once)"
+# lua's state is not keyed: another parallelism is refused, with the way out
+sed -i 's/    state: counts/    state: counts\n    parallelism: 2/' "$TMP/p.yaml"
+if "$MARTFLOW" run "$TMP/p.yaml" >"$TMP/log3" 2>&1; then fail "a non-keyed state was restored into parallelism 2"; fi
+assert_contains "$TMP/log3" "ran with parallelism 1, now 2, and its plugin's state is not keyed" "the refusal says why"
+"$MARTFLOW" run "$TMP/p.yaml" --from-checkpoint none >"$TMP/log4" 2>&1 || { cat "$TMP/log4" >&2; fail "--from-checkpoint none failed"; }
+assert_contains "$TMP/log4" "--from-checkpoint none: starting empty" "--from-checkpoint none"
+if "$MARTFLOW" run "$TMP/p.yaml" --from-checkpoint 999999 >"$TMP/log5" 2>&1; then fail "a missing checkpoint was accepted"; fi
+assert_contains "$TMP/log5" "checkpoint 999999 .* is not usable" "--from-checkpoint of a missing one"

@@ -100,7 +100,12 @@ c0=$(metric "$PORT" martflow_checkpoints_total)
 wait_for 30 metric_at_least "$PORT" martflow_checkpoints_total $((c0 + 2)) || fail "run 1 completed no checkpoint"
 (($(metric "$PORT" martflow_checkpoint_size_bytes) > 1000)) || fail "martflow_checkpoint_size_bytes not set"
 (($(metric "$PORT" martflow_checkpoint_last_completed_seconds) > 1700000000)) || fail "no last completed time"
+sleep 1.2 # positions_interval
 kill -9 "$PID"; wait "$PID" 2>/dev/null || true
+# callthread released the acks at commit: the acknowledged position passed the open call
+acked=$(python3 -c "import json,sys; print(max(f['line'] for f in json.load(open(sys.argv[1]))['files']))" \
+    "$DATA/ckpt-callthread/in/positions.json")
+((acked > NA / 2)) || fail "with a store the acknowledged position stayed at line $acked (held by the open call)"
 
 newest_line() { # the file source's position in the newest complete checkpoint
     python3 - "$TMP/store" <<'PY'
