@@ -287,8 +287,10 @@ static void set_start_offsets(struct ctx *c, rd_kafka_topic_partition_list_t *pa
     rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &committed->elems[i];
-        int64_t restored = mfk_ckpt_offset(&c->ck, p->topic, p->partition);
-        if (restored >= 0) { /* the checkpoint's position wins over the group's */
+        /* the checkpoint's position wins over the group's; commit: false
+         * (a compacted topic read whole as a cache) reads from `start` always */
+        int64_t restored = c->commit ? mfk_ckpt_offset(&c->ck, p->topic, p->partition) : -1;
+        if (restored >= 0) {
             parts->elems[i].offset = restored;
             continue;
         }
