@@ -217,6 +217,14 @@ static bool choose(mf_runtime *rt, mf_ckpt **c, char **error)
     }
     if (want) {
         uint64_t id;
+        const char *loc = rt->settings->checkpoints;
+        size_t loc_len = strlen(loc);
+        while (loc_len && loc[loc_len - 1] == '/')
+            loc_len--;
+        if (strstr(want, "://") && (strncmp(want, loc, loc_len) != 0 || want[loc_len] != '/')) {
+            *error = mf_xasprintf("--from-checkpoint %s: not in settings.checkpoints (%s)", want, loc);
+            return false;
+        }
         if (!parse_wanted(want, &id)) {
             *error = mf_xasprintf("--from-checkpoint '%s': not 'none', an id or a checkpoint URL .../chk-N", want);
             return false;

@@ -77,3 +77,11 @@ assert_contains "$TMP/log3" "ran with parallelism 1, now 2, and its plugin's sta
 assert_contains "$TMP/log4" "--from-checkpoint none: starting empty" "--from-checkpoint none"
 if "$MARTFLOW" run "$TMP/p.yaml" --from-checkpoint 999999 >"$TMP/log5" 2>&1; then fail "a missing checkpoint was accepted"; fi
 assert_contains "$TMP/log5" "checkpoint 999999 .* is not usable" "--from-checkpoint of a missing one"
+if "$MARTFLOW" run "$TMP/p.yaml" --from-checkpoint "file:///elsewhere/chk-1" >"$TMP/log6" 2>&1; then
+    fail "a checkpoint URL outside settings.checkpoints was accepted"
+fi
+assert_contains "$TMP/log6" "not in settings.checkpoints" "--from-checkpoint of another location"
+sed -i 's/    parallelism: 2/    parallelism: 1/' "$TMP/p.yaml"
+"$MARTFLOW" run "$TMP/p.yaml" --from-checkpoint "file://$TMP/store/$last" >"$TMP/log7" 2>&1 ||
+    { cat "$TMP/log7" >&2; fail "--from-checkpoint URL failed"; }
+assert_contains "$TMP/log7" "restoring checkpoint $((10#${last#chk-})) " "--from-checkpoint URL"
