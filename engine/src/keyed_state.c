@@ -458,6 +458,8 @@ void mf_keyed_commit(mf_keyed *k, uint64_t checkpoint_id)
     size_t done = 0;
     while (done < k->n_covered && k->covered[done].checkpoint <= checkpoint_id)
         k->host->ack_release(k->node, k->covered[done++].group);
+    if (!done)
+        return;
     k->n_covered -= done;
     memmove(k->covered, k->covered + done, k->n_covered * sizeof *k->covered);
 }

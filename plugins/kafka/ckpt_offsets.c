@@ -94,8 +94,10 @@ rd_kafka_topic_partition_list_t *mfk_ckpt_take(mfk_ckpt *k, uint64_t id)
             rd_kafka_topic_partition_list_destroy(found);
         found = k->pending[done++].offsets;
     }
-    k->n_pending -= done;
-    memmove(k->pending, k->pending + done, k->n_pending * sizeof *k->pending);
+    if (done) {
+        k->n_pending -= done;
+        memmove(k->pending, k->pending + done, k->n_pending * sizeof *k->pending);
+    }
     return found;
 }
 
