@@ -20,10 +20,12 @@ void mf_checkpoint_coordinate(mf_runtime *rt, int64_t now, int64_t *next_at)
     if (rt->settings->checkpoint_ms <= 0 || atomic_load(&rt->stopping))
         return;
     uint64_t req = atomic_load(&rt->checkpoint_requested);
-    uint64_t done = atomic_load(&rt->checkpoint_committed);
+    uint64_t done = atomic_load(&rt->checkpoint_finished);
     if (req == done) {
-        if (now >= *next_at)
+        if (now >= *next_at) {
+            rt->ckpt_started_ms = now;
             atomic_store(&rt->checkpoint_requested, req + 1);
+        }
         return;
     }
     for (size_t i = 0; i < rt->n_workers; i++) {
@@ -31,10 +33,17 @@ void mf_checkpoint_coordinate(mf_runtime *rt, int64_t now, int64_t *next_at)
         if (n->g->def->kind == MF_KIND_SINK && !atomic_load(&n->finished) && atomic_load(&n->sink_checkpoint) < req)
             return;
     }
-    atomic_store(&rt->checkpoint_committed, req);
-    mf_metric_add(rt->m_checkpoints, 1);
-    *next_at = now + rt->settings->checkpoint_ms;
-    mf_log_debug("checkpoint %llu complete", (unsigned long long)req);
+    /* With a store, N is complete once its snapshots are stored; a failed
+     * one is not committed (positions of N are not durable), and the next
+     * one is requested as usual. */
+    bool durable = !rt->ckpt || mf_checkpoint_store(rt, req);
+    if (durable) {
+        atomic_store(&rt->checkpoint_committed, req);
+        mf_metric_add(rt->m_checkpoints, 1);
+        mf_log_debug("checkpoint %llu complete", (unsigned long long)(rt->ckpt_base + req));
+    }
+    atomic_store(&rt->checkpoint_finished, req);
+    *next_at = mf_time_mono_ms() + rt->settings->checkpoint_ms;
 }
 
 void mf_checkpoint_maybe_commit(mf_node *n)
@@ -52,8 +61,12 @@ void mf_checkpoint_maybe_commit(mf_node *n)
 void mf_checkpoint_source_barrier(mf_node *n)
 {
     uint64_t want = atomic_load(&n->rt->checkpoint_requested);
-    if (!n->ended && want > n->barrier_sent) {
+    /* Inside poll() (ack_wait) the plugin is mid-callback: its snapshot
+     * waits until poll() returns. */
+    if (!n->ended && want > n->barrier_sent && !(n->in_poll && n->rt->ckpt && n->g->desc->snapshot)) {
         mf_node_flush_all(n);
+        /* the position at barrier N: everything emitted so far, no more */
+        mf_checkpoint_take_snapshot(n, want);
         mf_node_broadcast(n, MF_MSG_BARRIER, want);
         n->barrier_sent = want;
     }
@@ -86,6 +99,9 @@ static void complete_barrier(mf_node *n, uint64_t id)
             mf_runtime_fail(n->rt, n, "checkpoint flush failed");
     }
     mf_node_flush_all(n);
+    /* The state after exactly the records before barrier N (aligned). */
+    mf_checkpoint_take_snapshot(n, id);
+    n->stash_ready = true;
     /* Forward the barrier (a sink too: its errors port may feed another sink). */
     mf_node_broadcast(n, MF_MSG_BARRIER, id);
     if (n->g->def->kind == MF_KIND_SINK) {
@@ -101,6 +117,14 @@ void mf_checkpoint_barrier_from(mf_node *n, int from, uint64_t id)
         n->barrier_from[p] = id;
     if (id > n->barrier_pending)
         n->barrier_pending = id;
+}
+
+bool mf_checkpoint_must_wait(const mf_node *n, int from)
+{
+    if (!n->aligns || n->barrier_pending <= n->barrier_done)
+        return false;
+    int p = producer_index(n, from);
+    return p >= 0 && n->barrier_from[p] > n->barrier_done;
 }
 
 int mf_checkpoint_producer_index(const mf_node *n, int from)

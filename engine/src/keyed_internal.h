@@ -50,6 +50,14 @@ struct mf_keyed {
     int64_t watermark;
     bool restored;
 
+    /* Ack groups a checkpoint covers (mf_keyed_checkpoint): released by
+     * mf_keyed_commit of that checkpoint or a later one. Oldest first. */
+    struct kcovered {
+        uint64_t checkpoint;
+        mf_ack *group;
+    } *covered;
+    size_t n_covered, cap_covered;
+
     mf_metric *m_keys, *m_timers, *m_fired, *m_misrouted;
     double shown_keys, shown_timers; /* what this worker added to the gauges */
     bool warned_misrouted;

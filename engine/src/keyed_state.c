@@ -70,6 +70,7 @@ void mf_keyed_free(mf_keyed *k)
     mf_keyed_publish(k);
     free(k->slots);
     free(k->heap);
+    free(k->covered); /* abandoned too: a checkpoint that never completed covers them */
     free(k);
 }
 
@@ -434,6 +435,41 @@ void mf_keyed_ack_release(mf_keyed *k, void *state)
     k->host->ack_release(k->node, e->group);
     e->group = NULL;
     e->last_input = NULL;
+}
+
+void mf_keyed_checkpoint(mf_keyed *k, uint64_t checkpoint_id)
+{
+    for (size_t i = 0; i < k->cap; i++) {
+        struct kentry *e = k->slots[i].e;
+        if (!e || !e->group)
+            continue;
+        if (k->n_covered == k->cap_covered) {
+            k->cap_covered = k->cap_covered ? 2 * k->cap_covered : 64;
+            k->covered = mf_xrealloc(k->covered, k->cap_covered * sizeof *k->covered);
+        }
+        k->covered[k->n_covered++] = (struct kcovered){.checkpoint = checkpoint_id, .group = e->group};
+        e->group = NULL;
+        e->last_input = NULL;
+    }
+}
+
+void mf_keyed_commit(mf_keyed *k, uint64_t checkpoint_id)
+{
+    size_t done = 0;
+    while (done < k->n_covered && k->covered[done].checkpoint <= checkpoint_id)
+        k->host->ack_release(k->node, k->covered[done++].group);
+    if (!done)
+        return;
+    k->n_covered -= done;
+    memmove(k->covered, k->covered + done, k->n_covered * sizeof *k->covered);
+}
+
+int mf_keyed_snapshot_checkpoint(mf_keyed *k, uint64_t checkpoint_id, mf_buffer *out)
+{
+    int st = mf_keyed_snapshot(k, out);
+    if (st == MF_OK)
+        mf_keyed_checkpoint(k, checkpoint_id);
+    return st;
 }
 
 void mf_keyed_remove(mf_keyed *k, void *state)

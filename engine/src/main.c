@@ -28,6 +28,7 @@
 
 static const char usage[] =
     "usage: martflow run FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
+    "                    [--from-checkpoint none|ID|URL]\n"
     "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
     "       martflow plugins [--json] [--plugin-path DIRS]\n"
     "       martflow version\n"
@@ -41,6 +42,8 @@ static const char usage[] =
     "  --plugin-path DIRS       colon-separated directories searched first for plugins\n"
     "                           (then settings.plugin_path, MARTFLOW_PLUGIN_PATH, the installed directory)\n"
     "  --log-level LEVEL        error, warn, info (default), debug or trace\n"
+    "  --from-checkpoint WHAT   run with settings.checkpoints: start from checkpoint WHAT (an id, or a\n"
+    "                           checkpoint's URL .../chk-N) instead of the latest; none: start empty\n"
     "  --print                  print the resolved pipeline as JSON, secrets redacted\n"
     "  --json                   machine-readable output\n";
 
@@ -52,13 +55,14 @@ struct cli {
     const char **plugin_paths;
     size_t n_plugin_paths;
     const char *log_level;
+    const char *from_checkpoint; /* run: NULL (the latest), "none", an id or a checkpoint's URL */
     bool json;
     bool print;
 };
 
 /* The options that take a value, as "--name VALUE" or "--name=VALUE". */
-enum { OPT_SET, OPT_PLUGIN_PATH, OPT_LOG_LEVEL, N_VALUED };
-static const char *const valued[N_VALUED] = {"--set", "--plugin-path", "--log-level"};
+enum { OPT_SET, OPT_PLUGIN_PATH, OPT_LOG_LEVEL, OPT_FROM_CHECKPOINT, N_VALUED };
+static const char *const valued[N_VALUED] = {"--set", "--plugin-path", "--log-level", "--from-checkpoint"};
 
 /* Which valued option a is (exactly, or with "=VALUE"), or -1. A prefix such
  * as "--settings" is not "--set". */
@@ -108,6 +112,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 push(&cli->sets, &cli->n_sets, val);
             else if (opt == OPT_PLUGIN_PATH)
                 push(&cli->plugin_paths, &cli->n_plugin_paths, val);
+            else if (opt == OPT_FROM_CHECKPOINT)
+                cli->from_checkpoint = val;
             else
                 cli->log_level = val;
         } else if (!strcmp(a, "--json")) {
@@ -224,6 +230,7 @@ static int cmd_run(const struct cli *cli)
     if (!cli->log_level && def->settings.log_level >= 0)
         mf_log_set_level((mf_log_level)def->settings.log_level);
     mf_log_set_pipeline(def->name);
+    def->settings.from_checkpoint = cli->from_checkpoint;
     char *error = NULL;
     mf_runtime *rt = mf_runtime_new(def, &error);
     int rc;

@@ -384,7 +384,8 @@ static int file_list(void *impl, const char *prefix, mf_objstore_list_fn fn, voi
     struct walk wk = {.fs = impl, .prefix = prefix, .prefix_len = strlen(prefix)};
     int rc = walk_dir(&wk, "", error);
     if (rc == MF_OBJ_OK) {
-        qsort(wk.items, wk.n, sizeof(*wk.items), entry_cmp);
+        if (wk.n) /* qsort(NULL, 0, ...) is undefined */
+            qsort(wk.items, wk.n, sizeof(*wk.items), entry_cmp);
         for (size_t i = 0; i < wk.n; i++) {
             struct mf_objstore_info info = {
                 .key = wk.items[i].key, .size = wk.items[i].size, .mtime_ms = wk.items[i].mtime_ms};

@@ -22,6 +22,12 @@ typedef struct mf_settings {
     uint64_t batch_bytes;
     int64_t grace_ms;             /* SIGTERM: time to drain before exiting */
     int64_t checkpoint_ms;        /* interval between checkpoints; 0: none */
+    const char *checkpoints;      /* "" = no checkpoint store */
+    int64_t checkpoint_retain;
+    const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
+    bool s3_path_style;
+    /* not a setting: `run --from-checkpoint` (NULL: the latest; "none": none) */
+    const char *from_checkpoint;
     const char *tenant;
     const char *data_dir;         /* "" = derived at run time (host data_dir) */
     int log_level;                /* enum index, -1: leave as is */

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <martflow/helpers.h>
+
 #include "log.h"
 #include "runtime_internal.h"
 #include "streams.h"
@@ -279,6 +281,14 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     char *l = mf_xasprintf("pipeline=\"%s\"", p);
     rt->m_checkpoints = mf_metrics_get(rt->metrics, MF_METRIC_COUNTER, "martflow_checkpoints_total", l,
                                        "Completed checkpoints");
+    rt->m_ckpt_failed = mf_metrics_get(rt->metrics, MF_METRIC_COUNTER, "martflow_checkpoint_failures_total", l,
+                                       "Checkpoints that could not be stored (the pipeline went on)");
+    rt->m_ckpt_duration = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_checkpoint_duration_seconds", l,
+                                         "Last stored checkpoint: from its barrier request to its manifest");
+    rt->m_ckpt_bytes = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_checkpoint_size_bytes", l,
+                                      "Last stored checkpoint: bytes of its objects and manifest");
+    rt->m_ckpt_last = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_checkpoint_last_completed_seconds", l,
+                                     "Epoch seconds when the last checkpoint was stored");
     rt->m_up = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_up", l, "1 while no node has failed");
     mf_metric_set(rt->m_up, 1);
     free(p);
@@ -292,6 +302,10 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
                 mf_runtime_free(rt);
                 return NULL;
             }
+    if (!mf_checkpoint_open(rt, error)) {
+        mf_runtime_free(rt);
+        return NULL;
+    }
     /* after every init: the aliased metrics are registered by now */
     mf_diag diag = {0};
     rt->aliases = mf_metric_aliases_load(def->cfg, &diag); /* checked when the pipeline was loaded */
@@ -467,6 +481,12 @@ void mf_runtime_free(mf_runtime *rt)
         mf_node *n = rt->workers[i];
         mf_node_drop_output(n, false);
         mf_batch_free(n->retry.batch, false);
+        for (size_t k = 0; k < n->n_stash; k++)
+            if (n->stash[k].type == MF_MSG_BATCH)
+                mf_batch_free(n->stash[k].batch, false);
+        free(n->stash);
+        mf_buffer_free(&n->snap);
+        mf_buffer_free(&n->snap_end);
         free(n->staging);
         free(n->held);
         mf_queue_free(n->inq);
@@ -498,6 +518,7 @@ void mf_runtime_free(mf_runtime *rt)
         free(g->labels);
     }
     free(rt->groups);
+    mf_checkpoint_close(rt);
     mf_ack_domain_free(rt->acks);
     mf_metric_aliases_free(rt->aliases); /* the listener that renders them is stopped */
     mf_metrics_free(rt->metrics);

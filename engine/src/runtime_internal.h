@@ -81,6 +81,23 @@ struct mf_node {
     int64_t tick_ms, next_tick;
     uint64_t rng;
     uint64_t committed_seen;
+    bool in_poll;                /* sources: inside poll() (no snapshot there) */
+    /* With a checkpoint store (checkpoint_run.c): the snapshot taken at
+     * barrier snap_id, read by the coordinator once the checkpoint is due. */
+    mf_buffer snap;
+    bool snap_failed;
+    _Atomic uint64_t snap_id;
+    /* ... and the one taken at the node's end (written once, then
+     * snap_end_ready): for every checkpoint whose barrier it never got. */
+    mf_buffer snap_end;
+    bool snap_end_failed;
+    _Atomic bool snap_end_ready;
+    /* Aligned barriers (stateful nodes with a store): messages from a
+     * producer that already sent the pending barrier wait here, in order. */
+    bool aligns;
+    mf_msg *stash;
+    size_t n_stash, cap_stash;
+    bool stash_ready;            /* a barrier completed: look at the stash again */
     _Atomic bool ready;
     _Atomic bool finished;
     _Atomic uint64_t sink_checkpoint; /* sinks: last checkpoint made durable */
@@ -134,6 +151,11 @@ struct mf_runtime {
     _Atomic bool failed;         /* a node returned MF_FATAL */
     _Atomic uint64_t checkpoint_requested;
     _Atomic uint64_t checkpoint_committed;
+    _Atomic uint64_t checkpoint_finished; /* last requested one that completed or failed */
+    struct mf_ckpt_store *ckpt;  /* settings.checkpoints, or NULL */
+    uint64_t ckpt_base;          /* store id of local checkpoint N: ckpt_base + N */
+    int64_t ckpt_started_ms;
+    mf_metric *m_ckpt_failed, *m_ckpt_duration, *m_ckpt_bytes, *m_ckpt_last;
     _Atomic uint64_t unhandled_rejects;
     _Atomic size_t threads_running;
     _Atomic bool sinks_done;
@@ -190,7 +212,22 @@ void mf_checkpoint_maybe_commit(mf_node *n);
 void mf_checkpoint_source_barrier(mf_node *n);
 void mf_checkpoint_barrier_from(mf_node *n, int from, uint64_t id);
 int mf_checkpoint_producer_index(const mf_node *n, int from);
+/* Aligned barriers: a message from `from` waits (the producer already sent
+ * the barrier n is aligning), true; or may be handled now. */
+bool mf_checkpoint_must_wait(const mf_node *n, int from);
 void mf_checkpoint_try_complete(mf_node *n);
+
+/* checkpoint_run.c: the store side */
+/* Open settings.checkpoints, restore every node from the chosen checkpoint
+ * (after every init, before any thread runs). false + *error: do not run. */
+bool mf_checkpoint_open(mf_runtime *rt, char **error);
+/* Store checkpoint N (main thread, once every sink passed barrier N): true
+ * when it is durable, false (logged, counted) when it failed. */
+bool mf_checkpoint_store(mf_runtime *rt, uint64_t id);
+void mf_checkpoint_close(mf_runtime *rt);
+/* A worker at barrier id: snapshot() into n->snap (no-op without a store). */
+void mf_checkpoint_take_snapshot(mf_node *n, uint64_t id);
+#define MF_SNAP_FINAL UINT64_MAX
 
 /* source_loop.c */
 void *mf_source_thread(void *arg);

@@ -122,7 +122,9 @@ static bool paused_wait(mf_node *n)
 static bool poll_once(mf_node *n)
 {
     mf_runtime *rt = n->rt;
+    n->in_poll = true;
     int st = n->g->desc->poll(n->ctx, (int)mf_node_wait_budget(n));
+    n->in_poll = false;
     mf_node_callback_done(n);
     mf_source_finish_poll(n);
     mf_node_maybe_tick(n);
@@ -175,6 +177,8 @@ void *mf_source_thread(void *arg)
     }
     mf_node_flush_all(n);
     bool end = n->eof && !atomic_load(&rt->stopping) && !atomic_load(&rt->failed);
+    if (end)
+        mf_checkpoint_take_snapshot(n, MF_SNAP_FINAL); /* its position at the end, for later checkpoints */
     mf_node_broadcast(n, MF_MSG_EOS, end ? 1 : 0);
     n->ended = true;
 

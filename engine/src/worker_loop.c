@@ -15,6 +15,8 @@
  * without waiting, and if that fails too it is abandoned unacknowledged (read
  * again on the next run), with everything queued behind it.
  */
+#include <string.h>
+
 #include "log.h"
 #include "runtime_internal.h"
 
@@ -129,6 +131,63 @@ static void on_eos(mf_node *n, int from, uint64_t arg)
     }
 }
 
+static void handle(mf_node *n, mf_msg *m)
+{
+    mf_runtime *rt = n->rt;
+    switch (m->type) {
+    case MF_MSG_BATCH:
+        if (n->failed || n->abandoning || atomic_load(&rt->failed)) {
+            /* Keep draining so upstream never blocks, but acknowledge
+             * nothing: the data was not handled. */
+            mf_batch_free(m->batch, false);
+            break;
+        }
+        start_batch(n, m->batch);
+        break;
+    case MF_MSG_BARRIER:
+        mf_checkpoint_barrier_from(n, m->from, m->arg);
+        break;
+    case MF_MSG_EOS:
+        on_eos(n, m->from, m->arg);
+        break;
+    }
+    /* A barrier behind a failing batch waits for it: the checkpoint
+     * covers the records before the barrier. */
+    if (!n->failed && !n->abandoning && !n->retry.batch)
+        mf_checkpoint_try_complete(n);
+}
+
+static void stash(mf_node *n, const mf_msg *m)
+{
+    if (n->n_stash == n->cap_stash) {
+        n->cap_stash = n->cap_stash ? 2 * n->cap_stash : 16;
+        n->stash = mf_xrealloc(n->stash, n->cap_stash * sizeof *n->stash);
+    }
+    n->stash[n->n_stash++] = *m;
+}
+
+/* After a barrier completed: handle, in their order, the stashed messages
+ * whose producer is no longer held back (a later barrier may hold some of
+ * them again). Stops at a batch left to retry. */
+static void serve_stash(mf_node *n)
+{
+    while (n->stash_ready && !n->retry.batch) {
+        n->stash_ready = false;
+        size_t keep = 0, i = 0;
+        for (; i < n->n_stash && !n->retry.batch; i++) {
+            mf_msg m = n->stash[i];
+            if (mf_checkpoint_must_wait(n, m.from))
+                n->stash[keep++] = m;
+            else
+                handle(n, &m);
+        }
+        if (i < n->n_stash)
+            n->stash_ready = true; /* stopped at a retry: the rest after it */
+        memmove(n->stash + keep, n->stash + i, (n->n_stash - i) * sizeof *n->stash);
+        n->n_stash = keep + (n->n_stash - i);
+    }
+}
+
 void *mf_worker_thread(void *arg)
 {
     mf_node *n = arg;
@@ -141,32 +200,24 @@ void *mf_worker_thread(void *arg)
         mf_node_maybe_tick(n);
         if (n->retry.batch) {
             serve_retry(n);
+            if (!n->retry.batch && !n->failed && !n->abandoning)
+                mf_checkpoint_try_complete(n);
             continue;
         }
+        if (n->n_stash && n->stash_ready) {
+            serve_stash(n);
+            continue;
+        }
+        n->stash_ready = false;
         mf_msg m;
         if (!mf_queue_pop(n->inq, &m, mf_node_wait_budget(n)))
             continue;
-        switch (m.type) {
-        case MF_MSG_BATCH:
-            if (n->failed || n->abandoning || atomic_load(&rt->failed)) {
-                /* Keep draining so upstream never blocks, but acknowledge
-                 * nothing: the data was not handled. */
-                mf_batch_free(m.batch, false);
-                break;
-            }
-            start_batch(n, m.batch);
-            break;
-        case MF_MSG_BARRIER:
-            mf_checkpoint_barrier_from(n, m.from, m.arg);
-            break;
-        case MF_MSG_EOS:
-            on_eos(n, m.from, m.arg);
-            break;
-        }
-        /* A barrier behind a failing batch waits for it: the checkpoint
-         * covers the records before the barrier. */
-        if (!n->failed && !n->abandoning && !n->retry.batch)
-            mf_checkpoint_try_complete(n);
+        /* Aligned barriers: what a producer sent after the barrier being
+         * aligned waits until it arrived from every producer. */
+        if (mf_checkpoint_must_wait(n, m.from))
+            stash(n, &m);
+        else
+            handle(n, &m);
     }
 
     if (!n->failed) {
@@ -178,6 +229,10 @@ void *mf_worker_thread(void *arg)
                 mf_runtime_fail(rt, n, "final flush failed");
         }
         mf_node_flush_all(n);
+        /* its state at the end, for the checkpoints the rest of the graph
+         * still takes (a barrier no longer reaches it) */
+        if (end && !n->failed)
+            mf_checkpoint_take_snapshot(n, MF_SNAP_FINAL);
     }
     mf_node_stop(n);
     mf_node_flush_all(n);

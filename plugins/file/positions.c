@@ -162,6 +162,38 @@ static json_t *to_json(const pos_table *t)
     return json_pack("{s:i, s:o}", "version", STATE_VERSION, "files", files);
 }
 
+char *pos_encode(const pos_table *t)
+{
+    /* json_dumpb into our own buffer: the engine may give jansson its own
+     * allocator, so nothing jansson allocates is free()d here */
+    json_t *root = to_json(t);
+    size_t n = json_dumpb(root, NULL, 0, JSON_COMPACT);
+    char *text = malloc(n + 1);
+    if (!text)
+        abort();
+    json_dumpb(root, text, n, JSON_COMPACT);
+    text[n] = '\0';
+    json_decref(root);
+    return text;
+}
+
+bool pos_decode(const void *data, size_t len, pos_table *t)
+{
+    json_t *root = json_loadb(data, len, 0, NULL);
+    json_t *files = root ? json_object_get(root, "files") : NULL;
+    json_t *version = root ? json_object_get(root, "version") : NULL;
+    bool ok = json_is_integer(version) && json_integer_value(version) == STATE_VERSION && json_is_array(files);
+    size_t i;
+    json_t *e;
+    json_array_foreach(files, i, e)
+    {
+        if (ok && !load_entry(e, t))
+            ok = false;
+    }
+    json_decref(root);
+    return ok;
+}
+
 static bool write_all(int fd, const char *p, size_t n)
 {
     while (n) {

@@ -64,4 +64,9 @@ bool pos_load(const char *file, pos_table *t, char *err, size_t errlen);
 /* Replace the state file by t, atomically. False with a message in err. */
 bool pos_save(const char *file, const pos_table *t, char *err, size_t errlen);
 
+/* The table as a positions document (malloc'd, NUL-ended; free() it), and
+ * back: pos_decode adds the entries to t; false if the bytes are not one. */
+char *pos_encode(const pos_table *t);
+bool pos_decode(const void *data, size_t len, pos_table *t);
+
 #endif

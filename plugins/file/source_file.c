@@ -734,6 +734,49 @@ static int poll_cb(void *vctx, int timeout_ms)
     return st;
 }
 
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* The position at the barrier: every file up to what it emitted (not what
+ * was acknowledged), and the stored entries no file has claimed yet. */
+static int snapshot_cb(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
+{
+    struct ctx *c = vctx;
+    (void)checkpoint_id;
+    pos_table t = {0};
+    for (size_t i = 0; i < c->n_files; i++) {
+        const struct tracked_file *f = c->files[i];
+        if (f->opened)
+            pos_table_add(&t, f->path, &f->id, (int64_t)f->offset, f->line_no);
+    }
+    for (size_t i = 0; i < c->stored.count; i++) {
+        const pos_entry *e = &c->stored.items[i];
+        pos_table_add(&t, e->path, &e->id, e->offset, e->line);
+    }
+    char *text = pos_encode(&t);
+    c->host->buffer_append(out, text, strlen(text));
+    free(text);
+    pos_table_free(&t);
+    return MF_OK;
+}
+
+/* Before the first poll: the checkpoint's positions replace those of the
+ * positions file (which the acknowledged data moved, maybe past the
+ * checkpoint's state). */
+static int restore_cb(void *vctx, const uint8_t *data, size_t len)
+{
+    struct ctx *c = vctx;
+    pos_table t = {0};
+    if (!pos_decode(data, len, &t)) {
+        pos_table_free(&t);
+        c->host->log(c->node, MF_LOG_ERROR, "the read positions in the checkpoint are malformed");
+        return MF_FATAL;
+    }
+    pos_table_free(&c->stored);
+    c->stored = t;
+    c->dirty = true;
+    return MF_OK;
+}
+
 static int stop_cb(void *vctx, int64_t deadline_ms)
 {
     struct ctx *c = vctx;
@@ -771,4 +814,6 @@ MF_PLUGIN_DEFINE = {
     .stop = stop_cb,
     .poll = poll_cb,
     .ack = ack_cb,
+    .snapshot = snapshot_cb,
+    .restore = restore_cb,
 };

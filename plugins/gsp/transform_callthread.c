@@ -397,11 +397,19 @@ static int flush(void *vctx, mf_flush_reason reason)
 
 /* ---- snapshots --------------------------------------------------------------------- */
 
+/* With a checkpoint store: the inputs absorbed so far are covered by this
+ * snapshot, so their acks are held only until it completes (commit). */
 static int snapshot(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
 {
-    (void)checkpoint_id;
     struct ctx *c = vctx;
-    return mf_keyed_snapshot(c->keyed, out);
+    return mf_keyed_snapshot_checkpoint(c->keyed, checkpoint_id, out);
+}
+
+static int commit(void *vctx, uint64_t checkpoint_id)
+{
+    struct ctx *c = vctx;
+    mf_keyed_commit(c->keyed, checkpoint_id);
+    return MF_OK;
 }
 
 static int count_open(void *arg, void *state)
@@ -509,6 +517,7 @@ MF_PLUGIN_DEFINE = {
     .description = "Voice call-thread events to Info Mart interaction, resource and mediation facts (GSP)",
     .options = options,
     .ports = ports,
+    .flags = MF_PLUGIN_KEYED_STATE,
     .ctx_size = sizeof(struct ctx),
     .init = init,
     .free = free_cb,
@@ -516,4 +525,5 @@ MF_PLUGIN_DEFINE = {
     .flush = flush,
     .snapshot = snapshot,
     .restore = restore,
+    .commit = commit,
 };

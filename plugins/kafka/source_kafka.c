@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "kafka_common.h"
+#include "ckpt_offsets.h"
 #include "offset_tracker.h"
 
 #define REJECT_SNIPPET 1024u
@@ -73,6 +74,7 @@ struct ctx {
     size_t nudge_from;  /* rotates over the partitions */
 
     mfk_tracker t;
+    mfk_ckpt ck; /* positions in checkpoints (with a checkpoint store) */
     const rd_kafka_topic_t *last_rkt; /* the partition of the last message */
     int32_t last_partition;
     size_t last_idx;
@@ -129,7 +131,8 @@ static void ack_cb(void *vctx, void *cookie)
     struct ctx *c = vctx;
     struct store_list s = {0};
     mfk_batch_done(&c->t, cookie, store_one, &s);
-    if (s.l && c->rk && c->commit) {
+    /* With a checkpoint store, commit(N) stores the offsets of barrier N instead. */
+    if (s.l && c->rk && c->commit && !c->ck.active) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, s.l);
         if (err && !c->closing)
             c->host->log(c->node, MF_LOG_DEBUG, "storing offsets: %s (partitions no longer assigned)",
@@ -284,6 +287,13 @@ static void set_start_offsets(struct ctx *c, rd_kafka_topic_partition_list_t *pa
     rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &committed->elems[i];
+        /* the checkpoint's position wins over the group's; commit: false
+         * (a compacted topic read whole as a cache) reads from `start` always */
+        int64_t restored = c->commit ? mfk_ckpt_offset(&c->ck, p->topic, p->partition) : -1;
+        if (restored >= 0) {
+            parts->elems[i].offset = restored;
+            continue;
+        }
         if (p->err)
             continue;
         if (p->offset >= 0)
@@ -837,10 +847,52 @@ static void free_cb(void *vctx)
         c->rk = NULL;
     }
     mfk_tracker_free(&c->t);
+    mfk_ckpt_free(&c->ck);
     free(c->hv.hdrs);
     for (size_t i = 0; i < c->n_missing; i++)
         free(c->missing[i]);
     mfk_client_free(&c->k);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+static int snapshot_cb(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
+{
+    struct ctx *c = vctx;
+    return mfk_ckpt_snapshot(&c->ck, c->host, &c->t, checkpoint_id, out);
+}
+
+/* Called before the consumer polls: the offsets are used as partitions are
+ * assigned (set_start_offsets). */
+static int restore_cb(void *vctx, const uint8_t *data, size_t len)
+{
+    struct ctx *c = vctx;
+    if (!mfk_ckpt_restore(&c->ck, data, len)) {
+        c->host->log(c->node, MF_LOG_ERROR, "the Kafka offsets in the checkpoint are malformed");
+        return MF_FATAL;
+    }
+    return MF_OK;
+}
+
+/* Checkpoint N is stored: its offsets are durable, commit them. */
+static int commit_cb(void *vctx, uint64_t checkpoint_id)
+{
+    struct ctx *c = vctx;
+    rd_kafka_topic_partition_list_t *l = mfk_ckpt_take(&c->ck, checkpoint_id);
+    if (!l)
+        return MF_OK;
+    if (c->rk && c->commit && l->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+        if (err)
+            c->host->log(c->node, MF_LOG_DEBUG, "storing the offsets of checkpoint %llu: %s (partitions no longer "
+                         "assigned)", (unsigned long long)checkpoint_id, rd_kafka_err2str(err));
+        err = rd_kafka_commit(c->rk, NULL, 1);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            c->host->log(c->node, MF_LOG_WARN, "commit of checkpoint %llu: %s", (unsigned long long)checkpoint_id,
+                         rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return MF_OK;
 }
 
 MF_PLUGIN_DEFINE = {
@@ -858,4 +910,7 @@ MF_PLUGIN_DEFINE = {
     .ack = ack_cb,
     .pause = pause_cb,
     .resume = resume_cb,
+    .snapshot = snapshot_cb,
+    .restore = restore_cb,
+    .commit = commit_cb,
 };

@@ -177,6 +177,27 @@ int mf_keyed_snapshot(mf_keyed *k, mf_buffer *out);
  * ops->load failing add nothing and return MF_FATAL (logged). */
 int mf_keyed_restore(mf_keyed *k, const uint8_t *data, size_t len);
 
+/* ---- checkpoints: acks held until a checkpoint covers the inputs ---- */
+/*
+ * With a checkpoint store, an input absorbed into a key's state need not be
+ * replayed once a checkpoint holding that state is stored: its ack is held
+ * only until then, however long the key stays open.
+ *   mf_keyed_checkpoint(k, N)  at snapshot N: every key's pending ack group
+ *                              is set aside for checkpoint N (the key starts
+ *                              a new group at its next absorb or emit);
+ *   mf_keyed_commit(k, N)      at commit(N): the groups set aside for N and
+ *                              earlier are released (acknowledged once the
+ *                              outputs emitted with them are handled).
+ * A checkpoint that fails never gets commit(N); the next commit releases its
+ * groups too. Without snapshots nothing is set aside: the acks stay held as
+ * the section above says.
+ */
+void mf_keyed_checkpoint(mf_keyed *k, uint64_t checkpoint_id);
+void mf_keyed_commit(mf_keyed *k, uint64_t checkpoint_id);
+/* mf_keyed_snapshot, then (on MF_OK) mf_keyed_checkpoint: what a keyed
+ * plugin's snapshot() returns. */
+int mf_keyed_snapshot_checkpoint(mf_keyed *k, uint64_t checkpoint_id, mf_buffer *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -338,6 +338,12 @@ struct mf_check {
 
 /* ---- the descriptor --------------------------------------------------------- */
 #define MF_PLUGIN_DYNAMIC_PORTS 0x1u /* output ports are listed by the node's `ports:` */
+/* snapshot() returns mf_keyed snapshots only (martflow/keyed.h), which
+ * restore() filters by the key groups its worker owns: a checkpoint taken
+ * with any parallelism restores into any other (each new worker's restore()
+ * is called once per old worker's bytes). Without it, state is restored only
+ * into the same parallelism. Older engines ignore the flag. */
+#define MF_PLUGIN_KEYED_STATE 0x2u
 
 typedef struct mf_plugin_desc {
     /* never move */
