@@ -371,7 +371,7 @@ static int64_t involvement_id(cm_work *w, const ct_store *s, const cm_params *p,
     return is_stay(root) || root->kind == K_EXTERNAL ? 0 : id_of(w, p, s, "irf", root);
 }
 
-const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_params *p, size_t *n)
+const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, size_t *n)
 {
     cm_build_legs(w, s);
     if (w->n_invs > w->cap_involvements) {
@@ -382,7 +382,7 @@ const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_pa
         cm_involvement *v = &w->involvements[i];
         const struct leg *root = &w->legs[w->invs[i].root];
         const struct leg *last = last_leg(w, (int)i, &v->open, &v->established);
-        v->irf_id = involvement_id(w, s, p, (int)i);
+        v->has_irf = !is_stay(root) && root->kind != K_EXTERNAL;
         v->dn = root->dn;
         v->agent = w->invs[i].agent;
         v->start_ms = root->start_ms;
@@ -390,6 +390,11 @@ const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_pa
     }
     *n = w->n_invs;
     return w->involvements;
+}
+
+int64_t cm_involvement_irf(cm_work *w, const ct_store *s, const cm_params *p, size_t i)
+{
+    return involvement_id(w, s, p, (int)i);
 }
 
 static int cmp_irf(const void *a, const void *b)
