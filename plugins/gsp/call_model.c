@@ -153,6 +153,16 @@ static int64_t id_of(cm_work *w, const cm_params *p, const ct_store *s, const ch
     return gsp_id(&w->scratch, kind, p->tenant, p->tenant_len, parts, 4);
 }
 
+/* The MEDIATION_SEGMENT_FACT id of a stay: named by the stay's own row and
+ * by the IRFs it led to, so hashed once per cm_compute (kept in the leg). */
+static int64_t stay_id(cm_work *w, const cm_params *p, const ct_store *s, const struct leg *m)
+{
+    struct leg *l = &w->legs[m - w->legs];
+    if (!l->msf_id)
+        l->msf_id = id_of(w, p, s, "msf", l);
+    return l->msf_id;
+}
+
 static void add_phase(cm_counts *c, int64_t from_ms, int64_t to_ms)
 {
     c->count++;
@@ -226,7 +236,7 @@ static void mediation_before(cm_work *w, const ct_store *s, const cm_params *p, 
     }
     const struct leg *via = is_stay(r) ? r : r->targeted_by != NONE ? &w->legs[r->targeted_by] : last;
     if (via)
-        f->msf_id = id_of(w, p, s, "msf", via);
+        f->msf_id = stay_id(w, p, s, via);
 }
 
 static void involvement_result(cm_work *w, int inv, const cm_params *p, cm_descriptor *d)
@@ -325,7 +335,7 @@ static void stay_facts(cm_work *w, const ct_store *s, const cm_params *p, size_t
     cm_msf *f = &w->msf[w->n_msf++];
     memset(f, 0, sizeof *f);
     bool open = m->end_kind == END_NONE;
-    f->id = id_of(w, p, s, "msf", m);
+    f->id = stay_id(w, p, s, m);
     f->resource = resource_of(w, s, m, 0);
     f->start_s = secs(m->start_ms);
     f->end_s = secs(open ? p->horizon_ms : m->end_ms);

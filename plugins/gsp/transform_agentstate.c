@@ -505,6 +505,7 @@ static void free_cb(void *vctx)
     cm_work_free(c->work);
     gsp_decoder_free(c->decoder);
     gsp_rec_free(&c->writer);
+    af_free(&c->target);
     mf_buffer_free(&c->scratch);
     mf_buffer_free(&c->keybuf);
 }
