@@ -1,6 +1,7 @@
 /* crypto.c — martflow/crypto.h over libcrypto's one-shot EVP and HMAC calls. */
 #include <martflow/crypto.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,37 @@ static void crypto_failed(const char *what)
     abort();
 }
 
+/* EVP_Digest fetches the algorithm from the provider and allocates a
+ * context on every call, which costs several times the hashing of the short
+ * inputs the GSP ids hash (docs/events.md §2.3): the algorithm is fetched
+ * once per process, and each thread keeps one context, freed when it exits. */
+static EVP_MD *sha256_md;
+static pthread_key_t sha256_key;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void sha256_setup(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!sha256_md || pthread_key_create(&sha256_key, sha256_ctx_free) != 0)
+        crypto_failed("SHA-256 set-up");
+}
+
 void mf_sha256(const void *data, size_t len, uint8_t out[MF_SHA256_LEN])
 {
+    pthread_once(&sha256_once, sha256_setup);
+    EVP_MD_CTX *ctx = pthread_getspecific(sha256_key);
+    if (!ctx) {
+        if (!(ctx = EVP_MD_CTX_new()) || pthread_setspecific(sha256_key, ctx) != 0)
+            crypto_failed("SHA-256 context");
+    }
     unsigned int n = 0;
-    if (!EVP_Digest(len ? data : "", len, out, &n, EVP_sha256(), NULL) || n != MF_SHA256_LEN)
+    if (!EVP_DigestInit_ex2(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, len ? data : "", len) ||
+        !EVP_DigestFinal_ex(ctx, out, &n) || n != MF_SHA256_LEN)
         crypto_failed("SHA-256");
 }
 

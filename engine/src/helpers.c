@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "units.h"
 #include "util.h"
@@ -171,18 +170,24 @@ static bool digits(const char *p, int n, int *out)
     return true;
 }
 
-bool mf_parse_time_ms(const char *text, int64_t *ms)
+/* Days from 1970-01-01 to Y-M-D of the proleptic Gregorian calendar, for
+ * any D (D past the month's end runs on into the next, as timegm does):
+ * the year taken from March, so the leap day ends it, in 400-year eras.
+ * Every event's time is parsed here, and timegm costs many times this. */
+static int64_t days_from_civil(int64_t y, int m, int d)
 {
-    if (!text || !*text)
-        return false;
-    int64_t iv;
-    if (mf_parse_int(text, &iv)) {
-        *ms = iv;
-        return true;
-    }
-    /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                  /* [0, 399] */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* from March 1 */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] for d in range */
+    return era * 146097 + doe - 719468;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+static bool parse_rfc3339_ms(const char *p, int64_t *ms)
+{
     int Y, M, D, h, m, sec;
-    const char *p = text;
     if (strlen(p) < 19 || !digits(p, 4, &Y) || p[4] != '-' || !digits(p + 5, 2, &M) || p[7] != '-' ||
         !digits(p + 8, 2, &D) || (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || !digits(p + 11, 2, &h) ||
         p[13] != ':' || !digits(p + 14, 2, &m) || p[16] != ':' || !digits(p + 17, 2, &sec))
@@ -218,11 +223,24 @@ bool mf_parse_time_ms(const char *text, int64_t *ms)
     }
     if (*p)
         return false;
-    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
-                    .tm_sec = sec};
-    time_t t = timegm(&tm);
-    *ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + frac_ms;
+    int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec;
+    *ms = (t - (int64_t)offset_min * 60) * 1000 + frac_ms;
     return true;
+}
+
+bool mf_parse_time_ms(const char *text, int64_t *ms)
+{
+    if (!text || !*text)
+        return false;
+    /* the text form first: no integer text has '-' after four digits */
+    if (parse_rfc3339_ms(text, ms))
+        return true;
+    int64_t iv;
+    if (mf_parse_int(text, &iv)) {
+        *ms = iv;
+        return true;
+    }
+    return false;
 }
 
 void mf_format_record_line(const mf_host *host, mf_node *node, mf_record *rec, mf_record_format format,

@@ -21,25 +21,26 @@ static ac_thread *find_thread(ac_calls *c, const gsp_str *ctid, bool create)
     return t;
 }
 
-/* What is open on the thread, and the latest established involvement it ended. */
+/* What is open on the thread, and the latest established involvement it
+ * ended. The id of an involvement is hashed only when it may win. */
 static void review(ac_calls *c, cm_work *w, ac_thread *t, const char *tenant, size_t tenant_len)
 {
     cm_params p = {.tenant = tenant, .tenant_len = tenant_len, .ctid = t->ctid, .ctid_len = strlen(t->ctid)};
     size_t n;
-    const cm_involvement *v = cm_involvements(w, &t->store, &p, &n);
+    const cm_involvement *v = cm_involvements(w, &t->store, &n);
     t->open = false;
     for (size_t i = 0; i < n; i++) {
         if (v[i].open) {
             t->open = true;
             continue;
         }
-        if (!v[i].established || !v[i].irf_id)
+        if (!v[i].established || !v[i].has_irf || (c->last_irf && v[i].end_ms < c->last_end_ms))
             continue;
         /* the latest end wins; at the same time the one whose id is higher,
          * so the choice does not depend on the order threads arrived in */
-        if (!c->last_irf || v[i].end_ms > c->last_end_ms ||
-            (v[i].end_ms == c->last_end_ms && v[i].irf_id > c->last_irf)) {
-            c->last_irf = v[i].irf_id;
+        int64_t irf = cm_involvement_irf(w, &t->store, &p, i);
+        if (!c->last_irf || v[i].end_ms > c->last_end_ms || irf > c->last_irf) {
+            c->last_irf = irf;
             c->last_end_ms = v[i].end_ms;
             free(c->last_ctid);
             c->last_ctid = mf_xstrdup(t->ctid);

@@ -9,10 +9,18 @@ struct who {
     size_t tenant_len, agent_len;
 };
 
-static int64_t session_id(const af_target *t, const struct who *w, int64_t login_ms)
+static int64_t session_id(af_target *t, const struct who *w, const char *key, size_t key_len, int64_t login_ms)
 {
+    if (t->session_id && t->session_ms == login_ms && t->session_tenant_len == w->tenant_len &&
+        t->session_key.len == key_len && memcmp(t->session_key.data, key, key_len) == 0)
+        return t->session_id;
     gsp_idpart parts[] = {GSP_ID_STR(w->agent, w->agent_len), GSP_ID_STR("VOICE", 5), GSP_ID_INT(login_ms)};
-    return gsp_id(t->scratch, "sm_session", w->tenant, w->tenant_len, parts, 3);
+    t->session_id = gsp_id(t->scratch, "sm_session", w->tenant, w->tenant_len, parts, 3);
+    t->session_ms = login_ms;
+    t->session_tenant_len = w->tenant_len;
+    t->session_key.len = 0;
+    mf_buffer_append(&t->session_key, key, key_len);
+    return t->session_id;
 }
 
 static int64_t state_id(const af_target *t, const struct who *w, const am_fact *f)
@@ -68,7 +76,7 @@ static void times(gsp_rec *r, const am_fact *f)
     gsp_rec_int(r, "active_flag", f->active);
 }
 
-int af_emit(const af_target *t, const am_fact *f, const char *key, size_t key_len, size_t tenant_len, mf_ack *ack)
+int af_emit(af_target *t, const am_fact *f, const char *key, size_t key_len, size_t tenant_len, mf_ack *ack)
 {
     struct who w = {key, key + tenant_len + 1, tenant_len, key_len - tenant_len - 1};
     gsp_rec *r = t->writer;
@@ -76,7 +84,7 @@ int af_emit(const af_target *t, const am_fact *f, const char *key, size_t key_le
     switch (f->table) {
     case AM_SESSION:
         gsp_rec_begin(r, "SM_RES_SESSION_FACT", "upsert", w.tenant, w.tenant_len);
-        gsp_rec_int(r, "sm_res_session_fact_key", session_id(t, &w, f->session_ms));
+        gsp_rec_int(r, "sm_res_session_fact_key", session_id(t, &w, key, key_len, f->session_ms));
         common(r, &w, f);
         times(r, f);
         port = t->port_sessions;
@@ -84,7 +92,7 @@ int af_emit(const af_target *t, const am_fact *f, const char *key, size_t key_le
     case AM_STATE:
         gsp_rec_begin(r, "SM_RES_STATE_FACT", "upsert", w.tenant, w.tenant_len);
         gsp_rec_int(r, "sm_res_state_fact_key", state_id(t, &w, f));
-        gsp_rec_int(r, "sm_res_session_fact_key", session_id(t, &w, f->session_ms));
+        gsp_rec_int(r, "sm_res_session_fact_key", session_id(t, &w, key, key_len, f->session_ms));
         common(r, &w, f);
         gsp_rec_cstr(r, "resource_state", am_state_name(f->state));
         times(r, f);
@@ -93,7 +101,7 @@ int af_emit(const af_target *t, const am_fact *f, const char *key, size_t key_le
     case AM_REASON:
         gsp_rec_begin(r, "SM_RES_STATE_REASON_FACT", "upsert", w.tenant, w.tenant_len);
         gsp_rec_int(r, "sm_res_state_reason_fact_key", reason_id(t, &w, f));
-        gsp_rec_int(r, "sm_res_session_fact_key", session_id(t, &w, f->session_ms));
+        gsp_rec_int(r, "sm_res_session_fact_key", session_id(t, &w, key, key_len, f->session_ms));
         common(r, &w, f);
         gsp_rec_cstr(r, "resource_state", am_state_name(f->state));
         gsp_rec_obj(r, "resource_state_reason");
@@ -122,4 +130,9 @@ int af_emit(const af_target *t, const am_fact *f, const char *key, size_t key_le
     }
     gsp_rec_finish(r);
     return gsp_rec_emit(r, t->host, t->node, port, key, key_len, ack);
+}
+
+void af_free(af_target *t)
+{
+    mf_buffer_free(&t->session_key);
 }

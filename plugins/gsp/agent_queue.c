@@ -21,60 +21,113 @@ static bool recently_applied(const aq_queue *q, const aq_pos *pos)
     return false;
 }
 
-aq_result aq_add(aq_queue *q, aq_pos pos, const void *value, size_t len)
+/* The first index in [head, head + n) whose position is not below pos. */
+static uint32_t lower_bound(const aq_queue *q, const aq_pos *pos)
+{
+    uint32_t lo = q->head, hi = q->head + q->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cmp_pos(&q->v[mid].pos, pos) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Open a free slot at index at (head <= at <= head + n) and return it: the
+ * shorter side moves, into the room at its end. Room at the back is made by
+ * moving everything to the front when half the array is free there, else by
+ * growing, so that each event costs O(1) moves on average besides the
+ * shorter side's. */
+static aq_entry *open_slot(aq_queue *q, uint32_t at)
+{
+    uint32_t before = at - q->head, after = q->n - before;
+    if (q->head > 0 && before < after) {
+        memmove(q->v + q->head - 1, q->v + q->head, before * sizeof *q->v);
+        q->head--;
+        q->n++;
+        return &q->v[at - 1];
+    }
+    if (q->head + q->n == q->cap) {
+        if (q->head >= q->cap / 2 && q->head > 0) {
+            memmove(q->v, q->v + q->head, q->n * sizeof *q->v);
+            at -= q->head;
+            q->head = 0;
+        } else {
+            q->cap = q->cap ? q->cap * 2 : 4;
+            q->v = mf_xrealloc(q->v, q->cap * sizeof *q->v);
+        }
+    }
+    memmove(q->v + at + 1, q->v + at, after * sizeof *q->v);
+    q->n++;
+    return &q->v[at];
+}
+
+aq_result aq_add(aq_queue *q, aq_pos pos, const void *value, size_t len, const gsp_packed_event *ev)
 {
     if (q->any_applied && cmp_pos(&pos, &q->applied) <= 0)
         return recently_applied(q, &pos) ? AQ_DUPLICATE : AQ_LATE;
-    uint32_t at = q->n; /* most events come in order: search from the end */
-    while (at > 0 && cmp_pos(&q->v[at - 1].pos, &pos) > 0)
-        at--;
-    if (at > 0 && cmp_pos(&q->v[at - 1].pos, &pos) == 0)
-        return AQ_DUPLICATE;
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 4;
-        q->v = mf_xrealloc(q->v, q->cap * sizeof *q->v);
+    uint32_t end = q->head + q->n, at = end;
+    /* most events come in order: after the last one */
+    if (q->n && cmp_pos(&q->v[end - 1].pos, &pos) >= 0) {
+        at = lower_bound(q, &pos);
+        if (cmp_pos(&q->v[at].pos, &pos) == 0)
+            return AQ_DUPLICATE;
     }
-    memmove(q->v + at + 1, q->v + at, (q->n - at) * sizeof *q->v);
-    q->v[at].pos = pos;
-    q->v[at].value = mf_xmalloc(len ? len : 1);
-    memcpy(q->v[at].value, value, len);
-    q->v[at].len = (uint32_t)len;
-    q->n++;
+    aq_entry *e = open_slot(q, at);
+    e->pos = pos;
+    if (ev) {
+        e->ev = mf_xmalloc(sizeof *ev + len);
+        *e->ev = *ev;
+        e->value = (uint8_t *)(e->ev + 1);
+    } else {
+        e->ev = NULL;
+        e->value = mf_xmalloc(len ? len : 1);
+    }
+    memcpy(e->value, value, len);
+    e->len = (uint32_t)len;
     return AQ_ADDED;
+}
+
+static void free_entry(aq_entry *e)
+{
+    free(e->ev ? (void *)e->ev : (void *)e->value);
 }
 
 const aq_entry *aq_first(const aq_queue *q)
 {
-    return q->n ? &q->v[0] : NULL;
+    return q->n ? &q->v[q->head] : NULL;
 }
 
 void aq_pop(aq_queue *q)
 {
     if (!q->n)
         return;
-    q->applied = q->v[0].pos;
+    q->applied = q->v[q->head].pos;
     q->any_applied = true;
     q->recent[q->next_recent] = q->applied;
     q->next_recent = (q->next_recent + 1) % AQ_RECENT;
     if (q->n_recent < AQ_RECENT)
         q->n_recent++;
-    free(q->v[0].value);
-    memmove(q->v, q->v + 1, (q->n - 1) * sizeof *q->v);
-    q->n--;
+    free_entry(&q->v[q->head]);
+    q->head++;
+    if (--q->n == 0)
+        q->head = 0;
 }
 
 size_t aq_bytes(const aq_queue *q)
 {
     size_t b = q->cap * sizeof *q->v;
-    for (uint32_t i = 0; i < q->n; i++)
-        b += q->v[i].len;
+    for (uint32_t i = q->head; i < q->head + q->n; i++)
+        b += q->v[i].len + (q->v[i].ev ? sizeof *q->v[i].ev : 0);
     return b;
 }
 
 void aq_free(aq_queue *q)
 {
-    for (uint32_t i = 0; i < q->n; i++)
-        free(q->v[i].value);
+    for (uint32_t i = q->head; i < q->head + q->n; i++)
+        free_entry(&q->v[i]);
     free(q->v);
     memset(q, 0, sizeof *q);
 }
@@ -102,7 +155,7 @@ void aq_save(const aq_queue *q, const mf_host *host, mf_buffer *out)
     for (uint32_t i = 0; i < q->n_recent; i++)
         put_pos(out, host, &q->recent[i]);
     gsp_put(out, host, q->n, 4);
-    for (uint32_t i = 0; i < q->n; i++) {
+    for (uint32_t i = q->head; i < q->head + q->n; i++) {
         put_pos(out, host, &q->v[i].pos);
         gsp_put_str(out, host, (const char *)q->v[i].value, q->v[i].len);
     }
@@ -127,7 +180,8 @@ bool aq_load(aq_queue *q, gsp_reader *r)
         size_t len;
         get_pos(r, &pos);
         const char *v = gsp_get_str(r, &len);
-        if (!v || aq_add(q, pos, v, len) != AQ_ADDED || cmp_pos(&q->v[q->n - 1].pos, &pos) != 0) /* out of order */
+        if (!v || aq_add(q, pos, v, len, NULL) != AQ_ADDED ||
+            cmp_pos(&q->v[q->head + q->n - 1].pos, &pos) != 0) /* out of order */
             goto fail;
     }
     if (r->ok)

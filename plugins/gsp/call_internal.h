@@ -31,6 +31,7 @@ struct leg {
     uint8_t kind, end_kind, begin_ev, cons;
     bool busy;
     int inv, target, targeted_by;
+    int64_t msf_id; /* a stay's id once hashed (cm_compute), else 0 */
 };
 
 struct inv {

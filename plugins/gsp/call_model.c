@@ -153,6 +153,16 @@ static int64_t id_of(cm_work *w, const cm_params *p, const ct_store *s, const ch
     return gsp_id(&w->scratch, kind, p->tenant, p->tenant_len, parts, 4);
 }
 
+/* The MEDIATION_SEGMENT_FACT id of a stay: named by the stay's own row and
+ * by the IRFs it led to, so hashed once per cm_compute (kept in the leg). */
+static int64_t stay_id(cm_work *w, const cm_params *p, const ct_store *s, const struct leg *m)
+{
+    struct leg *l = &w->legs[m - w->legs];
+    if (!l->msf_id)
+        l->msf_id = id_of(w, p, s, "msf", l);
+    return l->msf_id;
+}
+
 static void add_phase(cm_counts *c, int64_t from_ms, int64_t to_ms)
 {
     c->count++;
@@ -226,7 +236,7 @@ static void mediation_before(cm_work *w, const ct_store *s, const cm_params *p, 
     }
     const struct leg *via = is_stay(r) ? r : r->targeted_by != NONE ? &w->legs[r->targeted_by] : last;
     if (via)
-        f->msf_id = id_of(w, p, s, "msf", via);
+        f->msf_id = stay_id(w, p, s, via);
 }
 
 static void involvement_result(cm_work *w, int inv, const cm_params *p, cm_descriptor *d)
@@ -325,7 +335,7 @@ static void stay_facts(cm_work *w, const ct_store *s, const cm_params *p, size_t
     cm_msf *f = &w->msf[w->n_msf++];
     memset(f, 0, sizeof *f);
     bool open = m->end_kind == END_NONE;
-    f->id = id_of(w, p, s, "msf", m);
+    f->id = stay_id(w, p, s, m);
     f->resource = resource_of(w, s, m, 0);
     f->start_s = secs(m->start_ms);
     f->end_s = secs(open ? p->horizon_ms : m->end_ms);
@@ -371,7 +381,7 @@ static int64_t involvement_id(cm_work *w, const ct_store *s, const cm_params *p,
     return is_stay(root) || root->kind == K_EXTERNAL ? 0 : id_of(w, p, s, "irf", root);
 }
 
-const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_params *p, size_t *n)
+const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, size_t *n)
 {
     cm_build_legs(w, s);
     if (w->n_invs > w->cap_involvements) {
@@ -382,7 +392,7 @@ const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_pa
         cm_involvement *v = &w->involvements[i];
         const struct leg *root = &w->legs[w->invs[i].root];
         const struct leg *last = last_leg(w, (int)i, &v->open, &v->established);
-        v->irf_id = involvement_id(w, s, p, (int)i);
+        v->has_irf = !is_stay(root) && root->kind != K_EXTERNAL;
         v->dn = root->dn;
         v->agent = w->invs[i].agent;
         v->start_ms = root->start_ms;
@@ -390,6 +400,11 @@ const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_pa
     }
     *n = w->n_invs;
     return w->involvements;
+}
+
+int64_t cm_involvement_irf(cm_work *w, const ct_store *s, const cm_params *p, size_t i)
+{
+    return involvement_id(w, s, p, (int)i);
 }
 
 static int cmp_irf(const void *a, const void *b)

@@ -114,7 +114,7 @@ const cm_result *cm_compute(cm_work *w, const ct_store *s, const cm_params *p);
  * that must name a thread's IRFs without computing its facts (agentstate
  * attributes after-call work to the IRF of the call an agent released). */
 typedef struct cm_involvement {
-    int64_t irf_id;        /* the IRF's interaction_resource_id; 0: a stay or an external party */
+    bool has_irf;          /* false: a stay or an external party (no IRF) */
     uint16_t dn, agent;    /* string indices of the store */
     bool open;             /* a leg of it has not ended */
     bool established;      /* a leg of it was established (answered or connected) */
@@ -122,9 +122,12 @@ typedef struct cm_involvement {
     int64_t end_ms;        /* its last leg's end; meaningless while open */
 } cm_involvement;
 
-/* The involvements of the thread's events in order of their first leg, with
- * the ids cm_compute gives them (p->tenant and p->ctid are read; the rest of
- * p is not). Valid until the next call on w; *n set. */
-const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, const cm_params *p, size_t *n);
+/* The involvements of the thread's events in order of their first leg.
+ * Valid until the next call on w; *n set. */
+const cm_involvement *cm_involvements(cm_work *w, const ct_store *s, size_t *n);
+/* The IRF id cm_compute gives involvement i of the last cm_involvements on
+ * w (one with has_irf; p->tenant and p->ctid are read, the rest of p is
+ * not). Apart, as it costs a hash: asked only of those that matter. */
+int64_t cm_involvement_irf(cm_work *w, const ct_store *s, const cm_params *p, size_t i);
 
 #endif

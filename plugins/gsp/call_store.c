@@ -5,12 +5,29 @@
 #include "call_store.h"
 #include "gsp_wire.h"
 
+/* The length of string i (0-based): the strings lie back to back, each
+ * with its NUL, so it is the distance to the next one. */
+static size_t str_len(const ct_store *s, uint32_t i)
+{
+    uint32_t end = i + 1 < s->n_str ? s->str_off[i + 1] : s->arena_len;
+    return end - s->str_off[i] - 1;
+}
+
 const char *ct_str(const ct_store *s, uint16_t i, size_t *len)
 {
-    const char *p = i && i <= s->n_str ? s->arena + s->str_off[i - 1] : "";
+    bool known = i && i <= s->n_str;
     if (len)
-        *len = strlen(p);
-    return p;
+        *len = known ? str_len(s, i - 1u) : 0;
+    return known ? s->arena + s->str_off[i - 1] : "";
+}
+
+/* The index of string v among those interned, or 0. */
+static uint32_t find(const ct_store *s, const gsp_str *v)
+{
+    for (uint32_t i = 0; i < s->n_str; i++)
+        if (str_len(s, i) == v->len && memcmp(s->arena + s->str_off[i], v->s, v->len) == 0)
+            return i + 1;
+    return 0;
 }
 
 /* The index of a string, interned on first sight; 0 for an absent one,
@@ -19,11 +36,9 @@ static uint32_t intern(ct_store *s, const gsp_str *v)
 {
     if (!v->s)
         return 0;
-    for (uint32_t i = 0; i < s->n_str; i++) {
-        const char *p = s->arena + s->str_off[i];
-        if (strncmp(p, v->s, v->len) == 0 && p[v->len] == '\0')
-            return i + 1;
-    }
+    uint32_t known = find(s, v);
+    if (known)
+        return known;
     if (s->n_str >= UINT16_MAX || v->len > UINT32_MAX / 2 - s->arena_len)
         return UINT32_MAX;
     if (s->n_str == s->cap_str) {
@@ -91,12 +106,7 @@ bool ct_store_has_conn(const ct_store *s, const gsp_str *conn)
 {
     if (!conn->s)
         return false;
-    uint32_t idx = 0;
-    for (uint32_t i = 0; i < s->n_str && !idx; i++) {
-        const char *p = s->arena + s->str_off[i];
-        if (strncmp(p, conn->s, conn->len) == 0 && p[conn->len] == '\0')
-            idx = i + 1;
-    }
+    uint32_t idx = find(s, conn);
     for (uint32_t i = 0; idx && i < s->n_ev; i++)
         if (s->ev[i].conn == idx)
             return true;

@@ -1,9 +1,8 @@
 /* gsp_ids.c — see gsp_ids.h. */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "gsp_ids.h"
+#include "gsp_text.h"
 
 static void append_part(mf_buffer *b, const char *s, size_t len)
 {
@@ -24,9 +23,8 @@ int64_t gsp_id(mf_buffer *scratch, const char *kind, const char *tenant, size_t 
         if (parts[i].s) {
             append_part(scratch, parts[i].s, parts[i].len);
         } else {
-            char num[24];
-            int len = snprintf(num, sizeof num, "%" PRId64, parts[i].i);
-            append_part(scratch, num, (size_t)len);
+            char num[GSP_INT_TEXT];
+            append_part(scratch, num, gsp_int_text(num, parts[i].i));
         }
     }
     uint8_t digest[MF_SHA256_LEN];

@@ -6,8 +6,8 @@
  *
  * Usage: gsp_rec_begin(w, table, op, tenant); gsp_rec_int(w, "a", 1);
  * gsp_rec_obj(w, "resource") ... gsp_rec_end_obj(w); gsp_rec_emit(...).
- * Names are written as given (callers pass lower-case column names); string
- * values are escaped. Not thread-safe: one writer per worker.
+ * Names are written as given, unescaped (callers pass lower-case column
+ * names); string values are escaped. Not thread-safe: one writer per worker.
  */
 #ifndef GSP_RECORD_H
 #define GSP_RECORD_H

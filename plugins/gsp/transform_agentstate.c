@@ -12,9 +12,9 @@
  * martflow/eventtime.h), the lowest of each stream's highest accepted event
  * time, minus max_out_of_order, so that no stream, read at its own pace,
  * makes another's events late. An agent's events wait in its queue
- * (agent_queue.h) until the watermark passes them, then are applied in
- * (time, seq, id) order to its model (agent_model.h), which emits the facts
- * as they change. The inputs an agent absorbed stay unacknowledged until it
+ * (agent_queue.h), decoded, until the watermark passes them, then are
+ * applied in (time, seq, id) order to its model (agent_model.h), which emits
+ * the facts as they change. The inputs an agent absorbed stay unacknowledged until it
  * is logged out with no call open and the facts emitted from them are
  * handled. docs/agent-state-rules.md has the rules.
  */
@@ -165,14 +165,18 @@ static void apply_one(struct ctx *c, struct agent *a, const aq_entry *e)
 {
     size_t key_len;
     const uint8_t *key = mf_keyed_key(c->keyed, a, &key_len);
-    mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                     .time_ms = MF_TIME_UNSET};
     gsp_voice_event ev;
-    const char *why;
-    if (gsp_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-        c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-        c->rc = MF_FATAL;
-        return;
+    if (e->ev) {
+        gsp_event_unpack(e->ev, e->value, key, &ev);
+    } else { /* restored from a snapshot, or not packable */
+        mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
+                         .time_ms = MF_TIME_UNSET};
+        const char *why;
+        if (gsp_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
+            c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
+            c->rc = MF_FATAL;
+            return;
+        }
     }
     bool was_in = a->model.logged_in;
     struct emit_arg arg = {c, a};
@@ -304,7 +308,9 @@ static void handle(struct ctx *c, mf_record *rec)
     size_t len;
     const uint8_t *value = c->host->record_value(c->node, rec, &len);
     aq_pos pos = {ev.time_ms, ev.seq, (uint8_t)ev.id};
-    switch (aq_add(&a->queue, pos, value, len)) {
+    gsp_packed_event packed;
+    bool keep = gsp_event_pack(&ev, value, len, rec->key, rec->key_len, &packed);
+    switch (aq_add(&a->queue, pos, value, len, keep ? &packed : NULL)) {
     case AQ_DUPLICATE: c->host->metric_add(c->m_duplicates, 1); return;
     case AQ_LATE:
         snprintf(text, sizeof text, "late event: time %lld ms is at or before the last event applied for agent '%.*s'",
@@ -507,6 +513,7 @@ static void free_cb(void *vctx)
     cm_work_free(c->work);
     gsp_decoder_free(c->decoder);
     gsp_rec_free(&c->writer);
+    af_free(&c->target);
     mf_buffer_free(&c->scratch);
     mf_buffer_free(&c->keybuf);
 }

@@ -3,6 +3,7 @@
  * are mandatory, of which JSON type, and the time in either of its two forms.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,4 +281,95 @@ gsp_reject_kind gsp_decode(gsp_decoder *d, mf_record *rec, gsp_voice_event *ev, 
         ev->dn_type = (gsp_dn_type)name_index(&d->views[F_THIS_DN_TYPE], dn_type_names,
                                               sizeof dn_type_names / sizeof dn_type_names[0]);
     return GSP_REJECT_NONE;
+}
+
+/* ---- packing ------------------------------------------------------------------------ */
+
+/* The string members of gsp_voice_event, the tenant first. */
+static const size_t packed_members[GSP_PACKED_STRS] = {
+    offsetof(gsp_voice_event, tenant),         offsetof(gsp_voice_event, call_thread_id),
+    offsetof(gsp_voice_event, call_id),        offsetof(gsp_voice_event, conn_id),
+    offsetof(gsp_voice_event, previous_conn_id), offsetof(gsp_voice_event, call_state),
+    offsetof(gsp_voice_event, this_dn),        offsetof(gsp_voice_event, this_dn_role),
+    offsetof(gsp_voice_event, this_queue),     offsetof(gsp_voice_event, other_dn),
+    offsetof(gsp_voice_event, other_dn_role),  offsetof(gsp_voice_event, third_party_dn),
+    offsetof(gsp_voice_event, agent_id),       offsetof(gsp_voice_event, place),
+    offsetof(gsp_voice_event, ani),            offsetof(gsp_voice_event, dnis),
+    offsetof(gsp_voice_event, work_mode),      offsetof(gsp_voice_event, reason_code),
+};
+
+enum { GSP_PACKED_NULL = 0xFFFF, GSP_PACKED_EMPTY = 0xFFFE };
+
+static gsp_str *member(gsp_voice_event *ev, int i)
+{
+    return (gsp_str *)((char *)ev + packed_members[i]);
+}
+
+/* A string member added to gsp_voice_event must be added above too. */
+_Static_assert(offsetof(gsp_voice_event, reason_code) - offsetof(gsp_voice_event, tenant) ==
+                   (GSP_PACKED_STRS - 1) * sizeof(gsp_str) &&
+               sizeof(gsp_voice_event) == offsetof(gsp_voice_event, reason_code) + sizeof(gsp_str),
+               "gsp_voice_event's strings are not those packed");
+
+/* The offset of v in base[0 .. len), or -1 when it is not inside. */
+static long offset_in(const gsp_str *v, const void *base, size_t len)
+{
+    uintptr_t b = (uintptr_t)base, p = (uintptr_t)v->s;
+    if (!base || p < b || p - b > len || v->len > len - (p - b))
+        return -1;
+    return (long)(p - b);
+}
+
+bool gsp_event_pack(const gsp_voice_event *ev, const void *value, size_t len, const void *key, size_t key_len,
+                    gsp_packed_event *out)
+{
+    if (len >= GSP_PACKED_EMPTY)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->time_ms = ev->time_ms;
+    out->seq = ev->seq;
+    out->id = (uint8_t)ev->id;
+    out->call_type = (uint8_t)ev->call_type;
+    out->dn_type = (uint8_t)ev->dn_type;
+    for (int i = 0; i < GSP_PACKED_STRS; i++) {
+        const gsp_str *v = member((gsp_voice_event *)ev, i);
+        long off;
+        if (!v->s) {
+            out->str[i].off = GSP_PACKED_NULL;
+            continue;
+        }
+        if (!v->len) {
+            out->str[i].off = GSP_PACKED_EMPTY;
+            continue;
+        }
+        if ((off = offset_in(v, value, len)) < 0) {
+            if (i != 0 || key_len >= GSP_PACKED_EMPTY || (off = offset_in(v, key, key_len)) < 0)
+                return false;
+            out->tenant_in_key = true;
+        }
+        out->str[i].off = (uint16_t)off;
+        out->str[i].len = (uint16_t)v->len;
+    }
+    return true;
+}
+
+void gsp_event_unpack(const gsp_packed_event *p, const void *value, const void *key, gsp_voice_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->time_ms = p->time_ms;
+    ev->seq = p->seq;
+    ev->id = (gsp_event_id)p->id;
+    ev->call_type = (gsp_call_type)p->call_type;
+    ev->dn_type = (gsp_dn_type)p->dn_type;
+    for (int i = 0; i < GSP_PACKED_STRS; i++) {
+        gsp_str *v = member(ev, i);
+        if (p->str[i].off == GSP_PACKED_NULL)
+            continue;
+        if (p->str[i].off == GSP_PACKED_EMPTY) {
+            v->s = "";
+            continue;
+        }
+        v->s = (const char *)(i == 0 && p->tenant_in_key ? key : value) + p->str[i].off;
+        v->len = p->str[i].len;
+    }
 }

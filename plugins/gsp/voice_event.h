@@ -131,4 +131,32 @@ void gsp_decoder_free(gsp_decoder *d);
  * until the next call); ev is then partly filled. GSP_REJECT_NONE when good. */
 gsp_reject_kind gsp_decode(gsp_decoder *d, mf_record *rec, gsp_voice_event *ev, const char **reason);
 
+/* ---- keeping a decoded event -----------------------------------------------------
+ * An event decoded now and applied later (agentstate queues an agent's events
+ * until the watermark passes them) is kept packed: its scalars, and each
+ * string as an offset into the record value it was decoded from (the tenant
+ * possibly into the record key), so that it is not decoded again from the
+ * kept copy of the value. */
+
+#define GSP_PACKED_STRS 18
+
+typedef struct gsp_packed_event {
+    int64_t time_ms, seq;
+    uint8_t id, call_type, dn_type;
+    bool tenant_in_key; /* the tenant is the key's prefix */
+    struct {
+        uint16_t off, len; /* off GSP_PACKED_NULL: absent; GSP_PACKED_EMPTY: "" */
+    } str[GSP_PACKED_STRS];
+} gsp_packed_event;
+
+/* Pack ev, whose strings point into value[0 .. len) (and the tenant maybe
+ * into key[0 .. key_len)). False when one points elsewhere (a string the
+ * decoder unescaped into its own memory) or the value is 64 KiB or more:
+ * then decode the value again instead. */
+bool gsp_event_pack(const gsp_voice_event *ev, const void *value, size_t len, const void *key, size_t key_len,
+                    gsp_packed_event *out);
+/* The event again, its strings pointing into value and key: the same bytes
+ * as were packed (a copy of them), so valid while those are. */
+void gsp_event_unpack(const gsp_packed_event *p, const void *value, const void *key, gsp_voice_event *ev);
+
 #endif

@@ -1,6 +1,8 @@
 /* Unit tests: option validation, typed filling, units, schema, redaction. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -151,6 +153,39 @@ static void test_units(void)
     CU_ASSERT_FALSE(mf_parse_time_ms("yesterday", &ms));
 }
 
+/* RFC 3339 times against timegm (which the parser no longer calls): every
+ * day of 1599-1601, 1899-1901, 1969-1971, 1999-2001, 2099-2101, 2399-2401
+ * and a few far years, with D up to 31 in every month (running on into the
+ * next month, as timegm normalises), a leap second, offsets. */
+static void test_time_against_timegm(void)
+{
+    static const int years[] = {0, 1, 4, 100, 399, 400, 1599, 1600, 1601, 1899, 1900, 1901, 1969, 1970, 1971,
+                                1999, 2000, 2001, 2024, 2099, 2100, 2101, 2399, 2400, 2401, 9999};
+    int bad = 0, n = 0;
+    for (size_t yi = 0; yi < sizeof years / sizeof years[0]; yi++)
+        for (int mo = 1; mo <= 12; mo++)
+            for (int d = 1; d <= 31; d++) {
+                int h = (d * 7) % 24, mi = (d * 13) % 60, se = d == 31 ? 60 : (d * 17) % 60;
+                char text[64];
+                snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", years[yi], mo, d, h, mi, se,
+                         d * 31 % 1000);
+                struct tm tm = {.tm_year = years[yi] - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                                .tm_min = mi, .tm_sec = se};
+                int64_t want = (int64_t)timegm(&tm) * 1000 + d * 31 % 1000, got = 0;
+                bad += !mf_parse_time_ms(text, &got) || got != want;
+                snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d-05:30", years[yi], mo, d, h, mi, se);
+                want = (int64_t)timegm(&tm) * 1000 + 330 * 60000;
+                bad += !mf_parse_time_ms(text, &got) || got != want;
+                n += 2;
+            }
+    CU_ASSERT_EQUAL(n, 26 * 12 * 31 * 2);
+    CU_ASSERT_EQUAL(bad, 0);
+    int64_t ms;
+    CU_ASSERT_TRUE(mf_parse_time_ms("-5", &ms) && ms == -5); /* integer text still, either sign */
+    CU_ASSERT_FALSE(mf_parse_time_ms("2024-03-30T23:30:50", &ms)); /* no zone */
+    CU_ASSERT_FALSE(mf_parse_time_ms("2024-03-30T23:30:50Zx", &ms));
+}
+
 static void test_schema_and_redaction(void)
 {
     json_t *schema = mf_options_schema(opts);
@@ -234,6 +269,7 @@ static const mf_test tests[] = {
     {"list from a string", test_list_from_string},
     {"errors name place and option", test_errors},
     {"sizes, durations, times", test_units},
+    {"RFC 3339 times against timegm", test_time_against_timegm},
     {"schema and redaction", test_schema_and_redaction},
     {"redaction at any depth", test_redaction_at_depth},
     {NULL, NULL},

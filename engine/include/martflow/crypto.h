@@ -5,7 +5,9 @@
  *
  * The digests cannot fail short of a broken libcrypto: then they print why
  * and abort, as the allocation helpers do on out-of-memory (martflow/alloc.h).
- * Nothing here allocates; output buffers are the caller's.
+ * Output buffers are the caller's. Nothing allocates per call: mf_sha256
+ * keeps one digest context per thread, made at the thread's first call and
+ * freed when the thread exits.
  */
 #ifndef MARTFLOW_CRYPTO_H
 #define MARTFLOW_CRYPTO_H
