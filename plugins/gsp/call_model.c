@@ -447,7 +447,8 @@ const cm_result *cm_compute(cm_work *w, const ct_store *s, const cm_params *p)
     for (size_t i = 0; i < w->n_legs; i++)
         if (is_stay(&w->legs[i]))
             stay_facts(w, s, p, i);
-    qsort(w->irf, w->n_irf, sizeof *w->irf, cmp_irf);
+    if (w->n_irf) /* qsort's array may not be NULL, even empty */
+        qsort(w->irf, w->n_irf, sizeof *w->irf, cmp_irf);
     for (size_t i = 0; i < w->n_irf; i++)
         w->irf[i].ordinal = (int)i + 1;
     w->result.irf = w->irf;
