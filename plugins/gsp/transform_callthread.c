@@ -428,7 +428,7 @@ static int restore(void *vctx, const uint8_t *data, size_t len)
     if (rc != MF_OK)
         return rc;
     mf_keyed_each(c->keyed, count_open, &after);
-    c->host->metric_add(c->m_open, (double)(after - before));
+    c->host->metric_add(c->m_open, (double)after - (double)before); /* size_t: fewer after is negative */
     /* Every stream is pending again until it delivers: the watermark stays
      * at the restored one until then. */
     mf_watermark_set_floor(c->wm, mf_keyed_watermark(c->keyed));
