@@ -405,6 +405,8 @@ static int collect_process(void *v, mf_batch *b)
     }
     if (c->delay_ms)
         sleep_ms((int)c->delay_ms);
+    /* Under the lock: with parallelism > 1 two workers race to be first. */
+    pthread_mutex_lock(&tp.mu);
     if (tp.streams_at_start < 0) {
         mf_record stack = {.flags = MF_RECORD_KEY_NULL | MF_RECORD_VALUE_NULL, .time_ms = MF_TIME_UNSET};
         tp.stack_stream = c->host->record_stream(c->node, &stack);
@@ -412,6 +414,7 @@ static int collect_process(void *v, mf_batch *b)
         c->host->record_stream(c->node, &b->records[0]);
         tp.streams_after_first = c->host->stream_count(c->node);
     }
+    pthread_mutex_unlock(&tp.mu);
     for (size_t i = 0; i < b->count; i++) {
         const char *err;
         json_t *j = c->host->record_json(c->node, &b->records[i], &err);
