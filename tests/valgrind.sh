@@ -7,7 +7,10 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export MARTFLOW_PLUGIN_PATH=$build/build/plugins top_srcdir=$top top_builddir=$build
 status=0
 ran=0
-for t in test_config test_options test_pipeline test_queue_ack test_runtime test_core_plugins test_log test_metrics test_keyed_state test_json_fast; do
+# Every CUnit program of tests/unit (one per test_*.c), so a new one is
+# covered without editing this list.
+for src in "$top"/tests/unit/test_*.c; do
+    t=$(basename "$src" .c)
     prog=$build/tests/unit/$t
     [[ -x $prog ]] || { echo "valgrind: $prog not built" >&2; exit 1; }
     log=$build/tests/unit/$t.valgrind.log

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-/* attempt counts from 0. rng: per-thread state, any non-zero seed. */
-int64_t mf_backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t *rng);
+#include <martflow/helpers.h> /* mf_backoff_delay_ms */
+
 uint64_t mf_rand_next(uint64_t *state);
 
 #endif

@@ -96,7 +96,7 @@ struct ctx {
     int64_t retry_at;    /* monotonic ms: no cycle before */
     unsigned attempt;    /* consecutive failed cycles */
     int64_t retry_base_ms, retry_cap_ms;
-    unsigned rng;
+    uint64_t rng;
     gim_failed failed[MAX_FAILED];
     size_t nfailed;
     int64_t rejected;    /* since the last committed cycle */
@@ -287,13 +287,7 @@ static int ensure_locked(struct ctx *c)
 
 static int64_t backoff_ms(struct ctx *c)
 {
-    int64_t cap = c->retry_base_ms;
-    for (unsigned i = 0; i < c->attempt && cap < c->retry_cap_ms; i++)
-        cap *= 2;
-    if (cap > c->retry_cap_ms)
-        cap = c->retry_cap_ms;
-    int64_t floor = cap / 2; /* half fixed, half jitter: a retry never comes at once */
-    return floor + (cap > 0 ? (int64_t)(rand_r(&c->rng) % (unsigned)(cap - floor + 1)) : 0);
+    return mf_backoff_delay_ms(c->attempt, c->retry_base_ms, c->retry_cap_ms, &c->rng);
 }
 
 struct batch {
@@ -690,7 +684,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->retry_cap_ms = 30000;
     mf_setting_int(settings, "retry_base", &c->retry_base_ms);
     mf_setting_int(settings, "retry_cap", &c->retry_cap_ms);
-    c->rng = (unsigned)host->monotonic_ms() ^ (unsigned)(uintptr_t)c;
+    c->rng = (uint64_t)host->monotonic_ms() ^ (uint64_t)(uintptr_t)c;
     c->last_cycle = host->monotonic_ms();
     host->set_ready(node, false);
     int64_t t = c->cycle_ms / 4;

@@ -29,6 +29,7 @@
 #include "agent_facts.h"
 #include "agent_model.h"
 #include "agent_queue.h"
+#include "gsp_keyed.h"
 #include "voice_event.h"
 
 enum { T_APPLY = 1, T_FORGET = 2 };
@@ -51,6 +52,7 @@ struct ctx {
     const mf_host *host;
     mf_node *node;
     mf_keyed *keyed;
+    gsp_keyed gk; /* keyed, wm and m_open for the shared snapshot/restore code */
     gsp_decoder *decoder;
     cm_work *work;
     gsp_rec writer;
@@ -352,10 +354,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open sessions stay open: their inputs are replayed after a restart */
-    int64_t end = mf_watermark_max(c->wm), restored = mf_keyed_watermark(c->keyed);
-    if (restored != MF_TIME_UNSET && restored != INT64_MAX &&
-        (end == MF_TIME_UNSET || end < restored + c->max_out_of_order))
-        end = restored + c->max_out_of_order; /* nothing new since a restore */
+    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
     if (end != MF_TIME_UNSET)
         advance_to(c, end); /* event time goes to the end (every input has ended) */
     advance_to(c, INT64_MAX); /* everything queued is applied */
@@ -367,42 +366,25 @@ static int flush(void *vctx, mf_flush_reason reason)
 
 /* ---- snapshots ------------------------------------------------------------------------- */
 
-/* With a checkpoint store: the inputs absorbed so far are covered by this
- * snapshot, so their acks are held only until it completes (commit). */
 static int snapshot(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
 {
-    struct ctx *c = vctx;
-    return mf_keyed_snapshot_checkpoint(c->keyed, checkpoint_id, out);
+    return gsp_keyed_snapshot(&((struct ctx *)vctx)->gk, checkpoint_id, out);
 }
 
 static int commit(void *vctx, uint64_t checkpoint_id)
 {
-    struct ctx *c = vctx;
-    mf_keyed_commit(c->keyed, checkpoint_id);
+    gsp_keyed_commit(&((struct ctx *)vctx)->gk, checkpoint_id);
     return MF_OK;
 }
 
-static int count_open(void *arg, void *state)
+static bool is_open(const void *state)
 {
-    size_t *n = arg;
-    *n += ((struct agent *)state)->model.logged_in;
-    return MF_OK;
+    return ((const struct agent *)state)->model.logged_in;
 }
 
 static int restore(void *vctx, const uint8_t *data, size_t len)
 {
-    struct ctx *c = vctx;
-    size_t before = 0, after = 0;
-    mf_keyed_each(c->keyed, count_open, &before);
-    int rc = mf_keyed_restore(c->keyed, data, len);
-    if (rc != MF_OK)
-        return rc;
-    mf_keyed_each(c->keyed, count_open, &after);
-    c->host->metric_add(c->m_open, (double)after - (double)before);
-    /* Every stream is pending again until it delivers: the watermark stays
-     * at the restored one until then. */
-    mf_watermark_set_floor(c->wm, mf_keyed_watermark(c->keyed));
-    return MF_OK;
+    return gsp_keyed_restore(&((struct ctx *)vctx)->gk, data, len);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
@@ -494,6 +476,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_acw = counter(c, "martflow_agentstate_acw_updates_total", NULL,
                        "INTERACTION_RESOURCE_FACT updates emitted with after-call work");
     c->m_open = host->gauge(node, "martflow_agentstate_open_sessions", NULL, "Agent sessions open now");
+    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open};
     for (int r = 1; r < R_COUNT; r++) {
         char labels[64];
         snprintf(labels, sizeof labels, "reason=\"%s\"",

@@ -58,7 +58,7 @@ struct ctx {
     int64_t retry_at;   /* tick/flush: no write before this (monotonic ms) after a transient error */
     unsigned attempt;   /* consecutive transient failures */
     int64_t retry_base_ms, retry_cap_ms;
-    unsigned rng;
+    uint64_t rng;
     uint64_t written, rejected, retried;
     mf_metric *m_rejected, *m_buffered;
     struct pgw_metrics wm;
@@ -236,7 +236,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->retry_cap_ms = 30000;
     mf_setting_int(settings, "retry_base", &c->retry_base_ms);
     mf_setting_int(settings, "retry_cap", &c->retry_cap_ms);
-    c->rng = (unsigned)host->monotonic_ms() ^ (unsigned)(uintptr_t)c;
+    c->rng = (uint64_t)host->monotonic_ms() ^ (uint64_t)(uintptr_t)c;
     int64_t tick = c->batch_time_ms / 4;
     host->set_tick(node, tick < TICK_MIN_MS ? TICK_MIN_MS : tick > TICK_MAX_MS ? TICK_MAX_MS : tick);
     /* Connect now, so a wrong address or password shows at start (a
@@ -311,12 +311,7 @@ static void count_written(struct ctx *c)
 
 static int64_t backoff_ms(struct ctx *c)
 {
-    int64_t cap = c->retry_base_ms;
-    for (unsigned i = 0; i < c->attempt && cap < c->retry_cap_ms; i++)
-        cap *= 2;
-    if (cap > c->retry_cap_ms)
-        cap = c->retry_cap_ms;
-    return cap > 0 ? (int64_t)(rand_r(&c->rng) % (unsigned)(cap + 1)) : 0;
+    return mf_backoff_delay_ms(c->attempt, c->retry_base_ms, c->retry_cap_ms, &c->rng);
 }
 
 static void log_error(struct ctx *c, pgc_class cls, size_t rows)

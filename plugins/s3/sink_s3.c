@@ -72,7 +72,7 @@ struct ctx {
     int64_t retry_at;
     unsigned attempt;
     int64_t retry_base_ms, retry_cap_ms;
-    unsigned rng;
+    uint64_t rng;
     uint64_t objects, records, retries;
     mf_metric *m_objects, *m_bytes, *m_records, *m_retries, *m_pending;
 };
@@ -235,7 +235,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->retry_cap_ms = 30000;
     mf_setting_int(settings, "retry_base", &c->retry_base_ms);
     mf_setting_int(settings, "retry_cap", &c->retry_cap_ms);
-    c->rng = (unsigned)host->monotonic_ms() ^ (unsigned)(uintptr_t)c;
+    c->rng = (uint64_t)host->monotonic_ms() ^ (uint64_t)(uintptr_t)c;
     c->m_objects = host->counter(node, "martflow_s3_objects_written_total", NULL, "Objects written (200 received)");
     c->m_bytes = host->counter(node, "martflow_s3_bytes_written_total", NULL, "Bytes of the objects written");
     c->m_records = host->counter(node, "martflow_s3_records_written_total", NULL, "Records in the objects written");
@@ -460,12 +460,7 @@ static void object_free(struct object *o, const mf_host *host, mf_node *node, bo
 
 static int64_t backoff_ms(struct ctx *c)
 {
-    int64_t cap = c->retry_base_ms;
-    for (unsigned i = 0; i < c->attempt && cap < c->retry_cap_ms; i++)
-        cap *= 2;
-    if (cap > c->retry_cap_ms)
-        cap = c->retry_cap_ms;
-    return cap > 0 ? (int64_t)(rand_r(&c->rng) % (unsigned)(cap + 1)) : 0;
+    return mf_backoff_delay_ms(c->attempt, c->retry_base_ms, c->retry_cap_ms, &c->rng);
 }
 
 /* Upload the sealed objects, oldest first. MF_OK: none left; MF_RETRY: a

@@ -77,6 +77,14 @@ const char *mf_json_kind_text(const json_t *value);
  * (which the engine refuses before init). */
 bool mf_setting_int(const json_t *settings, const char *name, int64_t *value);
 
+/* The delay before retry `attempt` (from 0) of a plugin's own retries (its
+ * server down), in ms: the engine's own doubling "full jitter", uniformly
+ * random in [0, min(cap_ms, base_ms * 2^attempt)], so workers retrying
+ * against a recovering server spread out instead of arriving in lockstep.
+ * base_ms / cap_ms: the pipeline's retry_base / retry_cap settings; *rng: the
+ * caller's state (one per thread), any seed. */
+int64_t mf_backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t *rng);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,46 @@
+/* gsp_keyed.c — see gsp_keyed.h. */
+#include "gsp_keyed.h"
+
+int64_t gsp_keyed_end_time(const gsp_keyed *g, int64_t max_out_of_order)
+{
+    int64_t end = mf_watermark_max(g->wm), restored = mf_keyed_watermark(g->keyed);
+    if (restored != MF_TIME_UNSET && restored != INT64_MAX &&
+        (end == MF_TIME_UNSET || end < restored + max_out_of_order))
+        end = restored + max_out_of_order;
+    return end;
+}
+
+int gsp_keyed_snapshot(const gsp_keyed *g, uint64_t checkpoint_id, mf_buffer *out)
+{
+    return mf_keyed_snapshot_checkpoint(g->keyed, checkpoint_id, out);
+}
+
+void gsp_keyed_commit(const gsp_keyed *g, uint64_t checkpoint_id)
+{
+    mf_keyed_commit(g->keyed, checkpoint_id);
+}
+
+struct count {
+    const gsp_keyed *g;
+    size_t n;
+};
+
+static int count_open(void *arg, void *state)
+{
+    struct count *c = arg;
+    c->n += c->g->is_open(state);
+    return MF_OK;
+}
+
+int gsp_keyed_restore(const gsp_keyed *g, const uint8_t *data, size_t len)
+{
+    struct count before = {.g = g}, after = {.g = g};
+    mf_keyed_each(g->keyed, count_open, &before);
+    int rc = mf_keyed_restore(g->keyed, data, len);
+    if (rc != MF_OK)
+        return rc;
+    mf_keyed_each(g->keyed, count_open, &after);
+    g->host->metric_add(g->m_open, (double)after.n - (double)before.n); /* size_t: fewer after is negative */
+    mf_watermark_set_floor(g->wm, mf_keyed_watermark(g->keyed));
+    return MF_OK;
+}
