@@ -15,9 +15,12 @@
 #
 # Services: kafka (Apache Kafka, KRaft single node, jars from Maven Central);
 #           postgres (PostgreSQL from Debian's packages, a throwaway test cluster);
-#           s3 (versitygw, built once with Go from its source, posix backend).
+#           s3 (versitygw, built once with Go from its source, posix backend;
+#           plain http, and a second gateway over the same data with https
+#           and virtual-host addressing).
 # `env` prints KAFKA_BOOTSTRAP, libpq's PGHOST PGPORT PGUSER PGDATABASE, and
-# S3_ENDPOINT S3_REGION S3_BUCKET S3_ACCESS_KEY S3_SECRET_KEY.
+# S3_ENDPOINT S3_REGION S3_BUCKET S3_ACCESS_KEY S3_SECRET_KEY, S3_HTTPS_ENDPOINT
+# S3_CA_FILE.
 #
 # Environment:
 #   MARTFLOW_SERVICES_DIR  state dir (data, logs, pids, ports)  [/tmp/martflow-services]
@@ -722,12 +725,97 @@ s3_answers() {  # any HTTP answer from the gateway (unsigned: 403)
     [[ $code =~ ^[2-5][0-9][0-9]$ ]]
 }
 
+vgw_launch() {  # vgw_launch PIDFILE LOG ARGS...: versitygw with ARGS, detached
+    local pidfile=$1 logfile=$2 i
+    shift 2
+    rm -f "$pidfile"
+    # Detached as Kafka is (see kafka_start); credentials through the environment,
+    # not the command line, so ps does not show them.
+    # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
+    ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY setsid nohup bash -c '
+        for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+        echo $$ >"$1"; shift; exec "$@"' _ "$pidfile" \
+        "$VGW_HOME/bin/versitygw" --region "$S3_REGION" --iam-dir "$S3_DIR/iam" --keep-alive --quiet "$@" \
+        </dev/null >"$logfile" 2>&1 8>&- 9>&- &
+    for ((i = 0; i < 50; i++)); do [[ -s $pidfile ]] && break; sleep 0.1; done
+}
+
+vgw_wait() {  # vgw_wait PIDFILE MATCH LOG ANSWERS_FN: until the gateway answers, or die
+    local pidfile=$1 match=$2 logfile=$3 answers=$4 t0
+    t0=$(now_ms)
+    while ! "$answers"; do
+        if ! pid_alive "$pidfile" "$match"; then
+            tail -n 40 "$logfile" >&2 || true
+            rm -f "$pidfile"
+            die "versitygw exited during start-up (log: $logfile)"
+        fi
+        if (($(now_ms) - t0 > START_TIMEOUT * 1000)); then
+            tail -n 40 "$logfile" >&2 || true
+            stop_pid "$pidfile" "$match" versitygw
+            die "versitygw did not answer within ${START_TIMEOUT}s (log: $logfile)"
+        fi
+        sleep 0.1
+    done
+}
+
+# A second gateway over the same data and users serves HTTPS, with
+# virtual-host addressing under "localhost" (curl resolves *.localhost to
+# the loopback itself, no DNS): https://localhost:PORT for BUCKET.localhost,
+# https://127.0.0.1:PORT path-style. Its certificate is signed by a CA made
+# once in the state dir (S3_CA_FILE).
+S3TLS_DIR=$STATE_DIR/s3-tls                   # port pid ca.pem server.pem server.key server.log
+s3tls_port()     { [[ -s $S3TLS_DIR/port ]] && cat "$S3TLS_DIR/port"; }
+s3tls_running()  { pid_alive "$S3TLS_DIR/pid" "$S3TLS_DIR/server.pem"; }
+s3tls_answers() {
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$S3TLS_DIR/ca.pem" \
+        "https://127.0.0.1:$(s3tls_port)/" 2>/dev/null || true)
+    [[ $code =~ ^[1-5][0-9][0-9]$ ]]
+}
+
+s3tls_certs() {  # a CA and a server certificate for localhost, BUCKET.localhost and 127.0.0.1
+    [[ -s $S3TLS_DIR/server.pem && -s $S3TLS_DIR/ca.pem ]] && return 0
+    command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install -y openssl)"
+    (
+        cd "$S3TLS_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=martflow test CA" \
+            -keyout ca.key -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+        printf 'subjectAltName=DNS:localhost,DNS:%s.localhost,IP:127.0.0.1\n' "$S3_BUCKET" >san.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile san.ext -out server.pem
+    ) >"$S3TLS_DIR/openssl.log" 2>&1 || die "making the test certificates failed (log: $S3TLS_DIR/openssl.log)"
+}
+
+s3tls_start() {  # after s3_start: the HTTPS gateway
+    local port
+    mkdir -p "$S3TLS_DIR"
+    s3tls_running && s3tls_answers && return 0
+    s3tls_certs
+    if [[ -s $S3TLS_DIR/port ]]; then
+        port=$(<"$S3TLS_DIR/port")
+        port_free "$port" || die "port 127.0.0.1:$port of the stopped https s3 server is taken by another process"
+    else
+        # shellcheck disable=SC2046 # one word per port
+        port=$(pick_port $(known_ports))
+        echo "$port" >"$S3TLS_DIR/port"
+    fi
+    local -a meta=()
+    [[ -d $S3_DIR/meta ]] && meta=(--sidecar "$S3_DIR/meta")
+    vgw_launch "$S3TLS_DIR/pid" "$S3TLS_DIR/server.log" --port "127.0.0.1:$port" \
+        --cert "$S3TLS_DIR/server.pem" --key "$S3TLS_DIR/server.key" --virtual-domain localhost \
+        posix "${meta[@]}" "$S3_DIR/data"
+    vgw_wait "$S3TLS_DIR/pid" "$S3TLS_DIR/server.pem" "$S3TLS_DIR/server.log" s3tls_answers
+}
+
 s3_start() {
     local t0 port i code
     mkdir -p "$S3_DIR"
     if s3_running; then
         if s3_answers; then
             log "s3 already running on $(s3_endpoint) (pid $(<"$S3_DIR/pid"))"
+            s3tls_start
+            s3_env >"$S3_DIR/env"
             return 0
         fi
         die "versitygw pid $(<"$S3_DIR/pid") does not answer on $(s3_endpoint); try: $0 restart s3"
@@ -754,37 +842,18 @@ s3_start() {
     [[ -f $S3_DIR/server.log ]] && mv -f "$S3_DIR/server.log" "$S3_DIR/server.log.prev"
     rm -f "$S3_DIR/pid"
     log "starting versitygw $VGW_VERSION on 127.0.0.1:$port (data $S3_DIR/data) ..."
-    # Detached as Kafka is (see kafka_start); credentials through the environment,
-    # not the command line, so ps does not show them.
-    # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
-    ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY setsid nohup bash -c '
-        for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
-        echo $$ >"$1"; shift; exec "$@"' _ "$S3_DIR/pid" \
-        "$VGW_HOME/bin/versitygw" --port "127.0.0.1:$port" --region "$S3_REGION" --iam-dir "$S3_DIR/iam" \
-        --keep-alive --quiet posix "${meta[@]}" "$S3_DIR/data" \
-        </dev/null >"$S3_DIR/server.log" 2>&1 8>&- 9>&- &
-    for ((i = 0; i < 50; i++)); do [[ -s $S3_DIR/pid ]] && break; sleep 0.1; done
-    while ! s3_answers; do
-        if ! s3_running; then
-            tail -n 40 "$S3_DIR/server.log" >&2 || true
-            rm -f "$S3_DIR/pid"
-            die "versitygw exited during start-up (log: $S3_DIR/server.log)"
-        fi
-        if (($(now_ms) - t0 > START_TIMEOUT * 1000)); then
-            tail -n 40 "$S3_DIR/server.log" >&2 || true
-            stop_pid "$S3_DIR/pid" "$S3_DIR/data" s3
-            die "versitygw did not answer within ${START_TIMEOUT}s (log: $S3_DIR/server.log)"
-        fi
-        sleep 0.1
-    done
+    vgw_launch "$S3_DIR/pid" "$S3_DIR/server.log" --port "127.0.0.1:$port" posix "${meta[@]}" "$S3_DIR/data"
+    vgw_wait "$S3_DIR/pid" "$S3_DIR/data" "$S3_DIR/server.log" s3_answers
     # the test bucket: 200 when made, 409 when it is there already (a restart)
     code=$(s3_request PUT "/$S3_BUCKET")
     [[ $code == 200 || $code == 409 ]] || die "creating bucket $S3_BUCKET on $(s3_endpoint) answered HTTP $code"
+    s3tls_start
     s3_env >"$S3_DIR/env"
-    log "s3 up on $(s3_endpoint) in $(since "$t0") (pid $(<"$S3_DIR/pid"), bucket $S3_BUCKET, log $S3_DIR/server.log)"
+    log "s3 up on $(s3_endpoint) and https://localhost:$(s3tls_port) in $(since "$t0") (pid $(<"$S3_DIR/pid"), bucket $S3_BUCKET, log $S3_DIR/server.log)"
 }
 
-s3_stop() {  # stop the gateway, keep data, bucket and port
+s3_stop() {  # stop the gateways, keep data, bucket, ports and certificates
+    stop_pid "$S3TLS_DIR/pid" "$S3TLS_DIR/server.pem" "s3 (https)"
     stop_pid "$S3_DIR/pid" "$S3_DIR/data" s3
     rm -f "$S3_DIR/env"
 }
@@ -792,6 +861,7 @@ s3_stop() {  # stop the gateway, keep data, bucket and port
 s3_env() {
     s3_running || return 0
     echo "export S3_ENDPOINT=$(s3_endpoint) S3_REGION=$S3_REGION S3_BUCKET=$S3_BUCKET S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY"
+    s3tls_running && echo "export S3_HTTPS_ENDPOINT=https://localhost:$(s3tls_port) S3_CA_FILE=$S3TLS_DIR/ca.pem"
 }
 
 s3_status() {

@@ -260,6 +260,7 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
     }
     struct mf_objstore_opts o = {.endpoint = s->s3_endpoint, .region = s->s3_region, .access_key = s->s3_access_key,
                                  .secret_key = s->s3_secret_key, .path_style = s->s3_path_style,
+                                 .ca_file = s->s3_ca_file, .insecure = s->s3_insecure,
                                  /* the main thread waits for it: an outage fails a checkpoint soon */
                                  .connect_timeout_ms = 5000, .timeout_ms = 60000};
     char *err = NULL;

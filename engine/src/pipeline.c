@@ -45,6 +45,10 @@ static const mf_option settings_options[] = {
               "checkpoints on s3://: the secret access key"),
     MF_OPTION(MF_OPT_BOOL, "s3_path_style", "false", 0, mf_settings, s3_path_style,
               "checkpoints on s3://: ENDPOINT/BUCKET/KEY addressing instead of BUCKET.ENDPOINT"),
+    MF_OPTION(MF_OPT_STRING, "s3_ca_file", "", 0, mf_settings, s3_ca_file,
+              "checkpoints on s3:// over https: PEM bundle to verify the server with; empty: the system's"),
+    MF_OPTION(MF_OPT_BOOL, "s3_insecure", "false", 0, mf_settings, s3_insecure,
+              "checkpoints on s3:// over https: do not verify the server's certificate (tests only)"),
     MF_OPTION(MF_OPT_STRING, "tenant", "", 0, mf_settings, tenant, "Tenant this pipeline serves"),
     MF_OPTION(MF_OPT_STRING, "data_dir", "", 0, mf_settings, data_dir,
               "Directory for the nodes' small state files; empty: $MARTFLOW_DATA_DIR/<pipeline>, else "

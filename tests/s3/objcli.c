@@ -42,6 +42,12 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+static bool env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, value) == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -54,7 +60,10 @@ int main(int argc, char **argv)
         .region = getenv("S3_REGION"),
         .access_key = getenv("S3_ACCESS_KEY"),
         .secret_key = getenv("S3_SECRET_KEY"),
-        .path_style = true,
+        /* S3_PATH_STYLE=0: virtual-host addressing; S3_CA_FILE / S3_INSECURE=1: https */
+        .path_style = !env_is("S3_PATH_STYLE", "0"),
+        .ca_file = getenv("S3_CA_FILE"),
+        .insecure = env_is("S3_INSECURE", "1"),
         .part_size = getenv("MF_PART_SIZE") ? strtoull(getenv("MF_PART_SIZE"), NULL, 10) : 0,
     };
     char *err = NULL;
