@@ -11,10 +11,11 @@ set -euo pipefail
 build_pkgs=(build-essential autoconf automake libtool pkg-config
             libjansson-dev libyaml-dev librdkafka-dev libpq-dev libcurl4-openssl-dev
             liblua5.4-dev libmicrohttpd-dev libcunit1-dev libssl-dev g++ libsimdjson-dev zlib1g-dev)
-# chromium: tests/gim/report_html.sh opens the report page headless.
+# chromium: tests/gim/report_html.sh opens the report page headless. openssl:
+# tests/services.sh makes the https S3 gateway's test certificates.
 # postgresql: the server of Debian's release (tests/services.sh runs its own
 # cluster from /usr/lib/postgresql/*/bin; psql comes with it)
-test_pkgs=(kcat openjdk-17-jre-headless maven curl valgrind python3 procps util-linux time iproute2 bc
+test_pkgs=(kcat openjdk-17-jre-headless maven curl openssl valgrind python3 procps util-linux time iproute2 bc
            postgresql chromium)
 
 case ${1:-build} in
