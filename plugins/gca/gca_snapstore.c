@@ -67,9 +67,10 @@ static char *pointed_key(mf_objstore *store, const char *pointer)
     return key;
 }
 
-int gca_snapstore_save(mf_objstore *store, const char *tenant, int64_t change_set, const void *doc, size_t len,
-                       char **why)
+int gca_snapstore_save(mf_objstore *store, const gca_snapshot *snap, const void *doc, size_t len, char **why)
 {
+    const char *tenant = snap->tenant;
+    int64_t change_set = snap->change_set;
     char *dir = mf_xasprintf("gca-snapshot-%s/", tenant);
     char *key = mf_xasprintf("%s" DOC_PREFIX "%020" PRId64 ".json", dir, change_set);
     char *pointer = mf_xasprintf("%s" POINTER, dir);
@@ -79,9 +80,14 @@ int gca_snapstore_save(mf_objstore *store, const char *tenant, int64_t change_se
         goto done;
     char sha[2 * MF_SHA256_LEN + 1];
     hex_sha256(doc, len, sha);
-    json_t *p = json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:s}", "format", GCA_POINTER_FORMAT, "version",
+    json_t *offsets = json_array();
+    for (size_t i = 0; i < snap->n_offsets; i++)
+        json_array_append_new(offsets, json_pack("{s:i, s:I}", "partition", (int)snap->offsets[i].partition, "offset",
+                                                 (json_int_t)snap->offsets[i].offset));
+    json_t *p = json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:s, s:s, s:o}", "format", GCA_POINTER_FORMAT, "version",
                           GCA_POINTER_VERSION, "tenant", tenant, "change_set", (json_int_t)change_set, "key", key,
-                          "size", (json_int_t)len, "sha256", sha);
+                          "size", (json_int_t)len, "sha256", sha, "topic", snap->topic ? snap->topic : "", "offsets",
+                          offsets);
     body = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     rc = mf_objstore_put(store, pointer, body, strlen(body), &err);

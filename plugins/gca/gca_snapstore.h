@@ -13,7 +13,9 @@
  * in both backends). Documents older than the previous one are removed
  * after the pointer moved (the previous one stays for a reader that read
  * the old pointer a moment ago). The pointer names its document with its
- * size and SHA-256, so a reader never takes a wrong or partial one.
+ * size and SHA-256, so a reader never takes a wrong or partial one, and
+ * repeats the document's topic and offsets: the kafka source's
+ * `start_offsets` reads them there without knowing the GCA format.
  *
  * GCA writes (source configdb); GSP reads (source gcasnapshot, and the
  * kafka source's start_offsets).
@@ -30,15 +32,17 @@
 
 #include <martflow/objstore.h>
 
+#include "gca_snapshot.h"
+
 #define GCA_POINTER_FORMAT "martflow.gca.snapshot.pointer"
 #define GCA_POINTER_VERSION 1
 
-/* Store the document doc[0..len) of tenant's change set as the latest
+/* Store the document doc[0..len), written from snap (its tenant,
+ * change_set, topic and offsets go into the pointer), as the latest
  * snapshot. MF_OBJ_OK, or an mf_obj_status with *why (MF_OBJ_RETRY: try
  * again later). A failure of the clean-up of old documents is not one
  * (they are removed by a later save). */
-int gca_snapstore_save(mf_objstore *store, const char *tenant, int64_t change_set, const void *doc, size_t len,
-                       char **why);
+int gca_snapstore_save(mf_objstore *store, const gca_snapshot *snap, const void *doc, size_t len, char **why);
 
 /* The latest document of tenant into *doc (malloc'd, NUL-terminated, *len
  * bytes; the caller frees it) and its key into *key (malloc'd, for logs;

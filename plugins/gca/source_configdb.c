@@ -220,9 +220,9 @@ static int do_snapshot(struct ctx *c)
     }
     mf_buffer_reset(&c->doc);
     gca_snapshot_write(&snap, &c->doc);
-    free(snap.offsets);
     char *err = NULL;
-    int rc = gca_snapstore_save(c->store, c->tenant, c->next_set, c->doc.data, c->doc.len, &err);
+    int rc = gca_snapstore_save(c->store, &snap, c->doc.data, c->doc.len, &err);
+    free(snap.offsets);
     if (rc != MF_OBJ_OK) {
         c->host->log(c->node, rc == MF_OBJ_RETRY ? MF_LOG_WARN : MF_LOG_ERROR,
                      "cannot write the snapshot of change set %" PRId64 ": %s%s", c->next_set, err ? err : "",

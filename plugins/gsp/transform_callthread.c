@@ -400,10 +400,26 @@ static int flush(void *vctx, mf_flush_reason reason)
 
 /* With a checkpoint store: the inputs absorbed so far are covered by this
  * snapshot, so their acks are held only until it completes (commit). */
+/* The bytes: "CTC1", the length of the keyed part (8 bytes, little-endian),
+ * the keyed part (mf_keyed), then the configuration cache (call_config_save;
+ * every worker holds all of it: broadcast). Older checkpoints hold the keyed
+ * part alone. */
+#define SNAP_MAGIC "CTC1"
+
 static int snapshot(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
 {
     struct ctx *c = vctx;
-    return mf_keyed_snapshot_checkpoint(c->keyed, checkpoint_id, out);
+    size_t at = out->len;
+    uint8_t head[12] = {'C', 'T', 'C', '1'};
+    mf_buffer_append(out, head, sizeof head);
+    int rc = mf_keyed_snapshot_checkpoint(c->keyed, checkpoint_id, out);
+    if (rc != MF_OK)
+        return rc;
+    uint64_t keyed = out->len - at - sizeof head;
+    for (int i = 0; i < 8; i++)
+        out->data[at + 4 + i] = (uint8_t)(keyed >> (8 * i));
+    call_config_save(c->config, out);
+    return MF_OK;
 }
 
 static int commit(void *vctx, uint64_t checkpoint_id)
@@ -425,7 +441,19 @@ static int restore(void *vctx, const uint8_t *data, size_t len)
     struct ctx *c = vctx;
     size_t before = 0, after = 0;
     mf_keyed_each(c->keyed, count_open, &before);
-    int rc = mf_keyed_restore(c->keyed, data, len);
+    size_t keyed = len;
+    if (len >= 12 && memcmp(data, SNAP_MAGIC, 4) == 0) {
+        uint64_t k = 0;
+        for (int i = 0; i < 8; i++)
+            k |= (uint64_t)data[4 + i] << (8 * i);
+        if (k > len - 12 || !call_config_load(c->config, data + 12 + k, len - 12 - k)) {
+            c->host->log(c->node, MF_LOG_ERROR, "the configuration in the checkpoint is malformed");
+            return MF_FATAL;
+        }
+        data += 12;
+        keyed = (size_t)k;
+    }
+    int rc = mf_keyed_restore(c->keyed, data, keyed);
     if (rc != MF_OK)
         return rc;
     mf_keyed_each(c->keyed, count_open, &after);

@@ -221,17 +221,22 @@ static void test_snapstore(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     void *doc = NULL;
     size_t len = 0;
+    gca_offset offs[1] = {{0, 107}};
     CU_ASSERT_EQUAL(gca_snapstore_load(s, "t1", &doc, &len, &key, &err), MF_OBJ_NOT_FOUND);
-    CU_ASSERT_EQUAL(gca_snapstore_save(s, "t1", 10, "first", 5, &err), MF_OBJ_OK);
-    CU_ASSERT_EQUAL(gca_snapstore_save(s, "t1", 11, "second!", 7, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_save(s, &(gca_snapshot){.tenant = "t1", .topic = "gca-cfg", .change_set = 10, .offsets = offs, .n_offsets = 1}, "first", 5, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_save(s, &(gca_snapshot){.tenant = "t1", .topic = "gca-cfg", .change_set = 11, .offsets = offs, .n_offsets = 1}, "second!", 7, &err), MF_OBJ_OK);
     CU_ASSERT_EQUAL(gca_snapstore_load(s, "t1", &doc, &len, &key, &err), MF_OBJ_OK);
     CU_ASSERT_EQUAL(len, 7);
     CU_ASSERT_EQUAL(memcmp(doc, "second!", 7), 0);
     CU_ASSERT_STRING_EQUAL(key, "gca-snapshot-t1/cs-00000000000000000011.json");
     free(doc);
     free(key);
+    /* the pointer repeats the topic and offsets (for the kafka source) */
+    CU_ASSERT_EQUAL(mf_objstore_get(s, "gca-snapshot-t1/LATEST", &doc, &len, &err), MF_OBJ_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(doc, "\"topic\":\"gca-cfg\",\"offsets\":[{\"partition\":0,\"offset\":107}]"));
+    free(doc);
     /* a third save removes the first document, keeps the previous one */
-    CU_ASSERT_EQUAL(gca_snapstore_save(s, "t1", 12, "third", 5, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_save(s, &(gca_snapshot){.tenant = "t1", .topic = "gca-cfg", .change_set = 12, .offsets = offs, .n_offsets = 1}, "third", 5, &err), MF_OBJ_OK);
     snprintf(path, sizeof path, "%s/sub/gca-snapshot-t1/cs-00000000000000000010.json", dir);
     CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
     snprintf(path, sizeof path, "%s/sub/gca-snapshot-t1/cs-00000000000000000011.json", dir);
