@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <martflow/martflow.h>
 
+#include "cfgdb_set.h"
 #include "gca_snapstore.h"
 
 #define POINTER "LATEST"
@@ -88,7 +89,7 @@ int gca_snapstore_save(mf_objstore *store, const gca_snapshot *snap, const void 
                           GCA_POINTER_VERSION, "tenant", tenant, "change_set", (json_int_t)change_set, "key", key,
                           "size", (json_int_t)len, "sha256", sha, "topic", snap->topic ? snap->topic : "", "offsets",
                           offsets);
-    body = json_dumps(p, JSON_COMPACT);
+    body = cfgdb_json_text(p, JSON_COMPACT, NULL); /* malloc'd: not json_dumps (the engine's jansson allocator) */
     json_decref(p);
     rc = mf_objstore_put(store, pointer, body, strlen(body), &err);
     if (rc != MF_OBJ_OK)

@@ -202,7 +202,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     }
     c->tenant = mf_xstrdup(tenant);
     json_t *tj = json_string(tenant);
-    c->tenant_json = json_dumps(tj, JSON_ENCODE_ANY);
+    c->tenant_json = cfgdb_json_text(tj, 0, NULL);
     json_decref(tj);
     char *err = NULL;
     struct mf_objstore_opts base = {.connect_timeout_ms = 5000, .timeout_ms = 120000};
