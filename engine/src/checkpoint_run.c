@@ -263,8 +263,19 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
                                  .ca_file = s->s3_ca_file, .insecure = s->s3_insecure,
                                  /* the main thread waits for it: an outage fails a checkpoint soon */
                                  .connect_timeout_ms = 5000, .timeout_ms = 60000};
-    char *err = NULL;
+    char *err = NULL, *file_access = NULL, *file_secret = NULL;
+    if (s->s3_secret_file && *s->s3_secret_file && strncmp(s->checkpoints, "s3://", 5) == 0) {
+        char why[512];
+        if (!mf_secret_read_s3_keys(s->s3_secret_file, &file_access, &file_secret, why, sizeof why)) {
+            *error = mf_xasprintf("settings.s3_secret_file: %s", why);
+            return false;
+        }
+        o.access_key = file_access;
+        o.secret_key = file_secret;
+    }
     rt->ckpt = mf_ckpt_store_open(s->checkpoints, &o, rt->def->name, &err);
+    mf_secret_text_free(file_access);
+    mf_secret_text_free(file_secret);
     if (!rt->ckpt) {
         *error = mf_xasprintf("settings.checkpoints: %s", err ? err : "cannot open");
         free(err);

@@ -14,6 +14,7 @@ struct stream {
     int64_t max_ms;  /* highest event time, MF_TIME_UNSET: none yet */
     int64_t last_ms; /* monotonic ms of its last record, or when it became known */
     bool seen;       /* it delivered a record (with or without event time) */
+    bool ended;      /* its upstream finished: it never counts again */
 };
 
 struct mf_watermark {
@@ -23,6 +24,7 @@ struct mf_watermark {
     bool restored;
     struct stream *s;
     uint32_t n, cap;
+    uint32_t open_from; /* streams below it are all ended (sync skips them) */
 };
 
 mf_watermark *mf_watermark_new(int64_t bound_ms, int64_t idle_timeout_ms)
@@ -74,12 +76,34 @@ bool mf_watermark_observe(mf_watermark *w, uint32_t stream, int64_t time_ms, int
     return true;
 }
 
+void mf_watermark_end(mf_watermark *w, uint32_t stream)
+{
+    if (stream == MF_STREAM_NONE)
+        return;
+    mf_watermark_streams(w, stream + 1, 0);
+    w->s[stream].ended = true;
+    while (w->open_from < w->n && w->s[w->open_from].ended)
+        w->open_from++;
+}
+
+void mf_watermark_sync(mf_watermark *w, const mf_host *host, mf_node *node, int64_t now_ms)
+{
+    mf_watermark_streams(w, host->stream_count(node), now_ms);
+    if (!MF_HOST_HAS(host, stream_ended))
+        return;
+    for (uint32_t i = w->open_from; i < w->n; i++)
+        if (!w->s[i].ended && host->stream_ended(node, i))
+            mf_watermark_end(w, i);
+}
+
 int64_t mf_watermark_get(mf_watermark *w, int64_t now_ms)
 {
     int64_t low = INT64_MAX;
     bool any = false;
     for (uint32_t i = 0; i < w->n; i++) {
         const struct stream *s = &w->s[i];
+        if (s->ended)
+            continue; /* nothing more comes: it holds nothing back */
         if (w->idle > 0 && now_ms - s->last_ms >= w->idle)
             continue; /* idle */
         if (s->max_ms == MF_TIME_UNSET) {

@@ -351,6 +351,11 @@ static uint32_t host_stream_count(mf_node *n)
     return n->g->def->kind == MF_KIND_SOURCE ? 0 : mf_streams_count(n);
 }
 
+static bool host_stream_ended(mf_node *n, uint32_t stream)
+{
+    return n->g->def->kind != MF_KIND_SOURCE && mf_streams_ended(n, stream);
+}
+
 static void host_source_streams(mf_node *n, const mf_origin *streams, size_t count)
 {
     if (n->g->def->kind == MF_KIND_SOURCE)
@@ -407,4 +412,5 @@ void mf_host_init(mf_host *h)
     h->record_stream = host_record_stream;
     h->stream_count = host_stream_count;
     h->source_streams = host_source_streams;
+    h->stream_ended = host_stream_ended;
 }

@@ -24,7 +24,7 @@ typedef struct mf_settings {
     int64_t checkpoint_ms;        /* interval between checkpoints; 0: none */
     const char *checkpoints;      /* "" = no checkpoint store */
     int64_t checkpoint_retain;
-    const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key, *s3_ca_file;
+    const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key, *s3_secret_file, *s3_ca_file;
     bool s3_path_style, s3_insecure;
     /* not a setting: `run --from-checkpoint` (NULL: the latest; "none": none) */
     const char *from_checkpoint;

@@ -182,3 +182,19 @@ bool mf_secret_read_json(const char *path, mf_secret_field *fields, size_t n, ch
         mf_secret_fields_free(fields, n);
     return ok;
 }
+
+bool mf_secret_read_s3_keys(const char *path, char **access_key, char **secret_key, char *error, size_t error_cap)
+{
+    *access_key = *secret_key = NULL;
+    mf_secret_field f[2] = {{.name = "accessKey", .secret = false}, {.name = "secretKey", .secret = true}};
+    if (!mf_secret_read_json(path, f, 2, error, error_cap))
+        return false;
+    if (!f[0].value || !f[1].value) {
+        set_error(error, error_cap, "secret file %s: needs the members accessKey and secretKey", path);
+        mf_secret_fields_free(f, 2);
+        return false;
+    }
+    *access_key = f[0].value;
+    *secret_key = f[1].value;
+    return true;
+}

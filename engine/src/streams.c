@@ -133,6 +133,19 @@ uint32_t mf_streams_count(mf_node *n)
     return table(n)->n;
 }
 
+bool mf_streams_ended(mf_node *n, uint32_t id)
+{
+    const struct mf_stream_table *t = table(n);
+    if (id >= t->n)
+        return false;
+    /* eos_from is the worker thread's own (it pops the end-of-stream
+     * messages), as is the stream table: no lock */
+    for (size_t i = 0; i < n->n_producers; i++)
+        if (n->producers[i] == t->v[id].from)
+            return n->eos_from[i];
+    return false;
+}
+
 static void free_announced(mf_node *n)
 {
     for (size_t i = 0; i < n->n_announced; i++)

@@ -14,6 +14,7 @@
 #define MF_STREAMS_H
 
 #include <martflow/record.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,8 @@ struct mf_node;
 /* rec's stream id for worker n (MF_STREAM_NONE: not of an input batch). */
 uint32_t mf_streams_of(struct mf_node *n, const mf_record *rec);
 uint32_t mf_streams_count(struct mf_node *n);
+/* Has the upstream worker of stream id sent its end of stream (host->stream_ended)? */
+bool mf_streams_ended(struct mf_node *n, uint32_t id);
 /* Source worker src reads these (topic, partition) now; copied. */
 void mf_streams_announce(struct mf_node *src, const mf_origin *v, size_t count);
 /* Free n's table and announcements (at teardown). */

@@ -7,13 +7,15 @@
  * published (cfgdb_diff), emit one gca-cfg record per change, and once every
  * record of that change set is acknowledged (delivered to Kafka by the sink
  * downstream) read the topic's end offsets (gca_offsets) and write the
- * snapshot (gca_snapshot, gca_store). Only then does the change set count as
+ * snapshot (gca_snapshot, gca_snapstore: the engine's object store, s3:// or
+ * file://). Only then does the change set count as
  * published: a crash before the snapshot emits it again at the next start
  * (the same objects, versions no lower), never loses it. A start loads the
  * last snapshot and diffs against it, so nothing is emitted when nothing
  * changed.
  *
- * Phases: IDLE (waiting for the next read) -> EMITTING (a batch of records
+ * Phases: LOAD (the last snapshot read at start; an unreachable store is
+ * retried) -> IDLE (waiting for the next read) -> EMITTING (a batch of records
  * per poll) -> DELIVERING (waiting for the acks) -> SNAPSHOT -> IDLE. A
  * failed read is retried with the engine's backoff (MF_RETRY) and never
  * taken for an empty configuration.
@@ -30,12 +32,11 @@
 #include "cfgdb_read.h"
 #include "gca_offsets.h"
 #include "gca_snapshot.h"
-#include "gca_store.h"
+#include "gca_snapstore.h"
 
 #define IDLE_SLEEP_MS 100
-#define SNAPSHOT_PREFIX "gca-snapshot-"
 
-enum phase { P_IDLE, P_EMITTING, P_DELIVERING, P_SNAPSHOT };
+enum phase { P_LOAD, P_IDLE, P_EMITTING, P_DELIVERING, P_SNAPSHOT };
 
 struct ctx {
     struct pgc_opts pg;
@@ -51,9 +52,9 @@ struct ctx {
     mf_node *node;
     const mf_host *host;
     pgc *db;
-    gca_store *store;
+    mf_objstore *store;
     gca_offsets *offsets;
-    char *tenant, *tenant_json, *snap_name;
+    char *tenant, *tenant_json;
 
     cfgdb_set cur;  /* the configuration as last published (in the snapshot) */
     cfgdb_set next; /* the read being published */
@@ -81,7 +82,8 @@ static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_DURATION, "poll", "30s", 0, struct ctx, poll_ms, 100, 86400000,
                     "How often the configuration database is read and diffed"),
     MF_OPTION(MF_OPT_STRING, "snapshots", "", 0, struct ctx, snapshots,
-              "Where the GCA snapshot is kept: file:///dir (empty: the node's data_dir)"),
+              "Where the GCA snapshot is kept: s3://BUCKET/PREFIX (settings s3_*) or file:///DIR (empty: the "
+              "node's data_dir)"),
     MF_OPTION(MF_OPT_STRING, "topic", "", 0, struct ctx, topic,
               "The gca-cfg topic the sink writes to: its end offsets go into each snapshot (empty: none recorded)"),
     MFK_COMMON_OPTIONS(struct ctx),
@@ -218,11 +220,15 @@ static int do_snapshot(struct ctx *c)
     }
     mf_buffer_reset(&c->doc);
     gca_snapshot_write(&snap, &c->doc);
+    char *err = NULL;
+    int rc = gca_snapstore_save(c->store, &snap, c->doc.data, c->doc.len, &err);
     free(snap.offsets);
-    if (!gca_store_save(c->store, c->snap_name, c->doc.data, c->doc.len, why, sizeof why)) {
-        c->host->log(c->node, MF_LOG_WARN, "cannot write the snapshot of change set %" PRId64 ": %s; retrying",
-                     c->next_set, why);
-        return MF_RETRY;
+    if (rc != MF_OBJ_OK) {
+        c->host->log(c->node, rc == MF_OBJ_RETRY ? MF_LOG_WARN : MF_LOG_ERROR,
+                     "cannot write the snapshot of change set %" PRId64 ": %s%s", c->next_set, err ? err : "",
+                     rc == MF_OBJ_RETRY ? "; retrying" : "");
+        free(err);
+        return rc == MF_OBJ_RETRY ? MF_RETRY : MF_FATAL;
     }
     c->host->metric_set(c->m_snap_time, (double)snap.time_ms / 1000.0);
     c->host->metric_set(c->m_snap_bytes, (double)c->doc.len);
@@ -230,8 +236,8 @@ static int do_snapshot(struct ctx *c)
     mf_buffer_free(&c->doc); /* 19 MB at 100,000 objects: not kept between change sets */
     if (c->changes.n)
         c->host->metric_add(c->m_change_sets, 1);
-    c->host->log(c->node, MF_LOG_INFO, "snapshot of change set %" PRId64 " written: %zu objects, %zu bytes, %s/%s",
-                 c->next_set, c->next.n, doc_len, gca_store_where(c->store), c->snap_name);
+    c->host->log(c->node, MF_LOG_INFO, "snapshot of change set %" PRId64 " written: %zu objects, %zu bytes, %s",
+                 c->next_set, c->next.n, doc_len, mf_objstore_url(c->store));
     c->change_set = c->next_set;
     cfgdb_set_move(&c->cur, &c->next);
     c->changes.n = c->changes.upserts = c->changes.deletes = 0;
@@ -242,6 +248,8 @@ static int do_snapshot(struct ctx *c)
     return c->done ? MF_EOF : MF_OK;
 }
 
+static int load_snapshot(struct ctx *c);
+
 static int poll_cb(void *vctx, int timeout_ms)
 {
     struct ctx *c = vctx;
@@ -250,6 +258,12 @@ static int poll_cb(void *vctx, int timeout_ms)
     if (c->offsets)
         gca_offsets_serve(c->offsets);
     switch (c->phase) {
+    case P_LOAD: {
+        int st = load_snapshot(c);
+        if (st == MF_OK)
+            c->phase = P_IDLE;
+        return st;
+    }
     case P_IDLE:
         if (c->host->monotonic_ms() < c->next_read_at) {
             wait_a_little(c, timeout_ms, c->next_read_at);
@@ -293,30 +307,33 @@ static bool tenant_ok(const char *t)
 
 static int load_snapshot(struct ctx *c)
 {
-    char why[1024];
-    mf_buffer buf = {0};
+    char why[1024], *err = NULL, *key = NULL;
+    void *data = NULL;
+    size_t len = 0;
     gca_snapshot snap;
+    const char *where = mf_objstore_url(c->store);
     int st = MF_FATAL;
-    int rc = gca_store_load(c->store, c->snap_name, &buf, why, sizeof why);
-    if (rc == 0) {
-        c->host->log(c->node, MF_LOG_INFO, "no snapshot at %s/%s: the whole configuration is published",
-                     gca_store_where(c->store), c->snap_name);
-        mf_buffer_free(&buf);
+    int rc = gca_snapstore_load(c->store, c->tenant, &data, &len, &key, &err);
+    if (rc == MF_OBJ_NOT_FOUND) {
+        c->host->log(c->node, MF_LOG_INFO, "no snapshot of tenant '%s' in %s: the whole configuration is published",
+                     c->tenant, where);
         return MF_OK;
     }
-    if (rc < 0) {
-        c->host->log(c->node, MF_LOG_ERROR, "cannot read the snapshot: %s", why);
+    if (rc != MF_OBJ_OK) {
+        c->host->log(c->node, rc == MF_OBJ_RETRY ? MF_LOG_WARN : MF_LOG_ERROR, "cannot read the snapshot: %s%s",
+                     err ? err : where, rc == MF_OBJ_RETRY ? "; retrying" : "");
+        st = rc == MF_OBJ_RETRY ? MF_RETRY : MF_FATAL;
         goto done;
     }
-    if (!gca_snapshot_read(buf.data, buf.len, &snap, why, sizeof why)) {
-        c->host->log(c->node, MF_LOG_ERROR, "the snapshot %s/%s is unusable (%s): remove it to publish the whole "
-                     "configuration again", gca_store_where(c->store), c->snap_name, why);
+    if (!gca_snapshot_read(data, len, &snap, why, sizeof why)) {
+        c->host->log(c->node, MF_LOG_ERROR, "the snapshot %s in %s is unusable (%s): remove it to publish the whole "
+                     "configuration again", key, where, why);
         gca_snapshot_free(&snap);
         goto done;
     }
     if (strcmp(snap.tenant, c->tenant) != 0) {
-        c->host->log(c->node, MF_LOG_ERROR, "the snapshot %s/%s is tenant '%s''s, not '%s'",
-                     gca_store_where(c->store), c->snap_name, snap.tenant, c->tenant);
+        c->host->log(c->node, MF_LOG_ERROR, "the snapshot %s in %s is tenant '%s''s, not '%s'", key, where,
+                     snap.tenant, c->tenant);
         gca_snapshot_free(&snap);
         goto done;
     }
@@ -324,22 +341,35 @@ static int load_snapshot(struct ctx *c)
     cfgdb_set_move(&c->cur, &snap.objects);
     c->have_snapshot = true;
     set_gauges(c, &c->cur);
-    c->host->log(c->node, MF_LOG_INFO, "snapshot of change set %" PRId64 " loaded: %zu objects", c->change_set,
-                 c->cur.n);
+    c->host->log(c->node, MF_LOG_INFO, "snapshot of change set %" PRId64 " loaded from %s (%s): %zu objects",
+                 c->change_set, where, key, c->cur.n);
     gca_snapshot_free(&snap);
     st = MF_OK;
 done:
-    mf_buffer_free(&buf);
+    free(data);
+    free(key);
+    free(err);
     return st;
 }
 
 /* check-time: what option types cannot say. */
 static void validate(const json_t *config, mf_check *check)
 {
-    char why[512];
     const json_t *snaps = json_object_get(config, "snapshots"), *tenant = json_object_get(config, "tenant");
-    if (json_is_string(snaps) && !gca_store_check_url(json_string_value(snaps), why, sizeof why))
-        check->problem(check, snaps, "%s", why);
+    const char *url = json_string_value(snaps);
+    if (url && *url && strncmp(url, "s3://", 5) != 0 && strncmp(url, "file:///", 8) != 0 && url[0] != '/')
+        check->problem(check, snaps, "snapshots '%s': give s3://BUCKET/PREFIX or file:///DIR", url);
+    if (url && strncmp(url, "s3://", 5) == 0) {
+        /* the URL's syntax (bucket, prefix) as open will judge it; no request
+         * is made, the credentials are the settings' at run time */
+        struct mf_objstore_opts probe = {.access_key = "-", .secret_key = "-"};
+        char *err = NULL;
+        mf_objstore *st = mf_objstore_open(url, &probe, &err);
+        if (!st)
+            check->problem(check, snaps, "snapshots: %s", err ? err : "not a usable s3:// location");
+        mf_objstore_close(st);
+        free(err);
+    }
     if (json_is_string(tenant) && json_string_length(tenant) && !tenant_ok(json_string_value(tenant)))
         check->problem(check, tenant, "tenant must be 1..200 characters of [A-Za-z0-9._-]");
 }
@@ -380,7 +410,6 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     json_t *tj = json_string(tenant);
     c->tenant_json = cfgdb_json_text(tj, 0, NULL);
     json_decref(tj);
-    c->snap_name = mf_xasprintf(SNAPSHOT_PREFIX "%s.json", tenant);
 
     pgc_error err;
     c->db = pgc_new(&c->pg, "martflow-gca", host, node, &err);
@@ -388,18 +417,25 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_ERROR, "%s", err.message);
         return MF_FATAL;
     }
-    const char *fallback = NULL, *derr = NULL;
-    char why[1024];
+    char *url = NULL, *oerr = NULL;
     if (!*c->snapshots) {
-        fallback = host->data_dir(node, &derr);
-        if (!fallback) {
+        const char *derr = NULL, *dir = host->data_dir(node, &derr);
+        if (!dir) {
             host->log(node, MF_LOG_ERROR, "no place for the snapshot: %s", derr ? derr : "no data_dir");
             return MF_FATAL;
         }
+        url = mf_xasprintf("file://%s", dir);
+    } else {
+        /* an absolute directory, as earlier builds took it */
+        url = c->snapshots[0] == '/' ? mf_xasprintf("file://%s", c->snapshots) : mf_xstrdup(c->snapshots);
     }
-    c->store = gca_store_new(c->snapshots, fallback, why, sizeof why);
+    /* the snapshot waits for each change set: an outage retries soon */
+    struct mf_objstore_opts base = {.connect_timeout_ms = 5000, .timeout_ms = 120000};
+    c->store = mf_objstore_open_settings(url, host->settings(node), &base, &oerr);
+    free(url);
     if (!c->store) {
-        host->log(node, MF_LOG_ERROR, "%s", why);
+        host->log(node, MF_LOG_ERROR, "snapshots: %s", oerr ? oerr : "cannot open");
+        free(oerr);
         return MF_FATAL;
     }
     if (*c->topic) {
@@ -407,14 +443,15 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         if (!c->offsets)
             return MF_FATAL;
     }
-    return load_snapshot(c);
+    c->phase = P_LOAD; /* in poll: an unreachable store is retried with the engine's backoff */
+    return MF_OK;
 }
 
 static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
     pgc_free(c->db);
-    gca_store_free(c->store);
+    mf_objstore_close(c->store);
     gca_offsets_free(c->offsets);
     cfgdb_set_free(&c->cur);
     cfgdb_set_free(&c->next);
@@ -423,7 +460,6 @@ static void free_cb(void *vctx)
     mf_buffer_free(&c->doc);
     free(c->tenant);
     free(c->tenant_json);
-    free(c->snap_name);
 }
 
 MF_PLUGIN_DEFINE = {

@@ -137,3 +137,13 @@ const char *call_config_switch_of(void *arg, const char *tenant, size_t tenant_l
     cfg_dn d;
     return cfg_cache_dn(cc->cache, tenant, tenant_len, name, len, &d) && !d.ambiguous ? d.switch_name : "";
 }
+
+void call_config_save(const call_config *cc, mf_buffer *out)
+{
+    cfg_cache_save(cc->cache, out);
+}
+
+bool call_config_load(call_config *cc, const uint8_t *data, size_t len)
+{
+    return cfg_cache_load(cc->cache, data, len);
+}

@@ -43,4 +43,11 @@ void call_config_unknown_person(call_config *cc, const char *tenant, size_t tena
 const char *call_config_switch_of(void *cc, const char *tenant, size_t tenant_len, bool agent, const char *name,
                                   size_t len);
 
+/* The cache as bytes for callthread's checkpoint (cfg_cache_save), and
+ * back (replacing what it holds; false: malformed). The configuration is in
+ * the checkpoint so that gca-cfg may resume at the checkpoint's offsets
+ * instead of being read again from the snapshot or the topic's start. */
+void call_config_save(const call_config *cc, mf_buffer *out);
+bool call_config_load(call_config *cc, const uint8_t *data, size_t len);
+
 #endif

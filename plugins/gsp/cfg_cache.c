@@ -160,6 +160,7 @@ struct tenant {
     char *name;
     size_t name_len;
     struct map map;
+    struct map dead; /* [type][dbid] -> the version of its delete (an int64_t), while it is not recreated */
     size_t n_objects;
 };
 
@@ -167,6 +168,7 @@ struct cfg_cache {
     struct tenant *t;
     size_t n_t;
     size_t max_objects, n_objects;
+    size_t n_dead; /* tombstones, at most max_objects */
 };
 
 cfg_cache *cfg_cache_new(size_t max_objects)
@@ -209,12 +211,21 @@ static void clear(cfg_cache *c)
                 free(e);
             }
         free(m->b);
+        struct map *d = &c->t[i].dead;
+        for (size_t b = 0; b < d->cap; b++)
+            for (struct entry *e = d->b[b], *next; e; e = next) {
+                next = e->next;
+                free(e->val);
+                free(e);
+            }
+        free(d->b);
         free(c->t[i].name);
     }
     free(c->t);
     c->t = NULL;
     c->n_t = 0;
     c->n_objects = 0;
+    c->n_dead = 0;
 }
 
 void cfg_cache_free(cfg_cache *c)
@@ -290,6 +301,45 @@ static void unindex_obj(struct tenant *t, cfg_obj *o)
         }
 }
 
+/* Tombstones: the version of an object's delete, kept while the object is
+ * absent, so that an upsert older than the delete, arriving after it, is
+ * stale rather than a resurrection. That happens when two inputs race: the
+ * GCA snapshot (source gcasnapshot) and the gca-cfg topic read from the
+ * snapshot's offsets reach a node in any interleaving. */
+static int64_t dead_version(const struct tenant *t, const struct key *k)
+{
+    const int64_t *v = map_get(&t->dead, k->b, sizeof k->b);
+    return v ? *v : -1;
+}
+
+static void bury(cfg_cache *c, struct tenant *t, const struct key *k, int64_t version)
+{
+    if (version < 0)
+        return; /* a delete without a version orders nothing */
+    int64_t *v = map_get(&t->dead, k->b, sizeof k->b);
+    if (v) {
+        if (version > *v)
+            *v = version;
+        return;
+    }
+    if (c->n_dead >= c->max_objects)
+        return; /* bounded: beyond, a late older upsert could come back (counted as applied) */
+    v = mf_xmalloc(sizeof *v);
+    *v = version;
+    map_put(&t->dead, k->b, sizeof k->b, v);
+    c->n_dead++;
+}
+
+static void unbury(cfg_cache *c, struct tenant *t, const struct key *k)
+{
+    int64_t *v = map_get(&t->dead, k->b, sizeof k->b);
+    if (!v)
+        return;
+    map_del(&t->dead, k->b, sizeof k->b);
+    free(v);
+    c->n_dead--;
+}
+
 /* Put o (owned, o->tenant not yet set) in place of the object of its
  * identity, if any. */
 static cfg_result put_obj(cfg_cache *c, const char *tenant, cfg_obj *o)
@@ -301,11 +351,17 @@ static cfg_result put_obj(cfg_cache *c, const char *tenant, cfg_obj *o)
         obj_free(o);
         return CFG_STALE;
     }
+    int64_t dead = old ? -1 : dead_version(t, &k);
+    if (dead >= 0 && o->version >= 0 && dead >= o->version) {
+        obj_free(o);
+        return CFG_STALE; /* deleted after this version */
+    }
     if (!old && c->n_objects >= c->max_objects) {
         obj_free(o);
         return CFG_FULL;
     }
     o->tenant = t->name;
+    unbury(c, t, &k);
     if (old) {
         unindex_obj(t, old);
         obj_free(old);
@@ -413,13 +469,16 @@ static void get_refs(cfg_obj *o, const json_t *arr, const char *field)
 cfg_result cfg_cache_apply(cfg_cache *c, const cfg_change *ch)
 {
     if (ch->is_delete) {
-        struct tenant *t = find_tenant(c, ch->tenant, strlen(ch->tenant));
+        struct tenant *t = tenant_of(c, ch->tenant);
         struct key k = id_key((unsigned char)ch->type, ch->dbid);
-        cfg_obj *old = t ? map_get(&t->map, k.b, sizeof k.b) : NULL;
-        if (!old)
+        cfg_obj *old = map_get(&t->map, k.b, sizeof k.b);
+        if (!old) {
+            bury(c, t, &k, ch->version);
             return CFG_ABSENT;
+        }
         if (ch->version >= 0 && old->version > ch->version)
             return CFG_STALE;
+        bury(c, t, &k, ch->version);
         unindex_obj(t, old);
         map_del(&t->map, k.b, sizeof k.b);
         obj_free(old);

@@ -8,8 +8,12 @@
  * (cfg_rows.h).
  *
  * Identity is {tenant, type, dbid}. An upsert replaces the object unless it
- * is older (a lower `version`) than the one held; a delete removes it. The
- * cache is bounded by a number of objects given at creation.
+ * is older (a lower `version`) than the one held; a delete removes it and
+ * leaves a tombstone (its version) until the object comes back, so an
+ * upsert no newer than the delete that arrives after it (the GCA snapshot
+ * racing the topic) is stale too. The cache is bounded by a number of
+ * objects given at creation (tombstones: as many again). Tombstones are
+ * not saved (cfg_cache_save).
  *
  * Ownership: a cfg_cache owns every object and string in it (cfg_cache_free).
  * Every `const cfg_obj *` and `const char *` it returns is valid until the

@@ -300,7 +300,7 @@ static void handle(struct ctx *c, mf_record *rec)
     uint32_t stream = c->host->record_stream(c->node, rec);
     /* the first record of a stream may make others known (a source's other
      * partitions): pending from now on */
-    mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
+    mf_watermark_sync(c->wm, c->host, c->node, c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
         advance(c);
     bool created;
@@ -331,7 +331,7 @@ static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
     c->now = c->host->monotonic_ms();
-    mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now); /* the upstream workers */
+    mf_watermark_sync(c->wm, c->host, c->node, c->now); /* the upstream workers, and which of them ended */
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)

@@ -283,7 +283,7 @@ static void handle(struct ctx *c, mf_record *rec)
     uint32_t stream = c->host->record_stream(c->node, rec);
     /* the first record of a stream may make others known (a source's other
      * partitions): pending from now on */
-    mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
+    mf_watermark_sync(c->wm, c->host, c->node, c->now);
     if (k == GSP_REJECT_MISSING_FIELD && call_config_take(c->config, rec)) {
         mf_watermark_observe(c->wm, stream, MF_TIME_UNSET, c->now); /* configuration: no event time */
         return;
@@ -371,6 +371,7 @@ static int process(void *vctx, mf_batch *batch)
 {
     struct ctx *c = vctx;
     c->now = c->host->monotonic_ms();
+    mf_watermark_sync(c->wm, c->host, c->node, c->now); /* the upstream workers, and which of them ended */
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
@@ -396,9 +397,26 @@ static int flush(void *vctx, mf_flush_reason reason)
 
 /* ---- snapshots --------------------------------------------------------------------- */
 
+/* The bytes: "CTC1", the length of the keyed part (8 bytes, little-endian),
+ * the keyed part (mf_keyed), then the configuration cache (call_config_save;
+ * every worker holds all of it: broadcast). Older checkpoints hold the keyed
+ * part alone. */
+#define SNAP_MAGIC "CTC1"
+
 static int snapshot(void *vctx, uint64_t checkpoint_id, mf_buffer *out)
 {
-    return gsp_keyed_snapshot(&((struct ctx *)vctx)->gk, checkpoint_id, out);
+    struct ctx *c = vctx;
+    size_t at = out->len;
+    uint8_t head[12] = {'C', 'T', 'C', '1'};
+    mf_buffer_append(out, head, sizeof head);
+    int rc = gsp_keyed_snapshot(&c->gk, checkpoint_id, out);
+    if (rc != MF_OK)
+        return rc;
+    uint64_t keyed = out->len - at - sizeof head;
+    for (int i = 0; i < 8; i++)
+        out->data[at + 4 + i] = (uint8_t)(keyed >> (8 * i));
+    call_config_save(c->config, out);
+    return MF_OK;
 }
 
 static int commit(void *vctx, uint64_t checkpoint_id)
@@ -414,7 +432,20 @@ static bool is_open(const void *state)
 
 static int restore(void *vctx, const uint8_t *data, size_t len)
 {
-    return gsp_keyed_restore(&((struct ctx *)vctx)->gk, data, len);
+    struct ctx *c = vctx;
+    size_t keyed = len;
+    if (len >= 12 && memcmp(data, SNAP_MAGIC, 4) == 0) {
+        uint64_t k = 0;
+        for (int i = 0; i < 8; i++)
+            k |= (uint64_t)data[4 + i] << (8 * i);
+        if (k > len - 12 || !call_config_load(c->config, data + 12 + k, len - 12 - k)) {
+            c->host->log(c->node, MF_LOG_ERROR, "the configuration in the checkpoint is malformed");
+            return MF_FATAL;
+        }
+        data += 12;
+        keyed = (size_t)k;
+    }
+    return gsp_keyed_restore(&c->gk, data, keyed);
 }
 
 /* ---- life cycle -------------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include "kafka_common.h"
 #include "ckpt_offsets.h"
 #include "offset_tracker.h"
+#include "start_offsets.h"
 
 #define REJECT_SNIPPET 1024u
 #define MAX_MISSING 64
@@ -61,6 +62,9 @@ struct ctx {
     int64_t commit_timeout_ms;
     bool stop_at_end;
     bool commit; /* false: never store or commit offsets; read from `start` every time */
+    const char *start_offsets, *start_offsets_object;
+    int64_t start_offsets_wait_ms;
+    mfk_start_offsets so; /* what start_offsets gave (so.topic NULL: nothing) */
 
     mf_node *node;
     const mf_host *host;
@@ -105,6 +109,14 @@ static const mf_option options[] = {
                     "Longest wait for a synchronous commit (revoke, stop)"),
     MF_OPTION(MF_OPT_BOOL, "stop_at_end", "false", 0, struct ctx, stop_at_end,
               "End the input once every assigned partition is read to its end (like kcat -e), for batch runs"),
+    MF_OPTION(MF_OPT_STRING, "start_offsets", "", 0, struct ctx, start_offsets,
+              "s3://BUCKET/PREFIX or file:///DIR holding start_offsets_object, JSON {topic, offsets: [{partition, "
+              "offset}]} (the GCA snapshot's pointer): the partitions it lists start there unless a checkpoint or a "
+              "committed offset says otherwise; empty: none"),
+    MF_OPTION(MF_OPT_STRING, "start_offsets_object", "", 0, struct ctx, start_offsets_object,
+              "The object's key in start_offsets, e.g. gca-snapshot-t1/LATEST"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "start_offsets_wait", "60s", 0, struct ctx, start_offsets_wait_ms, 0, 3600000,
+                    "How long start retries a start_offsets store that cannot be reached before failing"),
     MF_OPTION(MF_OPT_BOOL, "commit", "true", 0, struct ctx, commit,
               "false: never commit offsets; every start reads each partition from `start` (a compacted topic "
               "read whole as a cache; give each instance its own group)"),
@@ -287,17 +299,21 @@ static void set_start_offsets(struct ctx *c, rd_kafka_topic_partition_list_t *pa
     rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &committed->elems[i];
-        /* the checkpoint's position wins over the group's; commit: false
-         * (a compacted topic read whole as a cache) reads from `start` always */
-        int64_t restored = c->commit ? mfk_ckpt_offset(&c->ck, p->topic, p->partition) : -1;
+        /* the checkpoint's position wins over the group's and start_offsets';
+         * commit: false without start_offsets (a compacted topic read whole as
+         * a cache whose consumers keep no copy of it) reads from `start` always */
+        int64_t restored = c->commit || c->so.topic ? mfk_ckpt_offset(&c->ck, p->topic, p->partition) : -1;
         if (restored >= 0) {
             parts->elems[i].offset = restored;
             continue;
         }
         if (p->err)
             continue;
+        int64_t given = mfk_start_offset(&c->so, p->topic, p->partition);
         if (p->offset >= 0)
             parts->elems[i].offset = p->offset;
+        else if (given >= 0)
+            parts->elems[i].offset = given;
         else
             rd_kafka_topic_partition_list_add(ends, p->topic, p->partition)->offset =
                 c->start == START_EARLIEST ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
@@ -716,6 +732,19 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                                       "earliest (or latest)");
         return MF_FATAL;
     }
+    if (*c->start_offsets) {
+        if (!*c->start_offsets_object) {
+            host->log(node, MF_LOG_ERROR, "start_offsets needs start_offsets_object (the key of the object)");
+            return MF_FATAL;
+        }
+        if (mfk_start_offsets_load(&c->so, c->start_offsets, c->start_offsets_object, c->start_offsets_wait_ms, host,
+                                   node) != MF_OK)
+            return MF_FATAL;
+        for (size_t i = 0; i < c->so.n; i++)
+            host->log(node, MF_LOG_INFO, "start_offsets: %s[%d] starts at %lld (%s), unless a checkpoint or a "
+                      "committed offset says otherwise", c->so.topic, (int)c->so.v[i].partition,
+                      (long long)c->so.v[i].offset, c->start_offsets_object);
+    }
     c->m_oversized = host->counter(node, "martflow_kafka_oversized_total", NULL, MFK_OVERSIZED_HELP);
     c->m_lag_max = host->gauge(node, "martflow_kafka_records_lag_max", NULL,
                                "Largest lag in records of an assigned partition (high watermark - position)");
@@ -848,6 +877,7 @@ static void free_cb(void *vctx)
     }
     mfk_tracker_free(&c->t);
     mfk_ckpt_free(&c->ck);
+    mfk_start_offsets_free(&c->so);
     free(c->hv.hdrs);
     for (size_t i = 0; i < c->n_missing; i++)
         free(c->missing[i]);

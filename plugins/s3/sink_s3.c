@@ -161,30 +161,15 @@ static void validate(const json_t *config, mf_check *check)
         check->problem(check, columns, "only format csv uses `columns`");
 }
 
-static int load_secret_file(struct ctx *c, mf_secret_field *f)
-{
-    char err[512];
-    if (!mf_secret_read_json(c->secret_file, f, 2, err, sizeof err)) {
-        c->host->log(c->node, MF_LOG_ERROR, "%s", err);
-        return MF_FATAL;
-    }
-    if (!f[0].value || !f[1].value) {
-        c->host->log(c->node, MF_LOG_ERROR, "secret file %s: needs the members accessKey and secretKey",
-                     c->secret_file);
-        return MF_FATAL;
-    }
-    return MF_OK;
-}
-
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
     struct ctx *c = vctx;
     c->node = node;
     c->host = host;
     c->open.partition = -1;
-    mf_secret_field secret[2] = {{.name = "accessKey", .secret = false}, {.name = "secretKey", .secret = true}};
-    if (c->secret_file && load_secret_file(c, secret) != MF_OK) {
-        mf_secret_fields_free(secret, 2);
+    char *file_access = NULL, *file_secret = NULL, why[512];
+    if (c->secret_file && !mf_secret_read_s3_keys(c->secret_file, &file_access, &file_secret, why, sizeof why)) {
+        host->log(node, MF_LOG_ERROR, "%s", why);
         return MF_FATAL;
     }
     /* the store is the bucket (or the directory): {prefix} is the template's */
@@ -201,8 +186,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     struct mf_objstore_opts o = {
         .endpoint = c->endpoint,
         .region = c->region,
-        .access_key = secret[0].value ? secret[0].value : c->access_key,
-        .secret_key = secret[1].value ? secret[1].value : c->secret_key,
+        .access_key = file_access ? file_access : c->access_key,
+        .secret_key = file_secret ? file_secret : c->secret_key,
         .path_style = c->path_style,
         .insecure = c->insecure,
         .unsigned_payload = c->unsigned_payload,
@@ -210,7 +195,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     };
     char *err = NULL;
     c->store = mf_objstore_open(location, &o, &err);
-    mf_secret_fields_free(secret, 2);
+    mf_secret_text_free(file_access);
+    mf_secret_text_free(file_secret);
     free(location);
     if (!c->store) {
         host->log(node, MF_LOG_ERROR, "%s", err);

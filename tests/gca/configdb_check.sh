@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # martflow check of pipelines/gca.yaml: valid as shipped; what the option
-# types cannot say is refused at check time, at its place: an s3:// or
-# relative snapshot location (until the object store), a tenant that cannot
-# name a snapshot, create_topic without a static topic.
+# types cannot say is refused at check time, at its place: a snapshot
+# location that is not s3:// or file:/// (or a bad bucket), a tenant that
+# cannot name a snapshot, create_topic without a static topic; s3:// and
+# file:/// locations check.
 source "$top_srcdir/tests/lib.sh"
 gca=$top_srcdir/pipelines/gca.yaml
 TENANT_ID=t1 "$MARTFLOW" check "$gca" >"$TMP/ok" 2>&1 || { cat "$TMP/ok" >&2; fail "gca.yaml does not check"; }
@@ -16,9 +17,12 @@ bad() { # expected-message env...
     assert_eq 2 "$rc" "check exit status for $*"
     assert_contains "$TMP/out" "$msg" "check message for $*"
 }
-bad "gca.yaml:[0-9]+:[0-9]+: node 'configdb' \(source configdb\): snapshots 's3://b/p': s3:// locations need the engine's object store" \
-    TENANT_ID=t1 GCA_SNAPSHOTS=s3://b/p
-bad "snapshots 'rel/dir': give an absolute location" TENANT_ID=t1 GCA_SNAPSHOTS=rel/dir
+for loc in s3://bucket/gca/snapshots file:///var/lib/gca; do
+    TENANT_ID=t1 GCA_SNAPSHOTS=$loc "$MARTFLOW" check "$gca" >/dev/null 2>&1 || fail "snapshots $loc must check"
+done
+bad "gca.yaml:[0-9]+:[0-9]+: node 'configdb' \(source configdb\): snapshots: s3://B/p: the bucket name must be" \
+    TENANT_ID=t1 GCA_SNAPSHOTS=s3://B/p
+bad "snapshots 'rel/dir': give s3://BUCKET/PREFIX or file:///DIR" TENANT_ID=t1 GCA_SNAPSHOTS=rel/dir
 bad "node 'configdb' \(source configdb\): tenant must be 1..200 characters" "TENANT_ID=t/1"
 
 cat >"$TMP/p.yaml" <<Y

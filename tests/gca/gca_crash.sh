@@ -10,7 +10,7 @@ flock -x 7
 gca_once "$TMP/run1.log"
 topic_dump "$TMP/t1"
 assert_lines 104 "$TMP/t1" "the sample, published"
-first=$(grep -o '"change_set":[0-9]*' "$SNAPSHOT")
+first=$(grep -o '"change_set":[0-9]*' "$(snap)")
 
 note "the broker stops; a change is read and emitted but cannot be delivered"
 "$top_srcdir/tests/services.sh" stop kafka >/dev/null 2>&1 || fail "cannot stop Kafka"
@@ -26,7 +26,7 @@ ENGINE_PIDS+=("$ENGINE")
 wait_for 30 grep -qs 'change set [0-9]*: 1 upserts, 1 deletes' "$TMP/run2.log" ||
     { tail "$TMP/run2.log" >&2; fail "the change set was not read"; }
 sleep 3
-assert_eq "$first" "$(grep -o '"change_set":[0-9]*' "$SNAPSHOT")" "no snapshot of an undelivered change set"
+assert_eq "$first" "$(grep -o '"change_set":[0-9]*' "$(snap)")" "no snapshot of an undelivered change set"
 kill -9 "$ENGINE"
 wait "$ENGINE" 2>/dev/null || true
 
@@ -38,5 +38,5 @@ topic_dump "$TMP/t3"
 assert_eq "upsert t1:CfgPerson:1001
 delete t1:CfgDN:3019" "$(python3 "$CHECK" tail "$TMP/t3" 104 | cut -d' ' -f1,2)" "the change set, delivered"
 assert_eq ok "$(python3 "$CHECK" records "$TMP/t3" t1)" "versions increase"
-assert_eq ok "$(python3 "$CHECK" snapshot "$SNAPSHOT" "$TMP/t3")" "the snapshot is the topic's state"
-assert_contains "$SNAPSHOT" '"last_name":"King"' "the snapshot has the change"
+assert_eq ok "$(python3 "$CHECK" snapshot "$(snap)" "$TMP/t3")" "the snapshot is the topic's state"
+assert_contains "$(snap)" '"last_name":"King"' "the snapshot has the change"

@@ -23,7 +23,19 @@ export TOPIC_GCA_CFG="mf-$TEST_NAME-gca-cfg-$$-$RANDOM"
 export GCA_SNAPSHOTS="file://$TMP/snapshots"
 export GCA_METRICS_LISTEN=127.0.0.1:0
 export GCA_DEAD_LETTER=$TMP/dead-letter.jsonl
-SNAPSHOT=$TMP/snapshots/gca-snapshot-t1.json
+# snap: the path of the current snapshot document (the one the pointer
+# gca-snapshot-t1/LATEST names: docs/cfgdb.md §3); fails while there is none
+snap() {
+    local k
+    k=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' \
+        "$TMP/snapshots/gca-snapshot-t1/LATEST" 2>/dev/null) || return 1
+    echo "$TMP/snapshots/$k"
+}
+# snap_has REGEX: the current snapshot document holds it
+snap_has() {
+    local f
+    f=$(snap) && grep -q "$1" "$f"
+}
 
 ENGINE_PIDS=()
 gca_cleanup() {

@@ -7,7 +7,7 @@ PG_EXCLUSIVE=1 # stops the server: no other PostgreSQL test may run meanwhile
 source "$top_srcdir/tests/gca/gca_lib.sh"
 
 GCA_POLL=1s gca_engine "$TMP/log"
-wait_for 60 grep -q '"count":104,' "$SNAPSHOT" 2>/dev/null || { tail "$TMP/log" >&2; fail "no first snapshot"; }
+wait_for 60 snap_has '"count":104,' || { tail "$TMP/log" >&2; fail "no first snapshot"; }
 port=$(metrics_port "$TMP/log")
 topic_dump "$TMP/t1"
 assert_lines 104 "$TMP/t1" "the sample, published"
@@ -35,8 +35,8 @@ changes() { curl -fsS "http://127.0.0.1:$port/metrics" | awk -v op="op=\"$1\"" \
     '$1 ~ /^martflow_configdb_changes_total\{/ && index($1, op) {s += $2} END {printf "%d", s}'; }
 assert_eq 0 "$(changes delete)" "no delete emitted"
 assert_eq 105 "$(changes upsert)" "upserts emitted"
-wait_for 20 grep -q 'Gracie' "$SNAPSHOT" || fail "the snapshot misses the change"
-assert_eq ok "$(python3 "$CHECK" snapshot "$SNAPSHOT" "$TMP/t3")" "the snapshot is the topic's state"
+wait_for 20 snap_has 'Gracie' || fail "the snapshot misses the change"
+assert_eq ok "$(python3 "$CHECK" snapshot "$(snap)" "$TMP/t3")" "the snapshot is the topic's state"
 kill -TERM "$ENGINE"
 RC=0; wait "$ENGINE" || RC=$?
 assert_eq 0 "$RC" "exit status after SIGTERM"

@@ -28,8 +28,8 @@ assert_contains "$(grep '^t1:CfgPerson:1001	' "$TMP/t1")" '"agent_logins":\[\{"a
 assert_contains "$(grep '^t1:CfgPerson:1001	' "$TMP/t1")" '"annex":\{"htcc":\{"roles":"agent,supervisor"\}' "person 1001's annex"
 assert_contains "$(grep '^t1:CfgAgentLogin:2001	' "$TMP/t1")" '"login_code":"a10001".*"switch_dbid":101' "login a10001"
 assert_contains "$(grep '^t1:CfgAgentGroup:5003	' "$TMP/t1")" '"members":\[1001,1002,1011,1012\]' "group members"
-assert_eq ok "$(python3 "$CHECK" snapshot "$SNAPSHOT" "$TMP/t1")" "the snapshot is the topic's state"
-assert_contains "$SNAPSHOT" "\"topic\":\"$TOPIC_GCA_CFG\",\"offsets\":\[\{\"partition\":0,\"offset\":104\}\]" "the snapshot's offsets"
+assert_eq ok "$(python3 "$CHECK" snapshot "$(snap)" "$TMP/t1")" "the snapshot is the topic's state"
+assert_contains "$(snap)" "\"topic\":\"$TOPIC_GCA_CFG\",\"offsets\":\[\{\"partition\":0,\"offset\":104\}\]" "the snapshot's offsets"
 assert_contains "$TMP/run1.log" 'change set [0-9]+: 104 upserts, 0 deletes' "the change set is logged"
 
 note "gspconfig accepts every record"
@@ -55,7 +55,7 @@ assert_eq 20 "$(grep -c '"table":"PLACE"' "$TMP/gsp-cfg.jsonl")" "places"
 
 note "restart with nothing changed"
 gca_once "$TMP/run2.log"
-assert_contains "$TMP/run2.log" 'snapshot of change set [0-9]+ loaded: 104 objects' "the snapshot is loaded"
+assert_contains "$TMP/run2.log" 'snapshot of change set [0-9]+ loaded from file://.* \(gca-snapshot-t1/cs-[0-9]{20}\.json\): 104 objects' "the snapshot is loaded"
 topic_dump "$TMP/t2"
 assert_lines 104 "$TMP/t2" "nothing emitted by a restart"
 
@@ -84,8 +84,8 @@ delete t1:CfgPerson:1021
 delete t1:CfgDN:3020" "$(cut -d' ' -f1,2 "$TMP/new")" "exactly the changed objects, upserts then deletes"
 assert_eq 1 "$(cut -d' ' -f3 "$TMP/new" | sort -u | wc -l)" "one version for the change set"
 assert_eq ok "$(python3 "$CHECK" records "$TMP/t3" t1)" "versions increase"
-assert_eq ok "$(python3 "$CHECK" snapshot "$SNAPSHOT" "$TMP/t3")" "the snapshot is the topic's state after the changes"
-assert_contains "$SNAPSHOT" '"offsets":\[\{"partition":0,"offset":111\}\]' "the snapshot's offsets after the changes"
+assert_eq ok "$(python3 "$CHECK" snapshot "$(snap)" "$TMP/t3")" "the snapshot is the topic's state after the changes"
+assert_contains "$(snap)" '"offsets":\[\{"partition":0,"offset":111\}\]' "the snapshot's offsets after the changes"
 assert_contains "$(grep '^t1:CfgPerson:1030	' "$TMP/t3")" '"agent_logins":\[\{"agent_login_dbid":2030,"wrapup_time":45\}\]' "the new person's login"
 
 note "restart after the changes"

@@ -1,5 +1,5 @@
 /*
- * The GCA set, diff, snapshot document and file store, without a server:
+ * The GCA set, diff, snapshot document and its store (file://), without a server:
  * exactly the changed objects come out (upserts in type order, deletes in
  * reverse type order), versions follow the change sets, data is compared
  * in canonical form (key order and spacing do not count as changes), the
@@ -14,7 +14,7 @@
 #include "cfgdb_diff.h"
 #include "cunit_main.h"
 #include "gca_snapshot.h"
-#include "gca_store.h"
+#include "gca_snapstore.h"
 
 static void add(cfgdb_set *s, gca_type t, int64_t dbid, const char *json)
 {
@@ -209,43 +209,74 @@ static void test_snapshot_roundtrip(void)
     cfgdb_set_free(&s.objects);
 }
 
-static void test_store(void)
+/* The snapshot documents and their pointer over the object store (file://:
+ * the same code serves s3://, tests/gca/gca_s3.sh). */
+static void test_snapstore(void)
 {
     char dir[] = "/tmp/mf-gca-store.XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    char url[256], why[512];
-    snprintf(url, sizeof url, "file://%s/sub/", dir);
-    gca_store *s = gca_store_new(url, NULL, why, sizeof why);
+    char url[256], path[512], *err = NULL, *key = NULL;
+    snprintf(url, sizeof url, "file://%s/sub", dir);
+    mf_objstore *s = mf_objstore_open(url, NULL, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    mf_buffer b = {0};
-    CU_ASSERT_EQUAL(gca_store_load(s, "x.json", &b, why, sizeof why), 0);
-    CU_ASSERT_TRUE(gca_store_save(s, "x.json", "first", 5, why, sizeof why));
-    CU_ASSERT_TRUE(gca_store_save(s, "x.json", "second!", 7, why, sizeof why));
-    CU_ASSERT_EQUAL(gca_store_load(s, "x.json", &b, why, sizeof why), 1);
-    CU_ASSERT_EQUAL(b.len, 7);
-    CU_ASSERT_EQUAL(memcmp(b.data, "second!", 7), 0);
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s/sub/.x.json.tmp", dir);
-    CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0); /* no temporary file left */
-    mf_buffer_free(&b);
-    gca_store_free(s);
-    CU_ASSERT_PTR_NULL(gca_store_new("s3://bucket/prefix", NULL, why, sizeof why));
-    CU_ASSERT_PTR_NOT_NULL(strstr(why, "object store"));
-    CU_ASSERT_PTR_NULL(gca_store_new("relative/dir", NULL, why, sizeof why));
-    /* the fallback directory */
-    s = gca_store_new("", dir, why, sizeof why);
-    CU_ASSERT_PTR_NOT_NULL(s);
-    CU_ASSERT_TRUE(strstr(gca_store_where(s), dir) != NULL);
-    gca_store_free(s);
-    snprintf(tmp, sizeof tmp, "rm -rf '%s'", dir);
-    CU_ASSERT_EQUAL(system(tmp), 0);
+    void *doc = NULL;
+    size_t len = 0;
+    gca_offset offs[1] = {{0, 107}};
+    CU_ASSERT_EQUAL(gca_snapstore_load(s, "t1", &doc, &len, &key, &err), MF_OBJ_NOT_FOUND);
+    CU_ASSERT_EQUAL(gca_snapstore_save(s, &(gca_snapshot){.tenant = "t1", .topic = "gca-cfg", .change_set = 10, .offsets = offs, .n_offsets = 1}, "first", 5, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_save(s, &(gca_snapshot){.tenant = "t1", .topic = "gca-cfg", .change_set = 11, .offsets = offs, .n_offsets = 1}, "second!", 7, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_load(s, "t1", &doc, &len, &key, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(len, 7);
+    CU_ASSERT_EQUAL(memcmp(doc, "second!", 7), 0);
+    CU_ASSERT_STRING_EQUAL(key, "gca-snapshot-t1/cs-00000000000000000011.json");
+    free(doc);
+    free(key);
+    /* the pointer repeats the topic and offsets (for the kafka source) */
+    CU_ASSERT_EQUAL(mf_objstore_get(s, "gca-snapshot-t1/LATEST", &doc, &len, &err), MF_OBJ_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(doc, "\"topic\":\"gca-cfg\",\"offsets\":[{\"partition\":0,\"offset\":107}]"));
+    free(doc);
+    /* a third save removes the first document, keeps the previous one */
+    CU_ASSERT_EQUAL(gca_snapstore_save(s, &(gca_snapshot){.tenant = "t1", .topic = "gca-cfg", .change_set = 12, .offsets = offs, .n_offsets = 1}, "third", 5, &err), MF_OBJ_OK);
+    snprintf(path, sizeof path, "%s/sub/gca-snapshot-t1/cs-00000000000000000010.json", dir);
+    CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/sub/gca-snapshot-t1/cs-00000000000000000011.json", dir);
+    CU_ASSERT_EQUAL(access(path, F_OK), 0);
+    /* the pointer is written last: a document put without it is not taken */
+    CU_ASSERT_EQUAL(mf_objstore_put(s, "gca-snapshot-t1/cs-00000000000000000013.json", "torn", 4, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_load(s, "t1", &doc, &len, NULL, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(len, 5);
+    CU_ASSERT_EQUAL(memcmp(doc, "third", 5), 0);
+    free(doc);
+    /* a document that is not the one its pointer names is refused */
+    CU_ASSERT_EQUAL(mf_objstore_put(s, "gca-snapshot-t1/cs-00000000000000000012.json", "THIRD", 5, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_load(s, "t1", &doc, &len, NULL, &err), MF_OBJ_FATAL);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "SHA-256"));
+    free(err);
+    err = NULL;
+    /* the single object of earlier builds is read when there is no pointer */
+    CU_ASSERT_EQUAL(mf_objstore_put(s, "gca-snapshot-t2.json", "legacy", 6, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_load(s, "t2", &doc, &len, &key, &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(len, 6);
+    CU_ASSERT_STRING_EQUAL(key, "gca-snapshot-t2.json");
+    free(doc);
+    free(key);
+    /* a pointer of a newer version is refused with a sentence */
+    const char *newer = "{\"format\":\"martflow.gca.snapshot.pointer\",\"version\":9,\"key\":\"x\",\"size\":1,"
+                        "\"sha256\":\"00\"}";
+    CU_ASSERT_EQUAL(mf_objstore_put(s, "gca-snapshot-t3/LATEST", newer, strlen(newer), &err), MF_OBJ_OK);
+    CU_ASSERT_EQUAL(gca_snapstore_load(s, "t3", &doc, &len, NULL, &err), MF_OBJ_FATAL);
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "pointer version 9"));
+    free(err);
+    mf_objstore_close(s);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(path), 0);
 }
 
 static const mf_test tests[] = {
     {"canonical data", test_canonical},
     {"diff", test_diff},
     {"snapshot round trip", test_snapshot_roundtrip},
-    {"file store", test_store},
+    {"snapshot store", test_snapstore},
     {NULL, NULL},
 };
 

@@ -128,6 +128,33 @@ static void test_versions_and_deletes(void)
     cfg_cache_free(c);
 }
 
+/* The GCA snapshot and the topic race: a delete read from the topic before
+ * the snapshot's (older) upsert of the same object leaves a tombstone that
+ * makes the upsert stale; a newer upsert (the object recreated) is applied. */
+static void test_delete_before_older_upsert(void)
+{
+    cfg_cache *c = cfg_cache_new(100);
+    const char *old_dn = "{\"op\":\"upsert\",\"type\":\"CfgDN\",\"dbid\":9," T1 ",\"version\":10,"
+                         "\"data\":{\"dbid\":9,\"number\":\"4000\",\"type\":\"Extension\"}}";
+    CU_ASSERT_EQUAL(apply(c, "{\"op\":\"delete\",\"type\":\"CfgDN\",\"dbid\":9," T1 ",\"version\":20}", NULL),
+                    CFG_ABSENT);
+    CU_ASSERT_EQUAL(apply(c, old_dn, NULL), CFG_STALE);
+    CU_ASSERT_EQUAL(cfg_cache_objects(c), 0);
+    cfg_dn d;
+    CU_ASSERT_FALSE(cfg_cache_dn(c, "t1", 2, "4000", 4, &d));
+    /* recreated later (a higher change set): applied, the tombstone gone */
+    CU_ASSERT_EQUAL(apply(c, "{\"op\":\"upsert\",\"type\":\"CfgDN\",\"dbid\":9," T1 ",\"version\":30,"
+                             "\"data\":{\"dbid\":9,\"number\":\"4000\",\"type\":\"ACDQueue\"}}", NULL),
+                    CFG_APPLIED);
+    CU_ASSERT_TRUE(cfg_cache_dn(c, "t1", 2, "4000", 4, &d));
+    /* held, then deleted, then the older upsert again: still gone */
+    CU_ASSERT_EQUAL(apply(c, "{\"op\":\"delete\",\"type\":\"CfgDN\",\"dbid\":9," T1 ",\"version\":40}", NULL),
+                    CFG_APPLIED);
+    CU_ASSERT_EQUAL(apply(c, old_dn, NULL), CFG_STALE);
+    CU_ASSERT_EQUAL(cfg_cache_objects(c), 0);
+    cfg_cache_free(c);
+}
+
 static void test_invalid(void)
 {
     cfg_cache *c = cfg_cache_new(2);
@@ -202,6 +229,7 @@ int main(void)
     static const mf_test tests[] = {
         {"lookups", test_lookups},
         {"versions and deletes", test_versions_and_deletes},
+        {"a delete before an older upsert", test_delete_before_older_upsert},
         {"invalid records and the bound", test_invalid},
         {"snapshot round trip", test_snapshot_round_trip},
         {NULL, NULL},

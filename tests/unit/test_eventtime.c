@@ -1,6 +1,8 @@
 /* Unit tests of mf_watermark (martflow/eventtime.h): the minimum over
  * streams at different speeds, pending, timeless and idle streams, a
- * watermark that never goes back, snapshots and restores. */
+ * watermark that never goes back, ended streams (a finished upstream holds
+ * nothing back), snapshots and restores. */
+#include <stddef.h>
 #include <string.h>
 
 #include <martflow/eventtime.h>
@@ -142,12 +144,79 @@ static void test_snapshot_restore(void)
     mf_watermark_free(r);
 }
 
+/* Ended streams: a finite upstream that finished, having delivered nothing
+ * (it was pending) or events older than the others' (it was the slowest),
+ * stops holding the watermark back; the others go on deciding it. */
+static void test_ended_streams(void)
+{
+    mf_watermark *w = mf_watermark_new(100, 0); /* never idle: only the end can release */
+    mf_watermark_streams(w, 3, 0);
+    mf_watermark_observe(w, 0, 5000, 0);
+    mf_watermark_observe(w, 1, 1000, 0);
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), MF_TIME_UNSET); /* 2 pending */
+    mf_watermark_end(w, 2);                                  /* finished without a record */
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), 900);
+    mf_watermark_end(w, 1); /* the slowest finished */
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), 4900);
+    mf_watermark_observe(w, 0, 8000, 0);
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), 7900);
+    mf_watermark_end(w, 0); /* every stream ended: it stays */
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), 7900);
+    CU_ASSERT_EQUAL(mf_watermark_max(w), 8000);
+    mf_watermark_end(w, MF_STREAM_NONE); /* ignored */
+    mf_watermark_end(w, 5);              /* unknown: added, ended */
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), 7900);
+    mf_watermark_free(w);
+}
+
+/* A host with two streams: 0 open, 1 ended once `ended` is set. */
+static bool fake_ended;
+static uint32_t fake_count(mf_node *node)
+{
+    (void)node;
+    return 2;
+}
+static bool fake_stream_ended(mf_node *node, uint32_t stream)
+{
+    (void)node;
+    return stream == 1 && fake_ended;
+}
+
+/* mf_watermark_sync: the count and the ended streams from the host; an
+ * older host without stream_ended gives only the count. */
+static void test_sync_with_host(void)
+{
+    mf_host h = {0};
+    h.struct_size = sizeof h;
+    h.stream_count = fake_count;
+    h.stream_ended = fake_stream_ended;
+    mf_watermark *w = mf_watermark_new(0, 0);
+    fake_ended = false;
+    mf_watermark_sync(w, &h, NULL, 0);
+    mf_watermark_observe(w, 0, 3000, 0);
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), MF_TIME_UNSET); /* 1 pending: the lost attempt's "stuck" */
+    fake_ended = true;
+    mf_watermark_sync(w, &h, NULL, 0);
+    CU_ASSERT_EQUAL(mf_watermark_get(w, 0), 3000);
+
+    mf_host old = h; /* an ABI 1.3 engine: its table ends before stream_ended */
+    old.struct_size = offsetof(mf_host, stream_ended);
+    mf_watermark *o = mf_watermark_new(0, 0);
+    mf_watermark_sync(o, &old, NULL, 0);
+    mf_watermark_observe(o, 0, 3000, 0);
+    CU_ASSERT_EQUAL(mf_watermark_get(o, 0), MF_TIME_UNSET);
+    mf_watermark_free(o);
+    mf_watermark_free(w);
+}
+
 int main(void)
 {
     static const mf_test tests[] = {
         {"the slowest stream rules", test_slowest_stream_rules},
         {"no event late across speeds", test_no_event_late_across_speeds},
         {"idle and timeless streams", test_idle_and_timeless},
+        {"ended streams hold nothing back", test_ended_streams},
+        {"sync with the host's streams", test_sync_with_host},
         {"snapshot and restore", test_snapshot_restore},
         {NULL, NULL},
     };

@@ -21,6 +21,11 @@
  *     time, pending or not: it does not count until it delivers again (then
  *     its events may be behind the watermark the others advanced: they are
  *     late, as they would be for any event older than the bound);
+ *   - ended: its upstream sent its end of stream (host->stream_ended, ABI
+ *     1.4: a finite source that read all its input). It never counts again,
+ *     whatever it was: a finished stream that delivered nothing must not
+ *     hold the watermark as pending, one that delivered events must not
+ *     hold it at its last event time;
  *   - active: the rest.
  * With no active stream the watermark stays where it is.
  *
@@ -68,8 +73,18 @@ void mf_watermark_streams(mf_watermark *w, uint32_t count, int64_t now_ms);
  * stream's highest event time rose. */
 bool mf_watermark_observe(mf_watermark *w, uint32_t stream, int64_t time_ms, int64_t now_ms);
 
+/* Stream `stream` ended (see above): from now on it does not count. An
+ * unknown id is added first (with every id below it), as by observe. */
+void mf_watermark_end(mf_watermark *w, uint32_t stream);
+
+/* Once per batch: the streams the host knows (mf_watermark_streams with
+ * host->stream_count) and, with an engine that has host->stream_ended (ABI
+ * 1.4), every one of them that ended (mf_watermark_end). With an older
+ * engine, only the count. */
+void mf_watermark_sync(mf_watermark *w, const mf_host *host, mf_node *node, int64_t now_ms);
+
 /* The watermark at monotonic now_ms: MF_TIME_UNSET until every non-idle,
- * non-timeless stream has delivered an event time (or after a restore, the
+ * non-timeless, non-ended stream has delivered an event time (or after a restore, the
  * restored one). Never less than an earlier result. */
 int64_t mf_watermark_get(mf_watermark *w, int64_t now_ms);
 

@@ -52,6 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -106,6 +108,20 @@ typedef struct mf_objstore_writer mf_objstore_writer;
  * (file:// creates DIR). Returns a store the caller closes with
  * mf_objstore_close, or NULL with *error. */
 mf_objstore *mf_objstore_open(const char *url, const struct mf_objstore_opts *opts, char **error);
+
+/* Open url with the S3 options of a pipeline's `settings:` (settings is
+ * host->settings(node); NULL: none): s3_endpoint, s3_region, s3_access_key,
+ * s3_secret_key, s3_secret_file (the {"accessKey", "secretKey"} JSON of
+ * mf_secret_read_s3_keys; its values win) and s3_path_style, the settings
+ * the checkpoint store uses (docs/checkpoints.md). So a plugin that keeps
+ * objects (the GCA snapshot) takes its credentials where the pipeline's
+ * checkpoints take theirs, with the same S3_* deployment variables. base
+ * gives the other options (timeouts, part size; NULL: defaults); its
+ * endpoint, region, keys and path_style are replaced by the settings'.
+ * The secrets read are wiped once the store has copied them. As
+ * mf_objstore_open otherwise; a secret file that cannot be read is an error. */
+mf_objstore *mf_objstore_open_settings(const char *url, const json_t *settings, const struct mf_objstore_opts *base,
+                                       char **error);
 
 /* Release the store (NULL is fine). Writers of it must be freed before. */
 void mf_objstore_close(mf_objstore *store);

@@ -39,7 +39,7 @@ extern "C" {
 
 #define MF_PLUGIN_MAGIC  0x4d465047u /* "MFPG" */
 #define MF_ABI_MAJOR     1
-#define MF_ABI_MINOR     3
+#define MF_ABI_MINOR     4
 #define MF_PLUGIN_SYMBOL "mf_plugin_descriptor"
 
 #if defined(__GNUC__)
@@ -315,7 +315,17 @@ typedef struct mf_host {
      * announces nothing has its streams known from their first record. */
     void (*source_streams)(mf_node *node, const mf_origin *streams, size_t n);
 
-    void *reserved[5];
+    /* ---- ABI 1.4 ---- */
+    /* Transforms and sinks: true once the upstream worker of `stream` sent
+     * its end of stream (a finite source read all of its input, or an
+     * upstream transform finished): nothing more comes on it, and every
+     * record it sent was given to process() before. False for an unknown id,
+     * MF_STREAM_NONE, or a stream still open. mf_watermark_sync
+     * (martflow/eventtime.h) uses it, so a finished upstream does not hold
+     * the watermark back. */
+    bool (*stream_ended)(mf_node *node, uint32_t stream);
+
+    void *reserved[4];
 } mf_host;
 
 /* Does host table h have function slot f, set (an older engine's table

@@ -55,6 +55,18 @@ bool mf_secret_read_json(const char *path, mf_secret_field *fields, size_t n, ch
 /* Wipe and free the values (set back to NULL). */
 void mf_secret_fields_free(mf_secret_field *fields, size_t n);
 
+/*
+ * The S3 credentials secret, a JSON object with the members "accessKey" and
+ * "secretKey" (the guide's names; a Kubernetes secret mounted as a file),
+ * both required strings. The one reader of that file for the s3 sink's
+ * `secret_file` and the pipeline setting `s3_secret_file` (the checkpoint
+ * store, the GCA snapshot). On success *access_key and *secret_key are
+ * malloc'd, released with mf_secret_text_free; false with a message naming
+ * the file and the member missing (never a value), both left NULL.
+ */
+bool mf_secret_read_s3_keys(const char *path, char **access_key, char **secret_key, char *error,
+                            size_t error_cap);
+
 #ifdef __cplusplus
 }
 #endif
