@@ -118,7 +118,8 @@ UNION ALL SELECT 'reason|' || s.state_name_code || '|' || r.software_reason_valu
 im_check_config() {
     local agents=$1 db=${2:-$PGDATABASE}
     local q="pg_sql -d $db -At -c"
-    assert_eq 0 "$($q "SELECT count(*) FROM resource_ WHERE placeholder_flag = 1")" "resource placeholders"
+    assert_eq "" "$($q "SELECT string_agg(resource_type || '/' || switch_name || '/' || resource_name, ' ')
+                        FROM resource_ WHERE placeholder_flag = 1")" "resource placeholders"
     assert_eq 0 "$($q "SELECT count(*) FROM place WHERE placeholder_flag = 1")" "place placeholders"
     assert_eq "$agents" "$($q "SELECT count(DISTINCT resource_key) FROM sm_res_session_fact s JOIN resource_ r USING (resource_key)
                       WHERE r.resource_type = 'Agent' AND r.switch_name = 'SIP_Switch' AND r.agent_last_name IS NOT NULL
