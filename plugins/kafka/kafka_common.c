@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #define SCRUB_MIN_LEN 4 /* shorter "secrets" would blank out ordinary words */
@@ -136,7 +137,14 @@ void mfk_handle_error(mfk_client *k, rd_kafka_t *rk, rd_kafka_resp_err_t err, co
             k->host->log(k->node, MF_LOG_WARN, "librdkafka connection problem: %s", line);
         return;
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-        k->host->log(k->node, MF_LOG_ERROR, "Kafka authentication failed (check the secret file): %s", line);
+        if (k->scram_nonce_bug)
+            k->host->log(k->node, MF_LOG_ERROR,
+                         "Kafka authentication failed (check the secret file): %s; note: librdkafka %s cannot log in "
+                         "with SCRAM to Kafka 4 brokers (fixed in 2.6.1): set \"mechanism\": \"PLAIN\" in the secret "
+                         "file (with TLS outside a trusted network) or use a newer librdkafka",
+                         line, rd_kafka_version_str());
+        else
+            k->host->log(k->node, MF_LOG_ERROR, "Kafka authentication failed (check the secret file): %s", line);
         return;
     default:
         k->host->log(k->node, MF_LOG_WARN, "librdkafka error %s: %s", rd_kafka_err2name(err), line);
@@ -197,7 +205,12 @@ static bool conf_set(mfk_client *k, rd_kafka_conf_t *conf, const char *key, cons
 }
 
 /* The kafkasecrets members, in this order. */
-enum { SECRET_BOOTSTRAP, SECRET_USERNAME, SECRET_PASSWORD, SECRET_FIELDS };
+enum { SECRET_BOOTSTRAP, SECRET_USERNAME, SECRET_PASSWORD, SECRET_MECHANISM, SECRET_FIELDS };
+
+/* librdkafka before 2.6.1 appends the client nonce twice in the SCRAM
+ * client-final-message; Kafka 4 brokers check the nonce strictly (RFC 5802)
+ * and refuse the login as "invalid credentials" (librdkafka #4895). */
+#define MFK_SCRAM_FIXED_VERSION 0x020601ff
 
 static bool secret_load(mfk_client *k, const char *path, mf_secret_field *s)
 {
@@ -245,6 +258,7 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
         [SECRET_BOOTSTRAP] = {.name = "bootstrap"},
         [SECRET_USERNAME] = {.name = "username"},
         [SECRET_PASSWORD] = {.name = "password", .secret = true},
+        [SECRET_MECHANISM] = {.name = "mechanism"},
     };
     const char *username = NULL, *password = NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -277,9 +291,12 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
     ok = ok && conf_set(k, conf, "bootstrap.servers", brokers, "brokers ");
     if (ok && username && *username) {
         /* SCRAM never sends the password itself; TLS is one setting away
-         * (rdkafka.security.protocol: SASL_SSL). Both may be overridden. */
+         * (rdkafka.security.protocol: SASL_SSL). Both may be overridden, the
+         * mechanism also by the secret file (the cluster's choice). */
+        const char *mechanism = s[SECRET_MECHANISM].value;
         ok = conf_set(k, conf, "security.protocol", "SASL_PLAINTEXT", "") &&
-             conf_set(k, conf, "sasl.mechanisms", "SCRAM-SHA-512", "") &&
+             conf_set(k, conf, "sasl.mechanisms", mechanism && *mechanism ? mechanism : "SCRAM-SHA-512",
+                      "secret file ") &&
              conf_set(k, conf, "sasl.username", username, "secret file ") &&
              conf_set(k, conf, "sasl.password", password ? password : "", "secret file ");
     }
@@ -292,6 +309,13 @@ rd_kafka_conf_t *mfk_conf_new(mfk_client *k, mf_node *node, const mf_host *host,
     }
     for (const struct mfk_enforced *e = enforced; ok && e && e->key; e++)
         ok = conf_set(k, conf, e->key, e->value, "");
+    if (ok && rd_kafka_version() < MFK_SCRAM_FIXED_VERSION) {
+        char proto[32] = "", mech[64] = "";
+        size_t np = sizeof proto, nm = sizeof mech;
+        rd_kafka_conf_get(conf, "security.protocol", proto, &np);
+        rd_kafka_conf_get(conf, "sasl.mechanisms", mech, &nm);
+        k->scram_nonce_bug = !strncasecmp(proto, "sasl", 4) && !strncasecmp(mech, "SCRAM", 5);
+    }
     mf_secret_fields_free(s, SECRET_FIELDS);
     if (!ok) {
         rd_kafka_conf_destroy(conf);

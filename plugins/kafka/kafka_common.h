@@ -39,7 +39,7 @@ struct mfk_opts {
     MF_OPTION(MF_OPT_STRING, "brokers", NULL, 0, ctx_t, kafka.brokers,                            \
               "Bootstrap brokers host:port,...; required unless the secret file gives bootstrap"), \
     MF_OPTION(MF_OPT_STRING, "secret", NULL, 0, ctx_t, kafka.secret,                              \
-              "Path of a JSON file {bootstrap, username, password} (the kafkasecrets secret)"),    \
+              "Path of a JSON file {bootstrap, username, password[, mechanism]} (the kafkasecrets secret)"),    \
     MF_OPTION(MF_OPT_PREFIX, "rdkafka.", NULL, 0, ctx_t, kafka.rdkafka,                           \
               "librdkafka settings passed through, e.g. rdkafka.security.protocol: SASL_SSL")
 
@@ -69,6 +69,7 @@ typedef struct mfk_client {
     size_t n_scrub;
     bool fatal;                 /* librdkafka raised a fatal error */
     bool quiet;                 /* closing: drop librdkafka's logs (not on the node thread) */
+    bool scram_nonce_bug;       /* SCRAM with a librdkafka that Kafka 4 brokers refuse (< 2.6.1) */
     bool down;                  /* all brokers down: an outage is in progress */
     int64_t down_since_ms;      /* monotonic */
     mf_metric *m_outages;

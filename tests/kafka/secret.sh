@@ -5,6 +5,8 @@
 #    rdkafka.* overrides those defaults;
 #  - the password never shows in the logs, even at debug level with
 #    librdkafka's own debug output, nor when librdkafka quotes it in an error;
+#  - against the broker's SASL listener: "mechanism": "PLAIN" logs in, a
+#    wrong password is refused, SCRAM-SHA-512 with an old librdkafka gets a hint;
 #  - a broken secret file fails the run without quoting it.
 source "$top_srcdir/tests/kafka/kafka_lib.sh"
 T=$(name t) G=$(name g)
@@ -49,6 +51,54 @@ assert_contains "$TMP/sasl.log" 'SASL SCRAM-SHA-512 mechanism handshake failed' 
 run quoted "rdkafka.sasl.mechanisms: \"$PW\""
 assert_eq 1 "$RC" "quoted: exit status (init fails)"
 assert_contains "$TMP/quoted.log" 'Unsupported SASL mechanism: \*\*\*' "quoted: the value is masked"
+
+# The broker's SASL_PLAINTEXT listener (tests/services.sh: PLAIN and
+# SCRAM-SHA-512, one user). The secret's "mechanism" PLAIN logs in; a wrong
+# password is refused; the default SCRAM-SHA-512 logs in with librdkafka
+# >= 2.6.1, and before it (Debian's 2.0.2) is refused by Kafka 4 with the
+# hint that says why (librdkafka's SCRAM nonce bug).
+[[ -n ${KAFKA_SASL_BOOTSTRAP:-} ]] ||
+    fail "the test broker has no SASL listener (started by an older tests/services.sh: restart kafka)"
+SPW=$KAFKA_SASL_PASSWORD
+sasl_secret() { # mechanism-member password
+    printf '{"bootstrap": "%s", "username": "%s", "password": "%s"%s}\n' \
+        "$KAFKA_SASL_BOOTSTRAP" "$KAFKA_SASL_USERNAME" "$2" "$1" >"$TMP/kafkasecrets.json"
+}
+sasl_secret ', "mechanism": "PLAIN"' "$SPW"
+run sasl-plain 'rdkafka.debug: security'
+assert_eq 0 "$RC" "sasl-plain: exit status (log: $(tail -3 "$TMP/sasl-plain.log"))"
+assert_lines 10 "$TMP/sasl-plain.out" "sasl-plain: records read over SASL PLAIN"
+assert_contains "$TMP/sasl-plain.log" 'PLAIN' "sasl-plain: the mechanism is PLAIN"
+! grep -q -- "$SPW" "$TMP/sasl-plain.log" || fail "sasl-plain: the password is in the log"
+
+sasl_refused() { # name: the secret file refused; the log in $TMP/name.log
+    cat >"$TMP/$1.yaml" <<Y
+sources:
+  in: {plugin: kafka, secret: $TMP/kafkasecrets.json, topics: [$T], group: $G-$1, rdkafka.debug: security}
+sinks:
+  out: {plugin: null, inputs: [in]}
+Y
+    engine "$TMP/$1.yaml" "$TMP/$1.log"
+    wait_for 30 grep -qs 'Kafka authentication failed' "$TMP/$1.log" || fail "$1: not refused: $(tail -3 "$TMP/$1.log")"
+    stop_engine "$ENGINE"
+    ! grep -q -- "$SPW" "$TMP/$1.log" || fail "$1: the password is in the log"
+}
+sasl_secret ', "mechanism": "PLAIN"' "wrong-$SPW"
+sasl_refused sasl-wrong
+! grep -q -- "wrong-" "$TMP/sasl-wrong.log" || fail "sasl-wrong: the wrong password is in the log"
+assert_eq 0 "$(grep -c 'cannot log in with SCRAM' "$TMP/sasl-wrong.log")" "sasl-wrong: no SCRAM hint for PLAIN"
+
+sasl_secret '' "$SPW"
+rdk=$(pkg-config --modversion rdkafka)
+if [[ $(printf '%s\n' "$rdk" 2.6.1 | sort -V | head -1) == 2.6.1 ]]; then
+    run sasl-scram ''
+    assert_eq 0 "$RC" "sasl-scram: exit status with librdkafka $rdk"
+    assert_lines 10 "$TMP/sasl-scram.out" "sasl-scram: records read over SCRAM-SHA-512"
+else
+    sasl_refused sasl-scram
+    assert_contains "$TMP/sasl-scram.log" "librdkafka $rdk cannot log in with SCRAM to Kafka 4 brokers \\(fixed in 2.6.1\\)" \
+        "sasl-scram: the hint with librdkafka $rdk"
+fi
 
 # a broken secret file: position only, never its text
 printf '{"bootstrap": "%s", "password": "%s" oops}\n' "$B" "$PW" >"$TMP/kafkasecrets.json"
