@@ -172,6 +172,16 @@ static void resource_key_fields(gsp_rec *w, const char *type, const char *sw, co
     gsp_rec_cstr(w, "resource_name", name);
 }
 
+/* A login or DN on a switch the cache does not hold yet (the configuration
+ * arrives in any order: a snapshot, a topic read again) makes no row until
+ * the switch arrives and renders it (cfg_roots_add_affected): a row with
+ * switch "" would be a second resource, and the facts naming the agent
+ * without a switch would resolve to it instead of the configured one. */
+static bool switch_known(const struct render *x, int64_t switch_dbid)
+{
+    return !switch_dbid || cfg_cache_get(x->c, x->tenant, strlen(x->tenant), CFG_SWITCH, switch_dbid);
+}
+
 static char *resource_delete(struct render *x, const char *type, const char *sw, const char *name)
 {
     gsp_rec_begin(x->w, "RESOURCE_", "delete", x->tenant, x->tl);
@@ -181,7 +191,7 @@ static char *resource_delete(struct render *x, const char *type, const char *sw,
 
 static void login_row(struct render *x, const cfg_obj *l)
 {
-    if (!l->code[0])
+    if (!l->code[0] || !switch_known(x, l->switch_dbid))
         return;
     const char *sw = cfg_cache_switch_name(x->c, x->tenant, l->switch_dbid);
     const cfg_obj *p = cfg_cache_login_person(x->c, x->tenant, l->dbid);
@@ -204,7 +214,7 @@ static void login_row(struct render *x, const cfg_obj *l)
 static void dn_row(struct render *x, const cfg_obj *d)
 {
     const char *type = cfg_dn_resource_type(d->subtype);
-    if (!type || !d->code[0])
+    if (!type || !d->code[0] || !switch_known(x, d->switch_dbid))
         return;
     const char *sw = cfg_cache_switch_name(x->c, x->tenant, d->switch_dbid);
     char *del = resource_delete(x, type, sw, d->code);

@@ -139,11 +139,51 @@ static void test_snapshot_half_way(void)
     free_lines(exp);
 }
 
+/* A login and a DN before their switch (the configuration in another
+ * order): no RESOURCE_ row with switch "" (a second resource the facts would
+ * resolve to); the switch brings both rows, named with it. */
+static void test_switch_after_login(void)
+{
+    char *in[] = {
+        "{\"op\":\"upsert\",\"type\":\"CfgAgentLogin\",\"dbid\":2001,\"tenant\":\"t1\",\"version\":1,"
+        "\"data\":{\"login_code\":\"1001\",\"switch_dbid\":101}}",
+        "{\"op\":\"upsert\",\"type\":\"CfgDN\",\"dbid\":305,\"tenant\":\"t1\",\"version\":1,"
+        "\"data\":{\"number\":\"7001\",\"switch_dbid\":101,\"type\":\"ACDQueue\",\"name\":\"Sales\"}}",
+        "{\"op\":\"upsert\",\"type\":\"CfgSwitch\",\"dbid\":101,\"tenant\":\"t1\",\"version\":1,"
+        "\"data\":{\"name\":\"SIP_Switch\"}}",
+    };
+    mfh *h = open_node();
+    json_t *before = json_array(), *after = json_array();
+    run(h, in, 0, 2, before);
+    size_t i;
+    json_t *r;
+    json_array_foreach(before, i, r) {
+        CU_ASSERT_STRING_NOT_EQUAL(json_string_value(json_object_get(json_object_get(r, "value"), "table")),
+                                   "RESOURCE_");
+    }
+    run(h, in, 2, 3, after);
+    int named = 0;
+    json_array_foreach(after, i, r) {
+        json_t *v = json_object_get(r, "value");
+        if (strcmp(json_string_value(json_object_get(v, "table")), "RESOURCE_") != 0)
+            continue;
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(v, "row"), "switch_name")),
+                               "SIP_Switch");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(v, "op")), "upsert");
+        named++;
+    }
+    CU_ASSERT_EQUAL(named, 2); /* the agent and the queue */
+    json_decref(before);
+    json_decref(after);
+    mfh_close(h);
+}
+
 int main(void)
 {
     static const mf_test tests[] = {
         {"golden gca-cfg -> gsp-cfg", test_golden},
         {"snapshot half-way", test_snapshot_half_way},
+        {"a login and a DN before their switch", test_switch_after_login},
         {NULL, NULL},
     };
     static const mf_suite suites[] = {{"gspconfig", tests}, {NULL, NULL}};
