@@ -73,7 +73,10 @@ common_env() {
     printf '%s\n' TENANT_ID=t1 KAFKA_BOOTSTRAP= KAFKA_SECRET_FILE="$TMP/secrets/kafkasecrets.json" \
         TOPIC_VOICE_CALLTHREAD="$r-voice-callthread" TOPIC_VOICE_AGENTSTATE="$r-voice-agentstate" \
         TOPIC_GCA_CFG="$r-gca-cfg" TOPIC_GSP_IXN="$r-gsp-ixn" TOPIC_GSP_SM="$r-gsp-sm" TOPIC_GSP_CFG="$r-gsp-cfg" \
-        TOPIC_GSP_OUTBOUND= TOPIC_GSP_CUSTOM= KAFKA_SESSION_TIMEOUT_MS=6000
+        TOPIC_GSP_OUTBOUND= TOPIC_GSP_CUSTOM= KAFKA_SESSION_TIMEOUT_MS=6000 \
+        GCA_SNAPSHOTS="s3://$S3_BUCKET/e2e-$$/$r/gca-snapshots" \
+        S3_ENDPOINT="$S3_ENDPOINT" S3_REGION="$S3_REGION" S3_ACCESS_KEY="$S3_ACCESS_KEY" \
+        S3_SECRET_KEY="$S3_SECRET_KEY" S3_PATH_STYLE=true
 }
 # start NAME RUN [VAR=value...]: pipelines/NAME.yaml in the background, a log per incarnation
 declare -A N=()
@@ -84,11 +87,9 @@ start() {
     mapfile -t env < <(common_env "$r")
     case $name in
         gca) env+=(CFGDB_HOST=127.0.0.1 CFGDB_PORT="$PGPORT" CFGDB_USER=e2e_cfg CFGDB_DATABASE="$CFGDB"
-                   CFGDB_PASSWORD_FILE="$TMP/secrets/cfgdb-password" GCA_SNAPSHOTS="file://$dir/gca-snapshots"
+                   CFGDB_PASSWORD_FILE="$TMP/secrets/cfgdb-password"
                    GCA_POLL=1s GCA_METRICS_LISTEN=127.0.0.1:0 GCA_DEAD_LETTER="$dir/gca-dead.jsonl") ;;
         gsp) env+=(GSP_CHECKPOINTS="s3://$S3_BUCKET/e2e-$$/$r/gsp" GSP_CHECKPOINT_INTERVAL=2s
-                   S3_ENDPOINT="$S3_ENDPOINT" S3_REGION="$S3_REGION" S3_ACCESS_KEY="$S3_ACCESS_KEY"
-                   S3_SECRET_KEY="$S3_SECRET_KEY" S3_PATH_STYLE=true
                    GSP_METRICS_LISTEN=127.0.0.1:0 GSP_DEAD_LETTER="$dir/gsp-dead.jsonl") ;;
         gim) env+=(PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER=e2e_gim PGPASSWORD="$IM_PW" PGDATABASE="$r"_im
                    GIM_CYCLE=500ms GIM_KAFKA_GROUP="gim-$r" GIM_SCHEMA_DIR="$top_srcdir/plugins/gim/sql"
@@ -147,7 +148,8 @@ prepare() {
     for t in "${!PARTS[@]}"; do "$SVC" kafka-topic "$r-$t" "${PARTS[$t]}" 2>/dev/null || fail "cannot create $r-$t"; done
 }
 # published RUN: GCA's first snapshot holds the whole sample (104 objects)
-published() { grep -qs '"count":104,' "$TMP/$1/gca-snapshots/gca-snapshot-t1.json"; }
+# published RUN: GCA has stored the sample's 104 objects as its snapshot (on S3)
+published() { grep -qs 'snapshot of change set [0-9]* written: 104 objects' "$TMP/$1"/gca.*.log; }
 # loaded RUN: the loader's committed offsets are the end offsets of the GSP topics
 loaded() {
     local r=$1 t
