@@ -20,6 +20,8 @@
 #    reading its call's first event to the cycle that created its row being
 #    visible, and from its last event to the cycle that wrote its final
 #    version (p50 / p99).
+# BENCH_SCHEMA_DIR: the migrations to load with (default plugins/gim/sql), e.g.
+# a directory of the older ones, to compare schemas with the same binary.
 # PostgreSQL: tests/services.sh (MARTFLOW_SERVICES_DIR, default
 # /tmp/martflow-bench-e2e/services), or PGHOST etc. if set.
 set -euo pipefail
@@ -69,7 +71,7 @@ for ((r = 0; r < runs; r++)); do
     PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
     rm -f "$work/run.log" "$work/dead.jsonl" "$work/samples"
     t0=$(now)
-    (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev CALLS=1 AGENTS=1 GIM_SCHEMA_DIR=$top/plugins/gim/sql \
+    (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev CALLS=1 AGENTS=1 GIM_SCHEMA_DIR=${BENCH_SCHEMA_DIR:-$top/plugins/gim/sql} \
         METRICS_LISTEN=127.0.0.1:0 DEAD_LETTER=$work/dead.jsonl \
         /usr/bin/time -f '%e %M' -o "$work/time" "$mf" run pipelines/local.yaml --plugin-path "$plugins" \
         >"$work/run.log" 2>&1) &
