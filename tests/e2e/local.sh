@@ -9,7 +9,8 @@
 # per reason; every agent, DN and place callgen names is a configured row
 # (no placeholder left), with the person's name. Then the same events from a
 # file (EVENTS_FILE, callgen with key_member) into a second database: the two
-# Info Marts' table dumps are equal.
+# Info Marts' table dumps are equal. In both, every fact's reference names its
+# dimension row (infomart_check_references).
 source "$top_srcdir/tests/gim/gim_lib.sh"
 
 # im_dump [DB]: every fact row as JSON, one a line, sorted, each surrogate key
@@ -113,6 +114,8 @@ UNION ALL SELECT 'reason|' || s.state_name_code || '|' || r.software_reason_valu
 " | sort >"$TMP/got"
 diff "$TMP/want" "$TMP/got" >"$TMP/diff" || { cat "$TMP/diff" >&2; fail "the Info Mart differs from callgen's plan (< plan, > Info Mart)"; }
 (($(wc -l <"$TMP/want") > 25)) || fail "too few planned counts compared: $(wc -l <"$TMP/want")"
+# the counts above join the dimensions: no fact row may lack its dimension row
+assert_references
 
 # resources named from the configuration: nothing is a placeholder, every
 # agent callgen named (a10001..a10020) is its configured login with the
@@ -147,5 +150,6 @@ note "events file -> Info Mart: ${SECONDS}s"
 im_dump >"$TMP/dump1"
 im_dump "$DB2" >"$TMP/dump2"
 diff -q "$TMP/dump1" "$TMP/dump2" >/dev/null || { diff "$TMP/dump1" "$TMP/dump2" | head -5 >&2; fail "EVENTS_FILE gave another Info Mart"; }
+assert_references "$DB2"
 (($(wc -l <"$TMP/dump1") > 6000)) || fail "the dump is too small: $(wc -l <"$TMP/dump1") rows"
 note "plan matched; EVENTS_FILE gave the same $(wc -l <"$TMP/dump1") rows (${SECONDS}s)"
