@@ -96,8 +96,9 @@ static uint32_t hold_take(pgrb *rb, const mf_record *rec)
         rb->holds[rb->last_hold].refs++;
         return rb->last_hold;
     }
-    /* a free slot in O(1): a search from slot 0 cost O(holds) per new ack,
-     * quadratic over a buffer of many small batches (each its own ack) */
+    /* a free slot in O(1). A search from slot 0 cost O(holds) for each new
+     * ack, which is quadratic when the buffered records carry many different
+     * acks: a gim cycle holds tens of thousands of a transform's outputs */
     uint32_t h;
     if (rb->n_free) {
         h = rb->free_holds[--rb->n_free];
