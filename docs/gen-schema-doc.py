@@ -35,7 +35,7 @@ def cell(text):
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
-def key_lines(t):
+def key_lines(t, refs):
     lines = []
     for k in t.get("constraints") or []:
         d = k["def"]
@@ -51,6 +51,10 @@ def key_lines(t):
             fks.append("`%s` → `%s`" % (m.group(1), m.group(2)) if m else "`%s`" % k["def"])
     if fks:
         lines.append("- Foreign keys: %s." % ", ".join(fks))
+    mine = ["`%s` → `%s`" % (r["column"], r["dimension"]) for r in refs if r["fact"] == t["name"]]
+    if mine:
+        lines.append("- References, resolved by the loader and checked by `infomart_check_references()` "
+                     "(no foreign key): %s." % ", ".join(mine))
     if t.get("indexes"):
         lines.append("- Indexes: %s." % ", ".join("`%s`" % i for i in t["indexes"]))
     return lines
@@ -67,7 +71,7 @@ def tables_md(cat):
             out.append("### %s\n" % KIND_TITLES[k])
         out.append("#### `%s`\n" % t["name"])
         out.append("%s\n" % (t["comment"] or "(no description)"))
-        keys = key_lines(t)
+        keys = key_lines(t, cat.get("references") or [])
         out.extend(keys)
         if keys:
             out.append("")

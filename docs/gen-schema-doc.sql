@@ -18,6 +18,9 @@ SELECT json_build_object(
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ic.oid)) AS indexes
     FROM pg_class c
     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v')) t),
+  'references', (SELECT json_agg(json_build_object('fact', r.fact_table, 'column', r.column_name,
+                                                   'dimension', r.dimension_table) ORDER BY r.fact_table, r.column_name)
+                   FROM ctl_fact_reference r),
   'functions', (SELECT json_agg(json_build_object('signature', p.oid::regprocedure::text,
                                                   'comment', obj_description(p.oid, 'pg_proc')) ORDER BY p.oid)
                   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace),

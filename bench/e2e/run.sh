@@ -19,7 +19,10 @@
 #    newest committed load cycle a query sees; per interaction, the time from
 #    reading its call's first event to the cycle that created its row being
 #    visible, and from its last event to the cycle that wrote its final
-#    version (p50 / p99).
+#    version (p50 / p99). With schema 004, infomart_check_references() must
+#    find no orphan reference (not timed).
+# BENCH_SCHEMA_DIR: the migrations to load with (default plugins/gim/sql), e.g.
+# a directory of the older ones, to compare schemas with the same binary.
 # PostgreSQL: tests/services.sh (MARTFLOW_SERVICES_DIR, default
 # /tmp/martflow-bench-e2e/services), or PGHOST etc. if set.
 set -euo pipefail
@@ -69,7 +72,7 @@ for ((r = 0; r < runs; r++)); do
     PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
     rm -f "$work/run.log" "$work/dead.jsonl" "$work/samples"
     t0=$(now)
-    (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev CALLS=1 AGENTS=1 GIM_SCHEMA_DIR=$top/plugins/gim/sql \
+    (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev CALLS=1 AGENTS=1 GIM_SCHEMA_DIR=${BENCH_SCHEMA_DIR:-$top/plugins/gim/sql} \
         METRICS_LISTEN=127.0.0.1:0 DEAD_LETTER=$work/dead.jsonl \
         /usr/bin/time -f '%e %M' -o "$work/time" "$mf" run pipelines/local.yaml --plugin-path "$plugins" \
         >"$work/run.log" 2>&1) &
@@ -91,6 +94,11 @@ for ((r = 0; r < runs; r++)); do
     facts+=("$(PGDATABASE=$db psql_ -At -c "SELECT (SELECT count(*) FROM interaction_fact) + (SELECT count(*) FROM interaction_resource_fact)
         + (SELECT count(*) FROM mediation_segment_fact) + (SELECT count(*) FROM sm_res_session_fact)
         + (SELECT count(*) FROM sm_res_state_fact) + (SELECT count(*) FROM sm_res_state_reason_fact)")")
+    # schema 004 on: every fact's reference names its dimension row (not timed)
+    if [[ $(PGDATABASE=$db psql_ -At -c "SELECT to_regproc('infomart_check_references') IS NOT NULL") == t ]]; then
+        orphans=$(PGDATABASE=$db psql_ -At -c "SELECT sum(orphan_rows) FROM infomart_check_references()")
+        [[ $orphans == 0 ]] || { echo "$orphans fact references name no dimension row" >&2; exit 1; }
+    fi
     writes+=("$(PGDATABASE=$db psql_ -At -c "SELECT sum(row_count) FROM ctl_etl_history WHERE status = 'SUCCESS'")")
     PGDATABASE=$db psql_ -At -F ' ' -c "SELECT interaction_id, create_audit_key, update_audit_key FROM interaction_fact" >"$work/rows"
     lag=$(python3 "$here/lag.py" report "$ev" "$work/samples" "$work/rows")

@@ -45,7 +45,9 @@ struct pgrb {
     size_t line_start;
     int64_t first_ms;
     struct hold *holds;
-    size_t n_holds;
+    size_t n_holds, cap_holds; /* slots used so far, allocated */
+    uint32_t *free_holds;      /* released slots, taken again last in first out */
+    size_t n_free;
     uint32_t last_hold;
     /* pgrb_record's result */
     mf_record rec;
@@ -70,6 +72,7 @@ void pgrb_free(pgrb *rb)
         free(rb->rows[i].reason);
     free(rb->rows);
     free(rb->holds);
+    free(rb->free_holds);
     free(rb->hdrs);
     mf_buffer_free(&rb->text);
     mf_buffer_free(&rb->recs);
@@ -93,18 +96,24 @@ static uint32_t hold_take(pgrb *rb, const mf_record *rec)
         rb->holds[rb->last_hold].refs++;
         return rb->last_hold;
     }
-    size_t h = 0;
-    while (h < rb->n_holds && rb->holds[h].refs)
-        h++;
-    if (h == rb->n_holds) {
-        rb->holds = mf_xrealloc(rb->holds, (rb->n_holds + 16) * sizeof *rb->holds);
-        memset(rb->holds + rb->n_holds, 0, 16 * sizeof *rb->holds);
-        rb->n_holds += 16;
+    /* a free slot in O(1). A search from slot 0 cost O(holds) for each new
+     * ack, which is quadratic when the buffered records carry many different
+     * acks: a gim cycle holds tens of thousands of a transform's outputs */
+    uint32_t h;
+    if (rb->n_free) {
+        h = rb->free_holds[--rb->n_free];
+    } else {
+        if (rb->n_holds == rb->cap_holds) {
+            rb->cap_holds = rb->cap_holds ? rb->cap_holds * 2 : 16;
+            rb->holds = mf_xrealloc(rb->holds, rb->cap_holds * sizeof *rb->holds);
+            rb->free_holds = mf_xrealloc(rb->free_holds, rb->cap_holds * sizeof *rb->free_holds);
+        }
+        h = (uint32_t)rb->n_holds++;
     }
     rb->holds[h].ack = rb->host->ack_hold(rb->node, rec);
     rb->holds[h].refs = 1;
-    rb->last_hold = (uint32_t)h;
-    return (uint32_t)h;
+    rb->last_hold = h;
+    return h;
 }
 
 static void hold_drop(pgrb *rb, uint32_t h)
@@ -113,6 +122,7 @@ static void hold_drop(pgrb *rb, uint32_t h)
         return;
     rb->host->ack_release(rb->node, rb->holds[h].ack);
     rb->holds[h].ack = NULL;
+    rb->free_holds[rb->n_free++] = h; /* n_free <= n_holds <= cap_holds */
 }
 
 static void save_record(pgrb *rb, const mf_record *rec)

@@ -9,7 +9,8 @@
 # per reason; every agent, DN and place callgen names is a configured row
 # (no placeholder left), with the person's name. Then the same events from a
 # file (EVENTS_FILE, callgen with key_member) into a second database: the two
-# Info Marts' table dumps are equal.
+# Info Marts' table dumps are equal. In both, every fact's reference names its
+# dimension row (infomart_check_references).
 source "$top_srcdir/tests/gim/gim_lib.sh"
 source "$top_srcdir/tests/e2e/im_lib.sh" # im_dump, im_check_plan, im_check_config
 
@@ -36,6 +37,7 @@ assert_contains "$TMP/run1.log" "pipeline 'local' finished" "the run ended by it
 
 im_check_plan "$TMP/plan.json"
 im_check_config 20
+assert_references # no fact row without its dimension row
 
 # the same events from a file: the same Info Mart
 cat >"$TMP/gen.yaml" <<Y
@@ -51,5 +53,6 @@ note "events file -> Info Mart: ${SECONDS}s"
 im_dump >"$TMP/dump1"
 im_dump "$DB2" >"$TMP/dump2"
 diff -q "$TMP/dump1" "$TMP/dump2" >/dev/null || { diff "$TMP/dump1" "$TMP/dump2" | head -5 >&2; fail "EVENTS_FILE gave another Info Mart"; }
+assert_references "$DB2"
 (($(wc -l <"$TMP/dump1") > 6000)) || fail "the dump is too small: $(wc -l <"$TMP/dump1") rows"
 note "plan matched; EVENTS_FILE gave the same $(wc -l <"$TMP/dump1") rows (${SECONDS}s)"

@@ -62,5 +62,18 @@ SELECT d FROM unnest(ARRAY['tenant', 'media_type', 'interaction_type', 'technica
 SQL
 }
 
+# assert_references [DB]: every reference from a fact to a dimension names a
+# row (infomart_check_references(): no foreign key enforces them since schema
+# 004, the loader does), and there were fact rows to check
+assert_references() {
+    local db=${1:-$PGDATABASE} bad checked
+    bad=$(pg_sql -d "$db" -At -c "SELECT string_agg(format('%s.%s -> %s: %s of %s rows (first key %s)', fact_table,
+            column_name, dimension_table, orphan_rows, checked_rows, first_orphan_key), '; ')
+          FROM infomart_check_references() WHERE orphan_rows > 0") || fail "infomart_check_references() failed in $db"
+    [[ -z $bad ]] || fail "fact rows whose key names no dimension row in $db: $bad"
+    checked=$(pg_sql -d "$db" -At -c "SELECT sum(checked_rows) FROM infomart_check_references()")
+    ((checked > 0)) || fail "infomart_check_references() checked no fact row in $db"
+}
+
 # loaded_all N [DB]: the committed cycles account for N input records at least (for wait_for)
 etl_rows() { value "SELECT coalesce(sum(row_count), 0) FROM ctl_etl_history WHERE status = 'SUCCESS'" 2>/dev/null || echo 0; }

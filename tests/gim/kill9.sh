@@ -30,3 +30,4 @@ run_pipeline "$TMP/p2.yaml" "$TMP/log2"
 nat_dump >"$TMP/dump"
 diff -q "$TMP/clean.dump" "$TMP/dump" >/dev/null || { diff "$TMP/clean.dump" "$TMP/dump" | head -5 >&2; fail "the tables differ from a clean run's"; }
 assert_eq 0 "$(value "SELECT count(*) FROM gim_pending_update")" "kept updates left"
+assert_references

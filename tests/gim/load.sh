@@ -5,7 +5,8 @@
 # switch "" completed by its only configured switch), after-call-work updates
 # arriving before the row they update (kept, applied later), records the
 # loader refuses (each rejected alone, with its reason or SQLSTATE, counted),
-# then the same file again: the table dumps do not change.
+# then the same file again: the table dumps do not change. Every fact's
+# reference names its dimension row (infomart_check_references).
 source "$top_srcdir/tests/gim/gim_lib.sh"
 
 $GEN 10000 --bad >"$TMP/in.jsonl"
@@ -25,7 +26,7 @@ assert_contains "$m" 'gim_issues_total\{[^}]*issue="unknown_table"[^}]*\} 1' "un
 assert_contains "$m" 'gim_issues_total\{[^}]*issue="missing_id"[^}]*\} 1' "missing id counted"
 assert_contains "$m" 'gim_issues_total\{[^}]*issue="wrong_type"[^}]*\} 1' "wrong type counted"
 assert_contains "$m" 'gim_issues_total\{[^}]*issue="sqlstate"[^}]*\} 2' "refused by the database counted"
-assert_contains "$m" 'gim_server_state\{[^}]*applicationName="gim"[^}]*schema_version="3"' "gim_server_state labels"
+assert_contains "$m" 'gim_server_state\{[^}]*applicationName="gim"[^}]*schema_version="4"' "gim_server_state labels"
 stop_engine() { kill -TERM "$1" 2>/dev/null || true; wait "$1" || true; }
 stop_engine "$ENGINE"
 
@@ -64,6 +65,7 @@ assert_eq 1 "$(value "SELECT tenant_cfg_dbid FROM tenant WHERE tenant_name = 't1
 assert_eq 0 "$(value "SELECT count(*) FROM ctl_etl_history h LEFT JOIN ctl_audit_log a USING (audit_key) WHERE h.status = 'SUCCESS' AND a.audit_key IS NULL")" "each cycle's audit row"
 assert_eq 5 "$(value "SELECT sum(rejected_count) FROM ctl_etl_history")" "rejected_count"
 assert_eq 0 "$(value "SELECT count(*) FROM interaction_resource_fact WHERE update_audit_key NOT IN (SELECT audit_key FROM ctl_audit_log WHERE job_name = 'etl')")" "rows carry their cycle's audit key"
+assert_references
 nat_dump >"$TMP/dump1"
 
 # the same file again (a replay): nothing changes
@@ -72,4 +74,5 @@ run_pipeline "$TMP/p2.yaml" "$TMP/log2"
 nat_dump >"$TMP/dump2"
 diff -q "$TMP/dump1" "$TMP/dump2" >/dev/null || { diff "$TMP/dump1" "$TMP/dump2" | head -5 >&2; fail "the replay changed the tables"; }
 assert_eq 0 "$(value "SELECT count(*) FROM gim_pending_update")" "kept updates left after the replay"
+assert_references
 (($(wc -l <"$TMP/dump1") > 6500)) || fail "the dump is too small: $(wc -l <"$TMP/dump1") rows"

@@ -63,6 +63,7 @@ assert_eq 0 "$RC" "exit status after SIGTERM"
 nat_dump >"$TMP/dump"
 diff -q "$TMP/clean.dump" "$TMP/dump" >/dev/null || { diff "$TMP/clean.dump" "$TMP/dump" | head -5 >&2; fail "the tables differ from a clean run's"; }
 assert_eq 0 "$(value "SELECT count(*) FROM gim_pending_update")" "kept updates left"
+assert_references
 
 # the history: the outage's cycles FAILED (with the error), then SUCCESS again
 nfailed=$(value "SELECT count(*) FROM ctl_etl_history WHERE status = 'FAILED' AND error_message <> ''")

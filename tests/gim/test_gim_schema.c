@@ -204,7 +204,10 @@ static const char *const tables[] = {
     "ctl_gdpr_history", "tenant", "date_time", "media_type", "interaction_type", "technical_descriptor",
     "resource_state", "resource_state_reason", "resource_", "place", "resource_group_", "resource_group_member_",
     "interaction_fact", "interaction_resource_fact", "mediation_segment_fact", "sm_res_session_fact",
-    "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", "gim_pending_update", NULL};
+    "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", "gim_pending_update",
+    "ctl_fact_reference", NULL};
+
+static void check_references(pgc *c);
 
 static void test_empty_database(void)
 {
@@ -243,10 +246,10 @@ static void test_empty_database(void)
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
                              " AND table_type = 'BASE TABLE'"),
                     (long)(sizeof tables / sizeof *tables) - 1);
-    /* and the reporting views of 003 (docs/report.md), every column described */
+    /* and the reporting views of 003 (docs/report.md) and 004's check, every column described */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM information_schema.views WHERE table_schema = 'public'"
                              " AND table_name IN ('v_queue_interval', 'v_agent_interval', 'v_agent_state_interval',"
-                             " 'v_agent_reason_interval')"), 4);
+                             " 'v_agent_reason_interval', 'v_reference_check')"), 5);
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_attribute a JOIN pg_class v ON v.oid = a.attrelid"
                              " WHERE v.relkind = 'v' AND v.relnamespace = 'public'::regnamespace AND a.attnum > 0"
                              " AND col_description(v.oid, a.attnum) IS NULL"), 0);
@@ -301,14 +304,79 @@ static void test_empty_database(void)
               " interaction_resource_ordinal, start_ts, start_date_time_key, create_audit_key, update_audit_key)"
               " SELECT 9223372036854775807, 1, r.tenant_key, 1, 1, r.resource_key, 1, 1, 1711846805, 1711846800, 0, 0"
               " FROM resource_ r WHERE resource_name = '1001'");
-    cls = pgc_exec(c, "INSERT INTO interaction_resource_fact (interaction_resource_id, interaction_id, tenant_key,"
-                      " media_type_key, interaction_type_key, resource_key, technical_descriptor_key,"
-                      " interaction_resource_ordinal, start_ts, start_date_time_key, create_audit_key,"
-                      " update_audit_key) VALUES (2, 1, 0, 1, 1, 424242, 1, 1, 0, 0, 0, 0)",
-                   0, NULL, NULL);
-    CU_ASSERT_EQUAL(cls, PGC_DATA); /* no such resource: the foreign key */
-    CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "23503");
+    check_references(c);
     pgc_free(c);
+}
+
+/* The facts' references (004): no constraint, listed, and checked by
+ * infomart_check_references; c holds one clean interaction_resource_fact row. */
+static void check_references(pgc *c)
+{
+    /* no foreign key left on a fact; the dimensions' own 12 stay */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
+                             " WHERE k.contype = 'f' AND f.relname LIKE '%\\_fact'"), 0);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
+                             " WHERE k.contype = 'f' AND f.relnamespace = 'public'::regnamespace"), 12);
+    /* the 33 the facts had are listed, each naming a column of the fact and
+     * the dimension's one-column primary key */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 33);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference r WHERE NOT EXISTS (SELECT 1 FROM"
+                             " information_schema.columns k WHERE k.table_schema = 'public' AND"
+                             " k.table_name = r.fact_table AND k.column_name = r.column_name AND k.data_type = 'integer')"
+                             " OR NOT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid"
+                             " AND a.attnum = k.conkey[1] WHERE k.conrelid = r.dimension_table::regclass"
+                             " AND k.contype = 'p' AND cardinality(k.conkey) = 1 AND a.attname = r.dimension_column)"),
+                    0);
+    /* and nothing is missing from the list: every *_key column of a fact is
+     * listed but its interval keys, audit keys, and its own or another
+     * fact's id (*_fact_key) */
+    char *unlisted = query(c, "SELECT table_name || '.' || column_name FROM information_schema.columns"
+                              " WHERE table_schema = 'public' AND table_name LIKE '%\\_fact' AND column_name LIKE '%\\_key'"
+                              " AND column_name NOT LIKE '%\\_date\\_time\\_key' AND column_name NOT LIKE '%\\_audit\\_key'"
+                              " AND column_name NOT LIKE '%\\_fact\\_key'"
+                              " AND (table_name, column_name) NOT IN (SELECT fact_table, column_name FROM ctl_fact_reference)"
+                              " ORDER BY 1");
+    CU_ASSERT_STRING_EQUAL(unlisted, "");
+    free(unlisted);
+
+    /* clean: every reference checked, no orphan (the function and the view) */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM infomart_check_references()"), 33);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references()"), 0);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM v_reference_check"), 0);
+    CU_ASSERT_EQUAL(count(c, "SELECT checked_rows FROM infomart_check_references() WHERE"
+                             " fact_table = 'interaction_resource_fact' AND column_name = 'resource_key'"), 1);
+    CU_ASSERT_EQUAL(count(c, "SELECT checked_rows FROM infomart_check_references() WHERE"
+                             " fact_table = 'interaction_resource_fact' AND column_name = 'place_key'"), 0); /* NULL */
+
+    /* an injected orphan: the database takes it now (no foreign key)... */
+    run_ok(c, "INSERT INTO interaction_resource_fact (interaction_resource_id, interaction_id, tenant_key,"
+              " media_type_key, interaction_type_key, resource_key, technical_descriptor_key,"
+              " interaction_resource_ordinal, start_ts, start_date_time_key, create_audit_key,"
+              " update_audit_key) VALUES (2, 1, 0, 1, 1, 424242, 1, 1, 0, 0, 5, 5)");
+    /* ...and the check reports it, alone, with its key */
+    char *found = query(c, "SELECT concat_ws(' ', fact_table, column_name, dimension_table, checked_rows, orphan_rows,"
+                           " first_orphan_key) FROM infomart_check_references() WHERE orphan_rows > 0");
+    CU_ASSERT_STRING_EQUAL(found, "interaction_resource_fact resource_key resource_ 2 1 424242\n");
+    free(found);
+    found = query(c, "SELECT concat_ws(' ', fact_table, column_name, orphan_rows) FROM v_reference_check"
+                     " WHERE orphan_rows > 0");
+    CU_ASSERT_STRING_EQUAL(found, "interaction_resource_fact resource_key 1\n");
+    free(found);
+    /* only the rows written from an audit key on: the orphan's (5) and not after it */
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references(5)"), 1);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(checked_rows) FILTER (WHERE column_name = 'resource_key')"
+                             " FROM infomart_check_references(5)"), 1);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references(6)"), 0);
+    /* another kind: a place that does not exist, NULL no longer */
+    run_ok(c, "UPDATE interaction_resource_fact SET place_key = 77 WHERE interaction_resource_id = 2");
+    CU_ASSERT_EQUAL(count(c, "SELECT orphan_rows FROM infomart_check_references() WHERE"
+                             " fact_table = 'interaction_resource_fact' AND column_name = 'place_key'"), 1);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references()"), 2);
+    /* the dimension row appears (as the loader would create it): fixed */
+    run_ok(c, "INSERT INTO resource_ (resource_key, tenant_key, resource_type, resource_name, placeholder_flag,"
+              " create_audit_key, update_audit_key) OVERRIDING SYSTEM VALUE VALUES (424242, 0, 'Agent', 'x', 1, 0, 0)");
+    run_ok(c, "DELETE FROM interaction_resource_fact WHERE place_key = 77");
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references()"), 0);
 }
 
 static void test_again_changes_nothing(void)
@@ -374,6 +442,45 @@ static void test_upgrade(void)
     /* and the client is usable afterwards (no transaction left open) */
     CU_ASSERT_FALSE(pgc_in_transaction(c));
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM test_two"), 1);
+    pgc_free(c);
+}
+
+/* A mart of version 3 with rows (the foreign keys in force) gets 004: the
+ * rows stay, the keys go, the check finds them clean. */
+static void test_upgrade_to_004(void)
+{
+    pgc *c = fresh_db();
+    gim_schema_result res;
+    const char *v3 = make_dir("v3rows", "=001_initial.sql", "=002_loader.sql", "=003_report_views.sql", NULL);
+    CU_ASSERT_EQUAL_FATAL(migrate(c, v3, &res), PGC_OK);
+    CU_ASSERT_EQUAL(res.version, 3);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
+                             " WHERE k.contype = 'f' AND f.relname LIKE '%\\_fact'"), 33);
+    run_ok(c, "INSERT INTO resource_ (tenant_key, resource_type, resource_name, create_audit_key, update_audit_key)"
+              " VALUES (0, 'Queue', '7001', 0, 0)");
+    run_ok(c, "INSERT INTO mediation_segment_fact (mediation_segment_id, interaction_id, tenant_key, media_type_key,"
+              " resource_key, technical_descriptor_key, start_ts, start_date_time_key, create_audit_key,"
+              " update_audit_key) SELECT 11, 1, 0, 1, resource_key, 2, 1711846805, 1711846800, 0, 0 FROM resource_");
+    run_ok(c, "INSERT INTO interaction_fact (interaction_id, tenant_key, interaction_type_key, media_type_key,"
+              " start_ts, start_date_time_key, create_audit_key, update_audit_key) VALUES (1, 0, 1, 1, 1711846805,"
+              " 1711846800, 0, 0)");
+    char *views = query(c, "SELECT queue_name || ' ' || offered || ' ' || answered FROM v_queue_interval");
+    CU_ASSERT_STRING_EQUAL(views, "7001 1 1\n");
+
+    CU_ASSERT_EQUAL_FATAL(migrate(c, sqldir, &res), PGC_OK);
+    CU_ASSERT_EQUAL(res.from_version, 3);
+    CU_ASSERT_EQUAL(res.applied, shipped_version() - 3);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
+                             " WHERE k.contype = 'f' AND f.relname LIKE '%\\_fact'"), 0);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 33);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM mediation_segment_fact") + count(c, "SELECT count(*) FROM"
+                                                                                       " interaction_fact"), 2);
+    char *after = query(c, "SELECT queue_name || ' ' || offered || ' ' || answered FROM v_queue_interval");
+    CU_ASSERT_STRING_EQUAL(after, views);
+    free(views);
+    free(after);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(checked_rows) FROM infomart_check_references()"), 4 + 3);
+    CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references()"), 0);
     pgc_free(c);
 }
 
@@ -578,6 +685,7 @@ int main(int argc, char **argv)
     static const mf_test schema[] = {{"empty database", test_empty_database},
                                      {"applying again changes nothing", test_again_changes_nothing},
                                      {"version 1 gets 002", test_upgrade},
+                                     {"version 3 with rows gets 004", test_upgrade_to_004},
                                      {"changed checksum, newer database", test_refused},
                                      {"bad directory", test_bad_directory},
                                      {"two runners at once", test_two_runners},

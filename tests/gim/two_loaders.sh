@@ -30,3 +30,4 @@ all_in() { (($(value "SELECT count(*) FROM resource_ WHERE placeholder_flag = 0"
 wait_for 30 all_in || fail "the second loader did not load the rest"
 b_cycles=$(value "SELECT count(*) FROM ctl_etl_history WHERE job_instance LIKE '%pid $B %' AND row_count > 0")
 ((b_cycles >= 1)) || fail "no cycle of the second loader"
+assert_references
