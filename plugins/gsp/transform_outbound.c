@@ -259,11 +259,12 @@ static void handle(struct ctx *c, mf_record *rec)
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
         advance(c);
     struct chain *ch = mf_keyed_get(c->keyed, rec->key, rec->key_len);
-    if (!ch && c->wm_now != MF_TIME_UNSET && ev.time_ms <= c->wm_now) {
+    int64_t passed = mf_keyed_watermark(c->keyed); /* advanced to, or restored */
+    if (!ch && passed != MF_TIME_UNSET && ev.time_ms <= passed) {
         /* a straggler of a chain closed already, or one beyond max_out_of_order */
         snprintf(text, sizeof text,
                  "late event: time %lld ms is at or before the watermark (%lld ms) and chain '%.*s' is not open",
-                 (long long)ev.time_ms, (long long)c->wm_now, (int)c->keybuf.len, (const char *)c->keybuf.data);
+                 (long long)ev.time_ms, (long long)passed, (int)c->keybuf.len, (const char *)c->keybuf.data);
         reject(c, rec, R_LATE, text);
         return;
     }
