@@ -185,7 +185,10 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     (void)time_ms;
     struct ctx *c = arg;
     struct chain *ch = state;
+    if (id == T_STUCK && aq_first(&ch->queue))
+        return c->rc; /* an event is due after the silence: applying it re-arms the timer */
     if (id == T_CLOSE || (id == T_STUCK && !c->ending)) {
+        c->host->metric_add(c->m_ignored, ch->queue.n); /* events after the final one, still queued */
         if (id == T_STUCK) {
             struct emit_arg e = {c, ch};
             c->host->metric_add(c->m_stuck, 1);
