@@ -148,9 +148,8 @@ static int64_t id_of(cm_work *w, const cm_params *p, const ct_store *s, const ch
 {
     size_t conn_len, dn_len;
     const char *conn = ct_str(s, l->conn, &conn_len), *dn = ct_str(s, l->dn, &dn_len);
-    gsp_idpart parts[] = {GSP_ID_STR(p->ctid, p->ctid_len), GSP_ID_STR(conn, conn_len), GSP_ID_STR(dn, dn_len),
-                          GSP_ID_INT(s->ev[l->begin_idx].seq)};
-    return gsp_id(&w->scratch, kind, p->tenant, p->tenant_len, parts, 4);
+    return gsp_voice_leg_id(&w->scratch, kind, p->tenant, p->tenant_len, p->ctid, p->ctid_len, conn, conn_len, dn,
+                            dn_len, s->ev[l->begin_idx].seq);
 }
 
 /* The MEDIATION_SEGMENT_FACT id of a stay: named by the stay's own row and
@@ -293,8 +292,7 @@ static void fill_ixn(cm_work *w, const ct_store *s, const cm_params *p, bool ope
 {
     cm_ixn *x = &w->result.ixn;
     memset(x, 0, sizeof *x);
-    gsp_idpart parts[] = {GSP_ID_STR("voice", 5), GSP_ID_STR(p->ctid, p->ctid_len)};
-    x->id = gsp_id(&w->scratch, "ixn", p->tenant, p->tenant_len, parts, 2);
+    x->id = gsp_voice_ixn_id(&w->scratch, p->tenant, p->tenant_len, p->ctid, p->ctid_len);
     for (uint32_t i = 0; i < s->n_ev; i++) {
         const ct_event *e = &s->ev[i];
         if (!x->guid)

@@ -101,7 +101,7 @@ struct agent {
 enum {
     S_ARRIVE, S_ROUTED, S_QUEUED, S_ABANDON_QUEUE, S_ABANDON_RING, S_RONA, S_ANSWER, S_HOLD, S_RETRIEVE, S_TALK_END,
     S_B_ANSWER, S_B_END, S_CONSULT_DIAL, S_CONSULT_EST, S_CONSULT_END, S_CONF_B_END, S_CONF_A_END,
-    S_PLAIN_END, S_OUT_REACHED, S_OUT_EST, S_OUT_END, S_INT_EST, S_INT_END
+    S_PLAIN_END, S_OUT_REACHED, S_OUT_EST, S_OUT_END, S_INT_EST, S_INT_END, S_OB_FIRST_RESULT
 };
 
 enum { SHAPE_PLAIN = CG_SHAPE_COUNT };
@@ -114,6 +114,7 @@ struct call {
     char thread[20], conn[2][20], uuid[2][40], ani[16], ext[16];
     struct agent *a, *b;
     int64_t queued_ms, talk_ms;
+    int64_t dial_seq; /* campaign: seq of the agent's EventDialing (its IRF's first event) */
 };
 
 enum { ACT_ARRIVAL = 1, ACT_CALL, ACT_READY, ACT_LOGIN, ACT_LOGOUT };
@@ -267,7 +268,11 @@ static void ev_close(cg_model *m)
     m->out[(m->out_head + m->out_count++) % m->out_cap] =
         (cg_event){.port = m->b_port, .time_ms = m->now, .key_len = m->b_key_len,
                    .json_len = (uint32_t)(m->b.len - m->b_key_len), .data = data};
-    cg_counts_add(&m->plan.input, m->b_port == CG_PORT_CALLTHREAD ? "callthread_events" : "agentstate_events", 1);
+    cg_counts_add(&m->plan.input,
+                  m->b_port == CG_PORT_CALLTHREAD   ? "callthread_events"
+                  : m->b_port == CG_PORT_AGENTSTATE ? "agentstate_events"
+                                                    : "outbound_events",
+                  1);
     if (m->plan.first_ms == INT64_MIN)
         m->plan.first_ms = m->now;
     m->plan.last_ms = m->now;
@@ -305,6 +310,35 @@ static void agent_ev(cg_model *m, const struct agent *a, const char *id)
 }
 
 /* ---- agents ---------------------------------------------------------------------------- */
+
+/* ---- campaign (voice-outbound) events ------------------------------------------------- */
+
+static void int_field(cg_model *m, const char *name, int64_t v)
+{
+    char text[64];
+    snprintf(text, sizeof text, ",\"%s\":%lld", name, (long long)v);
+    put(m, text);
+}
+
+/* An outbound event of the call's chain: campaign `Campaign<queue>`, chain
+ * the call's number, keyed "{tenant}:{CampaignID}:{ChainID}". Left open. */
+static void ob_ev(cg_model *m, const struct call *c, const char *id)
+{
+    char campaign[24], key[48];
+    snprintf(campaign, sizeof campaign, "Campaign%d", c->q + 1);
+    snprintf(key, sizeof key, "%s:%llu", campaign, (unsigned long long)c->n);
+    ev_open(m, CG_PORT_OUTBOUND, id, key);
+    field(m, "CampaignID", campaign);
+    int_field(m, "ChainID", (int64_t)c->n);
+}
+
+static void ob_result(cg_model *m, const struct call *c, const char *result)
+{
+    ob_ev(m, c, "EventOCSCallResult");
+    field(m, "CallResult", result);
+    ev_close(m);
+    cg_counts_add(&m->plan.attempts, result, 1);
+}
 
 static int summary(const struct agent *a)
 {
@@ -565,6 +599,12 @@ static void offer(cg_model *m, struct call *c, struct agent *a, struct agent *b)
         field(m, "ANI", dnis_of_queue[c->q]);
         field(m, "DNIS", c->ext);
         ev_close(m);
+        c->dial_seq = m->seq;
+        if (m->o.campaign) { /* the agent previews the record and dials it */
+            ob_ev(m, c, "EventOCSDialing");
+            field(m, "Phone", c->ext);
+            ev_close(m);
+        }
         leg_begin(m, a);
         call_at(m, c, cg_rng_range(&m->rng, 1000, 3000), S_OUT_REACHED);
         return;
@@ -840,21 +880,51 @@ static void call_step(cg_model *m, struct call *c, int step)
     case S_OUT_REACHED:
         call_ev(m, c, 0, c->busy ? "EventDestinationBusy" : "EventNetworkReached", NULL, NULL, a);
         ev_close(m);
+        if (m->o.campaign && c->busy)
+            ob_result(m, c, "Busy");
         call_at(m, c, c->busy ? cg_rng_range(&m->rng, 1000, 3000) : cg_rng_range(&m->rng, 3000, 20000),
                 c->busy ? S_OUT_END : S_OUT_EST);
         return;
     case S_OUT_EST:
         call_ev(m, c, 0, "EventEstablished", NULL, NULL, a);
         ev_close(m);
+        if (m->o.campaign) {
+            ob_result(m, c, "Answered");
+            ob_ev(m, c, "EventOCSCallConnected");
+            field(m, "AgentID", a->id);
+            field(m, "Place", a->place);
+            field(m, "ThisDN", a->dn);
+            field(m, "ConnID", c->conn[0]);
+            field(m, "CallThreadID", c->thread);
+            int_field(m, "ConnectedSeq", c->dial_seq);
+            ev_close(m);
+        }
         call_at(m, c, c->talk_ms, S_OUT_END);
         return;
     case S_OUT_END:
         release(m, c, 0, a, NULL);
+        if (m->o.campaign) {
+            if (!c->busy) {
+                ob_ev(m, c, "EventOCSCallReleased");
+                ev_close(m);
+                ob_ev(m, c, "EventOCSRecordProcessed");
+                field(m, "RecordDisposition", "Done");
+                ev_close(m);
+            }
+            ob_ev(m, c, "EventOCSChainFinal");
+            ev_close(m);
+            m->plan.chains++;
+        }
         irf(m, "Agent", c->busy ? "Initiated|Unspecified|Abandoned|DestinationBusy"
                                 : "Initiated|Unspecified|Completed|Unspecified");
         count(&m->plan.situations, c->busy ? "outbound_busy" : "outbound");
         leg_end(m, a, !c->busy);
         call_end(m, c);
+        return;
+    case S_OB_FIRST_RESULT: /* the dialer's attempt failed: the record goes to an agent for preview */
+        ob_result(m, c, (c->n & 1) ? "NoAnswer" : "Busy");
+        c->queued_ms = m->now;
+        wait_push(m, c, false);
         return;
     case S_INT_EST:
         call_ev(m, c, 0, "EventEstablished", NULL, NULL, b);
@@ -880,7 +950,19 @@ static void arrival(cg_model *m)
 {
     struct call *c = call_new(m);
     m->arrivals++;
-    if (c->shape == CG_OUTBOUND || c->shape == CG_INTERNAL) {
+    if (c->shape == CG_OUTBOUND && m->o.campaign) { /* a chain: first a dialer attempt */
+        ob_ev(m, c, "EventOCSChainStartProcessing");
+        char list[24];
+        snprintf(list, sizeof list, "List%d", c->q + 1);
+        field(m, "CallingList", list);
+        int_field(m, "ChainN", 1);
+        int_field(m, "RecordHandle", (int64_t)c->n);
+        field(m, "Phone", c->ext);
+        ev_close(m);
+        ob_ev(m, c, "EventOCSDialing");
+        ev_close(m);
+        call_at(m, c, cg_rng_range(&m->rng, 5000, 30000), S_OB_FIRST_RESULT);
+    } else if (c->shape == CG_OUTBOUND || c->shape == CG_INTERNAL) {
         c->queued_ms = m->now;
         wait_push(m, c, false); /* an agent places it when Ready */
     } else {

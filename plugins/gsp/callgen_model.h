@@ -38,7 +38,7 @@ enum {
 };
 extern const char *const cg_shape_names[CG_SHAPE_COUNT];
 
-enum { CG_PORT_CALLTHREAD = 0, CG_PORT_AGENTSTATE = 1 };
+enum { CG_PORT_CALLTHREAD = 0, CG_PORT_AGENTSTATE = 1, CG_PORT_OUTBOUND = 2 };
 
 typedef struct cg_options {
     uint64_t seed;
@@ -54,6 +54,7 @@ typedef struct cg_options {
     int64_t talk_ms;  /* mean talk time */
     bool key_member;  /* write the record key into each event as "key" */
     bool keep_open;   /* calls never end (state benchmarks): each stays established */
+    bool campaign;    /* agent outbound calls are preview-campaign chains (voice-outbound events) */
 } cg_options;
 
 /* One event: key bytes then JSON bytes in data. */

@@ -24,6 +24,9 @@ static const char MUST_AGENTSTATE[] =
     "EventAgentReady; BUSY while a call of the agent's DN is ringing, dialing, established or held), which add "
     "up to the session's; reasons (NOT_READY / ACW periods by ReasonCode, seconds), exactly. acw_after_call: "
     "ACW periods begun at the release of a call (within acw_window of it), each an IRF after-call-work update";
+static const char MUST_OUTBOUND[] =
+    "outbound (campaign: true): attempts.total and by_call_result exactly, each CONTACT_ATTEMPT_FACT id once; "
+    "every Answered attempt names the agent's IRF of its call (an IRF callthread emits)";
 
 void cg_counts_add(cg_counts *c, const char *key, int64_t n)
 {
@@ -72,6 +75,7 @@ void cg_plan_free(cg_plan *p)
     counts_free(&p->segments);
     counts_free(&p->situations);
     counts_free(&p->input);
+    counts_free(&p->attempts);
     for (size_t i = 0; i < p->n_agents; i++) {
         counts_free(&p->agents[i].reasons);
         counts_free(&p->agents[i].reason_periods);
@@ -208,14 +212,21 @@ static json_t *agentstate_json(const cg_plan *p)
                      (json_int_t)acw, "agents", agents);
 }
 
+/* The outbound transform's facts (campaign: true; zero otherwise). */
+static json_t *outbound_json(const cg_plan *p)
+{
+    return json_pack("{s:I, s:{s:I, s:o}}", "chains", (json_int_t)p->chains, "attempts", "total",
+                     (json_int_t)counts_total(&p->attempts), "by_call_result", counts_json(&p->attempts));
+}
+
 bool cg_plan_write(const cg_plan *p, const json_t *generator, const char *path, char *err, size_t errlen)
 {
-    json_t *root = json_pack("{s:s, s:O, s:{s:s, s:s}, s:{s:I, s:I}, s:o, s:o, s:o}", "format",
+    json_t *root = json_pack("{s:s, s:O, s:{s:s, s:s, s:s}, s:{s:I, s:I}, s:o, s:o, s:o, s:o}", "format",
                              "martflow-callgen-plan/1", "generator", generator, "must_match", "callthread",
-                             MUST_CALLTHREAD, "agentstate", MUST_AGENTSTATE, "time", "first_event",
-                             (json_int_t)p->first_ms, "last_event", (json_int_t)p->last_ms, "input",
+                             MUST_CALLTHREAD, "agentstate", MUST_AGENTSTATE, "outbound", MUST_OUTBOUND, "time",
+                             "first_event", (json_int_t)p->first_ms, "last_event", (json_int_t)p->last_ms, "input",
                              counts_json(&p->input), "callthread", callthread_json(p), "agentstate",
-                             agentstate_json(p));
+                             agentstate_json(p), "outbound", outbound_json(p));
     char *tmp = mf_xasprintf("%s.tmp", path);
     bool ok = false;
     if (!root) {

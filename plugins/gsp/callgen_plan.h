@@ -58,6 +58,8 @@ typedef struct cg_plan {
     cg_counts segments;     /* "resource type|result|result reason" -> MSFs */
     cg_counts situations;   /* "abandoned_in_queue", "transfer_two_step", ... -> calls */
     cg_counts input;        /* "callthread_events", "duplicates", ... */
+    cg_counts attempts;     /* campaign: call result -> CONTACT_ATTEMPT_FACTs */
+    int64_t chains;         /* campaign: outbound chains (each ends with EventOCSChainFinal) */
     cg_plan_agent *agents;
     size_t n_agents;
     int64_t first_ms, last_ms; /* event times of the first and last event */

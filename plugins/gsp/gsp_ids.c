@@ -35,3 +35,19 @@ int64_t gsp_id(mf_buffer *scratch, const char *kind, const char *tenant, size_t 
     v &= 0x7FFFFFFFFFFFFFFFull;
     return v ? (int64_t)v : 1;
 }
+
+int64_t gsp_voice_ixn_id(mf_buffer *scratch, const char *tenant, size_t tenant_len, const char *ctid,
+                         size_t ctid_len)
+{
+    gsp_idpart parts[] = {GSP_ID_STR("voice", 5), GSP_ID_STR(ctid, ctid_len)};
+    return gsp_id(scratch, "ixn", tenant, tenant_len, parts, 2);
+}
+
+int64_t gsp_voice_leg_id(mf_buffer *scratch, const char *kind, const char *tenant, size_t tenant_len,
+                         const char *ctid, size_t ctid_len, const char *conn, size_t conn_len, const char *dn,
+                         size_t dn_len, int64_t begin_seq)
+{
+    gsp_idpart parts[] = {GSP_ID_STR(ctid, ctid_len), GSP_ID_STR(conn, conn_len), GSP_ID_STR(dn, dn_len),
+                          GSP_ID_INT(begin_seq)};
+    return gsp_id(scratch, kind, tenant, tenant_len, parts, 4);
+}

@@ -29,4 +29,14 @@ typedef struct gsp_idpart {
 int64_t gsp_id(mf_buffer *scratch, const char *kind, const char *tenant, size_t tenant_len,
                const gsp_idpart *parts, size_t n);
 
+/* The voice ids every transform that names a voice row computes the same
+ * way (callthread makes the rows; agentstate and outbound refer to them):
+ * interaction_id ("ixn": "voice", CallThreadID) and the ids of a call leg
+ * ("irf" or "msf": CallThreadID, ConnID, DN, seq of the event that began it). */
+int64_t gsp_voice_ixn_id(mf_buffer *scratch, const char *tenant, size_t tenant_len, const char *ctid,
+                         size_t ctid_len);
+int64_t gsp_voice_leg_id(mf_buffer *scratch, const char *kind, const char *tenant, size_t tenant_len,
+                         const char *ctid, size_t ctid_len, const char *conn, size_t conn_len, const char *dn,
+                         size_t dn_len, int64_t begin_seq);
+
 #endif

@@ -38,22 +38,22 @@ struct ctx {
     int64_t seed, agents, calls, talk_ms, per_poll, max_disorder;
     const char *tenant, *start, *plan_path;
     double rate, speed, disorder, duplicates, share[CG_SHAPE_COUNT], hold, acw, not_ready;
-    bool realtime, key_member, keep_open;
+    bool realtime, key_member, keep_open, campaign;
 
     /* state */
     const mf_host *host;
     mf_node *node;
     cg_model *model;
     cg_rng rng; /* disorder and duplicates only */
-    int port[2];
-    bool wired[2];
+    int port[3];
+    bool wired[3];
     struct pending *heap;
     size_t n_heap, cap_heap;
     uint64_t order;
     int64_t gen_time; /* time of the latest event taken from the model */
     int64_t start_ms, wall0;
     bool ended, done;
-    mf_metric *m_events[2], *m_dup, *m_disorder;
+    mf_metric *m_events[3], *m_dup, *m_disorder;
 };
 
 /* A call shape's share; its name is cg_shape_names[i] (validate relies on it). */
@@ -104,12 +104,15 @@ static const mf_option options[] = {
               "key_field: key)"),
     MF_OPTION(MF_OPT_BOOL, "keep_open", "false", 0, struct ctx, keep_open,
               "State benchmarks: every call is answered and stays established (no agent events, no ends)"),
+    MF_OPTION(MF_OPT_BOOL, "campaign", "false", 0, struct ctx, campaign,
+              "Agent outbound calls are preview-campaign chains: voice-outbound events on port outbound (a "
+              "failed dialer attempt, then the agent's call), counted in the plan's outbound member"),
     MF_OPTION_RANGE(MF_OPT_INT, "events_per_poll", "512", 0, struct ctx, per_poll, 1, 1e6,
                     "Events emitted per poll (one source batch)"),
     MF_OPTION_END,
 };
 
-static const char *const ports[] = {"callthread", "agentstate", NULL};
+static const char *const ports[] = {"callthread", "agentstate", "outbound", NULL};
 
 /* ---- the reorder heap ------------------------------------------------------------------- */
 
@@ -202,6 +205,7 @@ static json_t *generator_json(const struct ctx *c)
                           (json_int_t)c->talk_ms, "hold", c->hold, "acw", c->acw, "not_ready", c->not_ready,
                           "disorder", c->disorder, "duplicates", c->duplicates, "max_disorder_ms",
                           (json_int_t)c->max_disorder, "keep_open", c->keep_open);
+    json_object_set_new(g, "campaign", json_boolean(c->campaign));
     for (int i = 0; i < CG_SHAPE_COUNT; i++)
         json_object_set_new(g, cg_shape_names[i], json_real(c->share[i]));
     return g;
@@ -272,8 +276,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_ERROR, "start: '%s' is not an RFC 3339 time, epoch ms or 'now'", c->start);
         return MF_FATAL;
     }
-    const char *names[2] = {"callthread", "agentstate"};
-    for (int i = 0; i < 2; i++) {
+    const char *names[3] = {"callthread", "agentstate", "outbound"};
+    for (int i = 0; i < 3; i++) {
         c->port[i] = host->port(node, names[i]);
         c->wired[i] = c->port[i] >= 0 && host->port_wired(node, c->port[i]);
         char labels[64];
@@ -285,7 +289,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     cg_options o = {.seed = (uint64_t)c->seed, .tenant = c->tenant, .agents = c->agents, .calls = c->calls,
                     .rate = c->rate, .start_ms = c->start_ms, .hold = c->hold, .acw = c->acw,
                     .not_ready = c->not_ready, .talk_ms = c->talk_ms, .key_member = c->key_member,
-                    .keep_open = c->keep_open};
+                    .keep_open = c->keep_open, .campaign = c->campaign};
     memcpy(o.share, c->share, sizeof o.share);
     c->model = cg_model_new(&o);
     cg_rng_seed(&c->rng, (uint64_t)c->seed ^ 0x6469736f72646572ull); /* "disorder" */
@@ -296,7 +300,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
 
 static void emit(struct ctx *c, const cg_event *ev)
 {
-    int p = ev->port == CG_PORT_CALLTHREAD ? 0 : 1;
+    int p = ev->port; /* CG_PORT_* are the indexes of port[] */
     c->host->metric_add(c->m_events[p], 1);
     if (!c->wired[p])
         return;

@@ -2,7 +2,6 @@
  * voice_event.c — one field set read per record, then checks: which fields
  * are mandatory, of which JSON type, and the time in either of its two forms.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +56,6 @@ const char *gsp_dn_type_name(gsp_dn_type t)
     return (unsigned)t < sizeof dn_type_names / sizeof dn_type_names[0] ? dn_type_names[t] : "";
 }
 
-const char *gsp_reject_kind_name(gsp_reject_kind k)
-{
-    static const char *const names[GSP_REJECT_KIND_COUNT] = {"none", "invalid_json", "missing_field",
-                                                              "unknown_event", "bad_time", "wrong_type"};
-    return (unsigned)k < GSP_REJECT_KIND_COUNT ? names[k] : "?";
-}
-
 /* The paths of the field set, in this order (F_* index them). */
 enum {
     F_ID, F_TIME, F_SEQ, F_TENANT, F_CALL_THREAD_ID, F_CALL_ID, F_CONN_ID, F_PREVIOUS_CONN_ID,
@@ -84,7 +76,7 @@ struct gsp_decoder {
     gsp_domain domain;
     mf_json_fieldset *set;
     mf_json_view views[F_COUNT];
-    char reason[256];
+    gsp_env env; /* over views and field_paths */
 };
 
 gsp_decoder *gsp_decoder_new(const mf_host *host, mf_node *node, gsp_domain domain)
@@ -94,6 +86,7 @@ gsp_decoder *gsp_decoder_new(const mf_host *host, mf_node *node, gsp_domain doma
     d->host = host;
     d->node = node;
     d->domain = domain;
+    d->env = (gsp_env){.views = d->views, .paths = field_paths};
     d->set = host->fieldset_new(node, field_paths, F_COUNT, &error);
     if (!d->set) {
         host->log(node, MF_LOG_ERROR, "cannot compile the event fields: %s", error ? error : "?");
@@ -111,143 +104,43 @@ void gsp_decoder_free(gsp_decoder *d)
     free(d);
 }
 
-static bool str_is(const mf_json_view *v, const char *text)
-{
-    size_t n = strlen(text);
-    return v->len == n && memcmp(v->str, text, n) == 0;
-}
-
-/* Index of the view's text in names[0 .. n), or 0 (unknown). */
-static unsigned name_index(const mf_json_view *v, const char *const *names, unsigned n)
-{
-    for (unsigned i = 1; i < n; i++)
-        if (str_is(v, names[i]))
-            return i;
-    return 0;
-}
-
-static gsp_reject_kind fail(gsp_decoder *d, gsp_reject_kind kind, const char *fmt, ...) MF_PRINTF(3, 4);
-static gsp_reject_kind fail(gsp_decoder *d, gsp_reject_kind kind, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->reason, sizeof d->reason, fmt, ap);
-    va_end(ap);
-    return kind;
-}
-
-/* A string field: absent and null leave *out empty; another type is wrong. */
 static gsp_reject_kind get_str(gsp_decoder *d, int f, gsp_str *out)
 {
-    const mf_json_view *v = &d->views[f];
-    out->s = NULL;
-    out->len = 0;
-    if (v->type == MF_JSON_MISSING || v->type == MF_JSON_NULL)
-        return GSP_REJECT_NONE;
-    if (v->type != MF_JSON_STRING)
-        return fail(d, GSP_REJECT_WRONG_TYPE, "field '%s' must be a string", field_paths[f]);
-    out->s = v->str;
-    out->len = v->len;
-    return GSP_REJECT_NONE;
+    return gsp_env_str(&d->env, f, out);
 }
 
 static gsp_reject_kind get_mandatory(gsp_decoder *d, int f, gsp_str *out)
 {
-    gsp_reject_kind k = get_str(d, f, out);
-    if (k == GSP_REJECT_NONE && out->len == 0)
-        return fail(d, GSP_REJECT_MISSING_FIELD, "missing mandatory field '%s'", field_paths[f]);
-    return k;
+    return gsp_env_mandatory(&d->env, f, out);
 }
 
-static gsp_reject_kind get_time(gsp_decoder *d, int64_t *ms)
-{
-    const mf_json_view *v = &d->views[F_TIME];
-    if (v->type == MF_JSON_MISSING || v->type == MF_JSON_NULL)
-        return fail(d, GSP_REJECT_MISSING_FIELD, "missing mandatory field '%s'", "time");
-    if (v->type == MF_JSON_INT) {
-        *ms = v->integer;
-        return GSP_REJECT_NONE;
-    }
-    char text[64];
-    if (v->type != MF_JSON_STRING || v->len >= sizeof text)
-        return fail(d, GSP_REJECT_BAD_TIME, "field '%s' is neither RFC 3339 text nor integer epoch milliseconds",
-                    "time");
-    memcpy(text, v->str, v->len);
-    text[v->len] = '\0';
-    if (!mf_parse_time_ms(text, ms))
-        return fail(d, GSP_REJECT_BAD_TIME, "field '%s' is neither RFC 3339 text nor integer epoch milliseconds",
-                    "time");
-    return GSP_REJECT_NONE;
-}
-
+/* The event id; one of the other domain is unknown to a one-domain decoder. */
 static gsp_reject_kind get_event_id(gsp_decoder *d, gsp_event_id *id)
 {
-    const mf_json_view *v = &d->views[F_ID];
-    if (v->type == MF_JSON_MISSING || v->type == MF_JSON_NULL)
-        return fail(d, GSP_REJECT_MISSING_FIELD, "missing mandatory field '%s'", "id");
-    if (v->type != MF_JSON_STRING)
-        return fail(d, GSP_REJECT_WRONG_TYPE, "field '%s' must be a string", "id");
-    *id = (gsp_event_id)name_index(v, event_names, GSP_EV_COUNT);
+    unsigned i;
+    GSP_TRY(gsp_env_event(&d->env, F_ID, event_names, GSP_EV_COUNT, &i));
+    *id = (gsp_event_id)i;
     bool call = gsp_event_is_call(*id);
-    if (*id == GSP_EV_NONE || (d->domain == GSP_DOMAIN_CALL && !call) || (d->domain == GSP_DOMAIN_AGENT && call)) {
-        int n = v->len > 64 ? 64 : (int)v->len;
-        snprintf(d->reason, sizeof d->reason, "unknown event id '%.*s'", n, v->str);
-        return GSP_REJECT_UNKNOWN_EVENT;
-    }
+    if ((d->domain == GSP_DOMAIN_CALL && !call) || (d->domain == GSP_DOMAIN_AGENT && call))
+        return gsp_env_unknown_event(&d->env, F_ID);
     return GSP_REJECT_NONE;
 }
 
-/* The tenant: the Tenant field wins, else the key up to its first ':'. */
-static gsp_reject_kind get_tenant(gsp_decoder *d, const mf_record *rec, gsp_str *out)
-{
-    gsp_reject_kind k = get_str(d, F_TENANT, out);
-    if (k != GSP_REJECT_NONE || out->len)
-        return k;
-    if (!(rec->flags & MF_RECORD_KEY_NULL) && rec->key) {
-        const char *colon = memchr(rec->key, ':', rec->key_len);
-        if (colon && colon > (const char *)rec->key) {
-            out->s = (const char *)rec->key;
-            out->len = (size_t)(colon - out->s);
-            return GSP_REJECT_NONE;
-        }
-    }
-    return fail(d, GSP_REJECT_MISSING_FIELD, "missing mandatory %s (a 'Tenant' field or a key '{tenant}:...')",
-                "tenant");
-}
-
-#define TRY(expr)                                                                                              \
-    do {                                                                                                       \
-        gsp_reject_kind k_ = (expr);                                                                           \
-        if (k_ != GSP_REJECT_NONE)                                                                             \
-            return k_;                                                                                         \
-    } while (0)
-
-static gsp_reject_kind check_object(gsp_decoder *d, int f)
-{
-    mf_json_type t = d->views[f].type;
-    if (t != MF_JSON_MISSING && t != MF_JSON_NULL && t != MF_JSON_OBJECT)
-        return fail(d, GSP_REJECT_WRONG_TYPE, "field '%s' must be an object", field_paths[f]);
-    return GSP_REJECT_NONE;
-}
+#define TRY GSP_TRY
 
 gsp_reject_kind gsp_decode(gsp_decoder *d, mf_record *rec, gsp_voice_event *ev, const char **reason)
 {
     memset(ev, 0, sizeof *ev);
-    *reason = d->reason;
+    *reason = d->env.reason;
     const char *error = NULL;
     if (d->host->json_fields(d->node, rec, d->set, d->views, &error) != MF_OK) {
-        snprintf(d->reason, sizeof d->reason, "%s", error ? error : "invalid JSON");
+        snprintf(d->env.reason, sizeof d->env.reason, "%s", error ? error : "invalid JSON");
         return GSP_REJECT_INVALID_JSON;
     }
     TRY(get_event_id(d, &ev->id));
-    TRY(get_time(d, &ev->time_ms));
-    const mf_json_view *seq = &d->views[F_SEQ];
-    if (seq->type == MF_JSON_MISSING || seq->type == MF_JSON_NULL)
-        return fail(d, GSP_REJECT_MISSING_FIELD, "missing mandatory field '%s'", "seq");
-    if (seq->type != MF_JSON_INT)
-        return fail(d, GSP_REJECT_WRONG_TYPE, "field '%s' must be an integer", "seq");
-    ev->seq = seq->integer;
-    TRY(get_tenant(d, rec, &ev->tenant));
+    TRY(gsp_env_time(&d->env, F_TIME, &ev->time_ms));
+    TRY(gsp_env_mandatory_int(&d->env, F_SEQ, &ev->seq));
+    TRY(gsp_env_tenant(&d->env, F_TENANT, rec, &ev->tenant));
 
     bool call = gsp_event_is_call(ev->id);
     TRY(call ? get_mandatory(d, F_CALL_THREAD_ID, &ev->call_thread_id) : get_str(d, F_CALL_THREAD_ID, &ev->call_thread_id));
@@ -267,18 +160,18 @@ gsp_reject_kind gsp_decode(gsp_decoder *d, mf_record *rec, gsp_voice_event *ev, 
     TRY(get_str(d, F_DNIS, &ev->dnis));
     TRY(get_str(d, F_WORK_MODE, &ev->work_mode));
     TRY(get_str(d, F_REASON_CODE, &ev->reason_code));
-    TRY(check_object(d, F_USER_DATA));
-    TRY(check_object(d, F_REASONS));
-    TRY(check_object(d, F_EXTENSIONS));
+    TRY(gsp_env_object(&d->env, F_USER_DATA));
+    TRY(gsp_env_object(&d->env, F_REASONS));
+    TRY(gsp_env_object(&d->env, F_EXTENSIONS));
 
     gsp_str t;
     TRY(get_str(d, F_CALL_TYPE, &t));
     if (t.len)
-        ev->call_type = (gsp_call_type)name_index(&d->views[F_CALL_TYPE], call_type_names,
+        ev->call_type = (gsp_call_type)gsp_env_name_index(&d->views[F_CALL_TYPE], call_type_names,
                                                   sizeof call_type_names / sizeof call_type_names[0]);
     TRY(get_str(d, F_THIS_DN_TYPE, &t));
     if (t.len)
-        ev->dn_type = (gsp_dn_type)name_index(&d->views[F_THIS_DN_TYPE], dn_type_names,
+        ev->dn_type = (gsp_dn_type)gsp_env_name_index(&d->views[F_THIS_DN_TYPE], dn_type_names,
                                               sizeof dn_type_names / sizeof dn_type_names[0]);
     return GSP_REJECT_NONE;
 }

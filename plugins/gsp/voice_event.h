@@ -19,6 +19,8 @@
 
 #include <martflow/martflow.h>
 
+#include "gsp_envelope.h" /* gsp_str, gsp_reject_kind */
+
 /* Event names; GSP_EV_NONE is never a decoded event. Values are stored in
  * snapshots: append, never reorder. */
 typedef enum gsp_event_id {
@@ -79,12 +81,6 @@ typedef enum gsp_dn_type {
 /* "RoutingPoint", ... ("" for GSP_DN_UNKNOWN). */
 const char *gsp_dn_type_name(gsp_dn_type t);
 
-/* A borrowed string; s == NULL (len 0) when the field is absent or null. */
-typedef struct gsp_str {
-    const char *s;
-    size_t len;
-} gsp_str;
-
 /* Which input a decoder reads: it decides the mandatory fields. */
 typedef enum gsp_domain {
     GSP_DOMAIN_CALL = 1,  /* voice-callthread: CallThreadID, ConnID, ThisDN */
@@ -105,19 +101,6 @@ typedef struct gsp_voice_event {
     gsp_str work_mode;   /* AgentWorkMode */
     gsp_str reason_code; /* Reasons.ReasonCode */
 } gsp_voice_event;
-
-/* Why a record was rejected, for the counter's `reason` label. */
-typedef enum gsp_reject_kind {
-    GSP_REJECT_NONE = 0,
-    GSP_REJECT_INVALID_JSON,
-    GSP_REJECT_MISSING_FIELD,
-    GSP_REJECT_UNKNOWN_EVENT,
-    GSP_REJECT_BAD_TIME,
-    GSP_REJECT_WRONG_TYPE,
-    GSP_REJECT_KIND_COUNT
-} gsp_reject_kind;
-/* "invalid_json", "missing_field", "unknown_event", "bad_time", "wrong_type". */
-const char *gsp_reject_kind_name(gsp_reject_kind k);
 
 typedef struct gsp_decoder gsp_decoder;
 

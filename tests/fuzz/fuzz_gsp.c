@@ -4,8 +4,9 @@
  * record key (as the golden scenarios do), others go without a key. Lines
  * with a "CallThreadID" (or, for lines that are not JSON, an odd first byte)
  * go to `callthread`, whose agent_events go on to `agentstate`, as
- * pipelines/gsp.yaml wires them; the rest go to `agentstate`. Whatever the
- * input, neither transform may crash or trip a sanitizer, and:
+ * pipelines/gsp.yaml wires them; lines with a "CampaignID" go to `outbound`
+ * (and so does every line that is not JSON); the rest go to `agentstate`.
+ * Whatever the input, no transform may crash or trip a sanitizer, and:
  *   - every record emitted on a fact port is a GSP output record
  *     (docs/events.md §2: an object with string table/op/tenant and a row);
  *   - a snapshot restored into a fresh instance snapshots back to the same
@@ -39,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const ct_ports[] = {"interactions", "resources", "segments", NULL};
 static const char *const as_ports[] = {"sessions", "states", "reasons", "resources", NULL};
+static const char *const ob_ports[] = {"attempts", NULL};
 
 static mfh *open_node(const char *name)
 {
@@ -98,13 +100,23 @@ static void check_round_trip(mfh *h, const char *name)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    mfh *ct = open_node("callthread"), *as = open_node("agentstate");
+    mfh *ct = open_node("callthread"), *as = open_node("agentstate"), *ob = open_node("outbound");
     json_t *out = json_object();
     char *text = strndup((const char *)data, size); /* a NUL byte ends the input */
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *j = json_loads(line, 0, NULL);
         const char *key = json_string_value(json_object_get(j, "key"));
+        if (!j || json_object_get(j, "CampaignID")) {
+            mfh_push(ob, key, line);
+            mfh_process(ob);
+            check_records(ob, ob_ports);
+            mfh_consume(ob);
+            if (j) {
+                json_decref(j);
+                continue;
+            }
+        }
         bool call = j ? json_object_get(j, "CallThreadID") != NULL : (line[0] & 1);
         mfh *to = call ? ct : as;
         mfh_push(to, key, line);
@@ -122,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_round_trip(ct, "callthread");
     check_round_trip(as, "agentstate");
+    check_round_trip(ob, "outbound");
 
     mfh_flush(ct, MF_FLUSH_END);
     forward_agent_events(ct, as);
@@ -135,9 +148,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_array_size(json_object_get(out, "sessions")) && !sc_check_tiling("fuzz", out))
         BROKEN("agent states do not tile their sessions (above)");
 
+    mfh_flush(ob, MF_FLUSH_END);
+    check_records(ob, ob_ports);
+
     json_decref(out);
     free(text);
     mfh_close(ct);
     mfh_close(as);
+    mfh_close(ob);
     return 0;
 }

@@ -14,6 +14,12 @@
       BUSY while a call leg at the agent's DN is open, whole seconds from
       truncated epoch seconds) and compare with the plan; each session's
       states must add up to it.
+  callgen_check.py outbound DIR PLAN
+      DIR holds attempts.jsonl (the outbound transform's CONTACT_ATTEMPT_FACT
+      records) and irf.jsonl, ixn.jsonl (callthread's): the attempts, each id
+      once, match the plan's outbound member by call result and chains; every
+      Answered attempt names an interaction and an agent IRF callthread
+      emitted, of the agent it names, and is the only attempt naming it.
 Files of events may hold the events themselves or file-sink envelopes.
 Exit status 1 with the differences on stderr.
 """
@@ -222,11 +228,52 @@ def smfacts(d, plan_path):
     print(f"agentstate facts match the plan: {len(sessions)} agents, {sum(sessions.values())} s, {len(acw)} ACW IRFs")
 
 
+def outbound(d, plan_path):
+    plan = json.load(open(plan_path))["outbound"]
+    rows, bad = {}, []
+    for line in open(os.path.join(d, "attempts.jsonl")):
+        r = json.loads(line)
+        r = r.get("value", r)
+        k = r["row"]["contact_attempt_fact_key"]
+        if k in rows:
+            bad.append(f"attempt {k} emitted twice")
+        rows[k] = r["row"]
+    by_result = collections.Counter(r["call_result"] for r in rows.values())
+    if dict(by_result) != plan["attempts"]["by_call_result"] or len(rows) != plan["attempts"]["total"]:
+        bad.append(f"attempts by call result {dict(by_result)}, plan {plan['attempts']['by_call_result']}")
+    chains = {(r["campaign_name"], r["chain_id"]) for r in rows.values()}
+    if len(chains) != plan["chains"]:
+        bad.append(f"chains {len(chains)}, plan {plan['chains']}")
+    load = lambda name, idf: {r["row"][idf]: r["row"] for r in
+                              (json.loads(l).get("value", json.loads(l)) for l in open(os.path.join(d, name)))}
+    irfs, ixns = load("irf.jsonl", "interaction_resource_id"), load("ixn.jsonl", "interaction_id")
+    named = collections.Counter()
+    for r in rows.values():
+        if r["call_result"] != "Answered":
+            if "interaction_resource_id" in r:
+                bad.append(f"a {r['call_result']} attempt names an IRF")
+            continue
+        irf = irfs.get(r.get("interaction_resource_id"))
+        if irf is None or r.get("interaction_id") not in ixns or irf["interaction_id"] != r["interaction_id"]:
+            bad.append(f"attempt {r['contact_attempt_fact_key']} names no IRF / interaction callthread emitted")
+        elif irf["resource"]["name"] != r["resource"]["name"]:
+            bad.append(f"attempt {r['contact_attempt_fact_key']}: agent {r['resource']['name']}, IRF's {irf['resource']['name']}")
+        named[r.get("interaction_resource_id")] += 1
+    bad += [f"IRF {k} named by {n} attempts" for k, n in named.items() if n > 1]
+    if not rows:
+        bad.append("no attempts")
+    if bad:
+        fail("the outbound facts differ from the plan:\n" + "\n".join(bad[:10]))
+    print(f"outbound facts match the plan: {len(rows)} attempts {dict(by_result)}, {len(chains)} chains")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "facts":
         facts(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "smfacts":
         smfacts(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "outbound":
+        outbound(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "agents":
         agents(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

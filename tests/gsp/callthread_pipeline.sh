@@ -9,7 +9,8 @@
 # late_* and stuck scenarios: whether an event is late or a thread stuck
 # depends on the watermark, which is per worker (docs/call-thread-rules.md,
 # "Parallelism"). Nor the cfg_* scenarios: configuration records must reach
-# every worker (a broadcast input of their own), not one by key.
+# every worker (a broadcast input of their own), not one by key. Nor the
+# outbound_* ones (another topic and transform: tests/gsp/test_outbound).
 source "$top_srcdir/tests/lib.sh"
 
 python3 - "$top_srcdir/tests/scenarios" >"$TMP/in.jsonl" <<'PY'
@@ -18,7 +19,8 @@ def agents(f):  # agentstate's scenarios: their expected output is agentstate's 
     exp = f.replace(".events.jsonl", ".expected.json")
     return os.path.exists(exp) and "sessions" in json.load(open(exp))
 files = sorted(f for f in glob.glob(os.path.join(sys.argv[1], "*.events.jsonl"))
-               if "/late_" not in f and "/stuck." not in f and "/cfg_" not in f and not agents(f))
+               if "/late_" not in f and "/stuck." not in f and "/cfg_" not in f and "/outbound_" not in f
+               and not agents(f))
 for n, f in enumerate(files):
     for line in open(f):
         try:

@@ -5,18 +5,34 @@
 # without ConnID; gsp.yaml run with GSP_STOP_AT_END=true; gsp-ixn read back
 # with kcat: per scenario the records' tables, ops, keys and every id match
 # the expected.json; an agent scenario on voice-agentstate comes back on
-# gsp-sm, and the gca-cfg objects of tests/gsp/cfg as gsp-cfg dimension rows.
+# gsp-sm, and the gca-cfg objects of tests/gsp/cfg as gsp-cfg dimension rows;
+# the outbound scenario on voice-outbound comes back on gsp-outbound (its
+# three attempts, keyed by chain; a chain started a day later closes it while
+# following, so numChainsProcessed counts it).
 # While it runs (a second run, following), /metrics has
 # the guide's flink_* names with the input's values. TOPIC_GSP_IXN=""
 # disables that sink: logged, the facts discarded and counted.
 source "$top_srcdir/tests/kafka/kafka_lib.sh"
 SCENARIOS="inbound_answered transfer_two_step conference abandon_in_queue rona"
 AGENT_SCENARIO=agent_login_ready_logout # on voice-agentstate, 5 days after the first
+OUTBOUND_SCENARIO=outbound_three_attempts # on voice-outbound, as it is
 IN=$(name voice) IXN=$(name ixn) AS=$(name agents) CFG=$(name gcacfg) SM=$(name sm) GCFG=$(name gspcfg)
+OB=$(name outbound) GOB=$(name gspoutbound)
 topic "$IN" 1 # one partition: the event-time order of the stream is kept
 topic "$AS" 1
 topic "$CFG" 1
-for t in "$IXN" "$SM" "$GCFG"; do topic "$t" 3; done
+topic "$OB" 1
+for t in "$IXN" "$SM" "$GCFG" "$GOB"; do topic "$t" 3; done
+python3 - "$top_srcdir/tests/scenarios/$OUTBOUND_SCENARIO.events.jsonl" >"$TMP/ob.tsv" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    print(e.pop("key") + "\t" + json.dumps(e))
+later = {"id": "EventOCSChainStartProcessing", "time": "2024-04-01T12:00:00.000Z", "seq": 1, "CampaignID": "Camp1",
+         "ChainID": 43}
+print("t1:Camp1:43\t" + json.dumps(later))
+PY
+produce "$OB" "$TMP/ob.tsv"
 # the configuration: gca-cfg objects (tests/gsp/cfg) keyed by identity
 python3 - "$top_srcdir/tests/gsp/cfg/gspconfig.input.jsonl" >"$TMP/cfg.tsv" <<'PY'
 import json, sys
@@ -59,11 +75,12 @@ produce "$IN" "$TMP/in.tsv"
 
 export KAFKA_BOOTSTRAP=$B TENANT_ID="gsptest-$RUN_ID" TOPIC_VOICE_CALLTHREAD=$IN TOPIC_GSP_IXN=$IXN
 export TOPIC_VOICE_AGENTSTATE=$AS TOPIC_GCA_CFG=$CFG TOPIC_GSP_SM=$SM TOPIC_GSP_CFG=$GCFG
+export TOPIC_VOICE_OUTBOUND=$OB TOPIC_GSP_OUTBOUND=$GOB
 export GSP_METRICS_LISTEN=127.0.0.1:0 GSP_DEAD_LETTER=$TMP/dead.jsonl MARTFLOW_DATA_DIR=$TMP/data
 RC=0
 GSP_STOP_AT_END=true timeout 120 "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/run.log" 2>&1 || RC=$?
 assert_eq 0 "$RC" "gsp.yaml run to the end (log: $(tail -3 "$TMP/run.log"))"
-for d in digital-itx digital-agentstate voice-outbound; do
+for d in digital-itx digital-agentstate; do
     assert_contains "$TMP/run.log" "\"node\":\"$d\".*every topic is disabled" "$d disabled at start"
 done
 # the event without ConnID, and the invalid gca-cfg object of tests/gsp/cfg
@@ -129,6 +146,27 @@ for k in (want - got): print("missing", k, file=sys.stderr)
 for k in (got - want): print("unexpected", k, file=sys.stderr)
 sys.exit(0 if want == got and want else 1)
 PY
+# gsp-outbound: the outbound scenario's attempts, each once, keyed by its chain
+consume "$GOB" >"$TMP/gob.tsv"
+python3 - "$top_srcdir/tests/scenarios/$OUTBOUND_SCENARIO.expected.json" "$TMP/gob.tsv" <<'PY' || fail "gsp-outbound differs from $OUTBOUND_SCENARIO (above)"
+import collections, hashlib, json, sys
+def mf_id(kind, tenant, *keys):
+    s = "\x1f".join(["mf1", kind, tenant] + [str(k) for k in keys]).encode()
+    return int.from_bytes(hashlib.sha256(s).digest()[:8], "big") & 0x7FFFFFFFFFFFFFFF or 1
+def resolved(tenant, row):
+    return json.dumps({c: mf_id(v["$id"][0], tenant, *v["$id"][1:]) if isinstance(v, dict) and "$id" in v else v
+                       for c, v in row.items()}, sort_keys=True)
+exp = json.load(open(sys.argv[1]))
+want = collections.Counter((r["key"], r["table"], r["op"], resolved(r["tenant"], r["row"])) for r in exp["attempts"])
+got = collections.Counter()
+for line in open(sys.argv[2]):
+    key, value = line.rstrip("\n").split("\t", 1)
+    r = json.loads(value)
+    got[(key, r["table"], r["op"], json.dumps(r["row"], sort_keys=True))] += 1
+for k in (want - got): print("missing", k, file=sys.stderr)
+for k in (got - want): print("unexpected", k, file=sys.stderr)
+sys.exit(0 if want == got and want else 1)
+PY
 consume "$GCFG" >"$TMP/gspcfg.tsv"
 python3 - "$top_srcdir/tests/gsp/cfg/gspconfig.expected.jsonl" "$TMP/gspcfg.tsv" <<'PY' || fail "gsp-cfg differs from tests/gsp/cfg/gspconfig.expected.jsonl"
 import collections, json, sys
@@ -155,6 +193,7 @@ port=$(metrics_port "$TMP/follow.log")
 F=flink_taskmanager_job_task_operator
 # the invalid event comes last: once it is counted, everything was read
 wait_for 60 metric_at_least "$port" ${F}_errors_numInvalidRecords 3 || fail "the input was not read"
+wait_for 30 metric_at_least "$port" ${F}_numChainsProcessed 1 || fail "the outbound chain was not processed"
 sleep 2 # a rate sample after the counts
 curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics" || fail "/metrics"
 val() { awk -v n="$1" '$1 == n || index($1, n "{") == 1 {print $2; exit}' "$TMP/metrics"; }
@@ -165,7 +204,8 @@ assert_eq 3 "$(val ${F}_errors_numInvalidRecords)" "numInvalidRecords"
 assert_contains "$TMP/metrics" "^${F}_user_errors_numOversizedMessages\{.*node=\"voice-callthread\".*\} 0$" "numOversizedMessages"
 assert_contains "$TMP/metrics" "^${F}_records_lag_max\{.*node=\"voice-callthread\".*\} 0$" "records_lag_max once read"
 assert_contains "$TMP/metrics" "^# TYPE ${F}_records_consumed_rate gauge$" "records_consumed_rate"
-for m in numCallsCreatedPerSecond numCallThreadsCreatedPerSecond; do
+assert_eq 1 "$(val ${F}_numChainsProcessed)" "numChainsProcessed: chain 42 closed, 43 open"
+for m in numCallsCreatedPerSecond numCallThreadsCreatedPerSecond numChainsProcessedPerSecond; do
     v=$(val ${F}_$m)
     python3 -c "import sys; sys.exit(0 if float('$v') > 0 else 1)" || fail "$m is $v"
 done
