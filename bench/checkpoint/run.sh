@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# bench/checkpoint/run.sh [TRAFFIC_CALLS] [RUNS] — what checkpoints cost with
+# 100,000 open calls in callthread's state (issue 13, "Performance").
+#
+# The pipeline: two callgen sources into one callthread (so its barriers are
+# aligned across two producers), every port into null. Source `open` makes
+# OPEN_CALLS (100,000) calls that stay open (keep_open: 6 events each, tenant
+# "open", all within the first ~10 minutes of event time); `traffic` makes
+# TRAFFIC_CALLS (600,000, ~4.9 M events) ordinary calls (tenant t1). stuck_timeout
+# 720h keeps the open ones open to the end. Generation is in process, the
+# same in both configurations.
+#  1. Throughput, interleaved, medians of RUNS (3): checkpoints every 10 s
+#     into a file:// store (checkpoint_retain 2) against no checkpoints at all
+#     (no store, checkpoint_interval 0). Prints events/s of each, the ratio
+#     and the cost (target <= 5%).
+#  2. Per checkpoint (from the runs' debug log "checkpoint N stored ... B
+#     bytes, T ms"): its duration (barrier request to manifest) and size,
+#     median over every checkpoint of every run.
+#  3. Restore time: the same pipeline with 1 call per source, started on the
+#     last run's store (the newest checkpoint holds the 100,000 open calls):
+#     from the process's start to its "pipeline ... starting" log line (load,
+#     verify by SHA-256, restore()), against the same start with
+#     --from-checkpoint none; the open-threads gauge after the restore.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+traffic=${1:-600000}
+runs=${2:-3}
+open_calls=100000
+source "$top/bench/lib.sh"
+bench_build
+work=${BENCH_DIR:-/tmp/martflow-bench-checkpoint}
+mkdir -p "$work"
+
+pipeline() { # yaml settings open_calls traffic_calls [traffic: extra options]
+    cat >"$1" <<Y
+pipeline: bench-checkpoint
+settings: {$2}
+sources:
+  open: {plugin: callgen, seed: 7, tenant: open, calls: $3, agents: 2000, rate: 200, keep_open: true}
+  traffic: {plugin: callgen, seed: 1, tenant: t1, calls: $4, agents: 200, rate: 1.2 ${5:-}}
+transforms:
+  ct: {plugin: callthread, inputs: [open.callthread, traffic.callthread], stuck_timeout: 720h}
+sinks:
+  out: {plugin: "null", inputs: [ct.interactions, ct.resources, ct.segments, ct.errors,
+                                 open.agentstate, traffic.agentstate]}
+Y
+}
+store=file://$work/store
+pipeline "$work/none.yaml" "checkpoint_interval: 0" "$open_calls" "$traffic"
+pipeline "$work/ckpt.yaml" "checkpoints: '$store', checkpoint_interval: 10s, checkpoint_retain: 2" "$open_calls" "$traffic"
+
+now() { date +%s.%N; }
+timed() { # LOG CMD...: wall seconds
+    local log=$1 t0 t1
+    shift
+    t0=$(now)
+    "$@" >"$log" 2>&1 || { tail -5 "$log" >&2; exit 1; }
+    t1=$(now)
+    echo "$t1 - $t0" | bc -l
+}
+events_of() { grep -o '"node":"ct".*"message":"in=[0-9]*' "$1" | grep -o '[0-9]*$'; }
+
+declare -a t_none t_ckpt n_ckpt durations sizes
+for ((r = 0; r < runs; r++)); do
+    t_none+=("$(timed "$work/none.log" "$mf" run "$work/none.yaml" --plugin-path "$plugins")")
+    rm -rf "$work/store"
+    t_ckpt+=("$(timed "$work/ckpt.log" "$mf" run "$work/ckpt.yaml" --plugin-path "$plugins" --log-level debug)")
+    ev_none=$(events_of "$work/none.log") ev_ckpt=$(events_of "$work/ckpt.log")
+    [[ $ev_none == "$ev_ckpt" ]] || { echo "callthread took $ev_none vs $ev_ckpt events" >&2; exit 1; }
+    n=0
+    while read -r b ms; do
+        sizes+=("$b") durations+=("$ms")
+        n=$((n + 1))
+    done < <(grep -o 'checkpoint [0-9]* stored in [^:]*:[^:]*: [0-9]* bytes, [0-9]* ms' "$work/ckpt.log" |
+        sed -E 's/.*: ([0-9]+) bytes, ([0-9]+) ms/\1 \2/')
+    n_ckpt+=("$n")
+    echo "run $((r + 1)): no checkpoints ${t_none[r]} s, checkpoints every 10 s ${t_ckpt[r]} s ($n stored), $ev_none events" >&2
+done
+((${#sizes[@]} > 0)) || { echo "no checkpoint was stored" >&2; exit 1; }
+mn=$(median "${t_none[@]}") mc=$(median "${t_ckpt[@]}")
+rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
+echo "events: $ev_none (of which $((open_calls * 6)) of the $open_calls open calls)"
+echo "no checkpoints:          $(rate "$ev_none" "$mn") events/s (median $mn s)"
+echo "checkpoints every 10 s:  $(rate "$ev_ckpt" "$mc") events/s (median $mc s; checkpoints per run: ${n_ckpt[*]})"
+printf 'ratio: %.3f; cost %.1f%% (target <= 5%%)\n' "$(echo "$mn / $mc" | bc -l)" "$(echo "($mc / $mn - 1) * 100" | bc -l)"
+echo "checkpoint: duration median $(median "${durations[@]}") ms (each: ${durations[*]}), size median $(median "${sizes[@]}") bytes"
+
+# ---- 3. restore ---------------------------------------------------------------------------------------
+pipeline "$work/restore.yaml" "checkpoints: '$store', checkpoint_interval: 10s, checkpoint_retain: 2, metrics_listen: '127.0.0.1:0'" \
+    1 0 ", realtime: true"
+# start_ms ARGS...: ms from launch to the "starting" line; leaves the open-threads gauge in $work/gauge
+start_ms() {
+    local t0 pid port t1 g=0 i
+    t0=$(date +%s%3N)
+    "$mf" run "$work/restore.yaml" --plugin-path "$plugins" "$@" >"$work/restore.log" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 600; i++)); do grep -q "pipeline 'bench-checkpoint' starting" "$work/restore.log" && break; sleep 0.1; done
+    port=$(grep -o '(port [0-9]*)' "$work/restore.log" | grep -o '[0-9]*' | head -1)
+    t1=$(grep "pipeline 'bench-checkpoint' starting" "$work/restore.log" |
+        python3 -c 'import json, sys, datetime; t = json.loads(sys.stdin.readline())["time"]; print(int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000))')
+    for ((i = 0; i < 50; i++)); do
+        g=$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 ~ /^martflow_callthread_open_threads/ {s += $2} END {printf "%d", s}')
+        ((g > 0)) && break
+        sleep 0.1
+    done
+    echo "$g" >"$work/gauge"
+    kill -TERM "$pid"
+    wait "$pid" || true
+    echo $((t1 - t0))
+}
+cp -r "$work/store" "$work/store.keep"
+declare -a rest empty
+for ((r = 0; r < runs; r++)); do
+    rm -rf "$work/store" && cp -r "$work/store.keep" "$work/store"
+    rest+=("$(start_ms)")
+    grep -q 'restoring checkpoint' "$work/restore.log" || { cat "$work/restore.log" >&2; exit 1; }
+    gauge=$(cat "$work/gauge")
+    empty+=("$(start_ms --from-checkpoint none)")
+done
+rm -rf "$work/store.keep"
+echo "restore: $(median "${rest[@]}") ms from launch to running (each: ${rest[*]}), open threads after it: $gauge;" \
+    "an empty start: $(median "${empty[@]}") ms"
