@@ -16,11 +16,16 @@
 #  2. Per checkpoint (from the runs' debug log "checkpoint N stored ... B
 #     bytes, T ms"): its duration (barrier request to manifest) and size,
 #     median over every checkpoint of every run.
-#  3. Restore time: the same pipeline with 1 call per source, started on the
-#     last run's store (the newest checkpoint holds the 100,000 open calls):
-#     from the process's start to its "pipeline ... starting" log line (load,
-#     verify by SHA-256, restore()), against the same start with
-#     --from-checkpoint none; the open-threads gauge after the restore.
+#     A checkpoint taken after both sources ended holds little (callthread
+#     flushed its open calls at the end of input): sizes are listed.
+#  3. The open calls in a pipeline whose traffic never ends (realtime), with
+#     checkpoints every 2 s: once the open-threads gauge reads 100,000 and two
+#     more checkpoints are stored, the checkpoint metrics from /metrics
+#     (duration, size, failures), then SIGTERM. Restore time: the pipeline
+#     with 1 call per source started on that store, from the process's launch
+#     to its "pipeline ... starting" log line (list, load, verify by SHA-256,
+#     restore()), against the same start with --from-checkpoint none; the
+#     open-threads gauge after the restore.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -61,7 +66,7 @@ timed() { # LOG CMD...: wall seconds
 }
 events_of() { grep -o '"node":"ct".*"message":"in=[0-9]*' "$1" | grep -o '[0-9]*$'; }
 
-declare -a t_none t_ckpt n_ckpt durations sizes
+t_none=() t_ckpt=() n_ckpt=() durations=() sizes=()
 for ((r = 0; r < runs; r++)); do
     t_none+=("$(timed "$work/none.log" "$mf" run "$work/none.yaml" --plugin-path "$plugins")")
     rm -rf "$work/store"
@@ -84,9 +89,41 @@ echo "events: $ev_none (of which $((open_calls * 6)) of the $open_calls open cal
 echo "no checkpoints:          $(rate "$ev_none" "$mn") events/s (median $mn s)"
 echo "checkpoints every 10 s:  $(rate "$ev_ckpt" "$mc") events/s (median $mc s; checkpoints per run: ${n_ckpt[*]})"
 printf 'ratio: %.3f; cost %.1f%% (target <= 5%%)\n' "$(echo "$mn / $mc" | bc -l)" "$(echo "($mc / $mn - 1) * 100" | bc -l)"
-echo "checkpoint: duration median $(median "${durations[@]}") ms (each: ${durations[*]}), size median $(median "${sizes[@]}") bytes"
+echo "checkpoints of the throughput runs: duration median $(median "${durations[@]}") ms (each: ${durations[*]});" \
+    "size median $(median "${sizes[@]}") bytes (each: ${sizes[*]})"
 
-# ---- 3. restore ---------------------------------------------------------------------------------------
+# ---- 3. one checkpoint of the open calls, and its restore ------------------------------------------
+# prep: the open calls, then traffic that never ends (realtime); once the
+# gauge reads every open call and two more checkpoints are stored, SIGTERM.
+# The checkpoint metrics of that run are what /metrics shows.
+metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m"({|$)" {s += $2} END {printf "%.3f", s}'; }
+wait_port() { # LOG: the listener's port
+    local i
+    for ((i = 0; i < 300; i++)); do grep -q '(port [0-9]*)' "$1" && break; sleep 0.1; done
+    grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' | head -1
+}
+rm -rf "$work/store"
+pipeline "$work/prep.yaml" "checkpoints: '$store', checkpoint_interval: 2s, checkpoint_retain: 1, metrics_listen: '127.0.0.1:0'" \
+    "$open_calls" 0 ", realtime: true"
+"$mf" run "$work/prep.yaml" --plugin-path "$plugins" >"$work/prep.log" 2>&1 &
+pid=$!
+port=$(wait_port "$work/prep.log")
+for ((i = 0; i < 600; i++)); do
+    g=$(metric "$port" martflow_callthread_open_threads)
+    ((${g%.*} >= open_calls)) && break
+    sleep 0.5
+done
+c0=$(metric "$port" martflow_checkpoints_total)
+for ((i = 0; i < 600; i++)); do
+    (($(metric "$port" martflow_checkpoints_total | cut -d. -f1) >= ${c0%.*} + 2)) && break
+    sleep 0.5
+done
+echo "a checkpoint of ${g%.*} open calls (/metrics): martflow_checkpoint_duration_seconds" \
+    "$(metric "$port" martflow_checkpoint_duration_seconds), martflow_checkpoint_size_bytes" \
+    "$(metric "$port" martflow_checkpoint_size_bytes | cut -d. -f1), failures $(metric "$port" martflow_checkpoint_failures_total | cut -d. -f1)"
+kill -TERM "$pid"
+wait "$pid" || true
+
 pipeline "$work/restore.yaml" "checkpoints: '$store', checkpoint_interval: 10s, checkpoint_retain: 2, metrics_listen: '127.0.0.1:0'" \
     1 0 ", realtime: true"
 # start_ms ARGS...: ms from launch to the "starting" line; leaves the open-threads gauge in $work/gauge
@@ -96,11 +133,11 @@ start_ms() {
     "$mf" run "$work/restore.yaml" --plugin-path "$plugins" "$@" >"$work/restore.log" 2>&1 &
     pid=$!
     for ((i = 0; i < 600; i++)); do grep -q "pipeline 'bench-checkpoint' starting" "$work/restore.log" && break; sleep 0.1; done
-    port=$(grep -o '(port [0-9]*)' "$work/restore.log" | grep -o '[0-9]*' | head -1)
+    port=$(wait_port "$work/restore.log")
     t1=$(grep "pipeline 'bench-checkpoint' starting" "$work/restore.log" |
         python3 -c 'import json, sys, datetime; t = json.loads(sys.stdin.readline())["time"]; print(int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000))')
     for ((i = 0; i < 50; i++)); do
-        g=$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 ~ /^martflow_callthread_open_threads/ {s += $2} END {printf "%d", s}')
+        g=$(metric "$port" martflow_callthread_open_threads | cut -d. -f1)
         ((g > 0)) && break
         sleep 0.1
     done
@@ -110,7 +147,7 @@ start_ms() {
     echo $((t1 - t0))
 }
 cp -r "$work/store" "$work/store.keep"
-declare -a rest empty
+rest=() empty=()
 for ((r = 0; r < runs; r++)); do
     rm -rf "$work/store" && cp -r "$work/store.keep" "$work/store"
     rest+=("$(start_ms)")
