@@ -5,7 +5,7 @@
 # --stop too: its sources, held at the barrier, read on.
 source "$top_srcdir/tests/lib.sh"
 PID=
-trap '[[ -n $PID ]] && kill "$PID" 2>/dev/null; cleanup_tmp' EXIT # a failed assertion leaves no pipeline running
+trap '[[ -z $PID ]] || kill "$PID" 2>/dev/null || true; cleanup_tmp' EXIT # a failed assertion leaves no pipeline running
 
 seq 1 2000 | sed 's/.*/{"n": &}/' >"$TMP/in.jsonl"
 pipeline() { # yaml name settings
