@@ -17,12 +17,18 @@
 
 void mf_checkpoint_coordinate(mf_runtime *rt, int64_t now, int64_t *next_at)
 {
-    if (rt->settings->checkpoint_ms <= 0 || atomic_load(&rt->stopping))
+    if (rt->settings->checkpoint_ms <= 0)
         return;
+    if (atomic_load(&rt->stopping)) {
+        mf_savepoint_abort(rt, "the pipeline is stopping", false);
+        return;
+    }
     uint64_t req = atomic_load(&rt->checkpoint_requested);
     uint64_t done = atomic_load(&rt->checkpoint_finished);
     if (req == done) {
-        if (now >= *next_at) {
+        /* a savepoint asked for is the next barrier, whatever the interval */
+        bool savepoint = mf_savepoint_start(rt, req + 1);
+        if (savepoint || now >= *next_at) {
             rt->ckpt_started_ms = now;
             atomic_store(&rt->checkpoint_requested, req + 1);
         }
@@ -35,14 +41,19 @@ void mf_checkpoint_coordinate(mf_runtime *rt, int64_t now, int64_t *next_at)
     }
     /* With a store, N is complete once its snapshots are stored; a failed
      * one is not committed (positions of N are not durable), and the next
-     * one is requested as usual. */
-    bool durable = !rt->ckpt || mf_checkpoint_store(rt, req);
+     * one is requested as usual. A savepoint is stored in its own location
+     * and committed like a checkpoint. */
+    bool savepoint = rt->sp_barrier == req;
+    bool durable = savepoint ? mf_savepoint_store(rt, req) : !rt->ckpt || mf_checkpoint_store(rt, req);
     if (durable) {
         atomic_store(&rt->checkpoint_committed, req);
-        mf_metric_add(rt->m_checkpoints, 1);
+        if (!savepoint)
+            mf_metric_add(rt->m_checkpoints, 1);
         mf_log_debug("checkpoint %llu complete", (unsigned long long)(rt->ckpt_base + req));
     }
     atomic_store(&rt->checkpoint_finished, req);
+    if (savepoint)
+        mf_savepoint_done(rt);
     *next_at = mf_time_mono_ms() + rt->settings->checkpoint_ms;
 }
 

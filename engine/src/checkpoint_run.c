@@ -73,21 +73,25 @@ static bool store_failed(mf_runtime *rt, uint64_t sid, const char *why)
     return false;
 }
 
-bool mf_checkpoint_store(mf_runtime *rt, uint64_t id)
+bool mf_checkpoint_write(mf_runtime *rt, struct mf_ckpt_store *store, uint64_t store_id, uint64_t id,
+                         uint64_t *bytes, bool *skipped, char **why)
 {
-    uint64_t sid = rt->ckpt_base + id;
     bool failed = false;
+    *skipped = false;
     for (size_t i = 0; i < rt->n_workers && !failed; i++) {
         mf_node *n = rt->workers[i];
         if (snapshots(n) && !snapshot_for(n, id, &failed)) {
             /* it ended without a final snapshot (it failed, or the pipeline is stopping) */
-            mf_log_debug("checkpoint %" PRIu64 " skipped: node '%s' has no snapshot for it", sid, n->g->def->name);
+            *why = mf_xasprintf("node '%s' has no snapshot for it (it ended or failed)", n->g->def->name);
+            *skipped = true;
             return false;
         }
     }
-    if (failed)
-        return store_failed(rt, sid, "a snapshot failed (see above)");
-    mf_ckpt_writer *w = mf_ckpt_writer_new(rt->ckpt, sid);
+    if (failed) {
+        *why = mf_xstrdup("a snapshot failed (see above)");
+        return false;
+    }
+    mf_ckpt_writer *w = mf_ckpt_writer_new(store, store_id);
     char *err = NULL;
     int st = MF_OBJ_OK;
     for (size_t i = 0; i < rt->n_workers && st == MF_OBJ_OK; i++) {
@@ -98,12 +102,28 @@ bool mf_checkpoint_store(mf_runtime *rt, uint64_t id)
                                     (n->g->desc->flags & MF_PLUGIN_KEYED_STATE) != 0, n->worker, n->g->n_workers,
                                     b->data, b->len, &err);
     }
-    uint64_t bytes = 0;
     if (st == MF_OBJ_OK)
-        st = mf_ckpt_writer_finish(w, &bytes, &err);
+        st = mf_ckpt_writer_finish(w, bytes, &err);
     mf_ckpt_writer_free(w);
     if (st != MF_OBJ_OK) {
-        store_failed(rt, sid, err ? err : "object store error");
+        *why = err ? err : mf_xstrdup("object store error");
+        return false;
+    }
+    return true;
+}
+
+bool mf_checkpoint_store(mf_runtime *rt, uint64_t id)
+{
+    uint64_t sid = rt->ckpt_base + id, bytes = 0;
+    char *err = NULL;
+    bool skipped;
+    if (!mf_checkpoint_write(rt, rt->ckpt, sid, id, &bytes, &skipped, &err)) {
+        if (skipped) {
+            mf_log_debug("checkpoint %" PRIu64 " skipped: %s", sid, err);
+            free(err);
+            return false;
+        }
+        store_failed(rt, sid, err);
         free(err);
         return false;
     }
@@ -205,12 +225,44 @@ static bool parse_wanted(const char *what, uint64_t *id)
     return *p && !*end;
 }
 
-static bool choose(mf_runtime *rt, mf_ckpt **c, char **error)
+/* --from-savepoint URL: LOCATION/sp-N, any location (the s3_* settings
+ * reach it), loaded and verified like a checkpoint. */
+static bool load_savepoint(mf_runtime *rt, const struct mf_objstore_opts *o, mf_ckpt **c, char **error)
+{
+    const char *want = rt->settings->from_savepoint;
+    char *loc = NULL, *err = NULL;
+    uint64_t id;
+    if (!mf_savepoint_parse_url(want, &loc, &id)) {
+        *error = mf_xasprintf("--from-savepoint '%s': not a savepoint URL (LOCATION/sp-N, as `martflow savepoint` "
+                              "printed it)",
+                              want);
+        return false;
+    }
+    mf_ckpt_store *sp = mf_ckpt_store_open_as(loc, o, rt->def->name, "sp-", &err);
+    free(loc);
+    if (!sp) {
+        *error = mf_xasprintf("--from-savepoint %s: %s", want, err ? err : "cannot open its location");
+        free(err);
+        return false;
+    }
+    int st = mf_ckpt_load(sp, id, c, &err);
+    mf_ckpt_store_close(sp);
+    if (st != MF_OBJ_OK) {
+        *error = mf_xasprintf("--from-savepoint %s: not usable: %s", want, err ? err : "no manifest");
+        free(err);
+        return false;
+    }
+    return true;
+}
+
+static bool choose(mf_runtime *rt, const struct mf_objstore_opts *o, mf_ckpt **c, char **error)
 {
     const char *want = rt->settings->from_checkpoint;
     const char *url = mf_ckpt_store_url(rt->ckpt);
     char *err = NULL;
     *c = NULL;
+    if (rt->settings->from_savepoint)
+        return load_savepoint(rt, o, c, error);
     if (want && !strcmp(want, "none")) {
         mf_log_info("--from-checkpoint none: starting empty (checkpoints still go to %s)", url);
         return true;
@@ -249,11 +301,24 @@ static bool choose(mf_runtime *rt, mf_ckpt **c, char **error)
     return true;
 }
 
+static bool open_stores(mf_runtime *rt, const struct mf_objstore_opts *opts, char **error);
+
 bool mf_checkpoint_open(mf_runtime *rt, char **error)
 {
     const mf_settings *s = rt->settings;
-    if (!s->checkpoints || !*s->checkpoints)
+    if (!s->checkpoints || !*s->checkpoints) {
+        if (s->savepoints && *s->savepoints) {
+            *error = mf_xstrdup("settings.savepoints needs settings.checkpoints (a savepoint is a checkpoint "
+                                "taken on demand)");
+            return false;
+        }
+        if (s->from_savepoint) {
+            *error = mf_xstrdup("--from-savepoint needs settings.checkpoints (the run goes on checkpointing "
+                                "from the savepoint's state)");
+            return false;
+        }
         return true;
+    }
     if (s->checkpoint_ms <= 0) {
         *error = mf_xstrdup("settings.checkpoints needs a checkpoint_interval above 0");
         return false;
@@ -263,7 +328,7 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
                                  .ca_file = s->s3_ca_file, .insecure = s->s3_insecure,
                                  /* the main thread waits for it: an outage fails a checkpoint soon */
                                  .connect_timeout_ms = 5000, .timeout_ms = 60000};
-    char *err = NULL, *file_access = NULL, *file_secret = NULL;
+    char *file_access = NULL, *file_secret = NULL;
     if (s->s3_secret_file && *s->s3_secret_file && strncmp(s->checkpoints, "s3://", 5) == 0) {
         char why[512];
         if (!mf_secret_read_s3_keys(s->s3_secret_file, &file_access, &file_secret, why, sizeof why)) {
@@ -273,9 +338,20 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
         o.access_key = file_access;
         o.secret_key = file_secret;
     }
-    rt->ckpt = mf_ckpt_store_open(s->checkpoints, &o, rt->def->name, &err);
+    /* The keys of the secret file stay until every store below is open. */
+    bool ok = open_stores(rt, &o, error);
     mf_secret_text_free(file_access);
     mf_secret_text_free(file_secret);
+    return ok;
+}
+
+/* The checkpoint and savepoint stores, and the restore of the chosen one. */
+static bool open_stores(mf_runtime *rt, const struct mf_objstore_opts *opts, char **error)
+{
+    const mf_settings *s = rt->settings;
+    struct mf_objstore_opts o = *opts;
+    char *err = NULL;
+    rt->ckpt = mf_ckpt_store_open(s->checkpoints, &o, rt->def->name, &err);
     if (!rt->ckpt) {
         *error = mf_xasprintf("settings.checkpoints: %s", err ? err : "cannot open");
         free(err);
@@ -289,8 +365,10 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
                         "it would without one",
                         n->g->def->name, n->g->desc->name);
     }
+    if (!mf_savepoint_open(rt, &o, error))
+        return false;
     mf_ckpt *c = NULL;
-    if (!choose(rt, &c, error))
+    if (!choose(rt, &o, &c, error))
         return false;
     if (mf_ckpt_highest_id(rt->ckpt, &rt->ckpt_base, &err) != MF_OBJ_OK) {
         *error = mf_xasprintf("cannot list the checkpoints in %s: %s", mf_ckpt_store_url(rt->ckpt), err ? err : "");
@@ -302,7 +380,10 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
     if (c) {
         char when[64];
         mf_time_format(c->created_ms, when, sizeof when);
-        mf_log_info("restoring checkpoint %" PRIu64 " of %s from %s", c->id, when, mf_ckpt_store_url(rt->ckpt));
+        if (s->from_savepoint)
+            mf_log_info("restoring savepoint %s of %s", s->from_savepoint, when);
+        else
+            mf_log_info("restoring checkpoint %" PRIu64 " of %s from %s", c->id, when, mf_ckpt_store_url(rt->ckpt));
         ok = restore_all(rt, c, error);
     }
     mf_ckpt_free(c);

@@ -19,6 +19,7 @@
 struct mf_ckpt_store {
     mf_objstore *obj;
     char *pipeline;
+    char *prefix; /* of every checkpoint's directory: "chk-" (savepoints: "sp-") */
 };
 
 struct mf_ckpt_writer {
@@ -33,8 +34,13 @@ void mf_ckpt_dir_name(uint64_t id, char *buf, size_t size)
     snprintf(buf, size, DIR_PREFIX "%020" PRIu64, id);
 }
 
-mf_ckpt_store *mf_ckpt_store_open(const char *url, const struct mf_objstore_opts *opts, const char *pipeline,
-                                  char **error)
+void mf_ckpt_store_dir_name(const mf_ckpt_store *s, uint64_t id, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%020" PRIu64, s->prefix, id);
+}
+
+mf_ckpt_store *mf_ckpt_store_open_as(const char *url, const struct mf_objstore_opts *opts, const char *pipeline,
+                                     const char *dir_prefix, char **error)
 {
     mf_objstore *obj = mf_objstore_open(url, opts, error);
     if (!obj)
@@ -42,7 +48,14 @@ mf_ckpt_store *mf_ckpt_store_open(const char *url, const struct mf_objstore_opts
     mf_ckpt_store *s = mf_xcalloc(1, sizeof *s);
     s->obj = obj;
     s->pipeline = mf_xstrdup(pipeline ? pipeline : "");
+    s->prefix = mf_xstrdup(dir_prefix);
     return s;
+}
+
+mf_ckpt_store *mf_ckpt_store_open(const char *url, const struct mf_objstore_opts *opts, const char *pipeline,
+                                  char **error)
+{
+    return mf_ckpt_store_open_as(url, opts, pipeline, DIR_PREFIX, error);
 }
 
 void mf_ckpt_store_close(mf_ckpt_store *s)
@@ -51,6 +64,7 @@ void mf_ckpt_store_close(mf_ckpt_store *s)
         return;
     mf_objstore_close(s->obj);
     free(s->pipeline);
+    free(s->prefix);
     free(s);
 }
 
@@ -89,7 +103,7 @@ int mf_ckpt_writer_put(mf_ckpt_writer *w, const char *node, const char *plugin, 
                        const void *data, size_t len, char **error)
 {
     char dir[32], key[1100];
-    mf_ckpt_dir_name(w->id, dir, sizeof dir);
+    mf_ckpt_store_dir_name(w->s, w->id, dir, sizeof dir);
     snprintf(key, sizeof key, "%s/%s/%d", dir, node, worker);
     int st = mf_objstore_put(w->s->obj, key, data, len, error);
     if (st != MF_OBJ_OK)
@@ -108,7 +122,7 @@ int mf_ckpt_writer_put(mf_ckpt_writer *w, const char *node, const char *plugin, 
 int mf_ckpt_writer_finish(mf_ckpt_writer *w, uint64_t *bytes, char **error)
 {
     char dir[32], key[64];
-    mf_ckpt_dir_name(w->id, dir, sizeof dir);
+    mf_ckpt_store_dir_name(w->s, w->id, dir, sizeof dir);
     snprintf(key, sizeof key, "%s/" MANIFEST, dir);
     json_t *m = json_pack("{s:s, s:i, s:I, s:s, s:I, s:O}", "format", MF_CKPT_FORMAT, "version", MF_CKPT_VERSION,
                           "id", (json_int_t)w->id, "pipeline", w->s->pipeline, "created_ms",
@@ -138,6 +152,7 @@ void mf_ckpt_writer_free(mf_ckpt_writer *w)
 
 /* The ids in the store, and which of them have a manifest. */
 struct listing {
+    const char *prefix;
     uint64_t *ids;
     bool *complete;
     size_t n;
@@ -155,11 +170,12 @@ static int on_object(void *arg, const struct mf_objstore_info *info)
 {
     struct listing *l = arg;
     const char *k = info->key;
-    if (strncmp(k, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
+    size_t plen = strlen(l->prefix);
+    if (strncmp(k, l->prefix, plen) != 0)
         return 0;
     char *end;
-    uint64_t id = strtoull(k + strlen(DIR_PREFIX), &end, 10);
-    if (end != k + strlen(DIR_PREFIX) + 20 || *end != '/')
+    uint64_t id = strtoull(k + plen, &end, 10);
+    if (end != k + plen + 20 || *end != '/')
         return 0;
     ssize_t i = listing_find(l, id);
     if (i < 0) {
@@ -176,8 +192,8 @@ static int on_object(void *arg, const struct mf_objstore_info *info)
 
 static int list_ids(mf_ckpt_store *s, struct listing *l, char **error)
 {
-    *l = (struct listing){0};
-    return mf_objstore_list(s->obj, DIR_PREFIX, on_object, l, error);
+    *l = (struct listing){.prefix = s->prefix};
+    return mf_objstore_list(s->obj, s->prefix, on_object, l, error);
 }
 
 static void listing_free(struct listing *l)
@@ -292,7 +308,7 @@ static bool parse_node(mf_ckpt_store *s, const json_t *jn, mf_ckpt_node *n, char
 int mf_ckpt_load(mf_ckpt_store *s, uint64_t id, mf_ckpt **out, char **error)
 {
     char dir[32], key[64];
-    mf_ckpt_dir_name(id, dir, sizeof dir);
+    mf_ckpt_store_dir_name(s, id, dir, sizeof dir);
     snprintf(key, sizeof key, "%s/" MANIFEST, dir);
     *out = NULL;
     void *text = NULL;
@@ -385,6 +401,7 @@ int mf_ckpt_load_latest(mf_ckpt_store *s, mf_ckpt **out, char **error)
 /* ---- retention ----------------------------------------------------------------------- */
 
 struct doomed {
+    const char *prefix;
     uint64_t below; /* ids below this go */
     char **keys;
     size_t n;
@@ -394,9 +411,12 @@ static int collect_old(void *arg, const struct mf_objstore_info *info)
 {
     struct doomed *d = arg;
     const char *k = info->key;
+    size_t plen = strlen(d->prefix);
+    if (strncmp(k, d->prefix, plen) != 0)
+        return 0;
     char *end;
-    uint64_t id = strtoull(k + strlen(DIR_PREFIX), &end, 10);
-    if (end == k + strlen(DIR_PREFIX) + 20 && *end == '/' && id < d->below) {
+    uint64_t id = strtoull(k + plen, &end, 10);
+    if (end == k + plen + 20 && *end == '/' && id < d->below) {
         d->keys = mf_xrealloc(d->keys, (d->n + 1) * sizeof *d->keys);
         d->keys[d->n++] = mf_xstrdup(k);
     }
@@ -414,9 +434,9 @@ int mf_ckpt_retain(mf_ckpt_store *s, int keep, char **error)
         free(ids);
         return st;
     }
-    struct doomed d = {.below = ids[keep - 1]};
+    struct doomed d = {.prefix = s->prefix, .below = ids[keep - 1]};
     free(ids);
-    st = mf_objstore_list(s->obj, DIR_PREFIX, collect_old, &d, error);
+    st = mf_objstore_list(s->obj, s->prefix, collect_old, &d, error);
     /* The manifests first: a checkpoint half deleted must not look complete. */
     for (int pass = 0; pass < 2 && st == MF_OBJ_OK; pass++)
         for (size_t i = 0; i < d.n && st == MF_OBJ_OK; i++) {

@@ -12,6 +12,9 @@
  * SHA-256 are in the manifest, so a truncated or altered object is found
  * before anything is restored. Used from one thread (the runtime's main
  * thread), like the object store under it.
+ *
+ * Savepoints (settings.savepoints) are the same format in a store whose
+ * directories are named sp-<N> instead: retention is never run on them.
  */
 #ifndef MF_CHECKPOINT_STORE_H
 #define MF_CHECKPOINT_STORE_H
@@ -49,6 +52,10 @@ typedef struct mf_ckpt_writer mf_ckpt_writer;
 /* Open the store at url (opts for s3://, copied). NULL + *error (malloc'd). */
 mf_ckpt_store *mf_ckpt_store_open(const char *url, const struct mf_objstore_opts *opts, const char *pipeline,
                                   char **error);
+/* The same, with directories named dir_prefix<N> ("sp-" for savepoints;
+ * mf_ckpt_store_open uses "chk-"). */
+mf_ckpt_store *mf_ckpt_store_open_as(const char *url, const struct mf_objstore_opts *opts, const char *pipeline,
+                                     const char *dir_prefix, char **error);
 void mf_ckpt_store_close(mf_ckpt_store *s);
 const char *mf_ckpt_store_url(const mf_ckpt_store *s);
 
@@ -84,5 +91,7 @@ int mf_ckpt_retain(mf_ckpt_store *s, int keep, char **error);
 
 /* "chk-<20 digits>" of id into buf (at least 32 bytes). */
 void mf_ckpt_dir_name(uint64_t id, char *buf, size_t size);
+/* The same with the store's own prefix ("sp-<20 digits>" for savepoints). */
+void mf_ckpt_store_dir_name(const mf_ckpt_store *s, uint64_t id, char *buf, size_t size);
 
 #endif

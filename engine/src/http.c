@@ -4,15 +4,21 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct mf_http {
     struct MHD_Daemon *daemon;
     mf_metrics *metrics;
     mf_http_probe probe;
     int port;
+    _Atomic int posts; /* POST requests whose answer is not sent yet */
 };
+
+/* The request state of a POST (its handler is called again per body chunk). */
+static int post_marker;
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
                                size_t len)
@@ -30,10 +36,73 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
     return ret;
 }
 
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+    return respond(conn, status, "text/plain", mf_xstrdup(text), strlen(text));
+}
+
+static bool from_loopback(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+        return false;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)ci->client_addr;
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+}
+
+static bool arg_true(const char *v)
+{
+    return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
+}
+
+static enum MHD_Result handle_post(mf_http *h, struct MHD_Connection *conn, const char *url, size_t *upload_size,
+                                   void **state)
+{
+    if (!*state) { /* the headers: answer once the (ignored) body is read */
+        *state = &post_marker;
+        atomic_fetch_add(&h->posts, 1);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/savepoint") != 0 || !h->probe.savepoint)
+        return respond_text(conn, 404, "not found\n");
+    if (!h->probe.remote_operations && !from_loopback(conn))
+        return respond_text(conn, 403, "POST is accepted from loopback addresses only (settings.remote_operations)\n");
+    const char *pipeline = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "pipeline");
+    const char *stop = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "stop");
+    const char *timeout = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
+    double secs = timeout ? strtod(timeout, NULL) : 300;
+    if (!(secs > 0) || secs > 86400)
+        secs = 300;
+    char *body = NULL;
+    int status = h->probe.savepoint(h->probe.arg, pipeline, arg_true(stop), (int64_t)(secs * 1000), &body);
+    if (!body)
+        body = mf_xstrdup("{}");
+    size_t len = strlen(body);
+    return respond(conn, (unsigned)status, "application/json", body, len);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode code)
+{
+    (void)conn;
+    (void)code;
+    mf_http *h = cls;
+    if (*state == &post_marker)
+        atomic_fetch_sub(&h->posts, 1);
+    *state = NULL;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_size, void **state)
 {
     mf_http *h = cls;
+    (void)version;
+    (void)upload_data;
+    if (strcmp(method, "POST") == 0)
+        return handle_post(h, conn, url, upload_size, state);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond(conn, 405, "text/plain", mf_xstrdup("method not allowed\n"), 19);
     if (strcmp(url, "/metrics") == 0) {
@@ -74,9 +143,12 @@ mf_http *mf_http_start(const char *listen, mf_metrics *metrics, mf_http_probe pr
     mf_http *h = mf_xcalloc(1, sizeof *h);
     h->metrics = metrics;
     h->probe = probe;
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
-                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, 32u,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    /* A thread per connection: a savepoint request waits for its
+     * checkpoint, and /metrics must go on answering meanwhile. */
+    h->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                                 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                 MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
         *error = mf_xasprintf("metrics_listen '%s': cannot listen (address in use?)", listen);
@@ -97,6 +169,10 @@ void mf_http_stop(mf_http *h)
 {
     if (!h)
         return;
+    /* a savepoint with stop=1 has its answer queued as the pipeline ends:
+     * let it reach the client */
+    for (int i = 0; i < 500 && atomic_load(&h->posts) > 0; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
     MHD_stop_daemon(h->daemon);
     free(h);
 }

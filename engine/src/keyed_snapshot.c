@@ -17,20 +17,48 @@
 #define HEADER_LEN 24 /* magic, version, flags, key groups, sections, watermark */
 #define CRC_LEN 4
 
-/* CRC-32C (Castagnoli), four bits at a time: small table, no set-up. */
-static uint32_t crc32c(const uint8_t *p, size_t n)
+/* CRC-32C (Castagnoli, reflected 0x82f63b78) of a whole snapshot, which can
+ * be tens of MB: with the SSE4.2 instruction where the CPU has it (a
+ * checkpoint of 100,000 open calls spent a third of its CPU in the table
+ * loop below), else four bits at a time (small table, no set-up). Both give
+ * the same value. */
+static uint32_t crc32c_table(uint32_t c, const uint8_t *p, size_t n)
 {
     static const uint32_t t[16] = {
         0x00000000u, 0x105ec76fu, 0x20bd8edeu, 0x30e349b1u, 0x417b1dbcu, 0x5125dad3u, 0x61c69362u, 0x7198540du,
         0x82f63b78u, 0x92a8fc17u, 0xa24bb5a6u, 0xb21572c9u, 0xc38d26c4u, 0xd3d3e1abu, 0xe330a81au, 0xf36e6f75u,
     };
-    uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
         c = (c >> 4) ^ t[c & 15];
         c = (c >> 4) ^ t[c & 15];
     }
-    return c ^ 0xffffffffu;
+    return c;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t c, const uint8_t *p, size_t n)
+{
+    uint64_t c64 = c;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, v);
+    }
+    c = (uint32_t)c64;
+    for (; n; p++, n--)
+        c = __builtin_ia32_crc32qi(c, *p);
+    return c;
+}
+#endif
+
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("sse4.2"))
+        return crc32c_sse42(0xffffffffu, p, n) ^ 0xffffffffu;
+#endif
+    return crc32c_table(0xffffffffu, p, n) ^ 0xffffffffu;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /*
- * main.c — the martflow command line: run, check, plugins, version; any
- * other NAME runs the external subcommand martflow-NAME (subcmd.h).
+ * main.c — the martflow command line: run, check, savepoint, plugins,
+ * version; any other NAME runs the external subcommand martflow-NAME
+ * (subcmd.h).
  */
 #include "build_config.h" /* autoconf: PACKAGE_VERSION */
 
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <martflow/helpers.h>
 
 #include "config.h"
 #include "heap_policy.h"
@@ -19,6 +22,7 @@
 #include "plugin_loader.h"
 #include "redact.h"
 #include "runtime.h"
+#include "savepoint_cli.h"
 #include "subcmd.h"
 #include "util.h"
 
@@ -28,14 +32,17 @@
 
 static const char usage[] =
     "usage: martflow run FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
-    "                    [--from-checkpoint none|ID|URL]\n"
+    "                    [--from-checkpoint none|ID|URL | --from-savepoint URL]\n"
     "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
+    "       martflow savepoint FILE [--stop] [--listen HOST:PORT] [--timeout DURATION] [--set ...]\n"
     "       martflow plugins [--json] [--plugin-path DIRS]\n"
     "       martflow version\n"
     "       martflow NAME [ARGS]...   (a subcommand below, e.g. martflow report --help)\n"
     "\n"
     "  run      run a pipeline file until its sources end or SIGTERM/SIGINT\n"
     "  check    validate a pipeline file; errors are printed as file:line:col: message\n"
+    "  savepoint  ask FILE's running pipeline for a savepoint (settings.savepoints) through its\n"
+    "           operations listener; print its URL; --stop: then stop the pipeline\n"
     "  plugins  list the plugins found on the plugin path and their options\n"
     "\n"
     "  --set NODE.OPTION=VALUE  override an option (settings.KEY=VALUE for settings)\n"
@@ -44,6 +51,10 @@ static const char usage[] =
     "  --log-level LEVEL        error, warn, info (default), debug or trace\n"
     "  --from-checkpoint WHAT   run with settings.checkpoints: start from checkpoint WHAT (an id, or a\n"
     "                           checkpoint's URL .../chk-N) instead of the latest; none: start empty\n"
+    "  --from-savepoint URL     run from the savepoint URL (LOCATION/sp-N, printed by martflow savepoint)\n"
+    "  --stop                   savepoint: stop the pipeline once the savepoint is stored\n"
+    "  --listen HOST:PORT       savepoint: the pipeline's listener (default: settings.metrics_listen)\n"
+    "  --timeout DURATION       savepoint: how long to wait for it (default 5m)\n"
     "  --print                  print the resolved pipeline as JSON, secrets redacted\n"
     "  --json                   machine-readable output\n";
 
@@ -56,13 +67,27 @@ struct cli {
     size_t n_plugin_paths;
     const char *log_level;
     const char *from_checkpoint; /* run: NULL (the latest), "none", an id or a checkpoint's URL */
+    const char *from_savepoint;  /* run: a savepoint's URL, or NULL */
+    const char *listen;          /* savepoint: --listen, or NULL */
+    const char *timeout;         /* savepoint: --timeout, or NULL */
+    bool stop;                   /* savepoint --stop */
     bool json;
     bool print;
 };
 
 /* The options that take a value, as "--name VALUE" or "--name=VALUE". */
-enum { OPT_SET, OPT_PLUGIN_PATH, OPT_LOG_LEVEL, OPT_FROM_CHECKPOINT, N_VALUED };
-static const char *const valued[N_VALUED] = {"--set", "--plugin-path", "--log-level", "--from-checkpoint"};
+enum {
+    OPT_SET,
+    OPT_PLUGIN_PATH,
+    OPT_LOG_LEVEL,
+    OPT_FROM_CHECKPOINT,
+    OPT_FROM_SAVEPOINT,
+    OPT_LISTEN,
+    OPT_TIMEOUT,
+    N_VALUED
+};
+static const char *const valued[N_VALUED] = {"--set",           "--plugin-path", "--log-level", "--from-checkpoint",
+                                             "--from-savepoint", "--listen",      "--timeout"};
 
 /* Which valued option a is (exactly, or with "=VALUE"), or -1. A prefix such
  * as "--settings" is not "--set". */
@@ -114,12 +139,20 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 push(&cli->plugin_paths, &cli->n_plugin_paths, val);
             else if (opt == OPT_FROM_CHECKPOINT)
                 cli->from_checkpoint = val;
+            else if (opt == OPT_FROM_SAVEPOINT)
+                cli->from_savepoint = val;
+            else if (opt == OPT_LISTEN)
+                cli->listen = val;
+            else if (opt == OPT_TIMEOUT)
+                cli->timeout = val;
             else
                 cli->log_level = val;
         } else if (!strcmp(a, "--json")) {
             cli->json = true;
         } else if (!strcmp(a, "--print")) {
             cli->print = true;
+        } else if (!strcmp(a, "--stop")) {
+            cli->stop = true;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "martflow: unknown option '%s'\n", a);
             return -1;
@@ -231,6 +264,7 @@ static int cmd_run(const struct cli *cli)
         mf_log_set_level((mf_log_level)def->settings.log_level);
     mf_log_set_pipeline(def->name);
     def->settings.from_checkpoint = cli->from_checkpoint;
+    def->settings.from_savepoint = cli->from_savepoint;
     char *error = NULL;
     mf_runtime *rt = mf_runtime_new(def, &error);
     int rc;
@@ -243,6 +277,23 @@ static int cmd_run(const struct cli *cli)
         mf_runtime_free(rt);
     }
     mf_log_set_pipeline(NULL);
+    mf_registry_free(reg);
+    return rc;
+}
+
+static int cmd_savepoint(const struct cli *cli)
+{
+    int64_t timeout_ms = 5 * 60 * 1000;
+    if (cli->timeout && (!mf_parse_duration_ms(cli->timeout, &timeout_ms) || timeout_ms <= 0)) {
+        fprintf(stderr, "martflow savepoint: --timeout '%s': expected a duration such as 90s or 10m\n", cli->timeout);
+        return MF_EXIT_CONFIG;
+    }
+    mf_registry *reg = make_registry(cli);
+    mf_pipeline_def *def = load_pipeline(cli, reg);
+    int rc = MF_EXIT_CONFIG;
+    if (def)
+        rc = mf_savepoint_cli(def, cli->file, cli->listen, timeout_ms, cli->stop);
+    mf_pipeline_def_free(def);
     mf_registry_free(reg);
     return rc;
 }
@@ -329,7 +380,7 @@ static int cmd_plugins(const struct cli *cli)
 
 static bool builtin(const char *c)
 {
-    static const char *const names[] = {"run", "check", "plugins", "version", "help"};
+    static const char *const names[] = {"run", "check", "savepoint", "plugins", "version", "help"};
     for (size_t i = 0; i < MF_ARRAY_LEN(names); i++)
         if (!strcmp(c, names[i]))
             return true;
@@ -364,15 +415,21 @@ int main(int argc, char **argv)
         mf_log_set_level((mf_log_level)lvl);
     }
     const char *c = cli.command;
-    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check");
+    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check") || !strcmp(c, "savepoint");
     if (needs_file && !cli.file) {
         fprintf(stderr, "martflow %s: which pipeline file?\n%s", c, usage);
+        goto done;
+    }
+    if (cli.from_checkpoint && cli.from_savepoint) {
+        fprintf(stderr, "martflow: --from-checkpoint and --from-savepoint exclude each other\n");
         goto done;
     }
     if (!strcmp(c, "run"))
         rc = cmd_run(&cli);
     else if (!strcmp(c, "check"))
         rc = cmd_check(&cli);
+    else if (!strcmp(c, "savepoint"))
+        rc = cmd_savepoint(&cli);
     else if (!strcmp(c, "plugins"))
         rc = cmd_plugins(&cli);
     else if (!strcmp(c, "version") || !strcmp(c, "--version")) {

@@ -16,6 +16,7 @@
 typedef struct mf_settings {
     mf_strlist plugin_path;
     const char *metrics_listen;   /* "" = no HTTP listener */
+    bool remote_operations;       /* POST /savepoint from other hosts too (default: loopback only) */
     int64_t queue_records;        /* per edge queue bound */
     uint64_t queue_bytes;
     int64_t batch_records;        /* records per batch a node emits */
@@ -24,10 +25,13 @@ typedef struct mf_settings {
     int64_t checkpoint_ms;        /* interval between checkpoints; 0: none */
     const char *checkpoints;      /* "" = no checkpoint store */
     int64_t checkpoint_retain;
+    const char *savepoints;       /* "" = no savepoints (docs/checkpoints.md, "Savepoints") */
     const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key, *s3_secret_file, *s3_ca_file;
     bool s3_path_style, s3_insecure;
-    /* not a setting: `run --from-checkpoint` (NULL: the latest; "none": none) */
+    /* not settings: `run --from-checkpoint` (NULL: the latest; "none": none)
+     * and `run --from-savepoint URL` (NULL: none) */
     const char *from_checkpoint;
+    const char *from_savepoint;
     const char *tenant;
     const char *data_dir;         /* "" = derived at run time (host data_dir) */
     int log_level;                /* enum index, -1: leave as is */

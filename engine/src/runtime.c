@@ -52,7 +52,7 @@ void mf_runtime_wait_stopping(mf_runtime *rt, int64_t ms)
     pthread_mutex_unlock(&rt->stop_mu);
 }
 
-static void begin_stop(mf_runtime *rt)
+void mf_runtime_begin_stop(mf_runtime *rt)
 {
     /* One grace period for the whole process, from the first reason to stop:
      * the main loop exits at this deadline, and every stop() is given it. */
@@ -72,7 +72,7 @@ void mf_runtime_fail(mf_runtime *rt, mf_node *n, const char *why)
     mf_node_log(n, MF_LOG_ERROR, "%s: the node stops and the pipeline shuts down", why);
     atomic_store(&rt->failed, true);
     mf_metric_set(rt->m_up, 0);
-    begin_stop(rt);
+    mf_runtime_begin_stop(rt);
     mf_runtime_wake(rt);
 }
 
@@ -289,6 +289,7 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
                                       "Last stored checkpoint: bytes of its objects and manifest");
     rt->m_ckpt_last = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_checkpoint_last_completed_seconds", l,
                                      "Epoch seconds when the last checkpoint was stored");
+    mf_savepoint_init(rt, l);
     rt->m_up = mf_metrics_get(rt->metrics, MF_METRIC_GAUGE, "martflow_up", l, "1 while no node has failed");
     mf_metric_set(rt->m_up, 1);
     free(p);
@@ -360,6 +361,7 @@ int mf_runtime_run(mf_runtime *rt)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, WAKE_SIGNAL);
+    sigaddset(&sigs, SIGUSR1); /* take a savepoint */
     pthread_sigmask(SIG_BLOCK, &sigs, &old); /* threads started below inherit the mask */
     rt->main_thread = pthread_self();
     signal(SIGPIPE, SIG_IGN);
@@ -368,14 +370,18 @@ int mf_runtime_run(mf_runtime *rt)
     if (s->metrics_listen && *s->metrics_listen) {
         char *err = NULL;
         rt->http = mf_http_start(s->metrics_listen, rt->metrics,
-                                 (mf_http_probe){.healthy = probe_healthy, .ready = probe_ready, .arg = rt}, &err);
+                                 (mf_http_probe){.healthy = probe_healthy, .ready = probe_ready,
+                                                 .savepoint = mf_savepoint_http,
+                                                 .remote_operations = s->remote_operations, .arg = rt},
+                                 &err);
         if (!rt->http) {
             mf_log_error("%s", err);
             free(err);
             pthread_sigmask(SIG_SETMASK, &old, NULL);
             return MF_EXIT_FAILED;
         }
-        mf_log_info("metrics, health and readiness on http://%s (port %d)", s->metrics_listen, mf_http_port(rt->http));
+        mf_log_info("metrics, health and readiness on http://%s (port %d); POST /savepoint", s->metrics_listen,
+                    mf_http_port(rt->http));
     }
     mf_log_info("pipeline '%s' starting: %zu nodes, %zu workers", rt->def->name, rt->n_groups, rt->n_workers);
 
@@ -409,7 +415,9 @@ int mf_runtime_run(mf_runtime *rt)
             }
             mf_log_info("%s: stopping sources, draining (grace period %lld ms; a second signal exits at once)",
                         strsignal(sig), (long long)s->grace_ms);
-            begin_stop(rt);
+            mf_runtime_begin_stop(rt);
+        } else if (sig == SIGUSR1) {
+            mf_savepoint_signal(rt);
         }
         int64_t deadline = atomic_load(&rt->deadline);
         if (deadline && now > deadline) {
@@ -427,6 +435,7 @@ int mf_runtime_run(mf_runtime *rt)
                     mf_ack_tracker_wake(rt->workers[i]->tracker);
         }
     }
+    mf_savepoint_abort(rt, "the pipeline ended", true);
     for (size_t i = 0; i < rt->n_workers; i++)
         if (rt->workers[i]->thread_started) {
             pthread_join(rt->workers[i]->thread, NULL);
@@ -438,7 +447,8 @@ int mf_runtime_run(mf_runtime *rt)
     sigset_t wake;
     sigemptyset(&wake);
     sigaddset(&wake, WAKE_SIGNAL);
-    while (sigtimedwait(&wake, NULL, &(struct timespec){0, 0}) == WAKE_SIGNAL)
+    sigaddset(&wake, SIGUSR1); /* a savepoint asked for too late */
+    while (sigtimedwait(&wake, NULL, &(struct timespec){0, 0}) > 0)
         ;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     log_summary(rt);
@@ -519,6 +529,7 @@ void mf_runtime_free(mf_runtime *rt)
     }
     free(rt->groups);
     mf_checkpoint_close(rt);
+    mf_savepoint_free(rt);
     mf_ack_domain_free(rt->acks);
     mf_metric_aliases_free(rt->aliases); /* the listener that renders them is stopped */
     mf_metrics_free(rt->metrics);

@@ -27,6 +27,8 @@
 #include "util.h"
 
 typedef struct mf_group mf_group;
+typedef struct mf_savepoint_wait mf_savepoint_wait;
+struct mf_objstore_opts;
 
 struct mf_node {
     mf_runtime *rt;
@@ -156,6 +158,22 @@ struct mf_runtime {
     uint64_t ckpt_base;          /* store id of local checkpoint N: ckpt_base + N */
     int64_t ckpt_started_ms;
     mf_metric *m_ckpt_failed, *m_ckpt_duration, *m_ckpt_bytes, *m_ckpt_last;
+    /* Savepoints (savepoint.c): requests under sp_mu, answered through sp_cv. */
+    struct mf_ckpt_store *sp_store; /* settings.savepoints, or NULL */
+    char *sp_url;                /* settings.savepoints without a trailing '/' */
+    pthread_mutex_t sp_mu;
+    pthread_cond_t sp_cv;
+    mf_savepoint_wait *sp_queue; /* waiting for the next savepoint */
+    mf_savepoint_wait *sp_taking; /* answered by the one in flight */
+    bool sp_signal;              /* SIGUSR1 asked for one (nobody waits) */
+    bool sp_closed;              /* the run is over: refused */
+    _Atomic bool sp_wanted;      /* a request waits for the coordinator */
+    _Atomic uint64_t sp_hold;    /* a savepoint with stop: sources hold behind this barrier */
+    uint64_t sp_barrier;         /* main thread: the barrier that is a savepoint, 0: none */
+    bool sp_stop;                /* ... and the pipeline stops once it is stored */
+    bool sp_ok;                  /* ... it was stored: sp_result is the answer, else the reason */
+    char *sp_result;
+    mf_metric *m_sp, *m_sp_failed, *m_sp_duration, *m_sp_bytes;
     _Atomic uint64_t unhandled_rejects;
     _Atomic size_t threads_running;
     _Atomic bool sinks_done;
@@ -188,6 +206,8 @@ void mf_node_broadcast(mf_node *n, mf_msg_type type, uint64_t arg);
 
 /* runtime.c */
 void mf_runtime_fail(mf_runtime *rt, mf_node *n, const char *why);
+/* Stop the sources and drain, as SIGTERM does (any thread). */
+void mf_runtime_begin_stop(mf_runtime *rt);
 void mf_runtime_wake(mf_runtime *rt);
 /* The deadline every stop() gets: the end of the one grace period once the
  * pipeline is stopping, else grace_period from now (a finite run ending). */
@@ -225,9 +245,39 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error);
  * when it is durable, false (logged, counted) when it failed. */
 bool mf_checkpoint_store(mf_runtime *rt, uint64_t id);
 void mf_checkpoint_close(mf_runtime *rt);
+/* Write the snapshots of barrier id into store as its checkpoint store_id
+ * (then the manifest). false + *why (malloc'd): nothing usable was stored;
+ * *skipped: because a node has no snapshot for it (it ended or failed). */
+bool mf_checkpoint_write(mf_runtime *rt, struct mf_ckpt_store *store, uint64_t store_id, uint64_t id,
+                         uint64_t *bytes, bool *skipped, char **why);
 /* A worker at barrier id: snapshot() into n->snap (no-op without a store). */
 void mf_checkpoint_take_snapshot(mf_node *n, uint64_t id);
 #define MF_SNAP_FINAL UINT64_MAX
+
+/* savepoint.c */
+void mf_savepoint_init(mf_runtime *rt, const char *labels);
+void mf_savepoint_free(mf_runtime *rt);
+/* Open settings.savepoints (from mf_checkpoint_open). false + *error. */
+bool mf_savepoint_open(mf_runtime *rt, const struct mf_objstore_opts *opts, char **error);
+/* A savepoint's URL LOCATION/sp-N: *loc (malloc'd) and N. */
+bool mf_savepoint_parse_url(const char *url, char **loc, uint64_t *id);
+/* POST /savepoint (the HTTP thread): waits for the answer (mf_http_probe). */
+int mf_savepoint_http(void *rt, const char *pipeline, bool stop, int64_t timeout_ms, char **body);
+/* SIGUSR1 (main thread): a savepoint nobody waits for (logged). */
+void mf_savepoint_signal(mf_runtime *rt);
+/* Coordinator, no checkpoint in flight: true when barrier is to be requested
+ * now, as a savepoint. */
+bool mf_savepoint_start(mf_runtime *rt, uint64_t barrier);
+/* Coordinator, every sink passed the savepoint's barrier: store it (true)
+ * or not (false, counted); then mf_savepoint_done answers and, asked to,
+ * stops the pipeline. */
+bool mf_savepoint_store(mf_runtime *rt, uint64_t barrier);
+void mf_savepoint_done(mf_runtime *rt);
+/* Answer every request with why (the pipeline is stopping or ended); close:
+ * refuse later ones. */
+void mf_savepoint_abort(mf_runtime *rt, const char *why, bool close);
+/* A source that passed the barrier of a savepoint with stop waits. */
+bool mf_savepoint_holds(const mf_node *n);
 
 /* source_loop.c */
 void *mf_source_thread(void *arg);

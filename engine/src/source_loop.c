@@ -166,6 +166,15 @@ void *mf_source_thread(void *arg)
             mf_ack_tracker_wait(n->tracker, (int)(wait < budget ? wait : budget));
             continue;
         }
+        if (mf_savepoint_holds(n)) {
+            /* behind the barrier of a savepoint that stops the pipeline:
+             * nothing more is read until it is stored (then the pipeline
+             * stops) or failed (then reading goes on) */
+            mf_node_maybe_tick(n);
+            int64_t budget = mf_node_wait_budget(n);
+            mf_ack_tracker_wait(n->tracker, (int)(budget < 10 ? budget : 10));
+            continue;
+        }
         if (paused_wait(n))
             continue;
         if (!poll_once(n))
