@@ -1,5 +1,5 @@
 /*
- * main.c — the martflow command line: run, check, plugins, version; any
+ * main.c — the martflow command line: run, check, job, plugins, version; any
  * other NAME runs the external subcommand martflow-NAME (subcmd.h).
  */
 #include "build_config.h" /* autoconf: PACKAGE_VERSION */
@@ -30,12 +30,15 @@ static const char usage[] =
     "usage: martflow run FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
     "                    [--from-checkpoint none|ID|URL]\n"
     "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
+    "       martflow job FILE NAME [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
     "       martflow plugins [--json] [--plugin-path DIRS]\n"
     "       martflow version\n"
     "       martflow NAME [ARGS]...   (a subcommand below, e.g. martflow report --help)\n"
     "\n"
     "  run      run a pipeline file until its sources end or SIGTERM/SIGINT\n"
     "  check    validate a pipeline file; errors are printed as file:line:col: message\n"
+    "  job      run the job NAME a node of the file declares (e.g. the gim sink's jobs:) once, now;\n"
+    "           the exit status is the job's\n"
     "  plugins  list the plugins found on the plugin path and their options\n"
     "\n"
     "  --set NODE.OPTION=VALUE  override an option (settings.KEY=VALUE for settings)\n"
@@ -50,6 +53,7 @@ static const char usage[] =
 struct cli {
     const char *command;
     const char *file;
+    const char *job; /* job: its NAME */
     const char **sets;
     size_t n_sets;
     const char **plugin_paths;
@@ -125,6 +129,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             return -1;
         } else if (!cli->file) {
             cli->file = a;
+        } else if (!cli->job && !strcmp(cli->command, "job")) {
+            cli->job = a;
         } else {
             fprintf(stderr, "martflow: unexpected argument '%s'\n", a);
             return -1;
@@ -247,6 +253,23 @@ static int cmd_run(const struct cli *cli)
     return rc;
 }
 
+static int cmd_job(const struct cli *cli)
+{
+    mf_registry *reg = make_registry(cli);
+    mf_pipeline_def *def = load_pipeline(cli, reg);
+    if (!def) {
+        mf_registry_free(reg);
+        return MF_EXIT_CONFIG;
+    }
+    if (!cli->log_level && def->settings.log_level >= 0)
+        mf_log_set_level((mf_log_level)def->settings.log_level);
+    mf_log_set_pipeline(def->name);
+    int rc = mf_runtime_job(def, cli->job);
+    mf_log_set_pipeline(NULL);
+    mf_registry_free(reg);
+    return rc;
+}
+
 static json_t *plugin_json(const mf_plugin *p)
 {
     const mf_plugin_desc *d = &p->desc;
@@ -329,7 +352,7 @@ static int cmd_plugins(const struct cli *cli)
 
 static bool builtin(const char *c)
 {
-    static const char *const names[] = {"run", "check", "plugins", "version", "help"};
+    static const char *const names[] = {"run", "check", "job", "plugins", "version", "help"};
     for (size_t i = 0; i < MF_ARRAY_LEN(names); i++)
         if (!strcmp(c, names[i]))
             return true;
@@ -364,12 +387,16 @@ int main(int argc, char **argv)
         mf_log_set_level((mf_log_level)lvl);
     }
     const char *c = cli.command;
-    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check");
+    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check") || !strcmp(c, "job");
     if (needs_file && !cli.file) {
         fprintf(stderr, "martflow %s: which pipeline file?\n%s", c, usage);
         goto done;
     }
-    if (!strcmp(c, "run"))
+    if (!strcmp(c, "job") && !cli.job)
+        fprintf(stderr, "martflow job: which job? (martflow job FILE NAME)\n%s", usage);
+    else if (!strcmp(c, "job"))
+        rc = cmd_job(&cli);
+    else if (!strcmp(c, "run"))
         rc = cmd_run(&cli);
     else if (!strcmp(c, "check"))
         rc = cmd_check(&cli);
