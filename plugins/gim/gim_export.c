@@ -40,9 +40,9 @@ static void check(const json_t *job, mf_check *chk)
 {
     const json_t *t = json_object_get(job, "target");
     const char *url = json_string_value(t);
-    if (!url || !*url)
-        chk->problem(chk, t ? t : job, "export: target (s3://BUCKET/PREFIX or file:///DIR) is required");
-    else if (strncmp(url, "s3://", 5) && strncmp(url, "file://", 7))
+    if (!url)
+        chk->problem(chk, t ? t : job, "export: target (s3://BUCKET/PREFIX or file:///DIR; \"\": disabled) is required");
+    else if (*url && strncmp(url, "s3://", 5) && strncmp(url, "file://", 7))
         chk->problem(chk, t, "export: target must be s3://BUCKET/PREFIX or file:///DIR, not '%s'", url);
     const json_t *tables = json_object_get(job, "tables");
     if (tables && !json_is_array(tables))
@@ -83,6 +83,8 @@ static void *open_exp(const json_t *job, const gim_job_env *env, char *why, size
     const json_t *v;
     e->tables = mf_xcalloc(json_array_size(tables) + 1, sizeof *e->tables);
     json_array_foreach(tables, i, v) e->tables[e->ntables++] = mf_xstrdup(json_string_value(v));
+    if (!*e->target) /* disabled (pipelines/gim.yaml without EXPORT_DIR) */
+        return e;
     char *err = NULL;
     e->store = mf_objstore_open(e->target, strncmp(e->target, "s3://", 5) ? NULL : env->s3, &err);
     if (!e->store) {
@@ -365,6 +367,12 @@ done:
     return cls;
 }
 
+static const char *disabled(const void *state)
+{
+    const struct exp *e = state;
+    return *e->target ? NULL : "its target is empty (pipelines/gim.yaml: EXPORT_DIR)";
+}
+
 const gim_job_kind gim_export_kind = {
     .name = "export",
     .keys = keys,
@@ -372,4 +380,5 @@ const gim_job_kind gim_export_kind = {
     .open = open_exp,
     .run = run_exp,
     .close = close_exp,
+    .disabled = disabled,
 };

@@ -174,6 +174,8 @@ gim_jobs *gim_jobs_new(const json_t *jobs, const gim_job_env *env, char *why, si
             return NULL;
         }
         s->n++;
+        if (gim_jobs_disabled(s, s->n - 1))
+            env->host->log(env->node, MF_LOG_INFO, "job '%s' is disabled: %s", name, gim_jobs_disabled(s, s->n - 1));
         j->m_ok = job_metric(env, true, "gim_job_runs_total", name, "success", "Job runs, by job and outcome");
         j->m_failed = job_metric(env, true, "gim_job_runs_total", name, "failed", "Job runs, by job and outcome");
         j->m_duration = job_metric(env, false, "gim_job_duration_seconds", name, NULL, "The last run's duration");
@@ -205,6 +207,12 @@ long gim_jobs_find(const gim_jobs *s, const char *name)
         if (!strcmp(s->j[i].name, name))
             return (long)i;
     return -1;
+}
+
+const char *gim_jobs_disabled(const gim_jobs *s, size_t i)
+{
+    const struct job *j = &s->j[i];
+    return j->kind->disabled ? j->kind->disabled(j->state) : NULL;
 }
 
 /* ---- schedule ----------------------------------------------------------------------- */
@@ -239,7 +247,7 @@ long gim_jobs_due(gim_jobs *s, pgc *pg, int64_t now_mono)
         s->loaded = true;
     }
     for (size_t i = 0; i < s->n; i++)
-        if (now_mono >= s->j[i].due_mono)
+        if (now_mono >= s->j[i].due_mono && !gim_jobs_disabled(s, i))
             return (long)i;
     return -1;
 }

@@ -71,6 +71,9 @@ typedef struct gim_job_kind {
     void *(*open)(const json_t *job, const gim_job_env *env, char *why, size_t why_size);
     pgc_class (*run)(void *state, gim_job_run *run);
     void (*close)(void *state);
+    /* Optional: NULL when the job is enabled, else why not (an export with an
+     * empty target): never due, and `martflow job` refuses it. */
+    const char *(*disabled)(const void *state);
 } gim_job_kind;
 
 typedef struct gim_jobs gim_jobs;
@@ -89,6 +92,9 @@ size_t gim_jobs_count(const gim_jobs *s);
 
 /* The index of job `name`, or -1. */
 long gim_jobs_find(const gim_jobs *s, const char *name);
+
+/* Why job i is disabled, or NULL (enabled). */
+const char *gim_jobs_disabled(const gim_jobs *s, size_t i);
 
 /* The index of a job due at now_mono (monotonic ms), or -1. The first call
  * reads the jobs' last starts from ctl_etl_history on pg (until that

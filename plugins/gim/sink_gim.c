@@ -769,6 +769,10 @@ static int run_job(void *vctx, const char *name)
     long j = gim_jobs_find(c->jobs, name);
     if (j < 0)
         return fatal(c, "job", "no such job");
+    if (gim_jobs_disabled(c->jobs, (size_t)j)) {
+        c->host->log(c->node, MF_LOG_ERROR, "job '%s' is disabled: %s", name, gim_jobs_disabled(c->jobs, (size_t)j));
+        return MF_FATAL;
+    }
     pgc_class cls = pgc_connect(c->pg);
     if (cls != PGC_OK) {
         c->host->log(c->node, MF_LOG_ERROR, "job '%s': connecting to the Info Mart: %s", name,
