@@ -13,8 +13,8 @@
 #     manifest, and the next run exports the same range again;
 #   - `martflow job` with an unknown name lists the jobs with file:line.
 S3_EXCLUSIVE=1 # stops the S3 server: no other S3 test meanwhile
-source "$top_srcdir/tests/gim/gim_lib.sh"
-source "$top_srcdir/tests/s3/s3_lib.sh"
+source "$top_srcdir/tests/s3/s3_lib.sh" # first: its server's environment names the default database
+source "$top_srcdir/tests/gim/gim_lib.sh" # then the test's own database
 LOCKER=""
 export_cleanup() {
     [[ -n $LOCKER ]] && { kill "$LOCKER" 2>/dev/null || true; wait "$LOCKER" 2>/dev/null || true; }
@@ -155,3 +155,17 @@ assert_contains "$TMP/out" "nightly_file \($TMP/p.yaml:[0-9]+, node im\)" "every
 rc=0; "$MARTFLOW" job "$TMP/p.yaml" >"$TMP/out" 2>&1 || rc=$?
 assert_eq 2 "$rc" "no job name"
 assert_contains "$TMP/out" "which job" "no job name message"
+
+# 5. `martflow check` finds what is wrong in jobs:, each at its place
+gim_yaml "$TMP/bad.yaml" /dev/null "positions: false" "jobs:
+      a: {kind: purge, every: 1h}
+      b: {kind: export, target: \"ftp://x\", every: soon}
+      c: {kind: export, every: 1h, target: \"file:///tmp/x\", tabels: [x]}
+      D: {kind: export, every: 1h, target: \"\"}"
+rc=0; "$MARTFLOW" check "$TMP/bad.yaml" >"$TMP/out" 2>&1 || rc=$?
+assert_eq 2 "$rc" "bad jobs fail the check"
+assert_contains "$TMP/out" "bad.yaml:[0-9]+:[0-9]+: .*job 'a': kind must be one of: export" "unknown kind"
+assert_contains "$TMP/out" "bad.yaml:[0-9]+:[0-9]+: .*every: a duration" "bad duration"
+assert_contains "$TMP/out" "target must be s3://BUCKET/PREFIX or file:///DIR, not 'ftp://x'" "bad target"
+assert_contains "$TMP/out" "job 'c': unknown option 'tabels'" "unknown option"
+assert_contains "$TMP/out" "job 'D': a name is \[a-z0-9_\]\+" "bad name"
