@@ -49,6 +49,40 @@ void mf_sha256(const void *data, size_t len, uint8_t out[MF_SHA256_LEN])
         crypto_failed("SHA-256");
 }
 
+struct mf_sha256_ctx {
+    EVP_MD_CTX *md;
+};
+
+mf_sha256_ctx *mf_sha256_new(void)
+{
+    pthread_once(&sha256_once, sha256_setup);
+    mf_sha256_ctx *c = calloc(1, sizeof *c);
+    if (!c || !(c->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex2(c->md, sha256_md, NULL))
+        crypto_failed("SHA-256 context");
+    return c;
+}
+
+void mf_sha256_update(mf_sha256_ctx *c, const void *data, size_t len)
+{
+    if (len && !EVP_DigestUpdate(c->md, data, len))
+        crypto_failed("SHA-256");
+}
+
+void mf_sha256_final(mf_sha256_ctx *c, uint8_t out[MF_SHA256_LEN])
+{
+    unsigned int n = 0;
+    if (!EVP_DigestFinal_ex(c->md, out, &n) || n != MF_SHA256_LEN || !EVP_DigestInit_ex2(c->md, sha256_md, NULL))
+        crypto_failed("SHA-256");
+}
+
+void mf_sha256_free(mf_sha256_ctx *c)
+{
+    if (!c)
+        return;
+    EVP_MD_CTX_free(c->md);
+    free(c);
+}
+
 void mf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, uint8_t out[MF_SHA256_LEN])
 {
     unsigned int n = 0;

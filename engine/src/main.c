@@ -1,5 +1,5 @@
 /*
- * main.c — the martflow command line: run, check, savepoint, plugins,
+ * main.c — the martflow command line: run, check, savepoint, job, plugins,
  * version; any other NAME runs the external subcommand martflow-NAME
  * (subcmd.h).
  */
@@ -35,6 +35,7 @@ static const char usage[] =
     "                    [--from-checkpoint none|ID|URL | --from-savepoint URL]\n"
     "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
     "       martflow savepoint FILE [--stop] [--listen HOST:PORT] [--timeout DURATION] [--set ...]\n"
+    "       martflow job FILE NAME [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
     "       martflow plugins [--json] [--plugin-path DIRS]\n"
     "       martflow version\n"
     "       martflow NAME [ARGS]...   (a subcommand below, e.g. martflow report --help)\n"
@@ -43,6 +44,8 @@ static const char usage[] =
     "  check    validate a pipeline file; errors are printed as file:line:col: message\n"
     "  savepoint  ask FILE's running pipeline for a savepoint (settings.savepoints) through its\n"
     "           operations listener; print its URL; --stop: then stop the pipeline\n"
+    "  job      run the job NAME a node of the file declares (e.g. the gim sink's jobs:) once, now;\n"
+    "           the exit status is the job's\n"
     "  plugins  list the plugins found on the plugin path and their options\n"
     "\n"
     "  --set NODE.OPTION=VALUE  override an option (settings.KEY=VALUE for settings)\n"
@@ -61,6 +64,7 @@ static const char usage[] =
 struct cli {
     const char *command;
     const char *file;
+    const char *job; /* job: its NAME */
     const char **sets;
     size_t n_sets;
     const char **plugin_paths;
@@ -158,6 +162,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             return -1;
         } else if (!cli->file) {
             cli->file = a;
+        } else if (!cli->job && !strcmp(cli->command, "job")) {
+            cli->job = a;
         } else {
             fprintf(stderr, "martflow: unexpected argument '%s'\n", a);
             return -1;
@@ -298,6 +304,23 @@ static int cmd_savepoint(const struct cli *cli)
     return rc;
 }
 
+static int cmd_job(const struct cli *cli)
+{
+    mf_registry *reg = make_registry(cli);
+    mf_pipeline_def *def = load_pipeline(cli, reg);
+    if (!def) {
+        mf_registry_free(reg);
+        return MF_EXIT_CONFIG;
+    }
+    if (!cli->log_level && def->settings.log_level >= 0)
+        mf_log_set_level((mf_log_level)def->settings.log_level);
+    mf_log_set_pipeline(def->name);
+    int rc = mf_runtime_job(def, cli->job);
+    mf_log_set_pipeline(NULL);
+    mf_registry_free(reg);
+    return rc;
+}
+
 static json_t *plugin_json(const mf_plugin *p)
 {
     const mf_plugin_desc *d = &p->desc;
@@ -380,7 +403,7 @@ static int cmd_plugins(const struct cli *cli)
 
 static bool builtin(const char *c)
 {
-    static const char *const names[] = {"run", "check", "savepoint", "plugins", "version", "help"};
+    static const char *const names[] = {"run", "check", "savepoint", "job", "plugins", "version", "help"};
     for (size_t i = 0; i < MF_ARRAY_LEN(names); i++)
         if (!strcmp(c, names[i]))
             return true;
@@ -415,7 +438,7 @@ int main(int argc, char **argv)
         mf_log_set_level((mf_log_level)lvl);
     }
     const char *c = cli.command;
-    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check") || !strcmp(c, "savepoint");
+    bool needs_file = !strcmp(c, "run") || !strcmp(c, "check") || !strcmp(c, "savepoint") || !strcmp(c, "job");
     if (needs_file && !cli.file) {
         fprintf(stderr, "martflow %s: which pipeline file?\n%s", c, usage);
         goto done;
@@ -424,7 +447,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "martflow: --from-checkpoint and --from-savepoint exclude each other\n");
         goto done;
     }
-    if (!strcmp(c, "run"))
+    if (!strcmp(c, "job") && !cli.job)
+        fprintf(stderr, "martflow job: which job? (martflow job FILE NAME)\n%s", usage);
+    else if (!strcmp(c, "job"))
+        rc = cmd_job(&cli);
+    else if (!strcmp(c, "run"))
         rc = cmd_run(&cli);
     else if (!strcmp(c, "check"))
         rc = cmd_check(&cli);

@@ -125,6 +125,8 @@ char *mf_plugin_desc_check(const mf_plugin_desc *d)
         return mf_xasprintf("source plugin '%s' has no poll callback", d->name);
     if (d->kind != MF_KIND_SOURCE && !d->process)
         return mf_xasprintf("%s plugin '%s' has no process callback", mf_kind_name(d->kind), d->name);
+    if (!d->list_jobs != !d->run_job)
+        return mf_xasprintf("plugin '%s' has one of list_jobs and run_job without the other", d->name);
     for (const char *const *p = d->ports; p && *p; p++)
         if (!valid_name(*p) || !strcmp(*p, "default") || !strcmp(*p, "errors"))
             return mf_xasprintf("plugin '%s' declares a bad port name '%s'", d->name, *p);
@@ -147,6 +149,10 @@ static char *normalise(const mf_plugin_desc *theirs, const char *origin, mf_plug
                             theirs->struct_size, theirs->abi_major, theirs->abi_minor, min_size, sizeof *out);
     memset(out, 0, sizeof *out);
     memcpy(out, theirs, theirs->struct_size);
+    if (theirs->abi_minor < 4) { /* slots that were reserved (NULL) before 1.4 */
+        out->list_jobs = NULL;
+        out->run_job = NULL;
+    }
     char *why = mf_plugin_desc_check(out);
     if (why) {
         char *msg = mf_xasprintf("%s: %s", origin, why);

@@ -9,6 +9,7 @@
 
 #include <martflow/helpers.h>
 
+#include "config.h"
 #include "log.h"
 #include "runtime_internal.h"
 #include "streams.h"
@@ -262,7 +263,9 @@ static bool init_worker(mf_runtime *rt, mf_node *n, char **error)
     return true;
 }
 
-mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
+/* only: the index of the one node to init (`martflow job`: no checkpoint
+ * restore either), or -1 for all. */
+static mf_runtime *runtime_new(mf_pipeline_def *def, long only, char **error)
 {
     mf_runtime *rt = mf_xcalloc(1, sizeof *rt);
     rt->def = def;
@@ -299,11 +302,12 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     static const mf_kind order[] = {MF_KIND_SINK, MF_KIND_TRANSFORM, MF_KIND_SOURCE};
     for (size_t k = 0; k < MF_ARRAY_LEN(order); k++)
         for (size_t i = 0; i < rt->n_workers; i++)
-            if (rt->workers[i]->g->def->kind == order[k] && !init_worker(rt, rt->workers[i], error)) {
+            if (rt->workers[i]->g->def->kind == order[k] &&
+                (only < 0 || rt->workers[i]->g == &rt->groups[only]) && !init_worker(rt, rt->workers[i], error)) {
                 mf_runtime_free(rt);
                 return NULL;
             }
-    if (!mf_checkpoint_open(rt, error)) {
+    if (only < 0 && !mf_checkpoint_open(rt, error)) {
         mf_runtime_free(rt);
         return NULL;
     }
@@ -313,6 +317,86 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
     mf_diag_free(&diag);
     mf_metric_aliases_attach(rt->aliases, rt->metrics);
     return rt;
+}
+
+mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error)
+{
+    return runtime_new(def, -1, error);
+}
+
+/* ---- one job (`martflow job`) ---------------------------------------------------- */
+
+struct job_find {
+    const char *name;
+    const json_t *at;
+    bool found;
+    mf_str names; /* every job, for the error */
+    const mf_config *cfg;
+    const mf_node_def *node;
+};
+
+static void job_seen(void *arg, const char *name, const json_t *at)
+{
+    struct job_find *f = arg;
+    if (!f->found && !strcmp(name, f->name)) {
+        f->found = true;
+        f->at = at;
+        return;
+    }
+    mf_loc loc = mf_config_find_loc(f->cfg, f->node->config, at);
+    char *line = mf_xasprintf("  %s (%s:%d, node %s)\n", name, loc.file ? loc.file : "?", loc.line, f->node->name);
+    mf_str_puts(&f->names, line);
+    free(line);
+}
+
+int mf_runtime_job(mf_pipeline_def *def, const char *name)
+{
+    struct job_find f = {.name = name, .cfg = def->cfg};
+    long idx = -1;
+    for (size_t i = 0; i < def->n_nodes && idx < 0; i++) {
+        const mf_plugin_desc *d = &def->nodes[i].plugin->desc;
+        if (!d->list_jobs)
+            continue;
+        f.node = &def->nodes[i];
+        d->list_jobs(def->nodes[i].config, job_seen, &f);
+        if (f.found)
+            idx = (long)i;
+    }
+    if (idx < 0) {
+        const char *file = mf_config_file(def->cfg);
+        if (f.names.len)
+            mf_log_error("%s: no job '%s'; the jobs of this pipeline:\n%s", file, name, f.names.data);
+        else
+            mf_log_error("%s: no job '%s': no node of this pipeline declares jobs", file, name);
+        free(f.names.data);
+        mf_pipeline_def_free(def);
+        return MF_EXIT_CONFIG;
+    }
+    free(f.names.data);
+    const mf_node_def *nd = &def->nodes[idx];
+    char *what = mf_xstrdup(mf_node_what(nd));
+    char *error = NULL;
+    mf_runtime *rt = runtime_new(def, idx, &error);
+    if (!rt) {
+        mf_log_error("%s", error);
+        free(error);
+        free(what);
+        return MF_EXIT_FAILED;
+    }
+    mf_node *n = rt->groups[idx].workers[0];
+    mf_log_info("job '%s' of %s: running", name, what);
+    int64_t t0 = mf_time_mono_ms();
+    int st = n->g->desc->run_job(n->ctx, name);
+    mf_node_callback_done(n);
+    int64_t ms = mf_time_mono_ms() - t0;
+    if (st == MF_OK)
+        mf_log_info("job '%s' of %s: succeeded in %lld ms", name, what, (long long)ms);
+    else
+        mf_log_error("job '%s' of %s: failed (%s) after %lld ms", name, what, st == MF_RETRY ? "transient" : "fatal",
+                     (long long)ms);
+    free(what);
+    mf_runtime_free(rt);
+    return st == MF_OK ? MF_EXIT_OK : MF_EXIT_FAILED;
 }
 
 /* ---- running -------------------------------------------------------------------- */

@@ -25,4 +25,13 @@ mf_runtime *mf_runtime_new(mf_pipeline_def *def, char **error);
 int mf_runtime_run(mf_runtime *rt);
 void mf_runtime_free(mf_runtime *rt);
 
+/* `martflow job`: run the job `name` that a node declares (plugin ABI 1.4
+ * list_jobs/run_job): that node alone is initialised (no source starts, no
+ * checkpoint is restored), its run_job called once, then it is stopped and
+ * freed. An unknown name is an error listing the jobs that exist, each with
+ * its file:line. Takes ownership of def. Returns the exit status: MF_EXIT_OK
+ * when the job succeeded, MF_EXIT_FAILED when it failed, MF_EXIT_CONFIG for
+ * an unknown name. */
+int mf_runtime_job(mf_pipeline_def *def, const char *name);
+
 #endif

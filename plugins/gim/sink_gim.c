@@ -25,6 +25,12 @@
  *
  * Backpressure: while a full cycle cannot be written (no lock, database
  * down), process() answers MF_RETRY without taking the batch.
+ *
+ * Jobs (`jobs:`, gim_jobs.h): between cycles, once the first cycle has
+ * committed, tick runs a due job on the loader's connection; a job that
+ * fails is logged, counted and retried on its schedule, never stopping the
+ * loader. `martflow job FILE NAME` runs one through run_job instead, with
+ * no cycle at all (ABI 1.4).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,6 +41,7 @@
 
 #include "gim_cycle.h"
 #include "gim_dims.h"
+#include "gim_jobs.h"
 #include "gim_record.h"
 #include "gim_tables.h"
 #include "pg_client.h"
@@ -75,6 +82,11 @@ struct ctx {
     const char *schema_dir;
     const char *tenant;
     int64_t dt_past_ms, dt_ahead_ms;
+    const json_t *jobs_conf;
+    const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
+    bool s3_path_style;
+    struct mf_objstore_opts s3;
+    gim_jobs *jobs;
 
     mf_node *node;
     const mf_host *host;
@@ -123,6 +135,17 @@ static const mf_option options[] = {
                     "DATE_TIME is filled at start from this long before now ..."),
     MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_ahead", "366d", 0, struct ctx, dt_ahead_ms, 0, 3.2e11,
                     "... to this long after now (existing rows are kept)"),
+    MF_OPTION(MF_OPT_JSON, "jobs", NULL, 0, struct ctx, jobs_conf,
+              "Jobs run between cycles: name -> {kind: export, every: 1h, ...} (docs/plugins/gim.md, Jobs)"),
+    MF_OPTION(MF_OPT_STRING, "s3_endpoint", NULL, 0, struct ctx, s3_endpoint,
+              "Jobs' s3:// targets: the server http(s)://HOST[:PORT]; default https://s3.<region>.amazonaws.com"),
+    MF_OPTION(MF_OPT_STRING, "s3_region", "us-east-1", 0, struct ctx, s3_region, "Jobs' s3:// targets: the region"),
+    MF_OPTION(MF_OPT_SECRET, "s3_access_key", NULL, 0, struct ctx, s3_access_key,
+              "Jobs' s3:// targets: the access key id"),
+    MF_OPTION(MF_OPT_SECRET, "s3_secret_key", NULL, 0, struct ctx, s3_secret_key,
+              "Jobs' s3:// targets: the secret access key"),
+    MF_OPTION(MF_OPT_BOOL, "s3_path_style", "true", 0, struct ctx, s3_path_style,
+              "Jobs' s3:// targets: ENDPOINT/BUCKET/KEY addressing (needed for IP endpoints)"),
     MF_OPTION_END,
 };
 
@@ -548,8 +571,15 @@ static int tick(void *vctx)
         return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
     /* between cycles: start (lock, schema) or wait for the lock; a lost
      * connection is taken up again by the next cycle, after its backoff */
-    if (!c->ts || pgc_connected(c->pg))
-        return ensure_locked(c) == MF_FATAL ? MF_FATAL : MF_OK;
+    if (!c->ts || pgc_connected(c->pg)) {
+        int st = ensure_locked(c);
+        if (st == MF_OK && c->ready) { /* then a due job, if any */
+            long j = gim_jobs_due(c->jobs, c->pg, now);
+            if (j >= 0)
+                gim_jobs_run(c->jobs, (size_t)j, c->pg, 0); /* logged and counted; the loader goes on */
+        }
+        return st == MF_FATAL ? MF_FATAL : MF_OK;
+    }
     return MF_OK;
 }
 
@@ -666,17 +696,25 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->fs = host->fieldset_new(node, paths, GIM_RECORD_NPATHS, &err);
     if (!c->fs)
         return fatal(c, "field set", err ? err : "cannot compile");
-    pgc_error perr;
-    c->pg = pgc_new(&c->pgo, "martflow-gim", host, node, &perr);
-    if (!c->pg)
-        return fatal(c, "connection options", perr.message);
-    c->dims = gim_dims_new();
-    c->cy = gim_cycle_new();
-    c->rows = pgrb_new(host, node);
     char hostname[64] = "";
     gethostname(hostname, sizeof hostname - 1);
     snprintf(c->job_instance, sizeof c->job_instance, "martflow-gim %s pid %ld node %s", hostname, (long)getpid(),
              host->node_name(node));
+    pgc_error perr;
+    c->pg = pgc_new(&c->pgo, "martflow-gim", host, node, &perr);
+    if (!c->pg)
+        return fatal(c, "connection options", perr.message);
+    c->s3 = (struct mf_objstore_opts){.endpoint = c->s3_endpoint, .region = c->s3_region,
+                                      .access_key = c->s3_access_key, .secret_key = c->s3_secret_key,
+                                      .path_style = c->s3_path_style};
+    char why[768] = "";
+    gim_job_env env = {.host = host, .node = node, .s3 = &c->s3, .job_instance = c->job_instance};
+    c->jobs = gim_jobs_new(c->jobs_conf, &env, why, sizeof why);
+    if (!c->jobs)
+        return fatal(c, "jobs", why);
+    c->dims = gim_dims_new();
+    c->cy = gim_cycle_new();
+    c->rows = pgrb_new(host, node);
     c->m_failed_steps = host->counter(node, "gim_failed_jobsteps", NULL, "ETL cycles that failed (rolled back)");
     c->m_failed_now = host->gauge(node, "gim_number_failed_kafkajob", NULL, "ETL cycles failed in a row now");
     const json_t *settings = host->settings(node);
@@ -695,6 +733,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
 static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
+    gim_jobs_free(c->jobs);
     pgrb_free(c->rows); /* holds of unloaded records stay taken: never acknowledged */
     gim_cycle_free(c->cy);
     gim_dims_free(c->dims);
@@ -705,6 +744,42 @@ static void free_cb(void *vctx)
     mf_buffer_free(&c->scratch);
     for (size_t i = 0; i < c->nparts; i++)
         free(c->parts[i].topic);
+}
+
+/* ---- jobs (ABI 1.4) ----------------------------------------------------------------------- */
+
+static void validate(const json_t *config, mf_check *check)
+{
+    gim_jobs_check(json_object_get(config, "jobs"), check);
+}
+
+static void list_jobs(const json_t *config, void (*fn)(void *arg, const char *name, const json_t *at), void *arg)
+{
+    gim_jobs_list(json_object_get(config, "jobs"), fn, arg);
+}
+
+#define JOB_LOCK_WAIT_MS 60000
+
+/* `martflow job`: the job alone, on a connection of its own (no loader
+ * lock: it may run beside a loader; the jobs' lock keeps it from running
+ * beside another job). */
+static int run_job(void *vctx, const char *name)
+{
+    struct ctx *c = vctx;
+    long j = gim_jobs_find(c->jobs, name);
+    if (j < 0)
+        return fatal(c, "job", "no such job");
+    if (gim_jobs_disabled(c->jobs, (size_t)j)) {
+        c->host->log(c->node, MF_LOG_ERROR, "job '%s' is disabled: %s", name, gim_jobs_disabled(c->jobs, (size_t)j));
+        return MF_FATAL;
+    }
+    pgc_class cls = pgc_connect(c->pg);
+    if (cls != PGC_OK) {
+        c->host->log(c->node, MF_LOG_ERROR, "job '%s': connecting to the Info Mart: %s", name,
+                     pgc_last_error(c->pg)->message);
+        return cls == PGC_TRANSIENT ? MF_RETRY : MF_FATAL;
+    }
+    return gim_jobs_run(c->jobs, (size_t)j, c->pg, JOB_LOCK_WAIT_MS);
 }
 
 MF_PLUGIN_DEFINE = {
@@ -722,4 +797,7 @@ MF_PLUGIN_DEFINE = {
     .process = process,
     .flush = flush,
     .tick = tick,
+    .validate = validate,
+    .list_jobs = list_jobs,
+    .run_job = run_job,
 };

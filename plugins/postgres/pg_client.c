@@ -714,6 +714,71 @@ pgc_class pgc_copy_in(pgc *c, const char *table, const char *columns, pgc_copy_f
     return cls;
 }
 
+pgc_class pgc_copy_out(pgc *c, const char *copy_sql, pgc_copy_out_fn fn, void *arg, uint64_t *rows)
+{
+    bool in_txn = false;
+    if (rows)
+        *rows = 0;
+    if (c->copying)
+        return set_error(c, PGC_FATAL, NULL, "pgc_copy_out: a COPY FROM STDIN is in progress");
+    pgc_class cls = ready(c, &in_txn);
+    if (cls != PGC_OK)
+        return cls;
+    PGresult *r = PQexec(c->conn, copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        if (PQresultStatus(r) == PGRES_FATAL_ERROR || PQresultStatus(r) == PGRES_NONFATAL_ERROR) {
+            cls = fail_result(c, r, in_txn);
+            PQclear(r);
+            return cls;
+        }
+        abandon_copy(c, r);
+        return set_error(c, PGC_FATAL, NULL, "pgc_copy_out: not a COPY ... TO STDOUT statement");
+    }
+    PQclear(r);
+    bool stopped = false;
+    for (;;) {
+        char *buf = NULL;
+        int len = PQgetCopyData(c->conn, &buf, 0);
+        if (len < 0)
+            break; /* -1: done (the result follows); -2: failed (so does its error) */
+        if (!stopped && fn(arg, buf, (size_t)len) != 0) {
+            stopped = true;
+            /* the server would go on sending the whole table: ask it to stop */
+            PGcancel *cancel = PQgetCancel(c->conn);
+            char why[256];
+            if (cancel) {
+                PQcancel(cancel, why, sizeof why);
+                PQfreeCancel(cancel);
+            }
+        }
+        PQfreemem(buf);
+    }
+    PGresult *final = NULL;
+    while ((r = PQgetResult(c->conn)) != NULL) {
+        if (!final)
+            final = r;
+        else
+            PQclear(r);
+    }
+    if (stopped) {
+        bool lost = !c->conn || PQstatus(c->conn) != CONNECTION_OK;
+        PQclear(final);
+        set_error(c, PGC_FATAL, NULL, "stopped by the caller");
+        if (lost)
+            conn_lost(c, in_txn);
+        return PGC_FATAL;
+    }
+    if (final && PQresultStatus(final) == PGRES_COMMAND_OK) {
+        if (rows)
+            *rows = strtoull(PQcmdTuples(final), NULL, 10);
+        PQclear(final);
+        return ok(c);
+    }
+    cls = fail_result(c, final, in_txn);
+    PQclear(final);
+    return cls;
+}
+
 /* ---- advisory locks and health ------------------------------------------------- */
 
 /* Run a lock function on key; *value: its boolean result. */

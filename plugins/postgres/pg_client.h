@@ -191,6 +191,18 @@ pgc_class pgc_copy_put(pgc *c, const void *data, size_t len);
 pgc_class pgc_copy_finish(pgc *c, uint64_t *rows);
 
 /*
+ * COPY ... TO STDOUT: run copy_sql (any COPY (query) TO STDOUT statement)
+ * and give each piece of data the server sends (one row, in the COPY's
+ * format) to fn, in order, without holding more than that row. fn returns
+ * 0 to go on; anything else stops the COPY (a cancel request, then the
+ * rest is drained): pgc_copy_out then returns PGC_FATAL with the message
+ * "stopped by the caller", the caller knowing why, and a transaction it ran
+ * in is failed (roll it back). rows: the rows the server sent (may be NULL).
+ */
+typedef int (*pgc_copy_out_fn)(void *arg, const char *data, size_t len);
+pgc_class pgc_copy_out(pgc *c, const char *copy_sql, pgc_copy_out_fn fn, void *arg, uint64_t *rows);
+
+/*
  * Session advisory locks (pg_advisory_lock): held by this connection until
  * released or the connection ends; a lost connection loses them (see
  * pgc_session). pgc_lock_try: *got tells whether it was obtained now.

@@ -12,6 +12,8 @@ gen_gsp.py N [--bad] [--cfg-only]: about N records of tenant t1, deterministic:
   - the configuration (RESOURCE_ agents and queues, PLACE) only at the end, so
     the facts' agents are placeholders first; agent 1099 is named with switch
     "" by the facts and configured on SIP_Switch (completed in place).
+--first=K starts at interaction K (and session K/2): a later load of other
+  interactions (the configuration is the same).
 --bad adds: a talk_count the column cannot hold (integer out of range), an
   active_flag its CHECK refuses, an unknown table, a missing id, a string for
   an integer, and a line that is not JSON.
@@ -191,7 +193,10 @@ def main():
     if "--cfg-only" in sys.argv:
         config(out)
     else:
-        i = s = 0
+        # --first=K: interactions from K and sessions from K/2, so loads of
+        # different --first values add rows rather than repeat them
+        i = next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--first=")), 0)
+        s = i // 2
         while len(out) < n - 210:
             interaction(i, out)
             i += 1

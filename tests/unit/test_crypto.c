@@ -31,6 +31,30 @@ static void test_sha256_vectors(void)
     CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
+/* The streamed digest equals the one-shot one whatever the pieces, and a
+ * context is reusable after final. */
+static void test_sha256_stream(void)
+{
+    const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    size_t n = strlen(two_blocks);
+    uint8_t d[MF_SHA256_LEN];
+    char hex[2 * MF_SHA256_LEN + 1];
+    mf_sha256_ctx *c = mf_sha256_new();
+    for (size_t step = 1; step <= n; step += 7) {
+        for (size_t i = 0; i < n; i += step)
+            mf_sha256_update(c, two_blocks + i, i + step <= n ? step : n - i);
+        mf_sha256_final(c, d);
+        hex_of(d, hex);
+        CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    }
+    mf_sha256_update(c, NULL, 0);
+    mf_sha256_final(c, d);
+    hex_of(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    mf_sha256_free(c);
+    mf_sha256_free(NULL);
+}
+
 /* mf_sha256 keeps one context per thread: threads hashing at once, each
  * alternating inputs of different lengths, still get the vectors. */
 static void *hash_many(void *arg)
@@ -175,6 +199,7 @@ static void test_envelope_base64(void)
 static const mf_test tests[] = {
     {"sha256: FIPS 180-2 vectors", test_sha256_vectors},
     {"sha256: from several threads at once", test_sha256_threads},
+    {"sha256: streamed in pieces", test_sha256_stream},
     {"hmac_sha256: RFC 4231 cases 1, 2, 6 and an empty key", test_hmac_vectors},
     {"hex encoding", test_hex},
     {"base64: RFC 4648 vectors and every byte", test_base64_vectors},

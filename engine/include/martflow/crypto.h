@@ -25,6 +25,16 @@ extern "C" {
 /* SHA-256 (FIPS 180-4) of len bytes at data (data may be NULL when len is 0). */
 void mf_sha256(const void *data, size_t len, uint8_t out[MF_SHA256_LEN]);
 
+/* SHA-256 of data that comes in pieces (a streamed export file): new, then
+ * update any number of times, then final (the digest; the context may be
+ * updated again for a new digest after final), free. new never fails (it
+ * aborts as above). The context is the caller's, used by one thread. */
+typedef struct mf_sha256_ctx mf_sha256_ctx;
+mf_sha256_ctx *mf_sha256_new(void);
+void mf_sha256_update(mf_sha256_ctx *ctx, const void *data, size_t len);
+void mf_sha256_final(mf_sha256_ctx *ctx, uint8_t out[MF_SHA256_LEN]);
+void mf_sha256_free(mf_sha256_ctx *ctx);
+
 /* HMAC-SHA-256 (RFC 2104): keys longer than 64 bytes are hashed first, as
  * the RFC says; an empty key is allowed. */
 void mf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, uint8_t out[MF_SHA256_LEN]);

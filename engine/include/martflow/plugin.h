@@ -419,7 +419,22 @@ typedef struct mf_plugin_desc {
      * every problem with check->problem; any report fails the check. */
     void (*validate)(const json_t *config, mf_check *check);
 
-    void *reserved[11];
+    /* ---- ABI 1.4: jobs, run on demand by `martflow job FILE NAME` ---- */
+    /* Optional, both or neither. A node may declare named jobs (the gim
+     * sink's `jobs:` option: export, maintenance) that it also runs on its
+     * own schedule. list_jobs: call fn once per job the node's raw config
+     * declares, with its name and the config value that declares it (the
+     * engine prints its file:line); no host, no context, like validate.
+     * run_job: run job `name` (one list_jobs named) once, now, on the node's
+     * thread, after init; the engine inits this node only (no source is
+     * started, nothing flows) and then stops and frees it. MF_OK: the job
+     * succeeded; MF_RETRY: it failed and may succeed when run again; MF_FATAL:
+     * it failed. The engine reads both only from a descriptor of ABI 1.4 or
+     * later. */
+    void (*list_jobs)(const json_t *config, void (*fn)(void *arg, const char *name, const json_t *at), void *arg);
+    int (*run_job)(void *ctx, const char *name);
+
+    void *reserved[9];
 } mf_plugin_desc;
 
 #define MF_PLUGIN_HEADER                                                               \
