@@ -2,10 +2,8 @@
 # A change set emitted but never delivered (the broker is down) is not
 # snapshotted; GCA killed (-9) then and started again once the broker is
 # back publishes that change set: nothing is lost.
+KAFKA_EXCLUSIVE=1 # it stops the broker: no other Kafka test may run meanwhile
 source "$top_srcdir/tests/gca/gca_lib.sh"
-# stops the broker: no other Kafka test may run meanwhile (tests/kafka/kafka_lib.sh's lock)
-exec 7>"${TMPDIR:-/tmp}/martflow-kafka-tests.lock"
-flock -x 7
 
 gca_once "$TMP/run1.log"
 topic_dump "$TMP/t1"

@@ -3,6 +3,11 @@
 # broker, a gca-cfg topic of the test's own, and pipelines/gca.yaml run with
 # the deployment variables pointing at them.
 source "$top_srcdir/tests/postgres/pg_lib.sh"
+# The broker is shared with the Kafka tests: the lock of tests/kafka/kafka_lib.sh
+# (shared; exclusive with KAFKA_EXCLUSIVE=1 for a test that stops it), on a
+# descriptor of its own (pg_lib.sh holds 6, s3_lib.sh 7).
+exec 5>"${TMPDIR:-/tmp}/martflow-kafka-tests.lock"
+if [[ ${KAFKA_EXCLUSIVE:-0} == 1 ]]; then flock -x 5; else flock -s 5; fi
 need_kafka
 export PGDATABASE=$PG_TEST_DB # need_kafka's `services.sh env` set it back to postgres
 B=$KAFKA_BOOTSTRAP
