@@ -1,6 +1,8 @@
 /* gsp_keyed.c — see gsp_keyed.h. */
 #include "gsp_keyed.h"
 
+#include <stdint.h>
+
 int64_t gsp_keyed_end_time(const gsp_keyed *g, int64_t max_out_of_order)
 {
     int64_t end = mf_watermark_max(g->wm), restored = mf_keyed_watermark(g->keyed);
@@ -43,4 +45,13 @@ int gsp_keyed_restore(const gsp_keyed *g, const uint8_t *data, size_t len)
     g->host->metric_add(g->m_open, (double)after.n - (double)before.n); /* size_t: fewer after is negative */
     mf_watermark_set_floor(g->wm, mf_keyed_watermark(g->keyed));
     return MF_OK;
+}
+
+int64_t gsp_time_add(int64_t t, int64_t d)
+{
+    if (d > 0 && t > INT64_MAX - d)
+        return INT64_MAX;
+    if (d < 0 && t < INT64_MIN - d)
+        return INT64_MIN;
+    return t + d;
 }

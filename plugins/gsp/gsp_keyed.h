@@ -29,6 +29,10 @@ int64_t gsp_keyed_end_time(const gsp_keyed *g, int64_t max_out_of_order);
 int gsp_keyed_snapshot(const gsp_keyed *g, uint64_t checkpoint_id, mf_buffer *out);
 void gsp_keyed_commit(const gsp_keyed *g, uint64_t checkpoint_id);
 
+/* t + d for timers, saturating: a time restored from a snapshot (or read
+ * from an event) near the end of int64 must not wrap into the past. */
+int64_t gsp_time_add(int64_t t, int64_t d);
+
 /* Restores the state, moves the open gauge by the difference, and holds the
  * watermark at the restored one until every stream delivers again. */
 int gsp_keyed_restore(const gsp_keyed *g, const uint8_t *data, size_t len);

@@ -210,7 +210,7 @@ static bool settle(struct ctx *c, struct agent *a)
     ac_forget(&a->model.calls, c->wm_now - c->acw_window + 1, c->acw_window, &next);
     if (am_quiet(&a->model) && !aq_first(&a->queue)) {
         mf_keyed_ack_release(c->keyed, a);
-        int64_t gone = a->model.last_ms + c->acw_window + c->max_out_of_order;
+        int64_t gone = gsp_time_add(gsp_time_add(a->model.last_ms, c->acw_window), c->max_out_of_order);
         if (a->model.calls.n == 0 && gone <= c->wm_now) {
             mf_keyed_remove(c->keyed, a);
             return false;

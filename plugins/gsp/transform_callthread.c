@@ -188,7 +188,7 @@ static void close_thread(struct ctx *c, struct thread *t, bool stuck, int64_t at
     if (c->ending)
         mf_keyed_remove(c->keyed, t);
     else
-        mf_keyed_timer_set(c->keyed, t, T_EXPIRE, at_ms + c->late_window);
+        mf_keyed_timer_set(c->keyed, t, T_EXPIRE, gsp_time_add(at_ms, c->late_window));
 }
 
 /* End of input: a thread still open is emitted as it stands, active. */
@@ -210,7 +210,7 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
         else if (c->ending)
             emit_active(c, t);
         else
-            mf_keyed_timer_set(c->keyed, t, T_STUCK, t->last_ms + c->stuck_timeout);
+            mf_keyed_timer_set(c->keyed, t, T_STUCK, gsp_time_add(t->last_ms, c->stuck_timeout));
         break;
     case T_STUCK:
         if (c->ending)
@@ -348,7 +348,7 @@ static void handle(struct ctx *c, mf_record *rec)
         t->last_ms = ev.time_ms;
     if (t->status == ST_OPEN) {
         mf_keyed_timer_cancel(c->keyed, t, T_STUCK);
-        mf_keyed_timer_set(c->keyed, t, T_CHECK, t->last_ms + c->close_grace);
+        mf_keyed_timer_set(c->keyed, t, T_CHECK, gsp_time_add(t->last_ms, c->close_grace));
         advance(c); /* the timer may be due already */
     } else {
         c->host->metric_add(c->m_late_updates, 1);

@@ -207,8 +207,8 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     if ((e = aq_first(&ch->queue)))
         mf_keyed_timer_set(c->keyed, ch, T_APPLY, e->pos.time_ms);
     if (ch->model.final)
-        mf_keyed_timer_set(c->keyed, ch, T_CLOSE, ch->model.final_ms + c->grace);
-    mf_keyed_timer_set(c->keyed, ch, T_STUCK, ch->model.last_ms + c->stuck_timeout);
+        mf_keyed_timer_set(c->keyed, ch, T_CLOSE, gsp_time_add(ch->model.final_ms, c->grace));
+    mf_keyed_timer_set(c->keyed, ch, T_STUCK, gsp_time_add(ch->model.last_ms, c->stuck_timeout));
     return c->rc;
 }
 
