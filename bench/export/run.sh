@@ -48,13 +48,11 @@ psql_ <<SQL
 WITH a AS (INSERT INTO ctl_audit_log (job_name, created_ts) VALUES ('bench', 0) RETURNING audit_key),
      x AS MATERIALIZED (SELECT * FROM interaction_resource_fact ORDER BY interaction_resource_id LIMIT 1)
 INSERT INTO interaction_resource_fact
-SELECT (jsonb_populate_record(NULL::interaction_resource_fact, to_jsonb(x) || jsonb_build_object(
+SELECT r.* FROM x, a, generate_series(1, $rows) g, LATERAL jsonb_populate_record(NULL::interaction_resource_fact, to_jsonb(x) || jsonb_build_object(
     'interaction_resource_id', 1000000000000 + g, 'interaction_id', 2000000000000 + g,
     'start_ts', 1711848600 + g, 'end_ts', 1711848700 + g % 3600,
     'talk_duration', g % 600, 'hold_duration', g % 37, 'ring_duration', g % 20,
-    'create_audit_key', a.audit_key, 'update_audit_key', a.audit_key))).*
-FROM x, a,
-     generate_series(1, $rows) g;
+    'create_audit_key', a.audit_key, 'update_audit_key', a.audit_key)) r; -- LATERAL: once a row, not once a column
 VACUUM ANALYZE interaction_resource_fact;
 SQL
 total=$(psql_ -At -c "SELECT count(*) FROM interaction_resource_fact")
