@@ -80,34 +80,48 @@ static int deflate_out(gim_csvgz *w, int flush, char **error)
     return MF_OBJ_OK;
 }
 
-static int put_byte(gim_csvgz *w, uint8_t b, char **error)
+/* Append n bytes to the input buffer, deflating each time it fills. */
+static int put(gim_csvgz *w, const uint8_t *p, size_t n, char **error)
 {
-    if (w->in_len == IN_CAP) {
-        int st = deflate_out(w, Z_NO_FLUSH, error);
-        if (st != MF_OBJ_OK)
-            return st;
+    while (n) {
+        if (w->in_len == IN_CAP) {
+            int st = deflate_out(w, Z_NO_FLUSH, error);
+            if (st != MF_OBJ_OK)
+                return st;
+        }
+        size_t k = IN_CAP - w->in_len < n ? IN_CAP - w->in_len : n;
+        memcpy(w->in + w->in_len, p, k);
+        w->in_len += k;
+        w->csv_bytes += k;
+        p += k;
+        n -= k;
     }
-    w->in[w->in_len++] = b;
-    w->csv_bytes++;
     return MF_OBJ_OK;
 }
 
 int gim_csvgz_write(gim_csvgz *w, const void *data, size_t len, char **error)
 {
     const uint8_t *p = data;
-    for (size_t i = 0; i < len; i++) {
-        uint8_t b = p[i];
-        int st = MF_OBJ_OK;
-        if (b == '"')
-            w->quoted = !w->quoted; /* a doubled quote toggles twice */
-        if (b == '\n' && !w->quoted) {
-            w->records++;
-            st = put_byte(w, '\r', error);
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i; /* the next quote or line feed: only they matter */
+        while (j < len && p[j] != '"' && p[j] != '\n')
+            j++;
+        int st = put(w, p + i, j - i, error);
+        if (st == MF_OBJ_OK && j < len) {
+            if (p[j] == '"') {
+                w->quoted = !w->quoted; /* a doubled quote toggles twice */
+                st = put(w, p + j, 1, error);
+            } else if (w->quoted) {
+                st = put(w, p + j, 1, error); /* data: kept as it is */
+            } else {
+                w->records++;
+                st = put(w, (const uint8_t *)"\r\n", 2, error);
+            }
         }
-        if (st == MF_OBJ_OK)
-            st = put_byte(w, b, error);
         if (st != MF_OBJ_OK)
             return st;
+        i = j + 1;
     }
     return MF_OBJ_OK;
 }
