@@ -238,13 +238,12 @@ static char *resolve_sql(gim_ref ref)
     return (char *)out.data;
 }
 
-/* Resolve the wants of one kind (indexes idx[0, n)). */
-static pgc_class resolve_kind(gim_dims *d, pgc *c, gim_ref ref, const size_t *idx, size_t n, int64_t audit_key,
-                              int64_t now_s, char *why, size_t size)
+/* The wants idx[0, n) of kind ref as PostgreSQL array literals: arr[0] the
+ * tenant keys, arr[1..nparts] the parts; params[] point at them. */
+static void want_arrays(const gim_dims *d, gim_ref ref, const size_t *idx, size_t n, mf_buffer arr[6],
+                        const char *params[8])
 {
-    const struct kind *k = &kinds[ref];
-    int np = k->nparts;
-    mf_buffer arr[6] = {{0}};
+    int np = kinds[ref].nparts;
     for (int i = 0; i <= np; i++)
         mf_buffer_append(&arr[i], "{", 1);
     for (size_t j = 0; j < n; j++) {
@@ -262,11 +261,21 @@ static pgc_class resolve_kind(gim_dims *d, pgc *c, gim_ref ref, const size_t *id
             p = sep ? sep + 1 : end;
         }
     }
-    const char *params[8];
     for (int i = 0; i <= np; i++) {
         mf_buffer_append(&arr[i], "}", 2);
         params[i] = (const char *)arr[i].data;
     }
+}
+
+/* Resolve the wants of one kind (indexes idx[0, n)). */
+static pgc_class resolve_kind(gim_dims *d, pgc *c, gim_ref ref, const size_t *idx, size_t n, int64_t audit_key,
+                              int64_t now_s, char *why, size_t size)
+{
+    const struct kind *k = &kinds[ref];
+    int np = k->nparts;
+    mf_buffer arr[6] = {{0}};
+    const char *params[8];
+    want_arrays(d, ref, idx, n, arr, params);
     char a[24], t[24];
     snprintf(a, sizeof a, "%" PRId64, audit_key);
     snprintf(t, sizeof t, "%" PRId64, now_s);
@@ -300,6 +309,37 @@ static pgc_class resolve_kind(gim_dims *d, pgc *c, gim_ref ref, const size_t *id
     return PGC_OK;
 }
 
+/* Resources named with a switch, before they are resolved: a placeholder of
+ * switch "" of the same type and name (a fact of an earlier cycle that did
+ * not know the switch) takes the switch, when it is the only switch the
+ * references name and no row of that name has a switch yet. Otherwise the
+ * reference would make a second placeholder, the configuration would
+ * complete that one, and the one of switch "" would stay a placeholder for
+ * ever, its facts apart from the agent's others. */
+static pgc_class adopt_switchless(gim_dims *d, pgc *c, const size_t *idx, size_t n, char *why, size_t size)
+{
+    mf_buffer arr[6] = {{0}};
+    const char *params[8];
+    want_arrays(d, GIM_REF_RESOURCE, idx, n, arr, params);
+    static const char sql[] =
+        "WITH v AS (SELECT DISTINCT tk, p1, p2, p3 FROM unnest($1::int[], $2::text[], $3::text[], $4::text[])"
+        "  AS v(tk, p1, p2, p3)),"
+        " one AS (SELECT tk, p1, p3, min(p2) AS p2 FROM v GROUP BY tk, p1, p3 HAVING count(*) = 1)"
+        " UPDATE resource_ p SET switch_name = one.p2 FROM one"
+        " WHERE p.tenant_key = one.tk AND p.resource_type = one.p1 AND p.resource_name = one.p3"
+        " AND p.switch_name = '' AND p.placeholder_flag = 1"
+        " AND NOT EXISTS (SELECT 1 FROM resource_ o WHERE o.tenant_key = p.tenant_key"
+        "   AND o.resource_type = p.resource_type AND o.resource_name = p.resource_name AND o.switch_name <> '')";
+    PGresult *r = NULL;
+    pgc_class cls = pgc_exec(c, sql, 4, params, &r);
+    for (int i = 0; i < 6; i++)
+        mf_buffer_free(&arr[i]);
+    if (cls != PGC_OK)
+        snprintf(why, size, "adopting switch-less resource placeholders: %s", pgc_last_error(c)->message);
+    PQclear(r);
+    return cls;
+}
+
 /* A resource reference of switch "" (its second part empty). */
 static bool no_switch(const struct want *w)
 {
@@ -320,7 +360,9 @@ pgc_class gim_dims_resolve(gim_dims *d, pgc *c, int64_t audit_key, int64_t now_s
             for (size_t i = 0; i < d->nw; i++)
                 if (d->w[i].ref == (gim_ref)ref && (ref != GIM_REF_RESOURCE || no_switch(&d->w[i]) == (pass == 1)))
                     idx[n++] = i;
-            if (n)
+            if (n && ref == GIM_REF_RESOURCE && pass == 0)
+                cls = adopt_switchless(d, c, idx, n, why, size);
+            if (n && cls == PGC_OK)
                 cls = resolve_kind(d, c, (gim_ref)ref, idx, n, audit_key, now_s, why, size);
         }
     }

@@ -28,3 +28,32 @@ assert_eq "7777|SIP_Switch|1,8888|SIP_Switch|1" \
     "$(value "SELECT string_agg(resource_name || '|' || switch_name || '|' || placeholder_flag, ',' ORDER BY resource_name) FROM resource_")" \
     "one placeholder per resource, of its switch"
 assert_eq 2 "$(value "SELECT count(DISTINCT resource_key) FROM sm_res_state_fact")" "the facts of a resource share its row"
+
+# Across cycles: a fact without the switch (a placeholder of switch ""), then
+# one with it, then the configuration: the first placeholder takes the
+# switch, so one row, completed by the configuration, holds both facts (not
+# a second placeholder that the configuration completes while the one of
+# switch "" stays a placeholder for ever).
+one_cycle() { # FILE
+    cat >"$TMP/c.yaml" <<Y
+pipeline: $TEST_NAME
+sources:
+  in: {plugin: file, path: "$1", positions: false}
+sinks:
+  im: {plugin: gim, inputs: [in], cycle: 1h, schema_dir: $top_srcdir/plugins/gim/sql, pg.dbname: $PGDATABASE}
+Y
+    run_pipeline "$TMP/c.yaml" "$TMP/c.log"
+}
+fact 11 '{"type":"Agent","name":"9999"}' >"$TMP/c1.jsonl"
+fact 12 '{"type":"Agent","name":"9999","switch":"SIP_Switch"}' >"$TMP/c2.jsonl"
+printf '{"table":"RESOURCE_","op":"upsert","tenant":"t1","row":{"resource_type":"Agent","switch_name":"SIP_Switch","resource_name":"9999","agent_last_name":"Nine"}}\n' >"$TMP/c3.jsonl"
+one_cycle "$TMP/c1.jsonl"
+assert_eq "|1" "$(value "SELECT switch_name || '|' || placeholder_flag FROM resource_ WHERE resource_name = '9999'")" \
+    "after the first cycle: a placeholder of switch \"\""
+one_cycle "$TMP/c2.jsonl"
+one_cycle "$TMP/c3.jsonl"
+assert_eq "SIP_Switch|0|Nine" \
+    "$(value "SELECT string_agg(switch_name || '|' || placeholder_flag || '|' || coalesce(agent_last_name, ''), ',') FROM resource_ WHERE resource_name = '9999'")" \
+    "one row of agent 9999, completed by the configuration"
+assert_eq 1 "$(value "SELECT count(DISTINCT resource_key) FROM sm_res_state_fact WHERE sm_res_state_fact_key IN (11, 12)")" \
+    "both facts of agent 9999 reference that row"
