@@ -82,6 +82,9 @@ static const mf_option node_options[] = {
               "Upstream outputs: 'node' (its default port) or 'node.port'"),
     MF_OPTION(MF_OPT_LIST, "broadcast", NULL, 0, mf_node_keys, broadcast,
               "Entries of 'inputs' whose records reach every worker of a parallel node instead of one by key"),
+    MF_OPTION(MF_OPT_LIST, "after", NULL, 0, mf_node_keys, after,
+              "Sources only: other sources whose input must have ended before this one reads (a snapshot before "
+              "the topic that continues it)"),
     MF_OPTION_RANGE(MF_OPT_INT, "parallelism", "1", 0, mf_node_keys, parallelism, 1, 256,
                     "Transform workers; records are routed by key hash"),
     MF_OPTION(MF_OPT_LIST, "ports", NULL, 0, mf_node_keys, ports,
@@ -99,7 +102,7 @@ static const mf_option node_options[] = {
     MF_OPTION_END,
 };
 
-const char *const mf_node_reserved_keys[] = {"plugin", "inputs", "broadcast", "parallelism", "ports", "queue_records",
+const char *const mf_node_reserved_keys[] = {"plugin", "inputs", "broadcast", "after", "parallelism", "ports", "queue_records",
                                              "queue_bytes", "retry_max", "retry_base", "retry_cap", NULL};
 
 static const char *const sections[] = {"sources", "transforms", "sinks"};
@@ -346,6 +349,22 @@ static void check_broadcast(const mf_config *cfg, const mf_node_def *n, mf_diag 
     }
 }
 
+/* Each `after` entry of a source names another source of the pipeline. */
+static void check_after(const mf_pipeline_def *def, const mf_node_def *n, mf_diag *diag)
+{
+    json_t *a = json_object_get(n->config, "after");
+    for (size_t i = 0; i < n->keys.after.count; i++) {
+        const char *name = n->keys.after.items[i];
+        bool ok = false;
+        for (size_t j = 0; j < def->n_nodes && !ok; j++)
+            ok = def->nodes[j].kind == MF_KIND_SOURCE && &def->nodes[j] != n && strcmp(def->nodes[j].name, name) == 0;
+        if (ok)
+            continue;
+        mf_loc loc = json_is_array(a) ? mf_config_index_loc(def->cfg, a, i) : mf_config_value_loc(def->cfg, n->config, "after");
+        mf_diag_error(diag, loc, "%s: after '%s' is not another source of the pipeline", mf_node_what(n), name);
+    }
+}
+
 static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
 {
     mf_config *cfg = def->cfg;
@@ -361,8 +380,12 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
             if (n->keys.broadcast.count)
                 mf_diag_error(diag, mf_config_key_loc(cfg, n->config, "broadcast"),
                               "%s: a source takes no 'broadcast' (it has no inputs)", mf_node_what(n));
+            check_after(def, n, diag);
             continue;
         }
+        if (n->keys.after.count)
+            mf_diag_error(diag, mf_config_key_loc(cfg, n->config, "after"),
+                          "%s: only a source takes 'after' (the sources to wait for)", mf_node_what(n));
         if (n->keys.inputs.count == 0) {
             mf_diag_error(diag, n->loc, "%s: needs 'inputs:' (the nodes it reads from)", mf_node_what(n));
             continue;

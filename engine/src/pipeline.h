@@ -45,6 +45,7 @@ typedef struct mf_node_keys {
     const char *plugin;
     mf_strlist inputs;
     mf_strlist broadcast;   /* entries of `inputs` whose records reach every worker */
+    mf_strlist after;       /* sources only: sources whose input ends before this one reads */
     int64_t parallelism;
     mf_strlist ports;
     int64_t queue_records;  /* 0: the pipeline's */

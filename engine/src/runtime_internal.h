@@ -77,6 +77,8 @@ struct mf_node {
     bool paused;
     int64_t paused_poll_at;      /* next poll() while paused (monotonic ms) */
     bool ended;                  /* end-of-stream sent: no more emits */
+    _Atomic bool input_ended;    /* sources: the same, for the sources that wait (`after`) */
+    bool after_done;             /* sources: every source of its `after` has ended */
     bool eof;                    /* the plugin said MF_EOF */
     uint64_t barrier_sent;       /* last checkpoint barrier passed on */
 

@@ -11,6 +11,8 @@
  * delivering acks until everything it read is acknowledged or the sinks are
  * done, then stops the plugin.
  */
+#include <string.h>
+
 #include "log.h"
 #include "runtime_internal.h"
 
@@ -149,6 +151,28 @@ static bool poll_once(mf_node *n)
     }
 }
 
+/* A source with `after: [...]` reads only once those sources have sent their
+ * end of stream: what they emitted is in every downstream queue before its
+ * first record (the GCA snapshot before the gca-cfg topic that continues it). */
+static bool after_done(mf_node *n)
+{
+    if (n->after_done)
+        return true;
+    const mf_strlist *after = &n->g->def->keys.after;
+    mf_runtime *rt = n->rt;
+    for (size_t i = 0; i < after->count; i++)
+        for (size_t w = 0; w < rt->n_workers; w++) {
+            mf_node *o = rt->workers[w];
+            if (o->g->def->kind == MF_KIND_SOURCE && strcmp(o->g->def->name, after->items[i]) == 0 &&
+                !atomic_load(&o->input_ended))
+                return false;
+        }
+    n->after_done = true;
+    if (after->count)
+        mf_node_log(n, MF_LOG_INFO, "the sources it waits for (after) have ended: reading");
+    return true;
+}
+
 void *mf_source_thread(void *arg)
 {
     mf_node *n = arg;
@@ -175,6 +199,12 @@ void *mf_source_thread(void *arg)
             mf_ack_tracker_wait(n->tracker, (int)(budget < 10 ? budget : 10));
             continue;
         }
+        if (!after_done(n)) {
+            mf_node_maybe_tick(n);
+            int64_t budget = mf_node_wait_budget(n);
+            mf_ack_tracker_wait(n->tracker, (int)(budget < 10 ? budget : 10));
+            continue;
+        }
         if (paused_wait(n))
             continue;
         if (!poll_once(n))
@@ -190,6 +220,7 @@ void *mf_source_thread(void *arg)
         mf_checkpoint_take_snapshot(n, MF_SNAP_FINAL); /* its position at the end, for later checkpoints */
     mf_node_broadcast(n, MF_MSG_EOS, end ? 1 : 0);
     n->ended = true;
+    atomic_store(&n->input_ended, true);
 
     /* Deliver acks until everything read is acknowledged, or every sink is done
      * (what is still unacknowledged is held and will be read again next run).

@@ -57,7 +57,7 @@ sinks:
     secret_key: $S3_SECRET_KEY
     compression: none
 Y
-"$MARTFLOW" run "$TMP/sink.yaml" 2>"$TMP/sink.log" || { cat "$TMP/sink.log" >&2; fail "the s3 sink over https failed"; }
+"$MARTFLOW" run "$TMP/sink.yaml" >"$TMP/sink.log" 2>&1 || { cat "$TMP/sink.log" >&2; fail "the s3 sink over https failed"; }
 s3curl_keys "$S3_PREFIX/sink/" >"$TMP/keys"
 [[ -s $TMP/keys ]] || fail "the s3 sink wrote no object over https"
 : >"$TMP/sink.back"
@@ -81,11 +81,12 @@ sources:
 sinks:
   out: {plugin: file, inputs: [in], path: "$TMP/ckpt-out.jsonl"}
 Y
-"$MARTFLOW" run "$TMP/ckpt.yaml" 2>"$TMP/ckpt.log" &
+"$MARTFLOW" run "$TMP/ckpt.yaml" >"$TMP/ckpt.log" 2>&1 &
 pid=$!
 has_manifest() { s3curl_keys "$S3_PREFIX/ckpt/" >"$TMP/ckeys" && grep -q "/MANIFEST$" "$TMP/ckeys"; }
 wait_for 30 has_manifest || { kill "$pid"; cat "$TMP/ckpt.log" >&2; fail "no checkpoint manifest stored over https"; }
 kill -TERM "$pid"
 wait "$pid" || { cat "$TMP/ckpt.log" >&2; fail "the pipeline with checkpoints over https did not stop cleanly"; }
 if grep -qi "checkpoint.*fail" "$TMP/ckpt.log"; then cat "$TMP/ckpt.log" >&2; fail "a checkpoint over https failed"; fi
+assert_contains "$TMP/ckpt.log" "pipeline .ckpt-https. finished" "the log was read (it names the end of the run)"
 note "https: multipart, virtual-host, CA refused/insecure, sink and checkpoints over TLS"
