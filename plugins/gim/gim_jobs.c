@@ -9,9 +9,10 @@
 #include <martflow/helpers.h>
 
 #include "gim_export.h"
+#include "gim_maint.h"
 
-/* The kinds a job may be: maintenance and gdpr join this table. */
-static const gim_job_kind *const kinds[] = {&gim_export_kind, NULL};
+/* The kinds a job may be: gdpr joins this table. */
+static const gim_job_kind *const kinds[] = {&gim_export_kind, &gim_maint_kind, NULL};
 
 /* Keys every job has, besides its kind's. */
 static const char *const common_keys[] = {"kind", "every", "retry", NULL};

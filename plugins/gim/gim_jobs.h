@@ -1,6 +1,6 @@
 /*
  * gim_jobs.h — the Info Mart's jobs (the gim sink's `jobs:` option): named
- * runs of a kind (export now; maintenance and GDPR plug in the same way),
+ * runs of a kind (export, maintenance; GDPR plugs in the same way),
  * each on an interval, run by the loader between ETL cycles or at once by
  * `martflow job FILE NAME` (plugin ABI 1.4 run_job).
  *
