@@ -4,8 +4,16 @@
 
 #include "outbound_model.h"
 
+/* A chain can stay open for days: its texts are kept to OB_TEXT_MAX bytes
+ * (cut at a UTF-8 character boundary), so one event with a huge field cannot
+ * make a chain's state, its snapshots and its facts large. */
 static void text_set(ob_text *t, const char *s, size_t len)
 {
+    if (len > OB_TEXT_MAX) {
+        len = OB_TEXT_MAX;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--; /* s[len] continues a character: cut before it */
+    }
     if (len >= t->cap) {
         t->cap = (uint32_t)len + 16;
         t->s = mf_xrealloc(t->s, t->cap);

@@ -21,6 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The longest text a chain keeps (calling list, phone, disposition, ids): longer ones are cut. */
+#define OB_TEXT_MAX 256
+
 #include <martflow/martflow.h>
 
 #include "gsp_wire.h"

@@ -6,6 +6,8 @@
  * go to `callthread`, whose agent_events go on to `agentstate`, as
  * pipelines/gsp.yaml wires them; lines with a "CampaignID" go to `outbound`
  * (and so does every line that is not JSON); the rest go to `agentstate`.
+ * The corpus (tests/fuzz/corpus_gsp) holds hostile inputs on purpose, e.g.
+ * outbound_odd: a 70,000-byte RecordDisposition (texts are cut, test_outbound).
  * Whatever the input, no transform may crash or trip a sanitizer, and:
  *   - every record emitted on a fact port is a GSP output record
  *     (docs/events.md §2: an object with string table/op/tenant and a row);
