@@ -7,20 +7,22 @@
 # snapshot is exactly the state after the records before barrier N. The
 # sources read at different speeds (lines_per_poll 1 and 200), so without
 # alignment the fast one's records behind its barrier would be counted.
+# (Checkpoints every 5 ms: on a quiet machine the run takes a few tens of ms,
+# and at least 3 checkpoints must fall inside it.)
 # Then restore: the lua state is not keyed, so another parallelism is refused
 # (until --from-checkpoint none); --from-checkpoint ID picks that one.
 source "$top_srcdir/tests/lib.sh"
 
 python3 - "$TMP" <<'PY'
 import sys
-for name, n in (("a", 100000), ("b", 20000)):
+for name, n in (("a", 100000), ("b", 100000)):
     with open(f"{sys.argv[1]}/{name}.jsonl", "w") as f:
         for i in range(n):
             f.write('{"src": "%s", "n": %d, "pad": "%s"}\n' % (name, i, "x" * 100))
 PY
 cat >"$TMP/p.yaml" <<Y
 pipeline: aligned
-settings: {checkpoints: 'file://$TMP/store', checkpoint_interval: 20ms, checkpoint_retain: 1000}
+settings: {checkpoints: 'file://$TMP/store', checkpoint_interval: 5ms, checkpoint_retain: 1000}
 sources:
   a: {plugin: file, path: '$TMP/a.jsonl', lines_per_poll: 200}
   b: {plugin: file, path: '$TMP/b.jsonl', lines_per_poll: 1}
@@ -57,7 +59,7 @@ for i in ids:
     if counts != pos:
         bad += 1
         print(f"{i}: state {counts}, positions {pos}", file=sys.stderr)
-    mixed += 0 < pos["a"] < 100000 and 0 < pos["b"] < 20000
+    mixed += 0 < pos["a"] < 100000 and 0 < pos["b"] < 100000
 if bad:
     sys.exit(1)
 if not mixed:
@@ -74,7 +76,7 @@ rm -f "$TMP/out.jsonl"
 "$MARTFLOW" run "$TMP/p.yaml" --log-level debug >"$TMP/log2" 2>&1 || { cat "$TMP/log2" >&2; fail "run 2 failed"; }
 assert_contains "$TMP/log2" "restoring checkpoint $((10#${newest#chk-})) " "run 2 restored the newest checkpoint"
 last=$(ls "$TMP/store" | sort | tail -n1)
-assert_eq '{"a":100000,"b":20000}' "$(python3 -c 'import json,sys; print(json.dumps(json.loads(open(sys.argv[1]).read().splitlines()[-1]), separators=(",", ":"), sort_keys=True))' "$TMP/out.jsonl")" "the counts after two runs (exactly once)"
+assert_eq '{"a":100000,"b":100000}' "$(python3 -c 'import json,sys; print(json.dumps(json.loads(open(sys.argv[1]).read().splitlines()[-1]), separators=(",", ":"), sort_keys=True))' "$TMP/out.jsonl")" "the counts after two runs (exactly once)"
 # lua's state is not keyed: another parallelism is refused, with the way out
 sed -i 's/    state: counts/    state: counts\n    parallelism: 2/' "$TMP/p.yaml"
 if "$MARTFLOW" run "$TMP/p.yaml" >"$TMP/log3" 2>&1; then fail "a non-keyed state was restored into parallelism 2"; fi
