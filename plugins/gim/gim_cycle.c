@@ -410,9 +410,7 @@ static pgc_class resolve_refs(struct run *x)
                 if (f->kind != GIM_V_REF)
                     continue;
                 gim_ref ref = ts->t[c->r.table].cols[f->col].ref;
-                bool scoped = ref == GIM_REF_RESOURCE || ref == GIM_REF_PLACE || ref == GIM_REF_RSREASON ||
-                              ref == GIM_REF_RGROUP;
-                int32_t tk = scoped ? c->r.tenant_key : 0;
+                int32_t tk = gim_dims_scoped(ref) ? c->r.tenant_key : 0;
                 if (!gim_dims_get(x->in->dims, ref, tk, f->v, f->len, &f->key) && pass == 0)
                     gim_dims_want(x->in->dims, ref, tk, f->v, f->len);
             }

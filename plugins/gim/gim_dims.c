@@ -41,7 +41,18 @@ static const struct kind kinds[GIM_REF_COUNT] = {
                           NULL},
     [GIM_REF_RGROUP] = {"resource_group_", "resource_group_key", true, {"group_type", "group_name"}, 2,
                         "gmt_start_time", "$N"},
+    [GIM_REF_CAMPAIGN] = {"campaign", "campaign_key", true, {"campaign_name"}, 1, "placeholder_flag, gmt_start_time",
+                          "1, $N"},
+    [GIM_REF_CALLLIST] = {"calling_list", "calling_list_key", true, {"calling_list_name"}, 1,
+                          "placeholder_flag, gmt_start_time", "1, $N"},
+    [GIM_REF_CALLRESULT] = {"call_result", "call_result_key", false, {"call_result_code"}, 1, "call_result_name",
+                            "m.p1"},
 };
+
+bool gim_dims_scoped(gim_ref ref)
+{
+    return ref > GIM_REF_NONE && ref < GIM_REF_COUNT && kinds[ref].tenant;
+}
 
 static int n_nat(const struct kind *k)
 {

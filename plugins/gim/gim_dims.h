@@ -53,4 +53,8 @@ void gim_dims_rollback(gim_dims *d);
 /* Keys known (committed), for logs. */
 size_t gim_dims_size(const gim_dims *d);
 
+/* Whether references of kind ref are looked up within the record's tenant
+ * (resources, places, campaigns, ...) rather than shared (media types, ...). */
+bool gim_dims_scoped(gim_ref ref);
+
 #endif

@@ -31,21 +31,27 @@ static const struct known {
 };
 #define N_KNOWN (sizeof known / sizeof *known)
 
-/* The dimension each reference column resolves on. */
+/* The dimension each reference column resolves on, and the field holding
+ * the reference when it is not the column's name without _key (the outbound
+ * record kept its text fields when their dimensions came: docs/events.md). */
 static const struct {
     const char *column;
     gim_ref ref;
+    const char *field;
 } ref_columns[] = {
-    {"resource_key", GIM_REF_RESOURCE},
-    {"last_queue_resource_key", GIM_REF_RESOURCE},
-    {"last_rp_resource_key", GIM_REF_RESOURCE},
-    {"place_key", GIM_REF_PLACE},
-    {"technical_descriptor_key", GIM_REF_TECHDESC},
-    {"media_type_key", GIM_REF_MEDIA},
-    {"interaction_type_key", GIM_REF_ITYPE},
-    {"resource_state_key", GIM_REF_RSTATE},
-    {"resource_state_reason_key", GIM_REF_RSREASON},
-    {"resource_group_key", GIM_REF_RGROUP},
+    {"resource_key", GIM_REF_RESOURCE, NULL},
+    {"last_queue_resource_key", GIM_REF_RESOURCE, NULL},
+    {"last_rp_resource_key", GIM_REF_RESOURCE, NULL},
+    {"place_key", GIM_REF_PLACE, NULL},
+    {"technical_descriptor_key", GIM_REF_TECHDESC, NULL},
+    {"media_type_key", GIM_REF_MEDIA, NULL},
+    {"interaction_type_key", GIM_REF_ITYPE, NULL},
+    {"resource_state_key", GIM_REF_RSTATE, NULL},
+    {"resource_state_reason_key", GIM_REF_RSREASON, NULL},
+    {"resource_group_key", GIM_REF_RGROUP, NULL},
+    {"campaign_key", GIM_REF_CAMPAIGN, "campaign_name"},
+    {"calling_list_key", GIM_REF_CALLLIST, "calling_list_name"},
+    {"call_result_key", GIM_REF_CALLRESULT, "call_result"},
 };
 
 static const char *const ref_names[GIM_REF_COUNT] = {
@@ -58,6 +64,9 @@ static const char *const ref_names[GIM_REF_COUNT] = {
     [GIM_REF_RSTATE] = "resource_state",
     [GIM_REF_RSREASON] = "resource_state_reason",
     [GIM_REF_RGROUP] = "resource_group",
+    [GIM_REF_CAMPAIGN] = "campaign",
+    [GIM_REF_CALLLIST] = "calling_list",
+    [GIM_REF_CALLRESULT] = "call_result",
 };
 
 const char *gim_ref_name(gim_ref ref)
@@ -100,10 +109,13 @@ static bool classify(const struct known *k, gim_col *col, bool identity)
             if (!strcmp(ref_columns[i].column, col->name)) {
                 col->src = GIM_SRC_REF;
                 col->ref = ref_columns[i].ref;
+                if (ref_columns[i].field)
+                    col->field = mf_xstrdup(ref_columns[i].field);
             }
     }
     if (col->src == GIM_SRC_REF) {
-        col->field = mf_xstrndup(col->name, strlen(col->name) - 4); /* without _key */
+        if (!col->field)
+            col->field = mf_xstrndup(col->name, strlen(col->name) - 4); /* without _key */
         col->jtype = GIM_J_REF;
     } else if (col->src == GIM_SRC_FIELD) {
         col->field = mf_xstrdup(col->name);

@@ -35,13 +35,17 @@ typedef enum gim_ref {
     GIM_REF_RSTATE,
     GIM_REF_RSREASON,
     GIM_REF_RGROUP,
+    GIM_REF_CAMPAIGN,
+    GIM_REF_CALLLIST,
+    GIM_REF_CALLRESULT,
     GIM_REF_COUNT
 } gim_ref;
 
 /* Where a column's value comes from. */
 typedef enum gim_src {
     GIM_SRC_FIELD = 0, /* the row's field of the same name */
-    GIM_SRC_REF,       /* the row's field named without _key, resolved (ref) */
+    GIM_SRC_REF,       /* a field of the row resolved on a dimension (ref): the column's name
+                        * without _key, or the one gim_tables.c names for it */
     GIM_SRC_TENANT,    /* tenant_key (facts, dimensions) or tenant_name (TENANT): the envelope */
     GIM_SRC_DATETIME,  /* *_date_time_key: from the *_ts column `from` (ts - ts % 900) */
     GIM_SRC_AUDIT,     /* create_audit_key, update_audit_key */

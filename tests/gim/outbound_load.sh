@@ -3,9 +3,12 @@
 # events (tests/scenarios/outbound_three_attempts, outbound_stuck moved a day
 # later) and two bad events in a file -> outbound -> gim -> PostgreSQL. The
 # contact_attempt_fact rows are the expected ones, column by column (the
-# agent a placeholder resource_ row, the interaction and IRF ids those of the
-# voice scheme), the bad events on the errors port with their reasons, and a
-# second run of the same file changes nothing (deterministic ids).
+# agent a placeholder resource_ row, campaigns and calling lists placeholder
+# rows of their dimensions, call results the seeded codes, the interaction
+# and IRF ids those of the voice scheme), the bad events on the errors port
+# with their reasons, and a second run of the same file changes nothing
+# (deterministic ids). Then a mart loaded at schema 004, when call results
+# and campaigns were text, migrated to 005: the same rows.
 source "$top_srcdir/tests/gim/gim_lib.sh"
 
 python3 - "$top_srcdir/tests/scenarios" >"$TMP/in.jsonl" <<'PY'
@@ -46,11 +49,13 @@ run_pipeline "$TMP/p.yaml" "$TMP/log"
 
 assert_eq 5 "$(value "SELECT count(*) FROM contact_attempt_fact")" "one row per dial attempt"
 rows() {
-    value "SELECT c.campaign_name, c.calling_list_name, c.record_id, c.chain_id, c.chain_n, c.attempt_ordinal,
-                  c.contact_info, c.call_result, c.record_disposition, r.resource_type || '/' || r.resource_name,
+    value "SELECT g.campaign_name, l.calling_list_name, c.record_id, c.chain_id, c.chain_n, c.attempt_ordinal,
+                  c.contact_info, cr.call_result_code, c.record_disposition, r.resource_type || '/' || r.resource_name,
                   r.placeholder_flag, m.media_name_code, c.start_ts, c.connect_ts, c.end_ts, c.dial_duration,
                   c.start_date_time_key, c.end_date_time_key
            FROM contact_attempt_fact c JOIN media_type m USING (media_type_key)
+                JOIN campaign g USING (campaign_key) JOIN call_result cr USING (call_result_key)
+                LEFT JOIN calling_list l USING (calling_list_key)
                 LEFT JOIN resource_ r ON r.resource_key = c.resource_key
            ORDER BY c.start_ts"
 }
@@ -89,3 +94,33 @@ run_pipeline "$TMP/p.yaml" "$TMP/log2"
 rows >"$TMP/rows2"
 diff "$TMP/rows" "$TMP/rows2" >&2 || fail "a second load changed the rows"
 assert_eq 5 "$(value "SELECT count(*) FROM contact_attempt_fact")" "no row added by the replay"
+
+# the dimensions: one placeholder row per campaign and calling list of the
+# tenant, the call results the seeded rows (none added), every reference
+# resolved
+assert_eq "Camp1|1 Camp2|1 Spring Sale|1" "$(value "SELECT string_agg(campaign_name || '|' || placeholder_flag, ' '
+    ORDER BY campaign_name) FROM campaign JOIN tenant USING (tenant_key) WHERE tenant_name = 't1'")" "campaign rows"
+assert_eq "List1|1" "$(value "SELECT string_agg(calling_list_name || '|' || placeholder_flag, ' ') FROM calling_list")" \
+    "calling_list rows"
+assert_eq 8 "$(value "SELECT count(*) FROM call_result")" "call results: the seed only"
+assert_eq "Answered|1" "$(value "SELECT call_result_code || '|' || is_connected FROM call_result
+    JOIN contact_attempt_fact USING (call_result_key) WHERE interaction_id IS NOT NULL")" "the connected attempt's result"
+assert_references
+
+# schema 004 (text columns) loaded, then the loader of 005 migrates it: the
+# same rows through the dimensions
+PGOPTIONS=--client-min-messages=warning pg_sql -c "DROP SCHEMA public CASCADE" -c "CREATE SCHEMA public"
+mkdir -p "$TMP/sql004"
+cp "$top_srcdir"/plugins/gim/sql/00[1-4]_*.sql "$TMP/sql004/"
+sed "s|schema_dir: .*|schema_dir: $TMP/sql004|" "$TMP/p.yaml" >"$TMP/p004.yaml"
+rm -f "$TMP/errors.jsonl"
+run_pipeline "$TMP/p004.yaml" "$TMP/log3"
+assert_eq "Spring Sale|NoAnswer" "$(value "SELECT campaign_name || '|' || call_result FROM contact_attempt_fact
+    ORDER BY start_ts LIMIT 1")" "schema 004: text columns"
+run_pipeline "$TMP/p.yaml" "$TMP/log4"
+assert_contains "$TMP/log4" "schema at version 5" "migrated to 005"
+rows >"$TMP/rows4"
+diff "$TMP/rows" "$TMP/rows4" >&2 || fail "the rows migrated from schema 004 differ from those loaded at 005"
+assert_eq "Camp1|0 Camp2|0 Spring Sale|0" "$(value "SELECT string_agg(campaign_name || '|' || create_audit_key, ' '
+    ORDER BY campaign_name) FROM campaign")" "campaigns of the migrated facts: rows created by the schema"
+assert_references

@@ -205,7 +205,7 @@ static const char *const tables[] = {
     "resource_state", "resource_state_reason", "resource_", "place", "resource_group_", "resource_group_member_",
     "interaction_fact", "interaction_resource_fact", "mediation_segment_fact", "sm_res_session_fact",
     "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", "gim_pending_update",
-    "ctl_fact_reference", NULL};
+    "ctl_fact_reference", "campaign", "calling_list", "call_result", NULL};
 
 static void check_references(pgc *c);
 
@@ -312,14 +312,15 @@ static void test_empty_database(void)
  * infomart_check_references; c holds one clean interaction_resource_fact row. */
 static void check_references(pgc *c)
 {
-    /* no foreign key left on a fact; the dimensions' own 12 stay */
+    /* no foreign key left on a fact; the dimensions' own stay: 12, and the
+     * tenant_key of the three outbound dimensions (005) */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
                              " WHERE k.contype = 'f' AND f.relname LIKE '%\\_fact'"), 0);
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
-                             " WHERE k.contype = 'f' AND f.relnamespace = 'public'::regnamespace"), 12);
-    /* the 33 the facts had are listed, each naming a column of the fact and
-     * the dimension's one-column primary key */
-    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 33);
+                             " WHERE k.contype = 'f' AND f.relnamespace = 'public'::regnamespace"), 15);
+    /* the 33 the facts had are listed, and 005's three, each naming a column
+     * of the fact and the dimension's one-column primary key */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 36);
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference r WHERE NOT EXISTS (SELECT 1 FROM"
                              " information_schema.columns k WHERE k.table_schema = 'public' AND"
                              " k.table_name = r.fact_table AND k.column_name = r.column_name AND k.data_type = 'integer')"
@@ -340,7 +341,7 @@ static void check_references(pgc *c)
     free(unlisted);
 
     /* clean: every reference checked, no orphan (the function and the view) */
-    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM infomart_check_references()"), 33);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM infomart_check_references()"), 36);
     CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM infomart_check_references()"), 0);
     CU_ASSERT_EQUAL(count(c, "SELECT sum(orphan_rows) FROM v_reference_check"), 0);
     CU_ASSERT_EQUAL(count(c, "SELECT checked_rows FROM infomart_check_references() WHERE"
@@ -472,7 +473,7 @@ static void test_upgrade_to_004(void)
     CU_ASSERT_EQUAL(res.applied, shipped_version() - 3);
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
                              " WHERE k.contype = 'f' AND f.relname LIKE '%\\_fact'"), 0);
-    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 33);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 36); /* 004's 33, 005's 3 */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM mediation_segment_fact") + count(c, "SELECT count(*) FROM"
                                                                                        " interaction_fact"), 2);
     char *after = query(c, "SELECT queue_name || ' ' || offered || ' ' || answered FROM v_queue_interval");
