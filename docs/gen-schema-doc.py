@@ -37,6 +37,9 @@ def cell(text):
 
 def key_lines(t, refs):
     lines = []
+    if t.get("relkind") == "p":
+        lines.append("- Partitioned by month of `start_ts` (UTC): partitions `%s_YYYYMM`, made by the loader "
+                     "and the maintenance job (`infomart_ensure_partitions`)." % t["name"])
     for k in t.get("constraints") or []:
         d = k["def"]
         if k["type"] == "p":

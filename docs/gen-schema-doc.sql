@@ -17,7 +17,7 @@ SELECT json_build_object(
         WHERE i.schemaname = 'public' AND i.tablename = c.relname
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ic.oid)) AS indexes
     FROM pg_class c
-    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v')) t),
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition) t),
   'references', (SELECT json_agg(json_build_object('fact', r.fact_table, 'column', r.column_name,
                                                    'dimension', r.dimension_table) ORDER BY r.fact_table, r.column_name)
                    FROM ctl_fact_reference r),

@@ -22,6 +22,7 @@
 /* The statements of one table, built once. */
 struct tsql {
     char *stage_ddl, *copy, *del, *rename, *upd_existing, *ins_new, *upd;
+    char *parts; /* a partitioned fact: make the partitions of the staged rows' months */
 };
 
 struct gim_cycle {
@@ -132,6 +133,19 @@ static void key_match(mf_buffer *b, const gim_table *t)
         addf(b, "%sd.%s = s.%s", i ? " AND " : "", t->cols[t->key[i]].name, t->cols[t->key[i]].name);
 }
 
+/* A partitioned fact's row is found by its id among the rows that started
+ * within this many seconds of the staged row's start: the partitions of
+ * other months are not searched (run-time pruning). A fact's start moves
+ * less than this between two loads: GSP's late_window is at most 7 days
+ * (006_partitioned_facts.sql). */
+#define PART_WINDOW_S (8 * 86400)
+
+static void part_window(mf_buffer *b, const gim_table *t)
+{
+    if (t->partitioned)
+        addf(b, " AND d.start_ts BETWEEN s.start_ts - %d AND s.start_ts + %d", PART_WINDOW_S, PART_WINDOW_S);
+}
+
 /* The value column i takes: the staged one where present, else the stored one. */
 static void new_value(mf_buffer *b, const gim_table *t, size_t i)
 {
@@ -202,6 +216,7 @@ static void build_sql(struct tsql *q, const gim_table *t)
     set_list(&b, t);
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, OP_UPSERT);
     key_match(&b, t);
+    part_window(&b, t);
     changed(&b, t);
     q->upd_existing = done(&b);
 
@@ -221,8 +236,14 @@ static void build_sql(struct tsql *q, const gim_table *t)
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND NOT EXISTS (SELECT 1 FROM %s d WHERE ", t->sql, OP_UPSERT,
          t->sql);
     key_match(&b, t);
+    part_window(&b, t);
     add(&b, ") ORDER BY s.gim_row");
     q->ins_new = done(&b);
+
+    if (t->partitioned)
+        q->parts = mf_xasprintf("SELECT infomart_ensure_partitions('%s', ARRAY(SELECT DISTINCT"
+                                " infomart_month_start(start_ts) FROM gim_s_%s WHERE start_ts IS NOT NULL))",
+                                t->sql, t->sql);
 
     b = (mf_buffer){0};
     addf(&b, "UPDATE %s d SET ", t->sql);
@@ -256,6 +277,7 @@ static void free_sql(gim_cycle *cy)
             free(q->rename);
             free(q->upd_existing);
             free(q->ins_new);
+            free(q->parts);
             free(q->upd);
         }
     free(cy->sql);
@@ -769,6 +791,12 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
         goto out;
     }
     lap(x, t->sql, "copy");
+    if (q->parts && (any_ups || any_upd)) {
+        snprintf(what, sizeof what, "making the partitions of %s", t->sql);
+        if ((cls = exec(x, what, q->parts, 0, NULL, NULL)) != PGC_OK)
+            goto out;
+        lap(x, t->sql, "partitions");
+    }
     snprintf(what, sizeof what, "writing %s", t->sql);
     if (any_del && (cls = exec_rows(x, what, q->del, &x->out->rows)) != PGC_OK)
         goto out;

@@ -123,6 +123,7 @@ static void *open_maint(const json_t *job, const gim_job_env *env, char *why, si
 
 struct table {
     char *name;
+    bool partitioned;
     int64_t days, cutoff, rows, hist_key;
 };
 
@@ -171,12 +172,35 @@ static pgc_class date_time_ahead(struct pass *p)
     return PGC_OK;
 }
 
+/* The monthly partitions of every partitioned fact, up to the DATE_TIME
+ * horizon: the loader then rarely has to make one (which takes a lock on the
+ * fact that waits for readers, inside its cycle). */
+static pgc_class partitions_ahead(struct pass *p)
+{
+    char days[24];
+    snprintf(days, sizeof days, "%" PRId64, p->m->days_ahead);
+    const char *q[1] = {days};
+    PGresult *r = NULL;
+    if (pgc_exec(p->run->pg,
+                 "SELECT coalesce(sum(infomart_ensure_partitions(c.relname::text, ARRAY(SELECT"
+                 " extract(epoch FROM g)::bigint FROM generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'),"
+                 " now() AT TIME ZONE 'UTC' + make_interval(days => $1::int), interval '1 month') g))), 0)"
+                 " FROM pg_partitioned_table pt JOIN pg_class c ON c.oid = pt.partrelid"
+                 " WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE '%\\_fact'",
+                 1, q, &r) != PGC_OK)
+        return pg_fail(p, "making partitions ahead");
+    int64_t made = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    log_info(p, "partitions: %" PRId64 " made (%" PRId64 " days ahead)", made, p->m->days_ahead);
+    return PGC_OK;
+}
+
 /* The fact tables (*_fact with end_ts) and their cutoffs; keep_days must name some. */
 static pgc_class read_tables(struct pass *p)
 {
     PGresult *r = NULL;
     if (pgc_exec(p->run->pg,
-                 "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                 "SELECT c.relname, c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
                  " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
                  " AND c.relname LIKE '%\\_fact'"
                  " AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid"
@@ -192,6 +216,7 @@ static pgc_class read_tables(struct pass *p)
             continue;
         struct table *t = &p->t[p->n++];
         t->name = mf_xstrdup(name);
+        t->partitioned = PQgetvalue(r, i, 1)[0] == 't';
         t->days = p->m->keep_default;
         for (size_t k = 0; k < p->m->nkeep; k++)
             if (!strcmp(p->m->keep[k].table, name))
@@ -250,18 +275,20 @@ static void pause_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-/* One table: batches until one deletes fewer than batch_rows. */
-static pgc_class purge_table(struct pass *p, struct table *t)
+/* One table that is not partitioned (or one partition), `name`: batches
+ * until one deletes fewer than batch_rows. */
+static pgc_class purge_rows(struct pass *p, struct table *t, const char *name)
 {
     char cut[24], lim[24];
     snprintf(cut, sizeof cut, "%" PRId64, t->cutoff);
     snprintf(lim, sizeof lim, "%" PRId64, p->m->batch_rows);
     const char *q[2] = {cut, lim};
     /* ctid, locked in the same statement: the row cannot move before it is
-     * deleted; SKIP LOCKED: the rows of an open loader cycle are not waited for. */
+     * deleted; SKIP LOCKED: the rows of an open loader cycle are not waited
+     * for. A ctid names a row of one table only: never of a partitioned one. */
     char *sql = mf_xasprintf("DELETE FROM %s WHERE ctid = ANY (ARRAY (SELECT ctid FROM %s WHERE end_ts < $1"
                              " LIMIT $2 FOR UPDATE SKIP LOCKED))",
-                             t->name, t->name);
+                             name, name);
     pgc_class cls = PGC_OK;
     for (;;) {
         PGresult *r = NULL;
@@ -274,7 +301,7 @@ static pgc_class purge_table(struct pass *p, struct table *t)
             pause_ms(BATCH_PAUSE_MS * tries);
         }
         if (cls != PGC_OK) {
-            cls = pg_fail(p, t->name);
+            cls = pg_fail(p, name);
             break;
         }
         int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
@@ -286,6 +313,78 @@ static pgc_class purge_table(struct pass *p, struct table *t)
     }
     free(sql);
     return cls;
+}
+
+/*
+ * A partitioned fact, partition by partition: one whose every row ended
+ * before the cutoff (none active) is dropped whole; one that started before
+ * the cutoff but keeps some rows is purged in batches; younger ones cannot
+ * hold a row to purge (a fact ends after it starts).
+ */
+static pgc_class purge_partitions(struct pass *p, struct table *t)
+{
+    char cut[24];
+    snprintf(cut, sizeof cut, "%" PRId64, t->cutoff);
+    const char *q[2] = {t->name, cut};
+    PGresult *r = NULL;
+    if (pgc_exec(p->run->pg,
+                 "SELECT c.relname, substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \\(''?(-?[0-9]+)')::bigint,"
+                 "       substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''?(-?[0-9]+)')::bigint"
+                 "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                 " WHERE i.inhparent = $1::regclass"
+                 "   AND substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \\(''?(-?[0-9]+)')::bigint < $2::bigint"
+                 " ORDER BY 2",
+                 2, q, &r) != PGC_OK)
+        return pg_fail(p, "reading the partitions");
+    pgc_class cls = PGC_OK;
+    int64_t dropped = 0;
+    for (int i = 0; i < PQntuples(r) && cls == PGC_OK; i++) {
+        const char *part = PQgetvalue(r, i, 0);
+        if (!table_name_ok(part))
+            continue;
+        bool whole = !PQgetisnull(r, i, 2) && strtoll(PQgetvalue(r, i, 2), NULL, 10) <= t->cutoff;
+        if (whole) {
+            /* the count and the drop in one transaction: a row the loader
+             * adds meanwhile waits for the drop's lock, then finds no partition */
+            char *count = mf_xasprintf("SELECT count(*), count(*) FILTER (WHERE end_ts IS NULL OR end_ts >= $1)"
+                                       " FROM %s", part);
+            char *drop = mf_xasprintf("DROP TABLE %s", part);
+            PGresult *c = NULL;
+            const char *cq[1] = {cut};
+            if ((cls = pgc_begin(p->run->pg)) == PGC_OK && (cls = pgc_exec(p->run->pg, count, 1, cq, &c)) == PGC_OK) {
+                int64_t rows = strtoll(PQgetvalue(c, 0, 0), NULL, 10), keep = strtoll(PQgetvalue(c, 0, 1), NULL, 10);
+                PQclear(c);
+                if (keep == 0 && (cls = pgc_exec(p->run->pg, drop, 0, NULL, NULL)) == PGC_OK) {
+                    t->rows += rows;
+                    p->run->rows += rows;
+                    dropped++;
+                } else {
+                    whole = false;
+                }
+            }
+            if (cls == PGC_OK)
+                cls = pgc_commit(p->run->pg);
+            else
+                pgc_rollback(p->run->pg);
+            free(count);
+            free(drop);
+            if (cls != PGC_OK) {
+                cls = pg_fail(p, part);
+                break;
+            }
+        }
+        if (!whole)
+            cls = purge_rows(p, t, part);
+    }
+    PQclear(r);
+    if (dropped)
+        log_info(p, "%s: %" PRId64 " monthly partitions dropped whole", t->name, dropped);
+    return cls;
+}
+
+static pgc_class purge_table(struct pass *p, struct table *t)
+{
+    return t->partitioned ? purge_partitions(p, t) : purge_rows(p, t, t->name);
 }
 
 static pgc_class purge_all(struct pass *p)
@@ -326,6 +425,8 @@ static pgc_class run_maint(void *state, gim_job_run *run)
     p->m = state;
     p->run = run;
     pgc_class cls = date_time_ahead(p);
+    if (cls == PGC_OK)
+        cls = partitions_ahead(p);
     if (cls == PGC_OK)
         cls = read_tables(p);
     if (cls == PGC_OK)

@@ -170,10 +170,10 @@ void gim_tables_free(gim_tables *ts)
 
 static const char catalog_sql[] =
     "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
-    "       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> ''"
+    "       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', c.relkind = 'p'"
     "  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
     "  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-    " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
+    " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
     "   AND c.relname = ANY ($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped"
     " ORDER BY c.relname, a.attnum";
 
@@ -208,6 +208,7 @@ gim_tables *gim_tables_load(pgc *c, pgc_class *cls, char *why, size_t size)
         for (int row = 0; row < rows; row++) {
             if (strcmp(PQgetvalue(r, row, 0), t->sql))
                 continue;
+            t->partitioned = PQgetvalue(r, row, 6)[0] == 't';
             gim_col *col = &t->cols[t->ncols];
             *col = (gim_col){
                 .name = mf_xstrdup(PQgetvalue(r, row, 1)),

@@ -227,6 +227,16 @@ static void test_empty_database(void)
     CU_ASSERT_EQUAL(gim_schema_version(c, &v, &res), PGC_OK);
     CU_ASSERT_EQUAL(v, shipped_version());
 
+    /* every fact is partitioned by month of start_ts (006), its id and
+     * start_ts the primary key */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
+                             " WHERE c.relname LIKE '%\\_fact' AND p.partstrat = 'r'"
+                             " AND pg_get_partkeydef(c.oid) = 'RANGE (start_ts)'"),
+                    7);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
+                             " WHERE k.contype = 'p' AND c.relname LIKE '%\\_fact' AND NOT c.relispartition"
+                             " AND pg_get_constraintdef(k.oid) LIKE 'PRIMARY KEY (%, start_ts)'"),
+                    7);
     /* every table of INFOMART-MODEL.md §4, unquoted (lower case), each with
      * tenant_key, create_audit_key, update_audit_key and a primary key */
     for (const char *const *t = tables; *t; t++) {
@@ -299,6 +309,23 @@ static void test_empty_database(void)
                              0, NULL, NULL);
     CU_ASSERT_EQUAL(cls, PGC_DATA); /* the natural key is unique: upsert on it */
     CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "23505");
+    /* a fact's month needs its partition first (006): refused without it */
+    static const char irf_row[] =
+        "INSERT INTO interaction_resource_fact (interaction_resource_id, interaction_id, tenant_key,"
+        " media_type_key, interaction_type_key, resource_key, technical_descriptor_key,"
+        " interaction_resource_ordinal, start_ts, start_date_time_key, create_audit_key, update_audit_key)"
+        " SELECT 9223372036854775807, 1, r.tenant_key, 1, 1, r.resource_key, 1, 1, 1711846805, 1711846800, 0, 0"
+        " FROM resource_ r WHERE resource_name = '1001'";
+    CU_ASSERT_EQUAL(pgc_exec(c, irf_row, 0, NULL, NULL), PGC_DATA);
+    CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "23514");
+    CU_ASSERT_EQUAL(count(c, "SELECT infomart_ensure_partitions('interaction_resource_fact',"
+                             " ARRAY[infomart_month_start(1711846805), infomart_month_start(0)])"), 2);
+    CU_ASSERT_EQUAL(count(c, "SELECT infomart_ensure_partitions('interaction_resource_fact',"
+                             " ARRAY[infomart_month_start(1711846805)])"), 0); /* made once */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid"
+                             " WHERE i.inhparent = 'interaction_resource_fact'::regclass"
+                             " AND p.relname IN ('interaction_resource_fact_202403', 'interaction_resource_fact_197001')"),
+                    2);
     run_ok(c, "INSERT INTO interaction_resource_fact (interaction_resource_id, interaction_id, tenant_key,"
               " media_type_key, interaction_type_key, resource_key, technical_descriptor_key,"
               " interaction_resource_ordinal, start_ts, start_date_time_key, create_audit_key, update_audit_key)"
@@ -476,6 +503,13 @@ static void test_upgrade_to_004(void)
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 36); /* 004's 33, 005's 3 */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM mediation_segment_fact") + count(c, "SELECT count(*) FROM"
                                                                                        " interaction_fact"), 2);
+    /* 006: the rows went into the partitions of their months, the views
+     * over the facts were made again (with their comments) */
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM mediation_segment_fact_202403"), 1);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM interaction_fact_202403"), 1);
+    CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_class WHERE relkind = 'v' AND relname LIKE 'v\\_%'"
+                             " AND obj_description(oid, 'pg_class') IS NOT NULL"),
+                    5);
     char *after = query(c, "SELECT queue_name || ' ' || offered || ' ' || answered FROM v_queue_interval");
     CU_ASSERT_STRING_EQUAL(after, views);
     free(views);
