@@ -921,6 +921,12 @@ static pgc_class body(struct run *x)
     x->out->audit_key = x->audit_key;
     PQclear(r);
     lap(x, NULL, "audit");
+    if (in->forget) {
+        cls = gim_forget_refresh(in->forget, x->pg, in->ts, x->out->why, sizeof x->out->why);
+        if (cls != PGC_OK)
+            return fail(x, cls, "reading the forget list");
+        lap(x, NULL, "forget-list");
+    }
 
     decode_inputs(x);
     if ((cls = resolve_tenants(x, 0)) != PGC_OK)
@@ -932,6 +938,11 @@ static pgc_class body(struct run *x)
     if (n_p && (cls = resolve_tenants(x, first_p)) != PGC_OK)
         return cls;
     lap(x, NULL, "pending-take");
+    if (in->forget && gim_forget_size(in->forget)) {
+        for (size_t i = 0; i < x->nrecs; i++)
+            x->out->masked += gim_forget_apply(in->forget, in->ts, &x->recs[i].r);
+        lap(x, NULL, "forget-mask");
+    }
     if ((cls = resolve_refs(x)) != PGC_OK)
         return cls;
     lap(x, NULL, "refs");

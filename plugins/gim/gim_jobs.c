@@ -9,10 +9,11 @@
 #include <martflow/helpers.h>
 
 #include "gim_export.h"
+#include "gim_gdpr.h"
 #include "gim_maint.h"
 
-/* The kinds a job may be: gdpr joins this table. */
-static const gim_job_kind *const kinds[] = {&gim_export_kind, &gim_maint_kind, NULL};
+/* The kinds a job may be. */
+static const gim_job_kind *const kinds[] = {&gim_export_kind, &gim_maint_kind, &gim_gdpr_kind, NULL};
 
 /* Keys every job has, besides its kind's. */
 static const char *const common_keys[] = {"kind", "every", "retry", NULL};
@@ -108,7 +109,10 @@ void gim_jobs_check(const json_t *jobs, mf_check *check)
             mf_buffer_free(&names);
         }
         int64_t every = 0, retry = 0;
-        if (!json_object_get(job, "every"))
+        if (kind && kind->on_demand && json_object_get(job, "every"))
+            check->problem(check, json_object_get(job, "every"),
+                           "job '%s': a %s job runs only on demand (martflow job): no every", name, kind->name);
+        else if (!json_object_get(job, "every") && !(kind && kind->on_demand))
             check->problem(check, job, "job '%s': every (its interval, e.g. 1h) is required", name);
         duration(job, "every", &every, check);
         duration(job, "retry", &retry, check);
@@ -161,7 +165,7 @@ gim_jobs *gim_jobs_new(const json_t *jobs, const gim_job_env *env, char *why, si
         j->name = name;
         j->kind = kind_named(json_string_value(json_object_get(job, "kind")));
         j->retry_ms = DEFAULT_RETRY_MS;
-        if (!j->kind || !duration(job, "every", &j->every_ms, NULL) || !j->every_ms ||
+        if (!j->kind || !duration(job, "every", &j->every_ms, NULL) || (!j->every_ms && !j->kind->on_demand) ||
             !duration(job, "retry", &j->retry_ms, NULL)) {
             snprintf(why, why_size, "job '%s': not checked (kind, every, retry)", name);
             gim_jobs_free(s);
@@ -248,7 +252,7 @@ long gim_jobs_due(gim_jobs *s, pgc *pg, int64_t now_mono)
         s->loaded = true;
     }
     for (size_t i = 0; i < s->n; i++)
-        if (now_mono >= s->j[i].due_mono && !gim_jobs_disabled(s, i))
+        if (!s->j[i].kind->on_demand && now_mono >= s->j[i].due_mono && !gim_jobs_disabled(s, i))
             return (long)i;
     return -1;
 }
@@ -287,11 +291,15 @@ static pgc_class history_end(pgc *pg, int64_t key, bool ok, int64_t start_ms, in
                     6, p, NULL);
 }
 
-int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms)
+int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms, int argc, const char *const *argv)
 {
     const mf_host *h = s->env.host;
     mf_node *node = s->env.node;
     struct job *j = &s->j[i];
+    if (argc > 0 && !j->kind->takes_args) {
+        h->log(node, MF_LOG_ERROR, "job '%s' (%s) takes no arguments", j->name, j->kind->name);
+        return MF_FATAL;
+    }
     bool got = false;
     pgc_class cls = pgc_lock_wait(pg, GIM_JOBS_LOCK_KEY, lock_wait_ms, &got);
     if (cls != PGC_OK || !got) {
@@ -303,7 +311,8 @@ int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms)
         j->due_mono = h->monotonic_ms() + (j->retry_ms < j->every_ms ? j->retry_ms : j->every_ms);
         return cls == PGC_FATAL ? MF_FATAL : MF_RETRY;
     }
-    gim_job_run run = {.env = &s->env, .pg = pg, .name = j->name, .start_ms = h->now_ms()};
+    gim_job_run run = {.env = &s->env, .pg = pg, .name = j->name, .start_ms = h->now_ms(), .argc = argc,
+                       .argv = argv};
     int64_t t0 = h->monotonic_ms(), key = 0;
     cls = history_start(s, j, pg, run.start_ms, &key);
     if (cls == PGC_OK) {
