@@ -10,11 +10,15 @@
 #     the values back (the loader consults the forget list);
 #   - forget of an employee (employee id): their id, names and user name are
 #     gone everywhere, also after a replay;
+#   - a custom column named in the job's config (customer_columns) is masked
+#     too, also after a replay; a column that is not text fails the request;
 #   - usage errors: no subject, a gdpr job with `every:`, arguments to a job that takes none.
 source "$top_srcdir/tests/gim/gim_lib.sh"
 
 JOBS="jobs:
       gdpr: {kind: gdpr, mask: forgotten}
+      gdpr_custom: {kind: gdpr, customer_columns: [interaction_fact.media_server_ixn_guid]}
+      gdpr_bad: {kind: gdpr, customer_columns: [interaction_fact.start_ts]}
       exp: {kind: export, every: 1d, target: \"file://$TMP/exp\"}"
 ANI="+15550010"
 CONTACT="+16660003"
@@ -82,7 +86,7 @@ assert [(r["employee_id"], r["agent_first_name"], r["user_name"]) for r in t["re
 PY
 
 # 2. forget the customer and a contact number
-forget() { "$MARTFLOW" gdpr "$TMP/p.yaml" forget "$@" >"$TMP/forget.log" 2>&1 || { tail -5 "$TMP/forget.log" >&2; fail "martflow gdpr forget $* failed"; }; }
+forget() { "$MARTFLOW" gdpr "$TMP/p.yaml" --job "${JOB:-gdpr}" forget "$@" >"$TMP/forget.log" 2>&1 || { tail -5 "$TMP/forget.log" >&2; fail "martflow gdpr forget $* failed"; }; }
 forget --customer "$ANI" --request-id f1
 forget --customer "$CONTACT" --request-id f2
 assert_eq "" "$(traces "$ANI")" "no trace of the ANI in any text column after forget"
@@ -112,8 +116,16 @@ assert_eq "agent_first_name masked,agent_last_name masked,employee_id masked,use
     "ctl_gdpr_history lists each field of the employee"
 assert_eq 1 "$(value "SELECT count(*) FROM resource_ WHERE resource_name = '1010' AND employee_id = 'forgotten' AND agent_first_name = 'forgotten'")" "the agent's row masked, its login kept"
 assert_eq First1011 "$(value "SELECT agent_first_name FROM resource_ WHERE resource_name = '1011'")" "another agent kept"
+# a custom column (the job's customer_columns): the value G12 lives in interaction_fact.media_server_ixn_guid
+assert_contains "$(traces G12)" "^interaction_fact.media_server_ixn_guid=1$" "G12 is loaded"
+JOB=gdpr_custom forget --customer G12 --request-id f4
+assert_eq "" "$(traces G12)" "no trace of the custom column's value"
+assert_eq 1 "$(value "SELECT count(*) FROM ctl_gdpr_history WHERE request_id = 'f4' AND column_name = 'media_server_ixn_guid' AND action = 'masked'")" "the custom field in ctl_gdpr_history"
+assert_eq "f" "$(value "SELECT builtin FROM gim_gdpr_column WHERE column_name = 'media_server_ixn_guid'")" "the custom column recorded"
+"$MARTFLOW" gdpr "$TMP/p.yaml" --job gdpr_bad forget --customer 1 >"$TMP/u.log" 2>&1 && fail "a bigint custom column was taken"
+assert_contains "$(cat "$TMP/u.log")" "interaction_fact.start_ts is not a text column" "a custom column that is not text: the message"
 run_pipeline "$TMP/p.yaml" "$TMP/load3.log"
-for v in "$EMP" First1010 Last1010 u1010 "$ANI"; do assert_eq "" "$(traces "$v")" "no trace of $v after a replay"; done
+for v in "$EMP" First1010 Last1010 u1010 "$ANI" G12; do assert_eq "" "$(traces "$v")" "no trace of $v after a replay"; done
 # the loaded data is otherwise whole: every interaction of the input is there
 assert_eq "$(grep -c '"table":"INTERACTION_FACT".*"media_server_ixn_guid"' "$TMP/in.jsonl")" \
     "$(value "SELECT count(*) FROM interaction_fact")" "every interaction loaded"
