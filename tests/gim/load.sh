@@ -26,7 +26,7 @@ assert_contains "$m" 'gim_issues_total\{[^}]*issue="unknown_table"[^}]*\} 1' "un
 assert_contains "$m" 'gim_issues_total\{[^}]*issue="missing_id"[^}]*\} 1' "missing id counted"
 assert_contains "$m" 'gim_issues_total\{[^}]*issue="wrong_type"[^}]*\} 1' "wrong type counted"
 assert_contains "$m" 'gim_issues_total\{[^}]*issue="sqlstate"[^}]*\} 2' "refused by the database counted"
-assert_contains "$m" 'gim_server_state\{[^}]*applicationName="gim"[^}]*schema_version="4"' "gim_server_state labels"
+assert_contains "$m" 'gim_server_state\{[^}]*applicationName="gim"[^}]*schema_version="5"' "gim_server_state labels"
 stop_engine() { kill -TERM "$1" 2>/dev/null || true; wait "$1" || true; }
 stop_engine "$ENGINE"
 
