@@ -138,7 +138,7 @@ static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_ahead", "366d", 0, struct ctx, dt_ahead_ms, 0, 3.2e11,
                     "... to this long after now (existing rows are kept)"),
     MF_OPTION(MF_OPT_JSON, "jobs", NULL, 0, struct ctx, jobs_conf,
-              "Jobs run between cycles: name -> {kind: export or maintenance, every: 1h, ...} (docs/plugins/gim.md, Jobs)"),
+              "Jobs run between cycles or on demand: name -> {kind: export, maintenance or gdpr, every: 1h or at: \"30 2 * * *\" (UTC), ...} (docs/plugins/gim.md, Jobs)"),
     MF_OPTION(MF_OPT_STRING, "s3_endpoint", NULL, 0, struct ctx, s3_endpoint,
               "Jobs' s3:// targets: the server http(s)://HOST[:PORT]; default https://s3.<region>.amazonaws.com"),
     MF_OPTION(MF_OPT_STRING, "s3_region", "us-east-1", 0, struct ctx, s3_region, "Jobs' s3:// targets: the region"),
