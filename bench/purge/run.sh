@@ -22,8 +22,9 @@ mkdir -p "$work"
 eval "$("$top/tests/services.sh" env)"
 export PGDATABASE=mf_bench_purge
 psql_() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-LOADER="" FEEDER=""
+LOADER="" FEEDER="" OBSERVER=""
 cleanup() {
+    [[ -n $OBSERVER ]] && kill "$OBSERVER" 2>/dev/null || true
     [[ -n $FEEDER ]] && kill "$FEEDER" 2>/dev/null || true
     [[ -n $LOADER ]] && kill "$LOADER" 2>/dev/null || true
     wait 2>/dev/null || true
@@ -87,41 +88,50 @@ for n, line in enumerate(src, 1):
 dst.flush()
 PY
 FEEDER=$!
+# the observer: the newest committed audit key every 20 ms (one psql session), to see the ETL's commits
+python3 - "$work/commits.txt" <<'PY' &
+import subprocess, sys, time
+out = open(sys.argv[1], "w")
+p = subprocess.Popen(["psql", "-X", "-At"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+while True:
+    p.stdin.write("SELECT max(audit_key) FROM ctl_audit_log;\n")
+    p.stdin.flush()
+    k = p.stdout.readline().strip()
+    out.write("%.3f %s\n" % (time.time(), k))
+    out.flush()
+    time.sleep(0.02)
+PY
+OBSERVER=$!
 sleep 6
 t0=$(date +%s.%N)
 MARTFLOW_PLUGIN_PATH=$plugins MARTFLOW_DATA_DIR=$work/data "$mf" job "$work/job.yaml" purge >"$work/purge.log" 2>&1 ||
     { tail -3 "$work/purge.log" >&2; exit 1; }
 t1=$(date +%s.%N)
-sleep 3
-kill "$FEEDER" 2>/dev/null || true
+sleep 4
+kill "$FEEDER" "$OBSERVER" 2>/dev/null || true
 kill -TERM "$LOADER"
 wait "$LOADER" || true
-LOADER="" FEEDER=""
+LOADER="" FEEDER="" OBSERVER=""
 left=$(psql_ -At -c "SELECT count(*) FROM interaction_resource_fact WHERE end_ts < 1600000000")
 purged=$(psql_ -At -c "SELECT coalesce(sum(row_count), 0) FROM ctl_purge_history WHERE table_name = 'interaction_resource_fact'")
-python3 - "$work/loader.log" "$t0" "$t1" "$rows" "$purged" "$left" "$rate" <<'PY'
-import json, re, sys
-from datetime import datetime, timezone
-log, t0, t1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-cycles = []  # (end time, duration ms, records)
-for line in open(log):
-    try:
-        j = json.loads(line)
-    except ValueError:
-        continue
-    m = re.match(r"cycle of (\d+) records, \d+ rows in ([0-9.]+) ms", j.get("message", ""))
-    if m:
-        end = datetime.strptime(j["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
-        cycles.append((end, float(m.group(2)), int(m.group(1))))
+psql_ -At -F ' ' -c "SELECT start_ts, duration_ms FROM ctl_etl_history WHERE job_name = 'etl' AND status = 'SUCCESS' ORDER BY etl_history_key" >"$work/cycles.txt"
+python3 - "$work/commits.txt" "$work/cycles.txt" "$t0" "$t1" "$rows" "$purged" "$left" "$rate" <<'PY'
+import sys
+t0, t1 = float(sys.argv[3]), float(sys.argv[4])
+obs = []
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) == 2:
+        obs.append((float(parts[0]), int(parts[1])))
+commits = [obs[i][0] for i in range(1, len(obs)) if obs[i][1] != obs[i - 1][1]]  # when a new key was first seen
+cycles = [tuple(map(int, l.split())) for l in open(sys.argv[2]) if l.strip()]
 def window(a, b):
-    sel = [c for c in cycles if a <= c[0] <= b]
-    gaps = [y[0] - x[0] for x, y in zip(cycles, cycles[1:]) if a <= y[0] <= b]
-    recs = sum(c[2] for c in sel)
-    return len(sel), max([c[1] for c in sel] or [0]), max(gaps or [0]) * 1000, recs / max(b - a, 1e-9)
-before = window(t0 - 5, t0)
-during = window(t0, t1)
-print("purge of %s rows: %.2f s (%s purged, %s old rows left); loader fed %s records/s" % (
-    sys.argv[4], t1 - t0, sys.argv[5], sys.argv[6], sys.argv[7]))
-for name, w in (("before (5 s)", before), ("during the purge", during)):
-    print("  %-17s %4d cycles, longest cycle %7.1f ms, longest gap between commits %7.1f ms, %8.0f records/s loaded" % ((name,) + w))
+    gaps = [y - x for x, y in zip(commits, commits[1:]) if y >= a and x <= b]
+    n = sum(1 for c in commits if a <= c <= b)
+    longest = max([d for s, d in cycles if a - 1 <= s <= b] or [0])
+    return n, longest, max(gaps or [0]) * 1000
+print("purge of %s rows: %.2f s (%s purged, %s old rows left); loader fed %s records/s, cycle 200ms" % (
+    sys.argv[5], t1 - t0, sys.argv[6], sys.argv[7], sys.argv[8]))
+for name, (a, b) in (("before (4.5 s)", (t0 - 5, t0 - 0.5)), ("during the purge", (t0, t1)), ("after (3 s)", (t1, t1 + 3))):
+    print("  %-17s %4d commits seen, longest cycle %6d ms, longest time without a commit %7.0f ms" % ((name,) + window(a, b)))
 PY

@@ -3,9 +3,11 @@
  * set of GSP records (gim_record.h byte forms) into the Info Mart.
  *
  * In that transaction, in order:
- *   1. a ctl_audit_log row (its audit_key goes into create_audit_key /
+ *   1. the forget list refreshed under its lock (gim_forget.h: before the
+ *      audit key, which a forget request also takes under that lock); a
+ *      ctl_audit_log row (its audit_key goes into create_audit_key /
  *      update_audit_key of every row written);
- *   2. the forget list refreshed under its lock (gim_forget.h); the tenants,
+ *   2. the tenants,
  *      then every other natural reference resolved (gim_dims.h, placeholders
  *      created here); the forgotten values of the records (and of the kept
  *      updates) masked;

@@ -18,7 +18,8 @@
  * Employee: a row matches where an employee key column (employee_id,
  * user_name, the custom ones) equals VALUE, and every employee column of
  * the row is masked. forget, in one transaction that first takes SHARE ROW
- * EXCLUSIVE on gim_forget_list (the loader's cycle holds SHARE): masks, also
+ * EXCLUSIVE on gim_forget_list (the loader's cycle holds SHARE, taken before
+ * its audit key: so the audit keys of both commit in order): masks, also
  * inside the records kept in gim_pending_update, adds the SHA-256 of VALUE
  * (and of the matched rows' other key values) to gim_forget_list, and writes a
  * ctl_gdpr_history row per field checked or masked. export writes the
