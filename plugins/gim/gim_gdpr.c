@@ -305,7 +305,7 @@ static pgc_class history(gim_job_run *run, const struct req *q, const struct pta
         return cls;
     int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
-    *rows += n;
+    *rows += n ? n : 1;
     if (n)
         return PGC_OK;
     return sql(run, "writing ctl_gdpr_history",
@@ -473,7 +473,7 @@ static pgc_class run_gdpr(void *state, gim_job_run *run)
     const mf_host *h = run->env->host;
     char now[24];
     snprintf(now, sizeof now, "%" PRId64, run->start_ms / 1000);
-    h->log(run->env->node, MF_LOG_INFO, "gdpr %s: %s of a %s (the value is never logged)", q.id,
+    h->log(run->env->node, MF_LOG_INFO, "gdpr %s: %s, subject: %s (its value is never logged)", q.id,
            q.forget ? "forget" : "export", q.subject_type);
     pgc_class cls = pgc_begin(run->pg);
     if (cls != PGC_OK)
@@ -526,7 +526,7 @@ static pgc_class run_gdpr(void *state, gim_job_run *run)
                       "INSERT INTO ctl_gdpr_history (request_id, request_type, subject_type, table_name, column_name,"
                       " action, action_ts) VALUES ($1, 'forget', $2, 'gim_pending_update', 'record', 'checked', $3)",
                       3, (const char *const[]){q.id, q.subject_type, now}, NULL);
-        fields += pend;
+        fields += pend ? pend : 1;
     }
     if (cls == PGC_OK && !q.forget) {
         json_t *head = json_pack("{s:s,s:i,s:s,s:s,s:s}", "format", "martflow-gdpr-export", "version", 1,
@@ -552,7 +552,7 @@ static pgc_class run_gdpr(void *state, gim_job_run *run)
         unlink(q.output); /* nothing recorded: no document either */
     if (cls == PGC_OK)
         h->log(run->env->node, MF_LOG_INFO, "gdpr %s: %s done: %" PRId64 " fields %s", q.id,
-               q.forget ? "forget" : "export", fields, q.forget ? "checked or masked" : "exported");
+               q.forget ? "forget" : "export", fields, q.forget ? "checked or masked" : "checked or exported");
     run->rows = fields;
     mf_buffer_free(&vals);
     mf_buffer_free(&keyvals);
