@@ -205,7 +205,7 @@ static const char *const tables[] = {
     "resource_state", "resource_state_reason", "resource_", "place", "resource_group_", "resource_group_member_",
     "interaction_fact", "interaction_resource_fact", "mediation_segment_fact", "sm_res_session_fact",
     "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", "gim_pending_update",
-    "ctl_fact_reference", "campaign", "calling_list", "call_result", NULL};
+    "ctl_fact_reference", "campaign", "calling_list", "call_result", "gim_gdpr_column", "gim_forget_list", NULL};
 
 static void check_references(pgc *c);
 
