@@ -36,6 +36,7 @@ static const char usage[] =
     "       martflow check FILE [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--print]\n"
     "       martflow savepoint FILE [--stop] [--listen HOST:PORT] [--timeout DURATION] [--set ...]\n"
     "       martflow job FILE NAME [--set NODE.OPTION=VALUE]... [--plugin-path DIRS] [--log-level LEVEL]\n"
+    "                    [-- ARG...]\n"
     "       martflow plugins [--json] [--plugin-path DIRS]\n"
     "       martflow version\n"
     "       martflow NAME [ARGS]...   (a subcommand below, e.g. martflow report --help)\n"
@@ -45,7 +46,7 @@ static const char usage[] =
     "  savepoint  ask FILE's running pipeline for a savepoint (settings.savepoints) through its\n"
     "           operations listener; print its URL; --stop: then stop the pipeline\n"
     "  job      run the job NAME a node of the file declares (e.g. the gim sink's jobs:) once, now;\n"
-    "           the exit status is the job's\n"
+    "           the exit status is the job's; ARGs after -- are the job's own (e.g. martflow gdpr)\n"
     "  plugins  list the plugins found on the plugin path and their options\n"
     "\n"
     "  --set NODE.OPTION=VALUE  override an option (settings.KEY=VALUE for settings)\n"
@@ -65,6 +66,8 @@ struct cli {
     const char *command;
     const char *file;
     const char *job; /* job: its NAME */
+    const char *const *job_args; /* job: the arguments after "--" */
+    int n_job_args;
     const char **sets;
     size_t n_sets;
     const char **plugin_paths;
@@ -133,6 +136,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int opt = valued_option(a);
+        if (!strcmp(a, "--") && !strcmp(cli->command, "job") && cli->job) {
+            cli->job_args = (const char *const *)argv + i + 1;
+            cli->n_job_args = argc - i - 1;
+            break;
+        }
         if (opt >= 0) {
             const char *val = option_value(argc, argv, &i, valued[opt]);
             if (!val)
@@ -315,7 +323,7 @@ static int cmd_job(const struct cli *cli)
     if (!cli->log_level && def->settings.log_level >= 0)
         mf_log_set_level((mf_log_level)def->settings.log_level);
     mf_log_set_pipeline(def->name);
-    int rc = mf_runtime_job(def, cli->job);
+    int rc = mf_runtime_job(def, cli->job, cli->n_job_args, cli->job_args);
     mf_log_set_pipeline(NULL);
     mf_registry_free(reg);
     return rc;

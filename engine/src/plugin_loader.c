@@ -127,6 +127,8 @@ char *mf_plugin_desc_check(const mf_plugin_desc *d)
         return mf_xasprintf("%s plugin '%s' has no process callback", mf_kind_name(d->kind), d->name);
     if (!d->list_jobs != !d->run_job)
         return mf_xasprintf("plugin '%s' has one of list_jobs and run_job without the other", d->name);
+    if (d->run_job_args && !d->run_job)
+        return mf_xasprintf("plugin '%s' has run_job_args without run_job", d->name);
     for (const char *const *p = d->ports; p && *p; p++)
         if (!valid_name(*p) || !strcmp(*p, "default") || !strcmp(*p, "errors"))
             return mf_xasprintf("plugin '%s' declares a bad port name '%s'", d->name, *p);
@@ -153,6 +155,8 @@ static char *normalise(const mf_plugin_desc *theirs, const char *origin, mf_plug
         out->list_jobs = NULL;
         out->run_job = NULL;
     }
+    if (theirs->abi_minor < 5) /* reserved (NULL) before 1.5 */
+        out->run_job_args = NULL;
     char *why = mf_plugin_desc_check(out);
     if (why) {
         char *msg = mf_xasprintf("%s: %s", origin, why);

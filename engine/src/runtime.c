@@ -349,7 +349,7 @@ static void job_seen(void *arg, const char *name, const json_t *at)
     free(line);
 }
 
-int mf_runtime_job(mf_pipeline_def *def, const char *name)
+int mf_runtime_job(mf_pipeline_def *def, const char *name, int argc, const char *const *argv)
 {
     struct job_find f = {.name = name, .cfg = def->cfg};
     long idx = -1;
@@ -374,6 +374,12 @@ int mf_runtime_job(mf_pipeline_def *def, const char *name)
     }
     free(f.names.data);
     const mf_node_def *nd = &def->nodes[idx];
+    if (argc > 0 && !nd->plugin->desc.run_job_args) {
+        mf_log_error("%s: job '%s' of %s takes no arguments (its plugin has no run_job_args, ABI 1.5)",
+                     mf_config_file(def->cfg), name, mf_node_what(nd));
+        mf_pipeline_def_free(def);
+        return MF_EXIT_CONFIG;
+    }
     char *what = mf_xstrdup(mf_node_what(nd));
     char *error = NULL;
     mf_runtime *rt = runtime_new(def, idx, &error);
@@ -386,7 +392,8 @@ int mf_runtime_job(mf_pipeline_def *def, const char *name)
     mf_node *n = rt->groups[idx].workers[0];
     mf_log_info("job '%s' of %s: running", name, what);
     int64_t t0 = mf_time_mono_ms();
-    int st = n->g->desc->run_job(n->ctx, name);
+    int st = n->g->desc->run_job_args ? n->g->desc->run_job_args(n->ctx, name, argc, argv)
+                                      : n->g->desc->run_job(n->ctx, name);
     mf_node_callback_done(n);
     int64_t ms = mf_time_mono_ms() - t0;
     if (st == MF_OK)

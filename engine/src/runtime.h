@@ -31,7 +31,9 @@ void mf_runtime_free(mf_runtime *rt);
  * freed. An unknown name is an error listing the jobs that exist, each with
  * its file:line. Takes ownership of def. Returns the exit status: MF_EXIT_OK
  * when the job succeeded, MF_EXIT_FAILED when it failed, MF_EXIT_CONFIG for
- * an unknown name. */
-int mf_runtime_job(mf_pipeline_def *def, const char *name);
+ * an unknown name. argv[0..argc): the job's arguments (after `--`), given to
+ * run_job_args (ABI 1.5); arguments for a plugin without it are an error
+ * (MF_EXIT_CONFIG). */
+int mf_runtime_job(mf_pipeline_def *def, const char *name, int argc, const char *const *argv);
 
 #endif

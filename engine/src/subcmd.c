@@ -79,6 +79,12 @@ void mf_subcmd_exec(const char *path, const char *name, int n, char **args)
     argv[0] = mf_xasprintf(PREFIX "%s", name);
     for (int i = 0; i < n; i++)
         argv[i + 1] = args[i];
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) { /* so that the program can run this martflow back */
+        self[len] = '\0';
+        setenv("MARTFLOW", self, 1);
+    }
     fflush(NULL);
     execv(path, argv);
     int saved = errno;

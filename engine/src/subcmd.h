@@ -24,7 +24,8 @@ bool mf_subcmd_name_ok(const char *name);
 char *mf_subcmd_find(const char *name);
 
 /* Replace this process with path, run as "martflow-NAME" with args[0..n)
- * after it. Returns only when exec failed (errno set). */
+ * after it, with MARTFLOW set to this martflow binary's path (a subcommand
+ * that runs `martflow job ...` runs the same build). Returns only when exec failed (errno set). */
 void mf_subcmd_exec(const char *path, const char *name, int n, char **args);
 
 /* Print the subcommands found, one "  NAME  (PATH)" a line after a heading,

@@ -137,7 +137,7 @@ static void key_match(mf_buffer *b, const gim_table *t)
  * within this many seconds of the staged row's start: the partitions of
  * other months are not searched (run-time pruning). A fact's start moves
  * less than this between two loads: GSP's late_window is at most 7 days
- * (006_partitioned_facts.sql). */
+ * (007_partitioned_facts.sql). */
 #define PART_WINDOW_S (8 * 86400)
 
 static void part_window(mf_buffer *b, const gim_table *t)
@@ -937,7 +937,16 @@ static pgc_class body(struct run *x)
     char now[24];
     snprintf(now, sizeof now, "%" PRId64, x->now_s);
     const char *p[2] = {in->job_instance, now};
-    pgc_class cls = exec(x, "writing ctl_audit_log",
+    pgc_class cls = PGC_OK;
+    /* before the audit key: a forget request takes one too, under the same lock,
+     * so the keys commit in their order (Data Export's high-water mark relies on it) */
+    if (in->forget) {
+        cls = gim_forget_refresh(in->forget, x->pg, in->ts, x->out->why, sizeof x->out->why);
+        if (cls != PGC_OK)
+            return fail(x, cls, "reading the forget list");
+        lap(x, NULL, "forget-list");
+    }
+    cls = exec(x, "writing ctl_audit_log",
                          "INSERT INTO ctl_audit_log (job_name, job_instance, created_ts) VALUES ('etl', $1, $2)"
                          " RETURNING audit_key",
                          2, p, &r);
@@ -958,6 +967,11 @@ static pgc_class body(struct run *x)
     if (n_p && (cls = resolve_tenants(x, first_p)) != PGC_OK)
         return cls;
     lap(x, NULL, "pending-take");
+    if (in->forget && gim_forget_size(in->forget)) {
+        for (size_t i = 0; i < x->nrecs; i++)
+            x->out->masked += gim_forget_apply(in->forget, in->ts, &x->recs[i].r);
+        lap(x, NULL, "forget-mask");
+    }
     if ((cls = resolve_refs(x)) != PGC_OK)
         return cls;
     lap(x, NULL, "refs");

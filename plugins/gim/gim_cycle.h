@@ -3,10 +3,14 @@
  * set of GSP records (gim_record.h byte forms) into the Info Mart.
  *
  * In that transaction, in order:
- *   1. a ctl_audit_log row (its audit_key goes into create_audit_key /
+ *   1. the forget list refreshed under its lock (gim_forget.h: before the
+ *      audit key, which a forget request also takes under that lock); a
+ *      ctl_audit_log row (its audit_key goes into create_audit_key /
  *      update_audit_key of every row written);
- *   2. the tenants, then every other natural reference resolved (gim_dims.h,
- *      placeholders created here);
+ *   2. the tenants,
+ *      then every other natural reference resolved (gim_dims.h, placeholders
+ *      created here); the forgotten values of the records (and of the kept
+ *      updates) masked;
  *   3. the kept updates (gim_pending_update) of the rows this cycle upserts
  *      taken out, to be applied after those upserts;
  *   4. per table, the records merged by id / natural key, column-wise in
@@ -38,6 +42,7 @@
 #include <martflow/martflow.h>
 
 #include "gim_dims.h"
+#include "gim_forget.h"
 #include "gim_record.h"
 #include "gim_tables.h"
 #include "pg_client.h"
@@ -52,6 +57,7 @@ typedef struct gim_failed {
 typedef struct gim_cycle_in {
     const gim_tables *ts;
     gim_dims *dims;
+    gim_forget *forget;          /* GDPR: forgotten values masked (gim_forget.h), or NULL */
     pgc *pg;
     const mf_host *host;
     mf_node *node;
@@ -78,6 +84,7 @@ typedef struct gim_cycle_out {
     long suspect;        /* PGC_DATA: the record that gave the refused value, or -1 */
     size_t pending_kept; /* updates kept for later */
     size_t pending_applied;
+    size_t masked;       /* fields masked (GDPR forget list) */
     pgc_error err;       /* the error, when not PGC_OK */
     char why[1024];      /* what failed, with the error */
 } gim_cycle_out;

@@ -8,14 +8,16 @@
 
 #include <martflow/helpers.h>
 
+#include "gim_cron.h"
 #include "gim_export.h"
+#include "gim_gdpr.h"
 #include "gim_maint.h"
 
-/* The kinds a job may be: gdpr joins this table. */
-static const gim_job_kind *const kinds[] = {&gim_export_kind, &gim_maint_kind, NULL};
+/* The kinds a job may be. */
+static const gim_job_kind *const kinds[] = {&gim_export_kind, &gim_maint_kind, &gim_gdpr_kind, NULL};
 
 /* Keys every job has, besides its kind's. */
-static const char *const common_keys[] = {"kind", "every", "retry", NULL};
+static const char *const common_keys[] = {"kind", "every", "at", "retry", NULL};
 
 #define DEFAULT_RETRY_MS (5 * 60 * 1000)
 
@@ -23,7 +25,9 @@ struct job {
     const char *name;  /* the config's */
     const gim_job_kind *kind;
     void *state;
-    int64_t every_ms, retry_ms;
+    int64_t every_ms, retry_ms; /* every_ms 0: `at` (cron) or on demand */
+    bool has_at;
+    gim_cron at;
     int64_t due_mono;  /* monotonic ms */
     mf_metric *m_ok, *m_failed, *m_duration, *m_rows, *m_last_ok;
 };
@@ -108,8 +112,23 @@ void gim_jobs_check(const json_t *jobs, mf_check *check)
             mf_buffer_free(&names);
         }
         int64_t every = 0, retry = 0;
-        if (!json_object_get(job, "every"))
-            check->problem(check, job, "job '%s': every (its interval, e.g. 1h) is required", name);
+        const json_t *ev = json_object_get(job, "every"), *at = json_object_get(job, "at");
+        if (kind && kind->on_demand && (ev || at))
+            check->problem(check, ev ? ev : at, "job '%s': a %s job runs only on demand (martflow job): no %s", name,
+                           kind->name, ev ? "every" : "at");
+        else if (ev && at)
+            check->problem(check, at, "job '%s': every or at, not both", name);
+        else if (!ev && !at && !(kind && kind->on_demand))
+            check->problem(check, job, "job '%s': every (an interval, e.g. 1h) or at (a cron-like schedule in UTC,"
+                           " e.g. \"30 2 * * *\") is required", name);
+        if (at) {
+            gim_cron c;
+            char why[256];
+            if (!json_is_string(at))
+                check->problem(check, at, "job '%s': at is a string \"MIN HOUR DAY MONTH WEEKDAY\" (UTC)", name);
+            else if (!gim_cron_parse(json_string_value(at), &c, why, sizeof why))
+                check->problem(check, at, "job '%s': at \"%s\": %s", name, json_string_value(at), why);
+        }
         duration(job, "every", &every, check);
         duration(job, "retry", &retry, check);
         const char *key;
@@ -161,7 +180,12 @@ gim_jobs *gim_jobs_new(const json_t *jobs, const gim_job_env *env, char *why, si
         j->name = name;
         j->kind = kind_named(json_string_value(json_object_get(job, "kind")));
         j->retry_ms = DEFAULT_RETRY_MS;
-        if (!j->kind || !duration(job, "every", &j->every_ms, NULL) || !j->every_ms ||
+        const json_t *at = json_object_get(job, "at");
+        char cwhy[256];
+        j->has_at = at != NULL;
+        if (!j->kind || !duration(job, "every", &j->every_ms, NULL) ||
+            (at && !gim_cron_parse(json_string_value(at), &j->at, cwhy, sizeof cwhy)) ||
+            (!j->every_ms && !j->has_at && !j->kind->on_demand) ||
             !duration(job, "retry", &j->retry_ms, NULL)) {
             snprintf(why, why_size, "job '%s': not checked (kind, every, retry)", name);
             gim_jobs_free(s);
@@ -218,7 +242,30 @@ const char *gim_jobs_disabled(const gim_jobs *s, size_t i)
 
 /* ---- schedule ----------------------------------------------------------------------- */
 
-/* Each job due `every` after its last start in ctl_etl_history; one never run is due now. */
+/* A job with `at`: the monotonic ms of its first fire after `from_s` (epoch s). */
+static int64_t at_due(const struct job *j, int64_t from_s, int64_t now_ms, int64_t now_mono)
+{
+    int64_t next = gim_cron_next(&j->at, from_s);
+    if (next < 0)
+        return INT64_MAX; /* not for a parsed schedule */
+    int64_t wait = next * 1000 - now_ms;
+    return now_mono + (wait > 0 ? wait : 0);
+}
+
+/* When job j may be retried after a failure at now: after `retry`, but not
+ * later than its next regular time. */
+static int64_t retry_due(const gim_jobs *s, const struct job *j, int64_t now_mono)
+{
+    if (j->has_at) {
+        int64_t next = at_due(j, s->env.host->now_ms() / 1000, s->env.host->now_ms(), now_mono);
+        return next < now_mono + j->retry_ms ? next : now_mono + j->retry_ms;
+    }
+    return now_mono + (j->retry_ms < j->every_ms ? j->retry_ms : j->every_ms);
+}
+
+/* Each job due `every` after its last start in ctl_etl_history (one never run
+ * is due now), or, with `at`, at its first fire after the last start (one
+ * never run: the next from now). */
 static bool load_last_starts(gim_jobs *s, pgc *pg, int64_t now_mono)
 {
     int64_t now_ms = s->env.host->now_ms();
@@ -228,7 +275,10 @@ static bool load_last_starts(gim_jobs *s, pgc *pg, int64_t now_mono)
         if (pgc_exec(pg, "SELECT max(start_ts) FROM ctl_etl_history WHERE job_name = $1", 1, p, &r) != PGC_OK)
             return false;
         s->j[i].due_mono = now_mono;
-        if (!PQgetisnull(r, 0, 0)) {
+        if (s->j[i].has_at) { /* the next fire after the last start (never run: after now) */
+            int64_t from = PQgetisnull(r, 0, 0) ? now_ms / 1000 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            s->j[i].due_mono = at_due(&s->j[i], from, now_ms, now_mono);
+        } else if (!PQgetisnull(r, 0, 0)) {
             int64_t last_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10) * 1000;
             int64_t wait = last_ms + s->j[i].every_ms - now_ms;
             s->j[i].due_mono = now_mono + (wait > 0 ? wait : 0);
@@ -248,7 +298,7 @@ long gim_jobs_due(gim_jobs *s, pgc *pg, int64_t now_mono)
         s->loaded = true;
     }
     for (size_t i = 0; i < s->n; i++)
-        if (now_mono >= s->j[i].due_mono && !gim_jobs_disabled(s, i))
+        if (!s->j[i].kind->on_demand && now_mono >= s->j[i].due_mono && !gim_jobs_disabled(s, i))
             return (long)i;
     return -1;
 }
@@ -287,11 +337,15 @@ static pgc_class history_end(pgc *pg, int64_t key, bool ok, int64_t start_ms, in
                     6, p, NULL);
 }
 
-int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms)
+int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms, int argc, const char *const *argv)
 {
     const mf_host *h = s->env.host;
     mf_node *node = s->env.node;
     struct job *j = &s->j[i];
+    if (argc > 0 && !j->kind->takes_args) {
+        h->log(node, MF_LOG_ERROR, "job '%s' (%s) takes no arguments", j->name, j->kind->name);
+        return MF_FATAL;
+    }
     bool got = false;
     pgc_class cls = pgc_lock_wait(pg, GIM_JOBS_LOCK_KEY, lock_wait_ms, &got);
     if (cls != PGC_OK || !got) {
@@ -300,10 +354,11 @@ int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms)
                    ")", j->name, GIM_JOBS_LOCK_KEY);
         else
             h->log(node, MF_LOG_WARN, "job '%s': %s", j->name, pgc_last_error(pg)->message);
-        j->due_mono = h->monotonic_ms() + (j->retry_ms < j->every_ms ? j->retry_ms : j->every_ms);
+        j->due_mono = retry_due(s, j, h->monotonic_ms());
         return cls == PGC_FATAL ? MF_FATAL : MF_RETRY;
     }
-    gim_job_run run = {.env = &s->env, .pg = pg, .name = j->name, .start_ms = h->now_ms()};
+    gim_job_run run = {.env = &s->env, .pg = pg, .name = j->name, .start_ms = h->now_ms(), .argc = argc,
+                       .argv = argv};
     int64_t t0 = h->monotonic_ms(), key = 0;
     cls = history_start(s, j, pg, run.start_ms, &key);
     if (cls == PGC_OK) {
@@ -329,12 +384,12 @@ int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms)
         h->metric_add(j->m_ok, 1);
         h->metric_set(j->m_last_ok, (double)(run.start_ms / 1000));
         h->log(node, MF_LOG_INFO, "job '%s' succeeded: %" PRId64 " rows in %" PRId64 " ms", j->name, run.rows, ms);
-        j->due_mono = t0 + j->every_ms;
+        j->due_mono = j->has_at ? at_due(j, run.start_ms / 1000, h->now_ms(), h->monotonic_ms()) : t0 + j->every_ms;
         return MF_OK;
     }
     h->metric_add(j->m_failed, 1);
     h->log(node, MF_LOG_ERROR, "job '%s' failed (%s) after %" PRId64 " ms: %s", j->name, pgc_class_name(cls), ms,
            run.error);
-    j->due_mono = h->monotonic_ms() + (j->retry_ms < j->every_ms ? j->retry_ms : j->every_ms);
+    j->due_mono = retry_due(s, j, h->monotonic_ms());
     return cls == PGC_TRANSIENT ? MF_RETRY : MF_FATAL;
 }

@@ -53,6 +53,8 @@ typedef struct gim_job_run {
     pgc *pg;          /* connected, holding the jobs' lock, no transaction open */
     const char *name; /* the job's name */
     int64_t start_ms; /* epoch ms */
+    int argc;                 /* the job's arguments (`martflow job ... -- ARG...`; kinds with args) */
+    const char *const *argv;
     int64_t rows;     /* out: rows the run handled (ctl_etl_history.row_count) */
     char error[768];  /* out: why it failed */
 } gim_job_run;
@@ -74,6 +76,11 @@ typedef struct gim_job_kind {
     /* Optional: NULL when the job is enabled, else why not (an export with an
      * empty target): never due, and `martflow job` refuses it. */
     const char *(*disabled)(const void *state);
+    /* Run only on demand (`martflow job`, `martflow gdpr`): no schedule
+     * (`every` refused), never due in the loader. */
+    bool on_demand;
+    /* Takes arguments (gim_job_run argc/argv); the others refuse any. */
+    bool takes_args;
 } gim_job_kind;
 
 typedef struct gim_jobs gim_jobs;
@@ -102,11 +109,12 @@ const char *gim_jobs_disabled(const gim_jobs *s, size_t i);
 long gim_jobs_due(gim_jobs *s, pgc *pg, int64_t now_mono);
 
 /*
- * Run job i now on pg. lock_wait_ms: how long to wait for the jobs' lock
+ * Run job i now on pg, with argv[0..argc) (refused, MF_FATAL, for a kind
+ * that takes none). lock_wait_ms: how long to wait for the jobs' lock
  * (0: one try; the loader does not wait, `martflow job` does). MF_OK (it
  * succeeded), MF_RETRY (the lock is held elsewhere or the database is down:
  * not run, or failed transiently), MF_FATAL (it failed).
  */
-int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms);
+int gim_jobs_run(gim_jobs *s, size_t i, pgc *pg, int lock_wait_ms, int argc, const char *const *argv);
 
 #endif

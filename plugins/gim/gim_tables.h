@@ -74,7 +74,7 @@ typedef struct gim_table {
     size_t ncols;
     int key[5];        /* the id (facts) or natural key columns (indexes into cols), -1 ended */
     int gmt_end;       /* dimensions: index of gmt_end_time, else -1 */
-    bool partitioned;  /* a fact partitioned by month of start_ts (schema 6) */
+    bool partitioned;  /* a fact partitioned by month of start_ts (schema 7) */
 } gim_table;
 
 typedef struct gim_tables {

@@ -41,6 +41,7 @@
 
 #include "gim_cycle.h"
 #include "gim_dims.h"
+#include "gim_forget.h"
 #include "gim_jobs.h"
 #include "gim_record.h"
 #include "gim_tables.h"
@@ -93,6 +94,7 @@ struct ctx {
     pgc *pg;
     gim_tables *ts;
     gim_dims *dims;
+    gim_forget *forget;
     gim_cycle *cy;
     pgrb *rows;
     mf_json_fieldset *fs;
@@ -136,7 +138,7 @@ static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_ahead", "366d", 0, struct ctx, dt_ahead_ms, 0, 3.2e11,
                     "... to this long after now (existing rows are kept)"),
     MF_OPTION(MF_OPT_JSON, "jobs", NULL, 0, struct ctx, jobs_conf,
-              "Jobs run between cycles: name -> {kind: export or maintenance, every: 1h, ...} (docs/plugins/gim.md, Jobs)"),
+              "Jobs run between cycles or on demand: name -> {kind: export, maintenance or gdpr, every: 1h or at: \"30 2 * * *\" (UTC), ...} (docs/plugins/gim.md, Jobs)"),
     MF_OPTION(MF_OPT_STRING, "s3_endpoint", NULL, 0, struct ctx, s3_endpoint,
               "Jobs' s3:// targets: the server http(s)://HOST[:PORT]; default https://s3.<region>.amazonaws.com"),
     MF_OPTION(MF_OPT_STRING, "s3_region", "us-east-1", 0, struct ctx, s3_region, "Jobs' s3:// targets: the region"),
@@ -361,7 +363,7 @@ static pgc_class attempt(struct ctx *c, const struct batch *b, const bool *exclu
     for (size_t i = 0; i < b->n; i++)
         bad += b->excluded[i];
     gim_cycle_in in = {
-        .ts = c->ts, .dims = c->dims, .pg = c->pg, .host = c->host, .node = c->node, .fs = c->fs,
+        .ts = c->ts, .dims = c->dims, .forget = c->forget, .pg = c->pg, .host = c->host, .node = c->node, .fs = c->fs,
         .views = c->views, .job_instance = c->job_instance, .n = b->n, .blob = b->blob, .blen = b->blen,
         .value = b->value, .vlen = b->vlen, .excluded = excluded, .failed = c->failed, .nfailed = c->nfailed,
         .rejected = c->rejected + bad, .start_ms = start_ms, .probe = probe, .session = c->lock_session,
@@ -576,7 +578,7 @@ static int tick(void *vctx)
         if (st == MF_OK && c->ready) { /* then a due job, if any */
             long j = gim_jobs_due(c->jobs, c->pg, now);
             if (j >= 0)
-                gim_jobs_run(c->jobs, (size_t)j, c->pg, 0); /* logged and counted; the loader goes on */
+                gim_jobs_run(c->jobs, (size_t)j, c->pg, 0, 0, NULL); /* logged and counted; the loader goes on */
         }
         return st == MF_FATAL ? MF_FATAL : MF_OK;
     }
@@ -713,6 +715,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (!c->jobs)
         return fatal(c, "jobs", why);
     c->dims = gim_dims_new();
+    c->forget = gim_forget_new();
     c->cy = gim_cycle_new();
     c->rows = pgrb_new(host, node);
     c->m_failed_steps = host->counter(node, "gim_failed_jobsteps", NULL, "ETL cycles that failed (rolled back)");
@@ -737,6 +740,7 @@ static void free_cb(void *vctx)
     pgrb_free(c->rows); /* holds of unloaded records stay taken: never acknowledged */
     gim_cycle_free(c->cy);
     gim_dims_free(c->dims);
+    gim_forget_free(c->forget);
     gim_tables_free(c->ts);
     pgc_free(c->pg);
     if (c->fs)
@@ -763,7 +767,7 @@ static void list_jobs(const json_t *config, void (*fn)(void *arg, const char *na
 /* `martflow job`: the job alone, on a connection of its own (no loader
  * lock: it may run beside a loader; the jobs' lock keeps it from running
  * beside another job). */
-static int run_job(void *vctx, const char *name)
+static int run_job_args(void *vctx, const char *name, int argc, const char *const *argv)
 {
     struct ctx *c = vctx;
     long j = gim_jobs_find(c->jobs, name);
@@ -779,7 +783,12 @@ static int run_job(void *vctx, const char *name)
                      pgc_last_error(c->pg)->message);
         return cls == PGC_TRANSIENT ? MF_RETRY : MF_FATAL;
     }
-    return gim_jobs_run(c->jobs, (size_t)j, c->pg, JOB_LOCK_WAIT_MS);
+    return gim_jobs_run(c->jobs, (size_t)j, c->pg, JOB_LOCK_WAIT_MS, argc, argv);
+}
+
+static int run_job(void *vctx, const char *name)
+{
+    return run_job_args(vctx, name, 0, NULL);
 }
 
 MF_PLUGIN_DEFINE = {
@@ -800,4 +809,5 @@ MF_PLUGIN_DEFINE = {
     .validate = validate,
     .list_jobs = list_jobs,
     .run_job = run_job,
+    .run_job_args = run_job_args,
 };

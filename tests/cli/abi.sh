@@ -23,7 +23,7 @@ sinks:
 Y
 rc=0; "$MARTFLOW" check "$TMP/a.yaml" --plugin-path "$TMP/p" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "ABI mismatch is a check error"
-assert_contains "$TMP/err" "sink_future.so: plugin built for martflow ABI 1\.5, but this martflow provides ABI 1\.4" "ABI message"
+assert_contains "$TMP/err" "sink_future.so: plugin built for martflow ABI 1\.6, but this martflow provides ABI 1\.5" "ABI message"
 sed -i 's/future/none/' "$TMP/a.yaml"
 rc=0; "$MARTFLOW" check "$TMP/a.yaml" --plugin-path "$TMP/p" 2>"$TMP/err" || rc=$?
 assert_eq 2 "$rc" "not a plugin"

@@ -26,4 +26,4 @@ assert_contains "$TMP/err" "^--set: node 'out' \(sink file\): unknown option 'no
 
 rc=0; "$MARTFLOW" frobnicate 2>/dev/null || rc=$?
 assert_eq 2 "$rc" "unknown command"
-"$MARTFLOW" version | grep -qE '^martflow [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.4\)$' || fail "version line"
+"$MARTFLOW" version | grep -qE '^martflow [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.5\)$' || fail "version line"

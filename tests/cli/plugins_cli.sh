@@ -11,7 +11,7 @@ assert_contains "$TMP/text" '^    path +string +\(required\)' "option lines"
 python3 - "$TMP/json" <<'PY' || fail "plugins --json content"
 import json, sys
 doc = json.load(open(sys.argv[1]))
-assert doc["abi"] == "1.4"
+assert doc["abi"] == "1.5"
 names = {(p["kind"], p["name"]) for p in doc["plugins"]}
 assert ("source", "file") in names and ("transform", "fields") in names, names
 src = next(p for p in doc["plugins"] if p["kind"] == "source" and p["name"] == "file")

@@ -40,6 +40,6 @@ assert_contains "$TMP/out" "OK \(pipeline" "--name=VALUE forms"
 
 abi=$(sed -nE 's/^#define MF_ABI_MAJOR +([0-9]+).*/\1/p' "$top_srcdir/engine/include/martflow/plugin.h").$(
     sed -nE 's/^#define MF_ABI_MINOR +([0-9]+).*/\1/p' "$top_srcdir/engine/include/martflow/plugin.h")
-assert_eq 1.4 "$abi" "the ABI in plugin.h"
+assert_eq 1.5 "$abi" "the ABI in plugin.h"
 "$MARTFLOW" version >"$TMP/out"
 assert_contains "$TMP/out" "^martflow [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI ${abi//./\\.}\)$" "version line"

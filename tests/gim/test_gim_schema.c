@@ -205,7 +205,7 @@ static const char *const tables[] = {
     "resource_state", "resource_state_reason", "resource_", "place", "resource_group_", "resource_group_member_",
     "interaction_fact", "interaction_resource_fact", "mediation_segment_fact", "sm_res_session_fact",
     "sm_res_state_fact", "sm_res_state_reason_fact", "contact_attempt_fact", "gim_pending_update",
-    "ctl_fact_reference", "campaign", "calling_list", "call_result", NULL};
+    "ctl_fact_reference", "campaign", "calling_list", "call_result", "gim_gdpr_column", "gim_forget_list", NULL};
 
 static void check_references(pgc *c);
 
@@ -227,7 +227,7 @@ static void test_empty_database(void)
     CU_ASSERT_EQUAL(gim_schema_version(c, &v, &res), PGC_OK);
     CU_ASSERT_EQUAL(v, shipped_version());
 
-    /* every fact is partitioned by month of start_ts (006), its id and
+    /* every fact is partitioned by month of start_ts (007), its id and
      * start_ts the primary key */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
                              " WHERE c.relname LIKE '%\\_fact' AND p.partstrat = 'r'"
@@ -309,7 +309,7 @@ static void test_empty_database(void)
                              0, NULL, NULL);
     CU_ASSERT_EQUAL(cls, PGC_DATA); /* the natural key is unique: upsert on it */
     CU_ASSERT_STRING_EQUAL(pgc_last_error(c)->sqlstate, "23505");
-    /* a fact's month needs its partition first (006): refused without it */
+    /* a fact's month needs its partition first (007): refused without it */
     static const char irf_row[] =
         "INSERT INTO interaction_resource_fact (interaction_resource_id, interaction_id, tenant_key,"
         " media_type_key, interaction_type_key, resource_key, technical_descriptor_key,"
@@ -503,7 +503,7 @@ static void test_upgrade_to_004(void)
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM ctl_fact_reference"), 36); /* 004's 33, 005's 3 */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM mediation_segment_fact") + count(c, "SELECT count(*) FROM"
                                                                                        " interaction_fact"), 2);
-    /* 006: the rows went into the partitions of their months, the views
+    /* 007: the rows went into the partitions of their months, the views
      * over the facts were made again (with their comments) */
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM mediation_segment_fact_202403"), 1);
     CU_ASSERT_EQUAL(count(c, "SELECT count(*) FROM interaction_fact_202403"), 1);

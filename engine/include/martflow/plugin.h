@@ -39,7 +39,7 @@ extern "C" {
 
 #define MF_PLUGIN_MAGIC  0x4d465047u /* "MFPG" */
 #define MF_ABI_MAJOR     1
-#define MF_ABI_MINOR     4
+#define MF_ABI_MINOR     5
 #define MF_PLUGIN_SYMBOL "mf_plugin_descriptor"
 
 #if defined(__GNUC__)
@@ -434,7 +434,16 @@ typedef struct mf_plugin_desc {
     void (*list_jobs)(const json_t *config, void (*fn)(void *arg, const char *name, const json_t *at), void *arg);
     int (*run_job)(void *ctx, const char *name);
 
-    void *reserved[9];
+    /* ---- ABI 1.5: job arguments ---- */
+    /* Optional (only with run_job). run_job with the arguments given after
+     * `--` on the command line (`martflow job FILE NAME -- ARG...`; argv[0..argc)
+     * borrowed for the call, argc may be 0): when present the engine calls it
+     * instead of run_job. The plugin parses and checks them (a job that takes
+     * none refuses any). Without it, `martflow job` refuses arguments. Read
+     * only from a descriptor of ABI 1.5 or later. */
+    int (*run_job_args)(void *ctx, const char *name, int argc, const char *const *argv);
+
+    void *reserved[8];
 } mf_plugin_desc;
 
 #define MF_PLUGIN_HEADER                                                               \

@@ -1,4 +1,4 @@
--- 006_partitioned_facts.sql — every fact table becomes a table partitioned by
+-- 007_partitioned_facts.sql — every fact table becomes a table partitioned by
 -- month of start_ts (PostgreSQL declarative partitioning).
 --
 -- Why: the maintenance job purges facts older than their retention. Deleting
