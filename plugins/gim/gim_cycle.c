@@ -22,11 +22,11 @@
 /* The statements of one table, built once. */
 struct tsql {
     char *stage_ddl, *copy, *del, *rename, *upd_existing, *ins_new, *upd;
-    char *parts; /* a partitioned fact: make the partitions of the staged rows' months */
 };
 
 struct gim_cycle {
     uint64_t staged_session; /* the session whose staging tables exist */
+    int64_t window_s;        /* partition_window, seconds (0: none) */
     const gim_tables *ts;    /* the tables the statements are for */
     struct tsql *sql;
 };
@@ -133,17 +133,14 @@ static void key_match(mf_buffer *b, const gim_table *t)
         addf(b, "%sd.%s = s.%s", i ? " AND " : "", t->cols[t->key[i]].name, t->cols[t->key[i]].name);
 }
 
-/* A partitioned fact's row is found by its id among the rows that started
- * within this many seconds of the staged row's start: the partitions of
- * other months are not searched (run-time pruning). A fact's start moves
- * less than this between two loads: GSP's late_window is at most 7 days
- * (007_partitioned_facts.sql). */
-#define PART_WINDOW_S (8 * 86400)
-
-static void part_window(mf_buffer *b, const gim_table *t)
+/* A partitioned fact's row is found by its id; with a window (the sink's
+ * partition_window), only among the rows that started within that many
+ * seconds of the staged row's start, so the partitions of other months are
+ * not searched (run-time pruning). */
+static void part_window(mf_buffer *b, const gim_table *t, int64_t window_s)
 {
-    if (t->partitioned)
-        addf(b, " AND d.start_ts BETWEEN s.start_ts - %d AND s.start_ts + %d", PART_WINDOW_S, PART_WINDOW_S);
+    if (t->partitioned && window_s > 0)
+        addf(b, " AND d.start_ts BETWEEN s.start_ts - %" PRId64 " AND s.start_ts + %" PRId64, window_s, window_s);
 }
 
 /* The value column i takes: the staged one where present, else the stored one. */
@@ -188,7 +185,7 @@ static void changed(mf_buffer *b, const gim_table *t)
     mf_buffer_free(&r);
 }
 
-static void build_sql(struct tsql *q, const gim_table *t)
+static void build_sql(struct tsql *q, const gim_table *t, int64_t window_s)
 {
     mf_buffer b = {0};
     addf(&b, "CREATE TEMP TABLE IF NOT EXISTS gim_s_%s ON COMMIT DELETE ROWS AS SELECT ", t->sql);
@@ -216,7 +213,7 @@ static void build_sql(struct tsql *q, const gim_table *t)
     set_list(&b, t);
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, OP_UPSERT);
     key_match(&b, t);
-    part_window(&b, t);
+    part_window(&b, t, window_s);
     changed(&b, t);
     q->upd_existing = done(&b);
 
@@ -236,14 +233,10 @@ static void build_sql(struct tsql *q, const gim_table *t)
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND NOT EXISTS (SELECT 1 FROM %s d WHERE ", t->sql, OP_UPSERT,
          t->sql);
     key_match(&b, t);
-    part_window(&b, t);
+    part_window(&b, t, window_s);
     add(&b, ") ORDER BY s.gim_row");
     q->ins_new = done(&b);
 
-    if (t->partitioned)
-        q->parts = mf_xasprintf("SELECT infomart_ensure_partitions('%s', ARRAY(SELECT DISTINCT"
-                                " infomart_month_start(start_ts) FROM gim_s_%s WHERE start_ts IS NOT NULL))",
-                                t->sql, t->sql);
 
     b = (mf_buffer){0};
     addf(&b, "UPDATE %s d SET ", t->sql);
@@ -277,16 +270,17 @@ static void free_sql(gim_cycle *cy)
             free(q->rename);
             free(q->upd_existing);
             free(q->ins_new);
-            free(q->parts);
             free(q->upd);
         }
     free(cy->sql);
     cy->sql = NULL;
 }
 
-gim_cycle *gim_cycle_new(void)
+gim_cycle *gim_cycle_new(int64_t partition_window_s)
 {
-    return mf_xcalloc(1, sizeof(gim_cycle));
+    gim_cycle *cy = mf_xcalloc(1, sizeof(gim_cycle));
+    cy->window_s = partition_window_s;
+    return cy;
 }
 
 void gim_cycle_free(gim_cycle *cy)
@@ -745,6 +739,55 @@ static long suspect_of(struct run *x, const struct line *lines, size_t nlines, c
 }
 
 /* Write the merged rows of table ti. */
+/* The months (first second, UTC) the staged rows of a partitioned fact
+ * start in, each once: their partitions must exist before the rows are
+ * written (infomart_ensure_partitions). Rows come mostly from one month:
+ * the last month's bounds are kept, so most rows cost two comparisons. */
+struct months {
+    int64_t *m;
+    size_t n, cap;
+    int64_t lo, hi; /* the bounds of the last month seen */
+};
+
+static void month_add(struct months *ms, int64_t ts)
+{
+    if (ms->hi > ms->lo && ts >= ms->lo && ts < ms->hi)
+        return;
+    time_t t = (time_t)ts;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return; /* out of range: the server refuses the row, naming it */
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    ms->lo = (int64_t)timegm(&tm);
+    tm.tm_mon++;
+    ms->hi = (int64_t)timegm(&tm); /* timegm carries month 12 into the next year */
+    for (size_t i = 0; i < ms->n; i++)
+        if (ms->m[i] == ms->lo)
+            return;
+    if (ms->n == ms->cap) {
+        ms->cap = ms->cap ? ms->cap * 2 : 8;
+        ms->m = mf_xrealloc(ms->m, ms->cap * sizeof *ms->m);
+    }
+    ms->m[ms->n++] = ms->lo;
+}
+
+/* One call making the partitions of every month in ms that lacks one. */
+static pgc_class ensure_partitions(struct run *x, const gim_table *t, const struct months *ms)
+{
+    mf_buffer arr = {0};
+    add(&arr, "{");
+    for (size_t i = 0; i < ms->n; i++)
+        addf(&arr, "%s%" PRId64, i ? "," : "", ms->m[i]);
+    mf_buffer_append(&arr, "}", 2);
+    const char *params[2] = {t->sql, (const char *)arr.data};
+    char what[128];
+    snprintf(what, sizeof what, "making the partitions of %s", t->sql);
+    pgc_class cls = exec(x, what, "SELECT infomart_ensure_partitions($1, $2::bigint[])", 2, params, NULL);
+    mf_buffer_free(&arr);
+    return cls;
+}
+
 static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buffer *pend_k, mf_buffer *pend_r,
                              mf_buffer *pend_tk, size_t *npend)
 {
@@ -754,6 +797,8 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
     struct line *lines = NULL;
     size_t nlines = 0, cap = 0;
     bool any_del = false, any_ups = false, any_upd = false;
+    struct months months = {0};
+    int start_col = t->partitioned ? gim_field_find(t, "start_ts", 8) : -1;
     for (size_t i = 0; i < x->nents; i++) {
         const struct ment *e = &x->ents[i];
         if (e->table != (int)ti)
@@ -766,8 +811,10 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
         if (e->has_upd)
             ops[nops++] = e->nopend ? OP_DIM_DELETE : OP_UPDATE;
         for (int k = 0; k < nops; k++) {
-            stage_line(x, &data, e, ops[k], ops[k] == OP_UPSERT ? e->u : ops[k] == OP_FACT_DELETE ? NULL : e->d,
-                       (uint32_t)i);
+            const gim_field **vals = ops[k] == OP_UPSERT ? e->u : ops[k] == OP_FACT_DELETE ? NULL : e->d;
+            stage_line(x, &data, e, ops[k], vals, (uint32_t)i);
+            if (start_col >= 0 && vals && vals[start_col] && vals[start_col]->kind == GIM_V_TEXT)
+                month_add(&months, parse_i64(vals[start_col]));
             if (nlines == cap) {
                 cap = cap ? cap * 2 : 256;
                 lines = mf_xrealloc(lines, cap * sizeof *lines);
@@ -791,9 +838,8 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
         goto out;
     }
     lap(x, t->sql, "copy");
-    if (q->parts && (any_ups || any_upd)) {
-        snprintf(what, sizeof what, "making the partitions of %s", t->sql);
-        if ((cls = exec(x, what, q->parts, 0, NULL, NULL)) != PGC_OK)
+    if (months.n) {
+        if ((cls = ensure_partitions(x, t, &months)) != PGC_OK)
             goto out;
         lap(x, t->sql, "partitions");
     }
@@ -842,6 +888,7 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
 out:
     mf_buffer_free(&data);
     free(lines);
+    free(months.m);
     return cls;
 }
 
@@ -915,7 +962,7 @@ static pgc_class ensure_staging(struct run *x)
         cy->ts = x->in->ts;
         cy->sql = mf_xcalloc(cy->ts->n, sizeof *cy->sql);
         for (size_t i = 0; i < cy->ts->n; i++)
-            build_sql(&cy->sql[i], &cy->ts->t[i]);
+            build_sql(&cy->sql[i], &cy->ts->t[i], cy->window_s);
         cy->staged_session = 0;
     }
     pgc_class cls = pgc_connect(x->pg);

@@ -92,7 +92,9 @@ typedef struct gim_cycle_out {
 /* The cycle's state across runs (staging tables of the session). */
 typedef struct gim_cycle gim_cycle;
 
-gim_cycle *gim_cycle_new(void);
+/* partition_window_s: a partitioned fact's row is looked for only among the
+ * rows that started within this many seconds of the new one (0: everywhere). */
+gim_cycle *gim_cycle_new(int64_t partition_window_s);
 void gim_cycle_free(gim_cycle *cy);
 
 pgc_class gim_cycle_run(gim_cycle *cy, const gim_cycle_in *in, gim_cycle_out *out);

@@ -83,6 +83,7 @@ struct ctx {
     const char *schema_dir;
     const char *tenant;
     int64_t dt_past_ms, dt_ahead_ms;
+    int64_t part_window_ms;
     const json_t *jobs_conf;
     const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
     bool s3_path_style;
@@ -137,6 +138,10 @@ static const mf_option options[] = {
                     "DATE_TIME is filled at start from this long before now ..."),
     MF_OPTION_RANGE(MF_OPT_DURATION, "date_time_ahead", "366d", 0, struct ctx, dt_ahead_ms, 0, 3.2e11,
                     "... to this long after now (existing rows are kept)"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "partition_window", "0", 0, struct ctx, part_window_ms, 0, 3.2e10,
+                    "A fact already loaded is looked for only among the rows that started this close to it (its "
+                    "partitions; 0: in every partition). Faster with many months kept; a fact whose start moves "
+                    "further between loads is then loaded twice"),
     MF_OPTION(MF_OPT_JSON, "jobs", NULL, 0, struct ctx, jobs_conf,
               "Jobs run between cycles or on demand: name -> {kind: export, maintenance or gdpr, every: 1h or at: \"30 2 * * *\" (UTC), ...} (docs/plugins/gim.md, Jobs)"),
     MF_OPTION(MF_OPT_STRING, "s3_endpoint", NULL, 0, struct ctx, s3_endpoint,
@@ -716,7 +721,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         return fatal(c, "jobs", why);
     c->dims = gim_dims_new();
     c->forget = gim_forget_new();
-    c->cy = gim_cycle_new();
+    c->cy = gim_cycle_new(c->part_window_ms / 1000);
     c->rows = pgrb_new(host, node);
     c->m_failed_steps = host->counter(node, "gim_failed_jobsteps", NULL, "ETL cycles that failed (rolled back)");
     c->m_failed_now = host->gauge(node, "gim_number_failed_kafkajob", NULL, "ETL cycles failed in a row now");

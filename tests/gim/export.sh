@@ -90,7 +90,7 @@ check_all() {
         mkdir -p "$TMP/dl/$(dirname "${k#"$S3_PREFIX"/}")"
         s3curl_get "$k" "$TMP/dl/${k#"$S3_PREFIX"/}" || fail "cannot download $k"
     done <"$TMP/keys"
-    for t in $(value "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'update_audit_key' WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname NOT LIKE 'ctl\_%' AND c.relname NOT LIKE 'gim\_%'"); do
+    for t in $(value "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'update_audit_key' WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname NOT LIKE 'ctl\_%' AND c.relname NOT LIKE 'gim\_%'"); do
         pg_sql -c "COPY (SELECT * FROM $t) TO STDOUT (FORMAT csv, HEADER)" >"$TMP/db/$t.csv"
     done
     python3 "$top_srcdir/tests/gim/export_check.py" "$TMP/dl" "$TMP/db" \

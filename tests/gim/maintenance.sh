@@ -87,6 +87,18 @@ assert_eq 1 "$(value "SELECT count(*) FROM ctl_etl_history WHERE job_name = 'mai
 assert_eq t "$(value "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'interaction_fact'")" \
     "interaction_fact analyzed"
 assert_contains "$TMP/job.log" "interaction_fact: 500 rows ended before" "the purge is logged"
+# partitions (schema 7): the months whose every row was purged were dropped
+# whole, not emptied row by row; the months ahead exist to the horizon
+assert_contains "$TMP/job.log" "interaction_fact: [0-9]+ monthly partitions dropped whole" "whole months dropped"
+assert_contains "$TMP/job.log" "sm_res_state_fact: [0-9]+ monthly partitions dropped whole" "whole months dropped"
+assert_eq 0 "$(value "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent IN ('interaction_fact'::regclass, 'sm_res_state_fact'::regclass)
+    AND NOT EXISTS (SELECT 1 FROM interaction_fact f WHERE f.tableoid = c.oid)
+    AND NOT EXISTS (SELECT 1 FROM sm_res_state_fact f WHERE f.tableoid = c.oid)
+    AND substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''?([0-9]+)')::bigint <= $NOW - 30 * $DAY")" \
+    "no empty partition left behind the cutoffs"
+assert_eq 2 "$(value "SELECT count(*) FROM pg_class WHERE relname IN ('interaction_fact_' || to_char(now() + interval '399 days', 'YYYYMM'),
+    'sm_res_state_fact_' || to_char(now() + interval '399 days', 'YYYYMM'))")" "partitions made up to the horizon"
 
 sleep 1.1 # the second run's rows have a start_ts of their own
 maint 2
