@@ -73,7 +73,7 @@ gspPrefix, gcaSnapshots, checkpoints, savepoints (s3p:// and s3a:// as s3://).
 {{- if hasPrefix "wasbs://" $u -}}
 {{- fail (printf "storage: %s is Azure Blob storage, which martflow does not have: use s3:// (azure.enabled: false)" $u) -}}
 {{- end -}}
-{{- regexReplaceAll "^s3[ap]://" $u "s3://" -}}
+{{- regexReplaceAll "^s3[ap]://" $u "s3://" | trimSuffix "/" -}}
 {{- end -}}
 
 {{/* The container's environment: ARCHITECTURE.md §5 names read by pipelines/gsp.yaml. */}}
