@@ -17,7 +17,7 @@ mkdir -p "$TMP/rules"
 (cd "$top_srcdir/tests/deploy/k8scheck" &&
     K8SCHECK_DIR=$TMP/out K8SCHECK_PIPELINES=$top_srcdir/pipelines K8SCHECK_SRC=$top_srcdir \
     K8SCHECK_FAKE=$FAKE_SECRETS K8SCHECK_RULES_OUT=$TMP/rules \
-    GOTOOLCHAIN=local GOFLAGS=-mod=mod go test -count=1 -v ./... ) >"$TMP/go.log" 2>&1 ||
+    GOTOOLCHAIN=local GOFLAGS=-mod=readonly go test -count=1 -v ./... ) >"$TMP/go.log" 2>&1 ||
     { cat "$TMP/go.log" >&2; fail "k8scheck"; }
 grep -E '^(--- |ok|PASS|FAIL)' "$TMP/go.log" >&2
 assert_contains "$TMP/go.log" '^--- PASS: TestNoSecretInPlainText' "no secret in plain text"

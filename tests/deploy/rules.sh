@@ -24,9 +24,16 @@ done
 sed 's/martflow_up{/martflow_up{{/' "$TMP/gsp_default.rules.yaml" >"$TMP/broken.rules.yaml"
 if promtool check rules "$TMP/broken.rules.yaml" >/dev/null 2>&1; then fail "promtool accepted a broken expression"; fi
 
+rm -f "$TMP/broken.rules.yaml"
 cp "$top_srcdir"/tests/deploy/rules/*.test.yaml "$TMP/"
 for t in "$TMP"/*.test.yaml; do
     (cd "$TMP" && promtool test rules "${t##*/}") >"$TMP/test.log" 2>&1 || { cat "$TMP/test.log" >&2; fail "promtool test rules ${t##*/}"; }
     assert_contains "$TMP/test.log" SUCCESS "promtool test rules ${t##*/}"
 done
 note "$(ls "$TMP"/*.test.yaml | wc -l) rule test files passed"
+# docs/operations.md lists every alert the charts define
+for f in "$TMP"/*.rules.yaml; do
+    for a in $(grep -oE 'alert: [A-Za-z]+' "$f" | cut -d' ' -f2); do
+        grep -q "^| $a |" "$top_srcdir/docs/operations.md" || fail "alert $a is not in docs/operations.md (## Alerts)"
+    done
+done

@@ -386,11 +386,13 @@ func TestSavepointJobsAndRBAC(t *testing.T) {
 		}
 		hooks := map[string]*batchv1.Job{}
 		for _, j := range find[batchv1.Job](docs) {
-			hooks[j.Annotations["helm.sh/hook"]] = j
+			for _, h := range strings.Split(j.Annotations["helm.sh/hook"], ",") {
+				hooks[h] = j
+			}
 		}
 		pre, post := hooks["pre-upgrade"], hooks["post-upgrade"]
-		if pre == nil || post == nil {
-			t.Fatalf("gsp %s: hooks %v, want pre-upgrade and post-upgrade", v, hooks)
+		if pre == nil || post == nil || hooks["pre-rollback"] != pre || hooks["post-rollback"] != post {
+			t.Fatalf("gsp %s: hooks %v, want pre-upgrade,pre-rollback and post-upgrade,post-rollback", v, hooks)
 		}
 		if s := script(&pre.Spec.Template.Spec); !strings.Contains(s, "martflow savepoint") || !strings.Contains(s, "--stop") ||
 			!strings.Contains(s, "--replicas=0") {
