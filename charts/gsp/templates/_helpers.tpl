@@ -108,6 +108,9 @@ gspPrefix, gcaSnapshots, checkpoints, savepoints (s3p:// and s3a:// as s3://).
   value: {{ printf "0.0.0.0:%d" (int .Values.metrics.port) | quote }}
 - name: GSP_DEAD_LETTER
   value: /var/lib/martflow/gsp-dead-letter.jsonl
+# the engine's state files (not $HOME: unset or read-only for an arbitrary UID)
+- name: MARTFLOW_DATA_DIR
+  value: /var/lib/martflow/state
 - name: GSP_CHECKPOINTS
   value: {{ $st.checkpoints | quote }}
 - name: GSP_SAVEPOINTS

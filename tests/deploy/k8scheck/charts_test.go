@@ -37,8 +37,10 @@ var notSet = map[string][]string{
 // What a chart sets that its pipeline does not read: the GSP container's
 // start script (deployment.yaml); libpq's own PG* variables (ARCHITECTURE.md
 // §5: GIM's Info Mart database), which the postgres client reads itself.
-var scriptEnv = map[string][]string{"gsp": {"GSP_PIPELINE", "GSP_RESTORE_SAVEPOINT"},
-	"gim": {"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE", "PGPASSWORD"}}
+// MARTFLOW_DATA_DIR: the engine's (its nodes' state files on the data volume).
+var scriptEnv = map[string][]string{"gsp": {"GSP_PIPELINE", "GSP_RESTORE_SAVEPOINT", "MARTFLOW_DATA_DIR"},
+	"gca": {"MARTFLOW_DATA_DIR"},
+	"gim": {"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE", "PGPASSWORD", "MARTFLOW_DATA_DIR"}}
 
 // The secrets the guide names, per service (release name = service name).
 var guideSecrets = map[string][]string{
@@ -175,6 +177,9 @@ func TestWorkload(t *testing.T) {
 			mounts := map[string]bool{}
 			for _, m := range c.VolumeMounts {
 				mounts[m.MountPath] = !m.ReadOnly
+			}
+			if !strings.HasPrefix(env["MARTFLOW_DATA_DIR"].Value, "/var/lib/martflow/") {
+				t.Errorf("%s %s: MARTFLOW_DATA_DIR=%q, want a directory of the data volume", svc, v, env["MARTFLOW_DATA_DIR"].Value)
 			}
 			if c.WorkingDir != "/var/lib/martflow" || !mounts["/var/lib/martflow"] || !mounts["/tmp"] {
 				t.Errorf("%s %s: workingDir %q, writable mounts %v: want /var/lib/martflow and /tmp", svc, v, c.WorkingDir, mounts)
