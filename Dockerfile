@@ -29,10 +29,11 @@ RUN autoreconf -fi \
 
 FROM ${DEBIAN}
 ARG RUNTIME_PACKAGES
+# /var/lib/martflow: writable by 500 and, for OpenShift's arbitrary UIDs
+# (group 0), by group 0; the charts mount volumes there and on /tmp
 RUN apt-get update && apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd -g 500 genesys && useradd -u 500 -g 500 -d /var/lib/martflow -M -s /usr/sbin/nologin genesys \
-    # writable by 500 and, for OpenShift's arbitrary UIDs (group 0), by group 0; the charts mount volumes here
     && mkdir -p /var/lib/martflow && chown 500:0 /var/lib/martflow && chmod 0775 /var/lib/martflow
 COPY --from=build /out/ /
 RUN ldconfig
