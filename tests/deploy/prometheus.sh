@@ -148,6 +148,7 @@ wait_for 30 is "sum(${F}_tenant_error_total{namespace=\"gsp\", tenant=\"t1\", er
     fail "unknown persons in Prometheus: '$(query "${F}_tenant_error_total")', want 3"
 wait_for 20 firing GspUnknownPerson tenant=t1 severity=high namespace=gsp || fail "GspUnknownPerson did not fire"
 note "GspUnknownPerson fired (tenant t1); numCallsCreated $CALLS"
+curl -fsS "http://127.0.0.1:$gsp_port/metrics" >"$TMP/gsp-all.metrics" || fail "GSP /metrics"
 
 # GIM: loaded, its Kafka gauges as the run produced them
 wait_for 60 curl -fs -o /dev/null "http://127.0.0.1:$gim_port/readyz" || fail "GIM not ready"
@@ -159,3 +160,8 @@ wait_for 10 is "count(gim_kafka_timestamp_behind{namespace=\"gim\", topic=\"$GI\
 if firing GimEtlFailing; then fail "GimEtlFailing fires while the loader succeeds"; fi
 curl -fsS "http://127.0.0.1:$gim_port/metrics" >"$TMP/gim.metrics" || fail "GIM /metrics"
 check_metrics "$TMP/gim.metrics" GIM
+# docs/operations.md's table of every metric is what these two exposed
+chk=(--check); [[ -z ${MF_REGEN_DOCS:-} ]] || chk=()
+python3 "$top_srcdir/docs/gen-operations.py" "${chk[@]}" metrics "$top_srcdir/docs/operations.md" \
+    gsp="$TMP/gsp-all.metrics" gim="$TMP/gim.metrics" ||
+    fail "docs/operations.md: the metrics table is not current (MF_REGEN_DOCS=1 make check TESTS=tests/deploy/prometheus.sh rewrites it)"
