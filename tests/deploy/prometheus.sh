@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Prometheus (Debian's) on 127.0.0.1 scrapes a running GSP
-# (pipelines/gsp.yaml over the test broker) and GIM (pipelines/gim.yaml into
-# the test PostgreSQL) every second and evaluates the charts' own rules
+# (pipelines/gsp.yaml over the test broker), GIM (pipelines/gim.yaml into
+# the test PostgreSQL) and GCA (pipelines/gca.yaml from the cfgdb sample) every second and evaluates the charts' own rules
 # (charts/gsp, charts/gim-monitoring, rendered by helm with `for: 0s`), the
 # targets labelled as the PodMonitors' would be (namespace, pod):
 #   - `promtool check metrics` parses each service's /metrics and finds no
@@ -13,14 +13,16 @@
 #   - queries of the HTTP API return numCallsCreated (the calls of the
 #     input), the unknown-person count (3), and GIM's
 #     gim_kafka_timestamp_millis (the newest produced timestamp, within the
-#     produce window) and gim_kafka_timestamp_behind (> 0).
+#     produce window) and gim_kafka_timestamp_behind (> 0);
+#   - docs/operations.md's table of every metric is what the three exposed.
 source "$top_srcdir/tests/kafka/kafka_lib.sh"
 source "$top_srcdir/tests/gim/gim_lib.sh" # its PGDATABASE is the test's database
 source "$top_srcdir/tests/deploy/render.sh"
 command -v prometheus >/dev/null || fail "prometheus not found: tests/install-deps.sh test (Debian's prometheus)"
 command -v promtool >/dev/null || fail "promtool not found"
 PROM_PID=
-trap 'kafka_cleanup; [[ -z $PROM_PID ]] || { kill "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null; }; sink_cleanup' EXIT
+trap 'kafka_cleanup; [[ -z $PROM_PID ]] || { kill "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null; }
+      PGDATABASE=postgres psql -q -c "DROP DATABASE IF EXISTS ${CFGDB:-none} WITH (FORCE)" >/dev/null 2>&1 || true; sink_cleanup' EXIT
 
 IN=$(name voice) CFG=$(name gcacfg) IXN=$(name ixn) SM=$(name sm) GCFG=$(name gspcfg)
 GI=$(name gim-ixn) GS=$(name gim-sm) GC=$(name gim-cfg)
@@ -79,6 +81,19 @@ env KAFKA_BOOTSTRAP="$B" TENANT_ID=t1 GIM_CYCLE=300ms GIM_METRICS_LISTEN=127.0.0
 ENGINE_PIDS+=("$!")
 gim_port=$(metrics_port "$TMP/gim.log")
 
+# GCA, following, from a configuration database of its own (the sample)
+CFGDB=mf_prom_cfg_$$
+PGDATABASE=postgres psql -q -c "CREATE DATABASE $CFGDB" || fail "cannot create $CFGDB"
+PGDATABASE=$CFGDB psql -q -f "$top_srcdir/plugins/gca/sql/schema.sql" -f "$top_srcdir/plugins/gca/sql/sample.sql" >/dev/null ||
+    fail "cannot load the cfgdb sample"
+GCAT=$(name gca-cfg)
+env KAFKA_BOOTSTRAP="$B" TENANT_ID=t1 CFGDB_HOST="$PGHOST" CFGDB_PORT="$PGPORT" CFGDB_USER="$PGUSER" CFGDB_DATABASE="$CFGDB" \
+    TOPIC_GCA_CFG="$GCAT" GCA_POLL=1s GCA_METRICS_LISTEN=127.0.0.1:0 GCA_DEAD_LETTER="$TMP/gca-dead.jsonl" \
+    MARTFLOW_DATA_DIR="$TMP/gca-data" "$MARTFLOW" run "$top_srcdir/pipelines/gca.yaml" >"$TMP/gca.log" 2>&1 &
+ENGINE_PIDS+=("$!")
+TOPICS+=("$GCAT")
+gca_port=$(metrics_port "$TMP/gca.log")
+
 # Prometheus
 prom_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$TMP/prometheus.yml" <<YML
@@ -89,6 +104,8 @@ scrape_configs:
     static_configs: [{targets: ["127.0.0.1:$gsp_port"], labels: {namespace: gsp, pod: gsp-5f7c9-x2d4q, container: gsp}}]
   - job_name: gim/gim
     static_configs: [{targets: ["127.0.0.1:$gim_port"], labels: {namespace: gim, pod: gim-t1-6b8d-q9z2, container: gim}}]
+  - job_name: gca/gca
+    static_configs: [{targets: ["127.0.0.1:$gca_port"], labels: {namespace: gca, pod: gca-t1-7c4f-m3k8, container: gca}}]
 YML
 promtool check config "$TMP/prometheus.yml" >"$TMP/pc.log" 2>&1 || { cat "$TMP/pc.log" >&2; fail "promtool check config"; }
 prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/tsdb" \
@@ -130,6 +147,7 @@ check_metrics() {
 # the targets are up; the configuration was read: nothing to alert on
 wait_for 20 is 'sum(up{namespace="gsp"})' 1 || fail "Prometheus does not scrape GSP: $(query 'up{namespace="gsp"}')"
 wait_for 20 is 'sum(up{namespace="gim"})' 1 || fail "Prometheus does not scrape GIM"
+wait_for 20 is 'sum(up{namespace="gca"})' 1 || fail "Prometheus does not scrape GCA"
 wait_for 30 metric_at_least "$gsp_port" martflow_callthread_config_records_total 5 || fail "GSP did not read the configuration"
 wait_for 10 is 'martflow_up{namespace="gsp"}' 1 || fail "martflow_up of GSP"
 sleep 3 # a few evaluations
@@ -160,8 +178,13 @@ wait_for 10 is "count(gim_kafka_timestamp_behind{namespace=\"gim\", topic=\"$GI\
 if firing GimEtlFailing; then fail "GimEtlFailing fires while the loader succeeds"; fi
 curl -fsS "http://127.0.0.1:$gim_port/metrics" >"$TMP/gim.metrics" || fail "GIM /metrics"
 check_metrics "$TMP/gim.metrics" GIM
-# docs/operations.md's table of every metric is what these two exposed
+# GCA: published the sample (its change set counted), /metrics parsed
+wait_for 30 metric_at_least "$gca_port" martflow_configdb_change_sets_total 1 || { tail -3 "$TMP/gca.log" >&2; fail "GCA published no change set"; }
+wait_for 10 is 'sum(martflow_configdb_change_sets_total{namespace="gca"}) >= 1' 1 || fail "GCA's change sets in Prometheus"
+curl -fsS "http://127.0.0.1:$gca_port/metrics" >"$TMP/gca.metrics" || fail "GCA /metrics"
+check_metrics "$TMP/gca.metrics" GCA
+# docs/operations.md's table of every metric is what these three exposed
 chk=(--check); [[ -z ${MF_REGEN_DOCS:-} ]] || chk=()
 python3 "$top_srcdir/docs/gen-operations.py" "${chk[@]}" metrics "$top_srcdir/docs/operations.md" \
-    gsp="$TMP/gsp-all.metrics" gim="$TMP/gim.metrics" ||
+    gca="$TMP/gca.metrics" gsp="$TMP/gsp-all.metrics" gim="$TMP/gim.metrics" ||
     fail "docs/operations.md: the metrics table is not current (MF_REGEN_DOCS=1 make check TESTS=tests/deploy/prometheus.sh rewrites it)"
