@@ -15,6 +15,14 @@
 #   take-savepoint (the CronJob): a savepoint without a stop, recorded.
 source "$top_srcdir/tests/kafka/kafka_lib.sh"
 source "$top_srcdir/tests/deploy/render.sh"
+# the "pods" first (their kubelet loops are in ENGINE_PIDS; the containers are not)
+hooks_cleanup() {
+    local f
+    for f in "$TMP"/k/pod*.kubelet; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    for f in "$TMP"/k/pod*.container; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    kafka_cleanup
+}
+trap hooks_cleanup EXIT
 
 "${HELM[@]}" template gsp "$CHARTS/gsp" -n gsp --set persistence.existingClaim=gsp-state >"$TMP/gsp.yaml" ||
     fail "helm template gsp"
