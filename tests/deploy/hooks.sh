@@ -18,8 +18,8 @@ source "$top_srcdir/tests/deploy/render.sh"
 # the "pods" first (their kubelet loops are in ENGINE_PIDS; the containers are not)
 hooks_cleanup() {
     local f
-    for f in "$TMP"/k/pod*.kubelet; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
-    for f in "$TMP"/k/pod*.container; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    for f in "$TMP"/k/pod*.kubelet; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
+    for f in "$TMP"/k/pod*.container; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
     kafka_cleanup
 }
 trap hooks_cleanup EXIT
