@@ -19,11 +19,8 @@ work=${BENCH_DIR:-/tmp/martflow-bench-export}
 rm -rf "$work"
 mkdir -p "$work"
 
-"$top/tests/services.sh" start postgres >&2
-eval "$("$top/tests/services.sh" env)"
-export PGDATABASE=mf_bench_export
-psql_() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $PGDATABASE" -c "CREATE DATABASE $PGDATABASE"
+bench_postgres mf_bench_export
+bench_fresh_db
 trap 'PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $PGDATABASE WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
 # the schema and its dimensions through the loader (a small GSP load), then ROWS IRFs

@@ -21,10 +21,7 @@ bench_build
 work=${BENCH_DIR:-/tmp/martflow-bench-gdpr}
 rm -rf "$work"
 mkdir -p "$work"
-"$top/tests/services.sh" start postgres >&2
-eval "$("$top/tests/services.sh" env)"
-export PGDATABASE=mf_bench_gdpr
-psql_() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+bench_postgres mf_bench_gdpr
 trap 'PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $PGDATABASE WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 python3 "$top/tests/gim/gen_gsp.py" "$records" --outbound >"$work/gsp.jsonl"
 n_ixn=$(grep -c '"media_server_ixn_guid"' "$work/gsp.jsonl")
@@ -41,7 +38,7 @@ sinks:
     schema_dir: $top/plugins/gim/sql
 Y
 fresh() {
-    PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $PGDATABASE WITH (FORCE)" -c "CREATE DATABASE $PGDATABASE"
+    bench_fresh_db
     # the schema (the migrations runner of tests/gim/test_gim_schema, built by make check), then the forget list
     MF_TEST_SQLDIR=$top/plugins/gim/sql MF_TEST_SHA001=unused "$build/tests/gim/test_gim_schema" --migrate >/dev/null
     if [[ $1 == list ]]; then

@@ -20,11 +20,8 @@ bench_build
 work=${BENCH_DIR:-/tmp/martflow-bench-pg-load}
 mkdir -p "$work"
 
-"$top/tests/services.sh" start postgres >&2
-eval "$("$top/tests/services.sh" env)"
-export PGDATABASE=mf_bench_pgload
-psql_() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $PGDATABASE" -c "CREATE DATABASE $PGDATABASE"
+bench_postgres mf_bench_pgload
+bench_fresh_db
 trap 'PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $PGDATABASE WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
 in=$work/irf.jsonl csv=$work/irf.csv
