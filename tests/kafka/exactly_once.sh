@@ -12,10 +12,17 @@ IN=$(name in) OUT=$(name out) G=$(name g)
 topic "$IN" 4
 topic "$OUT" 4
 N=400000
-for p in 0 1 2 3; do
-    awk -v p=$p -v n=$((N / 4)) 'BEGIN { for (o = 0; o < n; o++) printf "k%d\t{\"id\":\"%d:%d\"}\n", o % 97, p, o }' |
-        tee -a "$TMP/in.tsv" | kcat -b "$B" -P -t "$IN" -p $p -K '\t' || fail "kcat could not produce"
-done
+# The input goes in four chunks, one before each run: every killed run has
+# records of its own to deliver (on a fast machine two runs used to finish the
+# whole input, and the third had nothing to deliver).
+produce_chunk() { # $1: chunk 0..3; a quarter of every partition's offsets
+    local c=$1 q=$((N / 16)) p
+    for p in 0 1 2 3; do
+        awk -v p=$p -v from=$((c * q)) -v to=$(((c + 1) * q)) \
+            'BEGIN { for (o = from; o < to; o++) printf "k%d\t{\"id\":\"%d:%d\"}\n", o % 97, p, o }' |
+            tee -a "$TMP/in.tsv" | kcat -b "$B" -P -t "$IN" -p $p -K '\t' || fail "kcat could not produce"
+    done
+}
 
 pipeline() { # $1: pipeline name, $2: extra source options, $3: extra sink options, $4: checkpoint interval
     cat >"$TMP/p.yaml" <<Y
@@ -62,6 +69,7 @@ committed_out() {
 POSITIONS=martflow-positions-eos-out-0
 TOPICS+=("$POSITIONS")
 for round in 1 2 3; do
+    produce_chunk $((round - 1))
     pipeline eos
     engine "$TMP/p.yaml" "$TMP/log$round"
     port=$(metrics_port "$TMP/log$round")
@@ -72,6 +80,7 @@ for round in 1 2 3; do
     note "round $round: killed with $(committed_out | wc -l) records committed"
 done
 
+produce_chunk 3
 pipeline eos "stop_at_end: true"
 rc=0
 timeout 180 "$MARTFLOW" run "$TMP/p.yaml" >"$TMP/log4" 2>&1 || rc=$?
