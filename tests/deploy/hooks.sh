@@ -115,8 +115,13 @@ PY
     exec "$@" ;;
 "scale deploy/gsp")
     [[ $3 == --replicas=0 ]] || exit 1
-    # a kubelet faster than the API: the stopped container restarts first
-    for i in $(seq 50); do (($(wc -l <"$K/pod$n.starts") >= 2)) && break; sleep 0.1; done
+    # a kubelet faster than the API: the stopped container restarts and reaches
+    # its marker's sleep first (waiting for the start alone raced: under ASan the
+    # TERM below killed the new container before it said why it sleeps)
+    for i in $(seq 300); do
+        (($(wc -l <"$K/pod$n.starts") >= 2)) && grep -q "stopped for an upgrade" "$K/../pod$n.log" && break
+        sleep 0.1
+    done
     touch "$K/pod$n.deleted"
     kill -TERM "$(cat "$K/pod$n.container")" 2>/dev/null || true ;;
 "patch configmap")
