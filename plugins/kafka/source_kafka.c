@@ -87,6 +87,9 @@ struct ctx {
     mfk_header_view hv;          /* a message's headers as record headers */
     char *missing[MAX_MISSING]; /* topics warned about as not existing */
     size_t n_missing;
+    size_t n_named;   /* topics subscribed by name (not "" and not a pattern) */
+    bool has_pattern; /* a "^regex" subscription: more topics may match later */
+    bool told_missing_end;
 
     mf_metric *m_oversized, *m_invalid, *m_rebalances, *m_pauses, *m_commits, *m_commit_failures, *m_nudges;
     mf_metric *m_lag_max;
@@ -602,7 +605,19 @@ static bool all_at_end(struct ctx *c)
         }
         return false;
     }
-    return assigned > 0;
+    if (assigned > 0)
+        return true;
+    /* Nothing assigned: a topic that does not exist holds nothing to read, so
+     * when every topic named is missing the input is read to its end (a domain
+     * a deployment does not use, e.g. digital-itx without digital traffic,
+     * must not keep a backfill from ending). A pattern may still match. */
+    if (c->has_pattern || c->n_named == 0 || c->n_missing < c->n_named)
+        return false;
+    if (!c->told_missing_end) {
+        c->told_missing_end = true;
+        c->host->log(c->node, MF_LOG_INFO, "no topic of this source exists: nothing to read (stop_at_end)");
+    }
+    return true;
 }
 
 /* The largest lag of the assigned partitions: high watermark minus the
@@ -770,6 +785,10 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
             return MF_FATAL;
         }
         rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
+        if (t[0] == '^')
+            c->has_pattern = true;
+        else
+            c->n_named++;
     }
     if (subs->cnt == 0) {
         host->log(node, MF_LOG_WARN, "every topic is disabled: this source reads nothing and stays idle");

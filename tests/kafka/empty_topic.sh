@@ -45,3 +45,22 @@ stop_engine "$ENGINE"
 assert_eq 0 "$RC" "exit status"
 assert_eq 150 "$(wc -l <"$TMP/out.jsonl")" "records read"
 assert_eq 50 "$(grep -c '"later"' "$TMP/out.jsonl")" "records of the topic created later"
+
+# stop_at_end over topics that do not exist: nothing to read is read to its
+# end (a deployment without a domain's traffic still ends a backfill), while
+# a topic that exists keeps the source until it is read
+NONE=$(name none) G2=$(name g2)
+cat >"$TMP/end.yaml" <<Y
+pipeline: missing-end
+sources:
+  gone: {plugin: kafka, brokers: "$B", topics: [$NONE], group: $G2, stop_at_end: true}
+  some: {plugin: kafka, brokers: "$B", topics: [$T1, $NONE], group: $G2-b, stop_at_end: true}
+sinks:
+  out: {plugin: file, inputs: [gone, some], path: $TMP/end.jsonl, fsync: batch}
+Y
+rc=0
+timeout 60 "$MARTFLOW" run "$TMP/end.yaml" >"$TMP/end.log" 2>&1 || rc=$?
+assert_eq 0 "$rc" "exit status of stop_at_end over a missing topic ($(tail -n 2 "$TMP/end.log"))"
+assert_contains "$TMP/end.log" '"node":"gone".*no topic of this source exists: nothing to read \(stop_at_end\)' "missing-topic end logged"
+assert_contains "$TMP/end.log" '"node":"some".*every assigned partition is read to its end' "the existing topic read to its end"
+assert_eq 100 "$(wc -l <"$TMP/end.jsonl")" "records of the existing topic"
