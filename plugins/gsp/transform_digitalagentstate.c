@@ -282,9 +282,7 @@ static void handle(struct ctx *c, mf_record *rec)
     case AQ_LATE:
         snprintf(text, sizeof text, "late event: time %lld ms is at or before the last event applied for agent '%.*s'",
                  (long long)ev.time_ms, (int)ev.agent_id.len, ev.agent_id.s);
-        reject(c, rec, R_LATE, text);
-        if (created) /* nothing else of it: never applied, nothing to wait for */
-            mf_keyed_remove(c->keyed, a);
+        reject(c, rec, R_LATE, text); /* (never for a new agent: nothing applied yet) */
         return;
     case AQ_ADDED: break;
     }
