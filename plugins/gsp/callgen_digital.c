@@ -280,7 +280,7 @@ static void ixn_end(cg_digital *d, struct ixn *x)
 static int64_t handle_time(cg_digital *d, int media)
 {
     if (media == CG_DM_EMAIL)
-        return rnd(d, 120000, 900000);
+        return rnd(d, 60000, 480000);
     double mean = (double)d->o.chat_ms;
     double t = -log(1.0 - cg_rng_unit(&d->rng)) * mean * 0.8 + mean * 0.2;
     return t > 10 * mean ? (int64_t)(10 * mean) : (int64_t)t;
