@@ -2,10 +2,11 @@
  * source callgen — a seeded, reproducible voice contact centre: agents
  * logging in, Ready / Not Ready / after-call work, calls through a routing
  * point and queues, answered, held, transferred, conferenced, abandoned,
- * RONA, agent outbound and internal calls (callgen_model.h). Two ports:
- * `callthread` (voice-callthread events, key "{tenant}:{CallThreadID}") and
- * `agentstate` (voice-agentstate events, key "{tenant}:{AgentID}"); the
- * default port carries nothing. A port nothing consumes is not written (the
+ * RONA, agent outbound and internal calls (callgen_model.h). Ports:
+ * `callthread` (voice-callthread events, key "{tenant}:{CallThreadID}"),
+ * `agentstate` (voice-agentstate events, key "{tenant}:{AgentID}"),
+ * `outbound` (campaign: true) and, with digital: true, `digital_itx` and
+ * `digital_agentstate` (callgen_digital.h); the default port carries nothing. A port nothing consumes is not written (the
  * simulation, and so the other port, is the same).
  *
  * Event time is simulated from `start`; `realtime` paces the output to the
@@ -402,8 +403,9 @@ MF_PLUGIN_DEFINE = {
     .kind = MF_KIND_SOURCE,
     .name = "callgen",
     .version = "1.0.0",
-    .description = "Generate reproducible voice-callthread and voice-agentstate traffic (seeded), with a plan "
-                   "of the facts it should make",
+    .description = "Generate reproducible voice-callthread and voice-agentstate traffic (seeded; voice-outbound "
+                   "with campaign, digital-itx and digital-agentstate with digital), with a plan of the facts it "
+                   "should make",
     .options = options,
     .ports = ports,
     .ctx_size = sizeof(struct ctx),
