@@ -135,8 +135,9 @@ static const mf_option options[] = {
                     "break on it (1-10 min, with a reason)"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "chat_time", "4m", 0, struct ctx, chat_ms, 1000, 86400000,
                     "digital: mean handling time of a chat"),
-    MF_OPTION_RANGE(MF_OPT_DURATION, "workbin_time", "2h", 0, struct ctx, workbin_ms, 1000, 30 * 86400000.0,
-                    "digital: mean time an e-mail waits in the workbin (uniform, half to one and a half of it)"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "workbin_time", "2h", 0, struct ctx, workbin_ms, 1000, 14 * 86400000.0,
+                    "digital: mean time an e-mail waits in the workbin (uniform, half to one and a half of it; at "
+                    "most 14d, so it stays below digital's stuck_timeout)"),
     MF_OPTION_RANGE(MF_OPT_INT, "events_per_poll", "512", 0, struct ctx, per_poll, 1, 1e6,
                     "Events emitted per poll (one source batch)"),
     MF_OPTION_END,

@@ -619,7 +619,7 @@ def dfacts(d, plan_path):
     for line in open(os.path.join(d, "dhandling.jsonl")):
         e = json.loads(line)
         e = e.get("value", e) if "id" not in e else e
-        hs[(e["id"], e["time"], e["seq"])] = e
+        hs[(e["id"], e["time"], e["seq"], e.get("AgentID"))] = e  # one source event may end several agents' parts
     starts = sum(1 for e in hs.values() if e["event"] == "EventInteractionHandlingStarted")
     h = plan["digital"]["handling_events"]
     if (starts, len(hs) - starts) != (h["started"], h["ended"]):
