@@ -131,11 +131,28 @@ static void test_voice_unchanged(void)
     run_free(&b);
 }
 
+/* Stopped mid-run (a pipeline stopped, an unbounded run): everything the
+ * heap and the queues point to is freed once (ASan / valgrind say so). */
+static void test_free_mid_run(void)
+{
+    cg_options o = opts(3, true);
+    o.digital.interactions = 0; /* unbounded */
+    o.calls = 0;
+    cg_model *m = cg_model_new(&o);
+    cg_event ev;
+    int n = 0;
+    for (; n < 5000 && cg_model_next(m, &ev); n++)
+        free(ev.data);
+    CU_ASSERT_EQUAL(n, 5000);
+    cg_model_free(m);
+}
+
 int main(void)
 {
     static const mf_test tests[] = {
         {"digital: reproducible, ordered, counted, within capacity", test_reproducible},
         {"digital on changes no voice event but for seq; off writes none", test_voice_unchanged},
+        {"freed mid-run", test_free_mid_run},
         {NULL, NULL},
     };
     static const mf_suite suites[] = {{"callgen_digital", tests}, {NULL, NULL}};
