@@ -17,6 +17,7 @@
 
 #include "checkpoint_store.h"
 #include "log.h"
+#include "objstore_settings.h"
 #include "runtime_internal.h"
 
 static bool snapshots(const mf_node *n)
@@ -328,20 +329,12 @@ bool mf_checkpoint_open(mf_runtime *rt, char **error)
                                  .ca_file = s->s3_ca_file, .insecure = s->s3_insecure,
                                  /* the main thread waits for it: an outage fails a checkpoint soon */
                                  .connect_timeout_ms = 5000, .timeout_ms = 60000};
-    char *file_access = NULL, *file_secret = NULL;
-    if (s->s3_secret_file && *s->s3_secret_file && strncmp(s->checkpoints, "s3://", 5) == 0) {
-        char why[512];
-        if (!mf_secret_read_s3_keys(s->s3_secret_file, &file_access, &file_secret, why, sizeof why)) {
-            *error = mf_xasprintf("settings.s3_secret_file: %s", why);
-            return false;
-        }
-        o.access_key = file_access;
-        o.secret_key = file_secret;
-    }
+    mf_objstore_keys keys;
+    if (!mf_objstore_secret_keys(s->checkpoints, s->s3_secret_file, &o, &keys, error))
+        return false;
     /* The keys of the secret file stay until every store below is open. */
     bool ok = open_stores(rt, &o, error);
-    mf_secret_text_free(file_access);
-    mf_secret_text_free(file_secret);
+    mf_objstore_keys_free(&keys);
     return ok;
 }
 

@@ -1,13 +1,41 @@
 /* objstore_settings.c — mf_objstore_open_settings (martflow/objstore.h): an
  * object store opened with the S3 options of a pipeline's settings, the same
- * ones (and the same secret file) the checkpoint store takes. */
+ * ones (and the same secret file) the checkpoint store takes: both read the
+ * secret file through mf_objstore_secret_keys. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <martflow/helpers.h>
 #include <martflow/objstore.h>
 
+#include "objstore_settings.h"
 #include "util.h"
+
+bool mf_objstore_secret_keys(const char *url, const char *secret_file, struct mf_objstore_opts *o,
+                             mf_objstore_keys *keys, char **error)
+{
+    keys->access = keys->secret = NULL;
+    if (!secret_file || !*secret_file || strncmp(url ? url : "", "s3://", 5) != 0)
+        return true;
+    char why[512];
+    if (!mf_secret_read_s3_keys(secret_file, &keys->access, &keys->secret, why, sizeof why)) {
+        if (error) {
+            free(*error);
+            *error = mf_xasprintf("settings.s3_secret_file: %s", why);
+        }
+        return false;
+    }
+    o->access_key = keys->access;
+    o->secret_key = keys->secret;
+    return true;
+}
+
+void mf_objstore_keys_free(mf_objstore_keys *keys)
+{
+    mf_secret_text_free(keys->access);
+    mf_secret_text_free(keys->secret);
+    keys->access = keys->secret = NULL;
+}
 
 static const char *setting_str(const json_t *settings, const char *name)
 {
@@ -39,22 +67,10 @@ mf_objstore *mf_objstore_open_settings(const char *url, const json_t *settings, 
     o.path_style = setting_bool(s, "s3_path_style");
     o.ca_file = setting_str(s, "s3_ca_file");
     o.insecure = setting_bool(s, "s3_insecure");
-    const char *secret_file = setting_str(s, "s3_secret_file");
-    char *file_access = NULL, *file_secret = NULL;
-    if (secret_file && strncmp(url ? url : "", "s3://", 5) == 0) {
-        char why[512];
-        if (!mf_secret_read_s3_keys(secret_file, &file_access, &file_secret, why, sizeof why)) {
-            if (error) {
-                free(*error);
-                *error = mf_xasprintf("settings.s3_secret_file: %s", why);
-            }
-            return NULL;
-        }
-        o.access_key = file_access;
-        o.secret_key = file_secret;
-    }
+    mf_objstore_keys keys;
+    if (!mf_objstore_secret_keys(url, setting_str(s, "s3_secret_file"), &o, &keys, error))
+        return NULL;
     mf_objstore *store = mf_objstore_open(url, &o, error);
-    mf_secret_text_free(file_access);
-    mf_secret_text_free(file_secret);
+    mf_objstore_keys_free(&keys);
     return store;
 }
