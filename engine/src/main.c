@@ -266,17 +266,36 @@ static int cmd_check(const struct cli *cli)
     return rc;
 }
 
-static int cmd_run(const struct cli *cli)
+/* The pipeline a run or a job executes, with its log level and name set for
+ * the log; NULL (the registry freed) when it does not load. The caller ends
+ * with end_execution. */
+static mf_pipeline_def *begin_execution(const struct cli *cli, mf_registry **reg)
 {
-    mf_registry *reg = make_registry(cli);
-    mf_pipeline_def *def = load_pipeline(cli, reg);
+    *reg = make_registry(cli);
+    mf_pipeline_def *def = load_pipeline(cli, *reg);
     if (!def) {
-        mf_registry_free(reg);
-        return MF_EXIT_CONFIG;
+        mf_registry_free(*reg);
+        *reg = NULL;
+        return NULL;
     }
     if (!cli->log_level && def->settings.log_level >= 0)
         mf_log_set_level((mf_log_level)def->settings.log_level);
     mf_log_set_pipeline(def->name);
+    return def;
+}
+
+static void end_execution(mf_registry *reg)
+{
+    mf_log_set_pipeline(NULL);
+    mf_registry_free(reg);
+}
+
+static int cmd_run(const struct cli *cli)
+{
+    mf_registry *reg;
+    mf_pipeline_def *def = begin_execution(cli, &reg);
+    if (!def)
+        return MF_EXIT_CONFIG;
     def->settings.from_checkpoint = cli->from_checkpoint;
     def->settings.from_savepoint = cli->from_savepoint;
     char *error = NULL;
@@ -290,8 +309,7 @@ static int cmd_run(const struct cli *cli)
         rc = mf_runtime_run(rt);
         mf_runtime_free(rt);
     }
-    mf_log_set_pipeline(NULL);
-    mf_registry_free(reg);
+    end_execution(reg);
     return rc;
 }
 
@@ -314,18 +332,12 @@ static int cmd_savepoint(const struct cli *cli)
 
 static int cmd_job(const struct cli *cli)
 {
-    mf_registry *reg = make_registry(cli);
-    mf_pipeline_def *def = load_pipeline(cli, reg);
-    if (!def) {
-        mf_registry_free(reg);
+    mf_registry *reg;
+    mf_pipeline_def *def = begin_execution(cli, &reg);
+    if (!def)
         return MF_EXIT_CONFIG;
-    }
-    if (!cli->log_level && def->settings.log_level >= 0)
-        mf_log_set_level((mf_log_level)def->settings.log_level);
-    mf_log_set_pipeline(def->name);
     int rc = mf_runtime_job(def, cli->job, cli->n_job_args, cli->job_args);
-    mf_log_set_pipeline(NULL);
-    mf_registry_free(reg);
+    end_execution(reg);
     return rc;
 }
 
