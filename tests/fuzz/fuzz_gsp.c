@@ -5,7 +5,8 @@
  * with a "CallThreadID" (or, for lines that are not JSON, an odd first byte)
  * go to `callthread`, whose agent_events go on to `agentstate`, as
  * pipelines/gsp.yaml wires them; lines with a "CampaignID" go to `outbound`
- * (and so does every line that is not JSON); the rest go to `agentstate`.
+ * and lines with an "InteractionID" to `digital` (and so does every line
+ * that is not JSON, to both); the rest go to `agentstate`.
  * The corpus (tests/fuzz/corpus_gsp) holds hostile inputs on purpose, e.g.
  * outbound_odd: a 70,000-byte RecordDisposition (texts are cut, test_outbound).
  * Whatever the input, no transform may crash or trip a sanitizer, and:
@@ -43,6 +44,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const ct_ports[] = {"interactions", "resources", "segments", NULL};
 static const char *const as_ports[] = {"sessions", "states", "reasons", "resources", NULL};
 static const char *const ob_ports[] = {"attempts", NULL};
+static const char *const dx_ports[] = {"interactions", "resources", "segments", NULL};
+
+/* digital's handling events: JSON objects with a string id and event. */
+static void check_handling(mfh *h)
+{
+    for (size_t i = 0; i < mfh_count(h, "agent_events"); i++) {
+        const char *text = mfh_value(h, "agent_events", i);
+        json_t *r = json_loads(text, 0, NULL);
+        if (!json_is_object(r) || !json_is_string(json_object_get(r, "id")) ||
+            !json_is_string(json_object_get(r, "event")) || !json_is_string(json_object_get(r, "MediaType")))
+            BROKEN("digital emitted a handling event that is not one: %s", text);
+        json_decref(r);
+    }
+}
 
 static mfh *open_node(const char *name)
 {
@@ -103,12 +118,24 @@ static void check_round_trip(mfh *h, const char *name)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mfh *ct = open_node("callthread"), *as = open_node("agentstate"), *ob = open_node("outbound");
+    mfh *dx = open_node("digital");
     json_t *out = json_object();
     char *text = strndup((const char *)data, size); /* a NUL byte ends the input */
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *j = json_loads(line, 0, NULL);
         const char *key = json_string_value(json_object_get(j, "key"));
+        if (!j || json_object_get(j, "InteractionID")) {
+            mfh_push(dx, key, line);
+            mfh_process(dx);
+            check_records(dx, dx_ports);
+            check_handling(dx);
+            mfh_consume(dx);
+            if (j) {
+                json_decref(j);
+                continue;
+            }
+        }
         if (!j || json_object_get(j, "CampaignID")) {
             mfh_push(ob, key, line);
             mfh_process(ob);
@@ -137,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_round_trip(ct, "callthread");
     check_round_trip(as, "agentstate");
     check_round_trip(ob, "outbound");
+    check_round_trip(dx, "digital");
 
     mfh_flush(ct, MF_FLUSH_END);
     forward_agent_events(ct, as);
@@ -152,11 +180,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mfh_flush(ob, MF_FLUSH_END);
     check_records(ob, ob_ports);
+    mfh_flush(dx, MF_FLUSH_END);
+    check_records(dx, dx_ports);
+    check_handling(dx);
 
     json_decref(out);
     free(text);
     mfh_close(ct);
     mfh_close(as);
     mfh_close(ob);
+    mfh_close(dx);
     return 0;
 }
