@@ -63,7 +63,7 @@ struct part_spec {
     const char *const *allowed;   /* NULL: any */
 };
 
-static const char *const resource_types[] = {"Agent", "Queue", "RoutingPoint", "Extension", "IVR", NULL};
+static const char *const resource_types[] = {"Agent", "Queue", "RoutingPoint", "Extension", "IVR", "Workbin", NULL};
 static const char *const group_types[] = {"Agent", "Place", "DN", NULL};
 static const char *const reason_types[] = {"Software", "Hardware", NULL};
 

@@ -2,6 +2,8 @@
 #include "gsp_keyed.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 int64_t gsp_keyed_end_time(const gsp_keyed *g, int64_t max_out_of_order)
 {
@@ -54,4 +56,20 @@ int64_t gsp_time_add(int64_t t, int64_t d)
     if (d < 0 && t < INT64_MIN - d)
         return INT64_MIN;
     return t + d;
+}
+
+gsp_key_check gsp_keyed_check_key(const mf_record *rec, const mf_buffer *want, const char *what, const char *shape,
+                                  char *text, size_t size)
+{
+    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
+        snprintf(text, size, "no record key: %s events are routed by the key '%.*s'", what, (int)want->len,
+                 (const char *)want->data);
+        return GSP_KEY_NONE;
+    }
+    if (rec->key_len != want->len || memcmp(rec->key, want->data, want->len) != 0) {
+        snprintf(text, size, "record key '%.*s' is not '%s' ('%.*s')", (int)(rec->key_len > 100 ? 100 : rec->key_len),
+                 (const char *)rec->key, shape, (int)want->len, (const char *)want->data);
+        return GSP_KEY_MISMATCH;
+    }
+    return GSP_KEY_OK;
 }

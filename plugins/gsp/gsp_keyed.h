@@ -37,4 +37,12 @@ int64_t gsp_time_add(int64_t t, int64_t d);
  * watermark at the restored one until every stream delivers again. */
 int gsp_keyed_restore(const gsp_keyed *g, const uint8_t *data, size_t len);
 
+/* Whether a record's key is the one its event's fields give (want): the
+ * transforms route by it, so a record without a key or with another one is
+ * rejected. GSP_KEY_OK, or the reason and a sentence in text (naming `what`
+ * events and the key's `shape`, e.g. "{tenant}:{InteractionID}"). */
+typedef enum gsp_key_check { GSP_KEY_OK, GSP_KEY_NONE, GSP_KEY_MISMATCH } gsp_key_check;
+gsp_key_check gsp_keyed_check_key(const mf_record *rec, const mf_buffer *want, const char *what, const char *shape,
+                                  char *text, size_t size);
+
 #endif

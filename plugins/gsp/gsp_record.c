@@ -152,6 +152,18 @@ void gsp_rec_finish(gsp_rec *w)
     put_bytes(&w->buf, "}}", 2);
 }
 
+void gsp_rec_open(gsp_rec *w)
+{
+    w->buf.len = 0;
+    put_bytes(&w->buf, "{", 1);
+    w->need_comma = false;
+}
+
+void gsp_rec_close(gsp_rec *w)
+{
+    put_bytes(&w->buf, "}", 1);
+}
+
 int gsp_rec_emit(gsp_rec *w, const mf_host *host, mf_node *node, int port, const void *key, size_t key_len,
                  mf_ack *ack)
 {

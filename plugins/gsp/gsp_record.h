@@ -45,6 +45,12 @@ void gsp_rec_end_obj(gsp_rec *w);
 /* Close the row and the record: the text is w->buf.data[0 .. len). */
 void gsp_rec_finish(gsp_rec *w);
 
+/* A plain JSON object instead of a table record (an event a transform
+ * derives, e.g. digital's handling events): gsp_rec_open, members as above,
+ * gsp_rec_close; the text is w->buf.data[0 .. len). */
+void gsp_rec_open(gsp_rec *w);
+void gsp_rec_close(gsp_rec *w);
+
 /* Emit the finished record on port with key (key, key_len) and ack. */
 int gsp_rec_emit(gsp_rec *w, const mf_host *host, mf_node *node, int port, const void *key, size_t key_len,
                  mf_ack *ack);

@@ -4,36 +4,16 @@
 
 #include "outbound_model.h"
 
-/* A chain can stay open for days: its texts are kept to OB_TEXT_MAX bytes
- * (cut at a UTF-8 character boundary), so one event with a huge field cannot
- * make a chain's state, its snapshots and its facts large. */
+/* A chain can stay open for days: its texts are bounded (gsp_btext.h). */
 static void text_set(ob_text *t, const char *s, size_t len)
 {
-    if (len > OB_TEXT_MAX) {
-        len = OB_TEXT_MAX;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-            len--; /* s[len] continues a character: cut before it */
-    }
-    if (len >= t->cap) {
-        t->cap = (uint32_t)len + 16;
-        t->s = mf_xrealloc(t->s, t->cap);
-    }
-    if (len)
-        memcpy(t->s, s, len);
-    t->len = (uint32_t)len;
+    gsp_btext_set(t, s, len);
 }
 
 /* Set t from the event's string when the event has one. */
 static void text_take(ob_text *t, gsp_str v)
 {
-    if (v.len)
-        text_set(t, v.s, v.len);
-}
-
-static void text_free(ob_text *t)
-{
-    free(t->s);
-    memset(t, 0, sizeof *t);
+    gsp_btext_take(t, v.s, v.len);
 }
 
 /* The attempt's texts, for the loops that clear, free, save and load them all. */
@@ -192,9 +172,9 @@ bool ob_close(ob_chain *ch, bool only_ended, ob_emit_fn emit, void *arg)
 void ob_free(ob_chain *ch)
 {
     for (int i = 0; i < N_CHAIN_TEXTS; i++)
-        text_free(chain_text(ch, i));
+        gsp_btext_free(chain_text(ch, i));
     for (int i = 0; i < N_ATTEMPT_TEXTS; i++)
-        text_free(attempt_text(&ch->cur, i));
+        gsp_btext_free(attempt_text(&ch->cur, i));
     memset(ch, 0, sizeof *ch);
 }
 
@@ -235,13 +215,7 @@ void ob_save(const ob_chain *ch, const mf_host *host, mf_buffer *out)
 
 static bool get_text(gsp_reader *r, ob_text *t)
 {
-    size_t len;
-    const char *s = gsp_get_str(r, &len);
-    if (!s)
-        return false;
-    if (len)
-        text_set(t, s, len);
-    return true;
+    return gsp_btext_load(t, r);
 }
 
 bool ob_load(ob_chain *ch, gsp_reader *r)

@@ -21,18 +21,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The longest text a chain keeps (calling list, phone, disposition, ids): longer ones are cut. */
-#define OB_TEXT_MAX 256
-
 #include <martflow/martflow.h>
 
+#include "gsp_btext.h"
 #include "gsp_wire.h"
 #include "outbound_event.h"
 
-typedef struct ob_text {
-    char *s;
-    uint32_t len, cap;
-} ob_text;
+/* The longest text a chain keeps (calling list, phone, disposition, ids): longer ones are cut. */
+#define OB_TEXT_MAX GSP_BTEXT_MAX
+
+typedef gsp_btext ob_text;
 
 typedef struct ob_attempt {
     int32_t ordinal; /* 1-based, in the chain's event order */

@@ -244,18 +244,10 @@ static void handle(struct ctx *c, mf_record *rec)
     mf_buffer_append(&c->keybuf, ":", 1);
     mf_buffer_append(&c->keybuf, ev.campaign_id.s, ev.campaign_id.len);
     mf_buffer_append(&c->keybuf, num, (size_t)snprintf(num, sizeof num, ":%lld", (long long)ev.chain_id));
-    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
-        snprintf(text, sizeof text, "no record key: outbound events are routed by the key '%.*s'",
-                 (int)c->keybuf.len, (const char *)c->keybuf.data);
-        reject(c, rec, R_NO_KEY, text);
-        return;
-    }
-    if (rec->key_len != c->keybuf.len || memcmp(rec->key, c->keybuf.data, c->keybuf.len) != 0) {
-        snprintf(text, sizeof text, "record key '%.*s' is not '{tenant}:{CampaignID}:{ChainID}' ('%.*s')",
-                 (int)(rec->key_len > 100 ? 100 : rec->key_len), (const char *)rec->key, (int)c->keybuf.len,
-                 (const char *)c->keybuf.data);
-        reject(c, rec, R_KEY_MISMATCH, text);
-        return;
+    switch (gsp_keyed_check_key(rec, &c->keybuf, "outbound", "{tenant}:{CampaignID}:{ChainID}", text, sizeof text)) {
+    case GSP_KEY_NONE: reject(c, rec, R_NO_KEY, text); return;
+    case GSP_KEY_MISMATCH: reject(c, rec, R_KEY_MISMATCH, text); return;
+    case GSP_KEY_OK: break;
     }
     uint32_t stream = c->host->record_stream(c->node, rec);
     mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);

@@ -5,9 +5,10 @@
  * with a "CallThreadID" (or, for lines that are not JSON, an odd first byte)
  * go to `callthread`, whose agent_events go on to `agentstate`, as
  * pipelines/gsp.yaml wires them; lines with a "CampaignID" go to `outbound`
- * (and so does every line that is not JSON); the rest go to `agentstate`.
- * Every line also goes to `digitalagentstate` (which rejects what is not
- * its own: a hostile neighbour is input too).
+ * (and so does every line that is not JSON), lines with an "InteractionID"
+ * to `digital` (and so does every line that is not JSON); the rest go to
+ * `agentstate`. Every line also goes to `digitalagentstate` (which rejects
+ * what is not its own: a hostile neighbour is input too).
  * The corpus (tests/fuzz/corpus_gsp) holds hostile inputs on purpose, e.g.
  * outbound_odd: a 70,000-byte RecordDisposition (texts are cut, test_outbound).
  * Whatever the input, no transform may crash or trip a sanitizer, and:
@@ -46,6 +47,20 @@ static const char *const ct_ports[] = {"interactions", "resources", "segments", 
 static const char *const as_ports[] = {"sessions", "states", "reasons", "resources", NULL};
 static const char *const ob_ports[] = {"attempts", NULL};
 static const char *const dg_ports[] = {"sessions", "states", "reasons", NULL};
+static const char *const dx_ports[] = {"interactions", "resources", "segments", NULL};
+
+/* digital's handling events: JSON objects with a string id and event. */
+static void check_handling(mfh *h)
+{
+    for (size_t i = 0; i < mfh_count(h, "agent_events"); i++) {
+        const char *text = mfh_value(h, "agent_events", i);
+        json_t *r = json_loads(text, 0, NULL);
+        if (!json_is_object(r) || !json_is_string(json_object_get(r, "id")) ||
+            !json_is_string(json_object_get(r, "event")) || !json_is_string(json_object_get(r, "MediaType")))
+            BROKEN("digital emitted a handling event that is not one: %s", text);
+        json_decref(r);
+    }
+}
 
 static mfh *open_node(const char *name)
 {
@@ -106,7 +121,7 @@ static void check_round_trip(mfh *h, const char *name)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mfh *ct = open_node("callthread"), *as = open_node("agentstate"), *ob = open_node("outbound");
-    mfh *dg = open_node("digitalagentstate");
+    mfh *dg = open_node("digitalagentstate"), *dx = open_node("digital");
     json_t *out = json_object(), *dg_out = json_object();
     char *text = strndup((const char *)data, size); /* a NUL byte ends the input */
     char *save = NULL;
@@ -119,6 +134,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *dg_got = sc_collect_ports(dg, dg_ports);
         sc_extend(dg_out, dg_got);
         json_decref(dg_got);
+        if (!j || json_object_get(j, "InteractionID")) {
+            mfh_push(dx, key, line);
+            mfh_process(dx);
+            check_records(dx, dx_ports);
+            check_handling(dx);
+            mfh_consume(dx);
+            if (j) {
+                json_decref(j);
+                continue;
+            }
+        }
         if (!j || json_object_get(j, "CampaignID")) {
             mfh_push(ob, key, line);
             mfh_process(ob);
@@ -148,6 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_round_trip(as, "agentstate");
     check_round_trip(ob, "outbound");
     check_round_trip(dg, "digitalagentstate");
+    check_round_trip(dx, "digital");
 
     mfh_flush(ct, MF_FLUSH_END);
     forward_agent_events(ct, as);
@@ -163,6 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mfh_flush(ob, MF_FLUSH_END);
     check_records(ob, ob_ports);
+    mfh_flush(dx, MF_FLUSH_END);
+    check_records(dx, dx_ports);
+    check_handling(dx);
 
     mfh_flush(dg, MF_FLUSH_END);
     check_records(dg, dg_ports);
@@ -179,5 +209,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mfh_close(as);
     mfh_close(ob);
     mfh_close(dg);
+    mfh_close(dx);
     return 0;
 }

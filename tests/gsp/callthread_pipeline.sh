@@ -10,7 +10,8 @@
 # depends on the watermark, which is per worker (docs/call-thread-rules.md,
 # "Parallelism"). Nor the cfg_* scenarios: configuration records must reach
 # every worker (a broadcast input of their own), not one by key. Nor the
-# outbound_* ones (another topic and transform: tests/gsp/test_outbound).
+# outbound_* and digital_* ones (other topics and transforms: tests/gsp/test_outbound,
+# tests/gsp/test_digital).
 source "$top_srcdir/tests/lib.sh"
 
 python3 - "$top_srcdir/tests/scenarios" >"$TMP/in.jsonl" <<'PY'
@@ -20,6 +21,7 @@ def agents(f):  # agentstate's scenarios: their expected output is agentstate's 
     return os.path.exists(exp) and "sessions" in json.load(open(exp))
 files = sorted(f for f in glob.glob(os.path.join(sys.argv[1], "*.events.jsonl"))
                if "/late_" not in f and "/stuck." not in f and "/cfg_" not in f and "/outbound_" not in f
+               and "/digital_" not in f
                and not agents(f))
 for n, f in enumerate(files):
     for line in open(f):
