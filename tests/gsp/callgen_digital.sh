@@ -1,6 +1,4 @@
 #!/usr/bin/env bash
-# NEEDS THE TRANSFORMS: runs only once `digital` and `digitalagentstate` (#16)
-# are built (plugins/gsp/Makefile.inc lists it in gsp_tests from then on).
 #
 # callgen's digital traffic against its plan, through the transforms: 3,000
 # digital interactions (every shape of docs/plugins/callgen.md) and their
