@@ -8,20 +8,13 @@
 #include "agent_model.h"
 #include "gsp_record.h"
 
-static const char *const state_names[AM_N_STATES] = {"READY", "NOT_READY", "BUSY", "ACW"};
-
-const char *am_state_name(unsigned state)
-{
-    return state < AM_N_STATES ? state_names[state] : "?";
-}
-
 bool am_parse_priority(const char *const *items, size_t n, uint8_t rank[AM_N_STATES], const char **bad)
 {
     bool seen[AM_N_STATES] = {false};
     *bad = NULL;
     for (size_t i = 0; i < n; i++) {
         unsigned s = 0;
-        while (s < AM_N_STATES && strcmp(items[i], state_names[s]) != 0)
+        while (s < AM_N_STATES && strcmp(items[i], am_state_name(s)) != 0)
             s++;
         if (s == AM_N_STATES || seen[s] || i >= AM_N_STATES) {
             *bad = items[i];

@@ -22,13 +22,10 @@
 #include <stdint.h>
 
 #include "agent_calls.h"
+#include "agent_facts.h" /* am_fact, the states */
 #include "gsp_wire.h"
 #include "voice_event.h"
 
-/* Summarised states; stored in snapshots. */
-enum { AM_READY = 0, AM_NOT_READY, AM_BUSY, AM_ACW, AM_N_STATES };
-/* "READY", "NOT_READY", "BUSY", "ACW" (the resource_state codes). */
-const char *am_state_name(unsigned state);
 /* Parse the `priority` option (state names, highest first, each once) into
  * rank[state] (0: highest). False with *bad set to the offending item (or
  * NULL when one is missing). */
@@ -39,25 +36,6 @@ typedef struct am_config {
     int64_t acw_window_ms;
     uint32_t max_events; /* per call thread */
 } am_config;
-
-typedef enum am_table { AM_SESSION, AM_STATE, AM_REASON, AM_ACW_UPDATE } am_table;
-
-typedef struct am_fact {
-    am_table table;
-    int64_t session_ms;        /* the session's login time (its id) */
-    int64_t start_ms, end_ms;  /* end_ms: the horizon when active */
-    bool active;
-    uint8_t state;             /* AM_STATE, AM_REASON */
-    const char *reason_code;   /* AM_REASON: "" when none */
-    const char *work_mode;     /* AM_REASON: "" when none */
-    const char *place;         /* NULL: unknown */
-    /* AM_ACW_UPDATE */
-    int64_t irf_id;
-    const char *ctid;
-    int64_t acw_count, acw_duration_s;
-} am_fact;
-
-typedef int (*am_emit_fn)(void *arg, const am_fact *f);
 
 typedef struct am_agent {
     int64_t last_ms; /* the latest event applied */

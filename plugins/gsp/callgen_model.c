@@ -11,6 +11,12 @@
 
 #include "callgen_model.h"
 
+const char *const cg_port_names[CG_PORT_COUNT] = {"callthread", "agentstate", "outbound", "digital_itx",
+                                                   "digital_agentstate"};
+/* The plan's input counts, by port. */
+static const char *const input_names[CG_PORT_COUNT] = {"callthread_events", "agentstate_events", "outbound_events",
+                                                        "digital_itx_events", "digital_agentstate_events"};
+
 const char *const cg_shape_names[CG_SHAPE_COUNT] = {
     "abandon_in_queue", "abandon_ringing", "rona", "transfer_single_step", "transfer_two_step",
     "conference", "outbound", "internal"};
@@ -40,6 +46,11 @@ static uint64_t mix64(uint64_t z)
 {
     uint64_t x = z - 0x9E3779B97F4A7C15ull;
     return splitmix64(&x);
+}
+
+uint64_t cg_rng_mix(uint64_t z)
+{
+    return mix64(z);
 }
 
 void cg_rng_seed(cg_rng *r, uint64_t seed)
@@ -117,7 +128,7 @@ struct call {
     int64_t dial_seq; /* campaign: seq of the agent's EventDialing (its IRF's first event) */
 };
 
-enum { ACT_ARRIVAL = 1, ACT_CALL, ACT_READY, ACT_LOGIN, ACT_LOGOUT };
+enum { ACT_ARRIVAL = 1, ACT_CALL, ACT_READY, ACT_LOGIN, ACT_LOGOUT, ACT_DIGITAL };
 
 struct action {
     int64_t t;
@@ -147,6 +158,7 @@ struct cg_model {
     int b_port;
     uint32_t b_key_len;
     cg_plan plan;
+    cg_digital *digital; /* NULL when off */
 };
 
 /* ---- the action heap ----------------------------------------------------------------- */
@@ -268,11 +280,7 @@ static void ev_close(cg_model *m)
     m->out[(m->out_head + m->out_count++) % m->out_cap] =
         (cg_event){.port = m->b_port, .time_ms = m->now, .key_len = m->b_key_len,
                    .json_len = (uint32_t)(m->b.len - m->b_key_len), .data = data};
-    cg_counts_add(&m->plan.input,
-                  m->b_port == CG_PORT_CALLTHREAD   ? "callthread_events"
-                  : m->b_port == CG_PORT_AGENTSTATE ? "agentstate_events"
-                                                    : "outbound_events",
-                  1);
+    cg_counts_add(&m->plan.input, input_names[m->b_port], 1);
     if (m->plan.first_ms == INT64_MIN)
         m->plan.first_ms = m->now;
     m->plan.last_ms = m->now;
@@ -309,7 +317,37 @@ static void agent_ev(cg_model *m, const struct agent *a, const char *id)
     field(m, "Place", a->place);
 }
 
-/* ---- agents ---------------------------------------------------------------------------- */
+/* ---- the writer callgen_digital uses ------------------------------------------------------ */
+
+void cg_ev_open(cg_model *m, int port, const char *id, const char *key_id)
+{
+    ev_open(m, port, id, key_id);
+}
+
+void cg_ev_str(cg_model *m, const char *name, const char *value)
+{
+    field(m, name, value);
+}
+
+void cg_ev_raw(cg_model *m, const char *json)
+{
+    put(m, json);
+}
+
+void cg_ev_close(cg_model *m)
+{
+    ev_close(m);
+}
+
+int64_t cg_model_now(const cg_model *m)
+{
+    return m->now;
+}
+
+void cg_model_schedule_digital(cg_model *m, int64_t t, void *p, int step, uint32_t gen)
+{
+    schedule(m, t, ACT_DIGITAL, p, step, gen);
+}
 
 /* ---- campaign (voice-outbound) events ------------------------------------------------- */
 
@@ -318,6 +356,11 @@ static void int_field(cg_model *m, const char *name, int64_t v)
     char text[64];
     snprintf(text, sizeof text, ",\"%s\":%lld", name, (long long)v);
     put(m, text);
+}
+
+void cg_ev_int(cg_model *m, const char *name, int64_t v)
+{
+    int_field(m, name, v);
 }
 
 /* An outbound event of the call's chain: campaign `Campaign<queue>`, chain
@@ -1009,6 +1052,8 @@ cg_model *cg_model_new(const cg_options *o)
             schedule(m, o->start_ms + cg_rng_range(&m->rng, 0, LOGIN_SPREAD_MS), ACT_LOGIN, a, 0, 0);
     }
     schedule(m, o->start_ms + 30000 + cg_rng_range(&m->rng, 0, 30000), ACT_ARRIVAL, NULL, 0, 0);
+    if (o->digital.enabled && !o->keep_open) /* its own PRNG: the voice events stay what they were */
+        m->digital = cg_digital_new(m, &o->digital, o->seed, o->start_ms);
     return m;
 }
 
@@ -1019,6 +1064,7 @@ void cg_model_free(cg_model *m)
     for (size_t i = 0; i < m->n_heap; i++) /* a call has one pending step, or waits */
         if (m->heap[i].type == ACT_CALL)
             free(m->heap[i].p);
+    cg_digital_free(m->digital); /* owns what its actions point to */
     for (size_t i = 0; i < m->n_wait; i++)
         free(m->wait[i]);
     for (size_t i = 0; i < m->out_count; i++)
@@ -1043,6 +1089,8 @@ bool cg_model_next(cg_model *m, cg_event *ev)
             arrival(m);
         else if (act.type == ACT_CALL)
             call_step(m, act.p, act.step);
+        else if (act.type == ACT_DIGITAL)
+            cg_digital_action(m->digital, act.p, act.step, act.gen);
         else
             agent_action(m, &act);
         dispatch(m);

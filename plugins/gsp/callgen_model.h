@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "callgen_digital.h"
 #include "callgen_plan.h"
 
 /* The situations a call is scripted as (each with its share). */
@@ -38,7 +39,16 @@ enum {
 };
 extern const char *const cg_shape_names[CG_SHAPE_COUNT];
 
-enum { CG_PORT_CALLTHREAD = 0, CG_PORT_AGENTSTATE = 1, CG_PORT_OUTBOUND = 2 };
+enum {
+    CG_PORT_CALLTHREAD = 0,
+    CG_PORT_AGENTSTATE = 1,
+    CG_PORT_OUTBOUND = 2,
+    CG_PORT_DIGITAL_ITX = 3,
+    CG_PORT_DIGITAL_AGENTSTATE = 4,
+    CG_PORT_COUNT
+};
+/* The ports' names, by CG_PORT_* (the source's port names). */
+extern const char *const cg_port_names[CG_PORT_COUNT];
 
 typedef struct cg_options {
     uint64_t seed;
@@ -55,6 +65,7 @@ typedef struct cg_options {
     bool key_member;  /* write the record key into each event as "key" */
     bool keep_open;   /* calls never end (state benchmarks): each stays established */
     bool campaign;    /* agent outbound calls are preview-campaign chains (voice-outbound events) */
+    cg_digital_options digital; /* digital traffic (callgen_digital.h); off: none, voice unchanged */
 } cg_options;
 
 /* One event: key bytes then JSON bytes in data. */
@@ -79,6 +90,19 @@ bool cg_model_next(cg_model *m, cg_event *ev);
 /* The plan so far (complete once cg_model_next returned false). */
 cg_plan *cg_model_plan(cg_model *m);
 
+/* What callgen_digital writes and schedules through (one clock, one seq, one
+ * output for both kinds of traffic). An event: cg_ev_open, its fields, then
+ * cg_ev_close queues it at the model's current time. Values are written as
+ * they are: no JSON escaping (ours need none). */
+void cg_ev_open(cg_model *m, int port, const char *id, const char *key_id);
+void cg_ev_str(cg_model *m, const char *name, const char *value);
+void cg_ev_int(cg_model *m, const char *name, int64_t v);
+void cg_ev_raw(cg_model *m, const char *json); /* appended as is, e.g. ",\"Reasons\":{...}" */
+void cg_ev_close(cg_model *m);
+int64_t cg_model_now(const cg_model *m);
+/* Run cg_digital_action(p, step, gen) at event time t. */
+void cg_model_schedule_digital(cg_model *m, int64_t t, void *p, int step, uint32_t gen);
+
 /* splitmix64 and xoshiro256**: also the source's stream for disorder. */
 typedef struct cg_rng {
     uint64_t s[4];
@@ -87,5 +111,7 @@ void cg_rng_seed(cg_rng *r, uint64_t seed);
 uint64_t cg_rng_next(cg_rng *r);
 double cg_rng_unit(cg_rng *r); /* [0, 1) */
 int64_t cg_rng_range(cg_rng *r, int64_t lo, int64_t hi); /* [lo, hi] */
+/* A bijection of 64-bit values: distinct inputs give distinct ids. */
+uint64_t cg_rng_mix(uint64_t z);
 
 #endif

@@ -28,6 +28,16 @@ static const char MUST_OUTBOUND[] =
     "outbound (campaign: true): attempts.total and by_call_result exactly, each CONTACT_ATTEMPT_FACT id once; "
     "every Answered attempt names the agent's IRF of its call (an IRF callthread emits)";
 
+static const char MUST_DIGITAL[] =
+    "digital (digital: true): interactions.by_media, resources.by_descriptor (and by_technical_result, "
+    "by_resource_role, by_resource_type, by_media), segments.by_result (and by_resource_type, by_media), "
+    "exactly, each fact id once, none active; handling_events: the handling starts and ends on agent_events";
+static const char MUST_DIGITALAGENTSTATE[] =
+    "digitalagentstate (digital: true): per agent and media the session's duration and the seconds of READY, "
+    "NOT_READY, BUSY (whole seconds from truncated epoch seconds; NOT_READY > BUSY, handling Capacity or more "
+    "interactions of the media, > READY), which add up to the session's, and the Not Ready reasons' seconds; "
+    "sessions.by_media exactly";
+
 void cg_counts_add(cg_counts *c, const char *key, int64_t n)
 {
     for (size_t i = 0; i < c->count; i++)
@@ -68,8 +78,37 @@ void cg_plan_init(cg_plan *p, size_t n_agents)
         p->agents[i].login_ms = p->agents[i].logout_ms = INT64_MIN;
 }
 
+void cg_plan_digital_init(cg_plan *p, size_t n_agents)
+{
+    cg_plan_digital *d = &p->digital;
+    d->enabled = true;
+    d->agents = mf_xcalloc(n_agents ? n_agents : 1, sizeof *d->agents);
+    d->n_agents = n_agents;
+    for (size_t i = 0; i < n_agents; i++)
+        for (int k = 0; k < CG_DM_COUNT; k++)
+            d->agents[i].media[k].login_ms = d->agents[i].media[k].logout_ms = INT64_MIN;
+}
+
+static void counts_free(cg_counts *c);
+
+static void plan_digital_free(cg_plan_digital *d)
+{
+    counts_free(&d->interactions);
+    counts_free(&d->resources);
+    counts_free(&d->segments);
+    counts_free(&d->situations);
+    for (size_t i = 0; i < d->n_agents; i++)
+        for (int k = 0; k < CG_DM_COUNT; k++) {
+            counts_free(&d->agents[i].media[k].reasons);
+            counts_free(&d->agents[i].media[k].reason_periods);
+        }
+    free(d->agents);
+    *d = (cg_plan_digital){0};
+}
+
 void cg_plan_free(cg_plan *p)
 {
+    plan_digital_free(&p->digital);
     counts_free(&p->interactions);
     counts_free(&p->resources);
     counts_free(&p->segments);
@@ -219,6 +258,92 @@ static json_t *outbound_json(const cg_plan *p)
                      (json_int_t)counts_total(&p->attempts), "by_call_result", counts_json(&p->attempts));
 }
 
+/* ---- digital ------------------------------------------------------------------------- */
+
+static json_t *digital_json(const cg_plan_digital *d)
+{
+    json_t *ixn = json_pack("{s:I, s:o}", "total", (json_int_t)counts_total(&d->interactions), "by_media",
+                            counts_json(&d->interactions));
+    json_t *irf = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "total", (json_int_t)counts_total(&d->resources),
+                            "by_descriptor", group(&d->resources, 2, 5), "by_technical_result",
+                            group(&d->resources, 4, 4), "by_resource_role", group(&d->resources, 2, 2),
+                            "by_resource_type", group(&d->resources, 1, 1), "by_media", group(&d->resources, 0, 0));
+    json_t *msf = json_pack("{s:I, s:o, s:o, s:o}", "total", (json_int_t)counts_total(&d->segments), "by_result",
+                            group(&d->segments, 2, 3), "by_resource_type", group(&d->segments, 1, 1), "by_media",
+                            group(&d->segments, 0, 0));
+    return json_pack("{s:o, s:o, s:o, s:o, s:{s:I, s:I}, s:I}", "interactions", ixn, "resources", irf, "segments",
+                     msf, "situations", counts_json(&d->situations), "handling_events", "started",
+                     (json_int_t)d->handling_started, "ended", (json_int_t)d->handling_ended, "max_queue_wait_s",
+                     (json_int_t)(d->max_wait_ms / 1000));
+}
+
+/* {"NOT_READY": {ReasonCode: {"periods": n, "duration": s}}} of one media's session, added into `into` */
+static void add_media_reasons(json_t *into, const cg_plan_media *pm)
+{
+    json_t *nr = json_object_get(into, "NOT_READY");
+    if (!nr && pm->reasons.count)
+        json_object_set_new(into, "NOT_READY", nr = json_object());
+    for (size_t i = 0; i < pm->reasons.count; i++) {
+        const char *code = pm->reasons.items[i].key;
+        json_t *r = json_object_get(nr, code);
+        if (!r)
+            json_object_set_new(nr, code, r = json_object());
+        add_int(r, "periods", cg_counts_get(&pm->reason_periods, code));
+        add_int(r, "duration", pm->reasons.items[i].n);
+    }
+}
+
+static const int digital_states[] = {CG_READY, CG_NOT_READY, CG_BUSY};
+
+static json_t *digitalagentstate_json(const cg_plan_digital *d)
+{
+    json_t *agents = json_object(), *by_media = json_object(), *states = json_object(), *reasons = json_object();
+    int64_t sessions = 0, total = 0;
+    for (size_t i = 0; i < d->n_agents; i++) {
+        json_t *agent = json_object();
+        for (int k = 0; k < CG_DM_COUNT; k++) {
+            const cg_plan_media *pm = &d->agents[i].media[k];
+            if (pm->login_ms == INT64_MIN)
+                continue;
+            const char *code = cg_media_codes[k];
+            int64_t dur = cg_sec(pm->logout_ms) - cg_sec(pm->login_ms);
+            json_t *st = json_object(), *rs = json_object();
+            json_t *mst = json_object_get(states, code), *mrs = json_object_get(reasons, code),
+                   *ms = json_object_get(by_media, code);
+            if (!mst) {
+                json_object_set_new(states, code, mst = json_object());
+                json_object_set_new(reasons, code, mrs = json_object());
+                json_object_set_new(by_media, code, ms = json_object());
+            }
+            for (size_t s = 0; s < sizeof digital_states / sizeof *digital_states; s++) {
+                const char *name = cg_state_names[digital_states[s]];
+                json_object_set_new(st, name, json_integer(pm->state_s[digital_states[s]]));
+                add_int(mst, name, pm->state_s[digital_states[s]]);
+            }
+            add_media_reasons(rs, pm);
+            add_media_reasons(mrs, pm);
+            add_int(ms, "total", 1);
+            add_int(ms, "total_duration", dur);
+            json_object_set_new(agent, code,
+                                json_pack("{s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I}", "session_start",
+                                          (json_int_t)cg_sec(pm->login_ms), "session_end",
+                                          (json_int_t)cg_sec(pm->logout_ms), "session_duration", (json_int_t)dur,
+                                          "states", st, "reasons", rs, "capacity", (json_int_t)pm->capacity,
+                                          "handled", (json_int_t)pm->handled, "max_handled",
+                                          (json_int_t)pm->max_handled));
+            sessions++;
+            total += dur;
+        }
+        if (json_object_size(agent))
+            json_object_set_new(agents, d->agents[i].id, agent);
+        else
+            json_decref(agent);
+    }
+    return json_pack("{s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "sessions", "total", (json_int_t)sessions,
+                     "total_duration", (json_int_t)total, "by_media", by_media, "states", states, "reasons",
+                     reasons, "agents", agents);
+}
+
 bool cg_plan_write(const cg_plan *p, const json_t *generator, const char *path, char *err, size_t errlen)
 {
     json_t *root = json_pack("{s:s, s:O, s:{s:s, s:s, s:s}, s:{s:I, s:I}, s:o, s:o, s:o, s:o}", "format",
@@ -227,6 +352,13 @@ bool cg_plan_write(const cg_plan *p, const json_t *generator, const char *path, 
                              "first_event", (json_int_t)p->first_ms, "last_event", (json_int_t)p->last_ms, "input",
                              counts_json(&p->input), "callthread", callthread_json(p), "agentstate",
                              agentstate_json(p), "outbound", outbound_json(p));
+    if (root && p->digital.enabled) { /* only then: a voice-only plan stays what it was */
+        json_t *must = json_object_get(root, "must_match");
+        json_object_set_new(must, "digital", json_string(MUST_DIGITAL));
+        json_object_set_new(must, "digitalagentstate", json_string(MUST_DIGITALAGENTSTATE));
+        json_object_set_new(root, "digital", digital_json(&p->digital));
+        json_object_set_new(root, "digitalagentstate", digitalagentstate_json(&p->digital));
+    }
     char *tmp = mf_xasprintf("%s.tmp", path);
     bool ok = false;
     if (!root) {

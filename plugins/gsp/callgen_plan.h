@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "callgen_digital.h"
+
 /* The summarised agent states, in the order of the plan's tables. */
 enum { CG_READY = 0, CG_NOT_READY, CG_BUSY, CG_ACW, CG_STATE_COUNT };
 extern const char *const cg_state_names[CG_STATE_COUNT];
@@ -52,6 +54,37 @@ typedef struct cg_plan_agent {
     int64_t acw_after_call; /* ACW periods begun at the release of a call */
 } cg_plan_agent;
 
+/* One digital agent's session of one media, with the digitalagentstate
+ * rules (docs/digital-rules.md): NOT_READY > BUSY (handling Capacity or
+ * more) > READY. */
+typedef struct cg_plan_media {
+    int64_t login_ms, logout_ms; /* INT64_MIN while not set */
+    int64_t state_s[CG_STATE_COUNT]; /* READY, NOT_READY, BUSY (ACW unused) */
+    cg_counts reasons, reason_periods; /* Not Ready ReasonCode -> seconds / periods */
+    int64_t capacity;    /* the last EventAgentCapacity */
+    int64_t handled;     /* handling starts (interactions taken part in) */
+    int64_t max_handled; /* the most handled at once: never above capacity */
+} cg_plan_media;
+
+typedef struct cg_plan_dagent {
+    char id[32];
+    cg_plan_media media[CG_DM_COUNT];
+} cg_plan_dagent;
+
+/* The digital traffic's facts (digital: true): what `digital` and
+ * `digitalagentstate` must make of it. */
+typedef struct cg_plan_digital {
+    bool enabled;
+    cg_counts interactions; /* media code -> IFs */
+    cg_counts resources;    /* "media|resource type|role|role reason|result|result reason" -> IRFs */
+    cg_counts segments;     /* "media|resource type|result|result reason" -> MSFs */
+    cg_counts situations;   /* "chat", "chat_timeout", "email", ... -> interactions */
+    int64_t handling_started, handling_ended; /* the transform's handling events */
+    int64_t max_wait_ms;    /* longest wait in a queue for an offer */
+    cg_plan_dagent *agents;
+    size_t n_agents;
+} cg_plan_digital;
+
 typedef struct cg_plan {
     cg_counts interactions; /* interaction type -> IFs */
     cg_counts resources;    /* "resource type|role|role reason|result|result reason" -> IRFs */
@@ -65,10 +98,13 @@ typedef struct cg_plan {
     int64_t first_ms, last_ms; /* event times of the first and last event */
     int64_t max_queue_wait_ms;
     int64_t max_open_calls;
+    cg_plan_digital digital;
 } cg_plan;
 
 void cg_plan_init(cg_plan *p, size_t n_agents);
 void cg_plan_free(cg_plan *p);
+/* Turn the digital tables on, for n_agents digital agents. */
+void cg_plan_digital_init(cg_plan *p, size_t n_agents);
 
 /* Write the plan to path (path.tmp, then rename), with `generator` (the
  * options, borrowed) as its "generator" member. false with err on failure. */

@@ -2,10 +2,11 @@
  * source callgen — a seeded, reproducible voice contact centre: agents
  * logging in, Ready / Not Ready / after-call work, calls through a routing
  * point and queues, answered, held, transferred, conferenced, abandoned,
- * RONA, agent outbound and internal calls (callgen_model.h). Two ports:
- * `callthread` (voice-callthread events, key "{tenant}:{CallThreadID}") and
- * `agentstate` (voice-agentstate events, key "{tenant}:{AgentID}"); the
- * default port carries nothing. A port nothing consumes is not written (the
+ * RONA, agent outbound and internal calls (callgen_model.h). Ports:
+ * `callthread` (voice-callthread events, key "{tenant}:{CallThreadID}"),
+ * `agentstate` (voice-agentstate events, key "{tenant}:{AgentID}"),
+ * `outbound` (campaign: true) and, with digital: true, `digital_itx` and
+ * `digital_agentstate` (callgen_digital.h); the default port carries nothing. A port nothing consumes is not written (the
  * simulation, and so the other port, is the same).
  *
  * Event time is simulated from `start`; `realtime` paces the output to the
@@ -39,25 +40,30 @@ struct ctx {
     const char *tenant, *start, *plan_path;
     double rate, speed, disorder, duplicates, share[CG_SHAPE_COUNT], hold, acw, not_ready;
     bool realtime, key_member, keep_open, campaign;
+    bool digital;
+    int64_t d_agents, d_interactions, chat_ms, workbin_ms;
+    double d_rate, d_share[CG_D_SHAPE_COUNT], d_not_ready;
 
     /* state */
     const mf_host *host;
     mf_node *node;
     cg_model *model;
     cg_rng rng; /* disorder and duplicates only */
-    int port[3];
-    bool wired[3];
+    int port[CG_PORT_COUNT];
+    bool wired[CG_PORT_COUNT];
     struct pending *heap;
     size_t n_heap, cap_heap;
     uint64_t order;
     int64_t gen_time; /* time of the latest event taken from the model */
     int64_t start_ms, wall0;
     bool ended, done;
-    mf_metric *m_events[3], *m_dup, *m_disorder;
+    mf_metric *m_events[CG_PORT_COUNT], *m_dup, *m_disorder;
 };
 
 /* A call shape's share; its name is cg_shape_names[i] (validate relies on it). */
 #define SHARE(i, name, def, doc) MF_OPTION_RANGE(MF_OPT_DOUBLE, name, def, 0, struct ctx, share[i], 0, 1, doc)
+/* A digital shape's share; its name is cg_digital_shape_names[i]. */
+#define DSHARE(i, name, def, doc) MF_OPTION_RANGE(MF_OPT_DOUBLE, name, def, 0, struct ctx, d_share[i], 0, 1, doc)
 
 static const mf_option options[] = {
     MF_OPTION(MF_OPT_INT, "seed", "1", 0, struct ctx, seed,
@@ -107,12 +113,37 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_BOOL, "campaign", "false", 0, struct ctx, campaign,
               "Agent outbound calls are preview-campaign chains: voice-outbound events on port outbound (a "
               "failed dialer attempt, then the agent's call), counted in the plan's outbound member"),
+    MF_OPTION(MF_OPT_BOOL, "digital", "false", 0, struct ctx, digital,
+              "Also generate digital traffic: agents per media on port digital_agentstate, chat and e-mail "
+              "interactions on port digital_itx, counted in the plan's digital members (off: voice unchanged)"),
+    MF_OPTION_RANGE(MF_OPT_INT, "digital_agents", "12", 0, struct ctx, d_agents, 2, 10000,
+                    "digital: agents (AgentIDs d20001..., places Place_20001...; a third chat only, a third "
+                    "e-mail only, a third both)"),
+    MF_OPTION_RANGE(MF_OPT_INT, "digital_interactions", "1000", 0, struct ctx, d_interactions, 0, 1e12,
+                    "digital: interactions to generate (chats and e-mails); 0: unbounded"),
+    MF_OPTION_RANGE(MF_OPT_DOUBLE, "digital_rate", "0.05", 0, struct ctx, d_rate, 1e-6, 1e6,
+                    "digital: interaction arrivals per second of event time (Poisson)"),
+    DSHARE(CG_D_TIMEOUT, "chat_timeout", "0.06", "digital: share of chats whose first offer times out (then another agent accepts)"),
+    DSHARE(CG_D_REJECT, "chat_reject", "0.05", "digital: share of chats whose first offer is rejected (then another agent accepts)"),
+    DSHARE(CG_D_REVOKE, "chat_revoke", "0.04", "digital: share of chats whose first offer routing revokes (then another agent accepts)"),
+    DSHARE(CG_D_TRANSFER, "chat_transfer", "0.08", "digital: share of chats the agent transfers to another agent"),
+    DSHARE(CG_D_CONFERENCE, "chat_conference", "0.05", "digital: share of chats the agent conferences another agent into"),
+    DSHARE(CG_D_ABANDON, "chat_abandon", "0.06", "digital: share of chats the contact ends while queued"),
+    DSHARE(CG_D_EMAIL, "email", "0.25", "digital: share of interactions that are e-mails (queued, parked in the workbin, handled hours later)"),
+    MF_OPTION_RANGE(MF_OPT_DOUBLE, "digital_not_ready", "0.1", 0, struct ctx, d_not_ready, 0, 1,
+                    "digital: share of handling ends leaving an agent idle on a media followed by a Not Ready "
+                    "break on it (1-10 min, with a reason)"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "chat_time", "4m", 0, struct ctx, chat_ms, 1000, 86400000,
+                    "digital: mean handling time of a chat"),
+    MF_OPTION_RANGE(MF_OPT_DURATION, "workbin_time", "2h", 0, struct ctx, workbin_ms, 1000, 14 * 86400000.0,
+                    "digital: mean time an e-mail waits in the workbin (uniform, half to one and a half of it; at "
+                    "most 14d, so it stays below digital's stuck_timeout)"),
     MF_OPTION_RANGE(MF_OPT_INT, "events_per_poll", "512", 0, struct ctx, per_poll, 1, 1e6,
                     "Events emitted per poll (one source batch)"),
     MF_OPTION_END,
 };
 
-static const char *const ports[] = {"callthread", "agentstate", "outbound", NULL};
+static const char *const ports[] = {"callthread", "agentstate", "outbound", "digital_itx", "digital_agentstate", NULL};
 
 /* ---- the reorder heap ------------------------------------------------------------------- */
 
@@ -208,6 +239,14 @@ static json_t *generator_json(const struct ctx *c)
     json_object_set_new(g, "campaign", json_boolean(c->campaign));
     for (int i = 0; i < CG_SHAPE_COUNT; i++)
         json_object_set_new(g, cg_shape_names[i], json_real(c->share[i]));
+    if (c->digital) { /* only then: a voice-only plan stays what it was */
+        json_t *d = json_pack("{s:I, s:I, s:f, s:f, s:I, s:I}", "agents", (json_int_t)c->d_agents, "interactions",
+                              (json_int_t)c->d_interactions, "rate", c->d_rate, "not_ready", c->d_not_ready,
+                              "chat_time_ms", (json_int_t)c->chat_ms, "workbin_time_ms", (json_int_t)c->workbin_ms);
+        for (int i = 0; i < CG_D_SHAPE_COUNT; i++)
+            json_object_set_new(d, cg_digital_shape_names[i], json_real(c->d_share[i]));
+        json_object_set_new(g, "digital", d);
+    }
     return g;
 }
 
@@ -229,13 +268,13 @@ static int write_plan(struct ctx *c)
 
 /* ---- the plugin ----------------------------------------------------------------------- */
 
-/* The shares as configured (else their defaults) add up to at most 1. */
-static double shares_sum(const json_t *config)
+/* The shares stored from offset `from` (n of them) as configured (else their
+ * defaults): they must add up to at most 1. */
+static double shares_sum(const json_t *config, size_t from, size_t n)
 {
     double sum = 0;
     for (const mf_option *o = options; o->name; o++) {
-        if (o->offset < (ptrdiff_t)offsetof(struct ctx, share) ||
-            o->offset >= (ptrdiff_t)(offsetof(struct ctx, share) + sizeof(double) * CG_SHAPE_COUNT))
+        if (o->offset < (ptrdiff_t)from || o->offset >= (ptrdiff_t)(from + sizeof(double) * n))
             continue;
         const json_t *v = config ? json_object_get(config, o->name) : NULL;
         sum += json_is_number(v) ? json_number_value(v)
@@ -247,10 +286,13 @@ static double shares_sum(const json_t *config)
 
 static void validate(const json_t *config, mf_check *check)
 {
-    double sum = shares_sum(config);
+    double sum = shares_sum(config, offsetof(struct ctx, share), CG_SHAPE_COUNT);
     if (sum > 1.0 + 1e-9)
         check->problem(check, NULL, "the call shares (abandon_in_queue ... internal) add up to %.3f: at most 1",
                        sum);
+    sum = shares_sum(config, offsetof(struct ctx, d_share), CG_D_SHAPE_COUNT);
+    if (sum > 1.0 + 1e-9)
+        check->problem(check, NULL, "the digital shares (chat_timeout ... email) add up to %.3f: at most 1", sum);
     const json_t *start = json_object_get(config, "start");
     int64_t ms;
     if (json_is_string(start) && strcmp(json_string_value(start), "now") != 0 &&
@@ -270,14 +312,21 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         host->log(node, MF_LOG_ERROR, "the call shares add up to %.3f: at most 1", sum);
         return MF_FATAL;
     }
+    sum = 0;
+    for (int i = 0; i < CG_D_SHAPE_COUNT; i++)
+        sum += c->d_share[i];
+    if (sum > 1.0 + 1e-9) {
+        host->log(node, MF_LOG_ERROR, "the digital shares add up to %.3f: at most 1", sum);
+        return MF_FATAL;
+    }
     if (strcmp(c->start, "now") == 0)
         c->start_ms = host->now_ms();
     else if (!mf_parse_time_ms(c->start, &c->start_ms)) {
         host->log(node, MF_LOG_ERROR, "start: '%s' is not an RFC 3339 time, epoch ms or 'now'", c->start);
         return MF_FATAL;
     }
-    const char *names[3] = {"callthread", "agentstate", "outbound"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < CG_PORT_COUNT; i++) {
+        const char *const *names = cg_port_names;
         c->port[i] = host->port(node, names[i]);
         c->wired[i] = c->port[i] >= 0 && host->port_wired(node, c->port[i]);
         char labels[64];
@@ -289,8 +338,12 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     cg_options o = {.seed = (uint64_t)c->seed, .tenant = c->tenant, .agents = c->agents, .calls = c->calls,
                     .rate = c->rate, .start_ms = c->start_ms, .hold = c->hold, .acw = c->acw,
                     .not_ready = c->not_ready, .talk_ms = c->talk_ms, .key_member = c->key_member,
-                    .keep_open = c->keep_open, .campaign = c->campaign};
+                    .keep_open = c->keep_open, .campaign = c->campaign,
+                    .digital = {.enabled = c->digital, .agents = c->d_agents, .interactions = c->d_interactions,
+                                .rate = c->d_rate, .not_ready = c->d_not_ready, .chat_ms = c->chat_ms,
+                                .workbin_ms = c->workbin_ms}};
     memcpy(o.share, c->share, sizeof o.share);
+    memcpy(o.digital.share, c->d_share, sizeof o.digital.share);
     c->model = cg_model_new(&o);
     cg_rng_seed(&c->rng, (uint64_t)c->seed ^ 0x6469736f72646572ull); /* "disorder" */
     c->gen_time = INT64_MIN;
@@ -351,8 +404,9 @@ MF_PLUGIN_DEFINE = {
     .kind = MF_KIND_SOURCE,
     .name = "callgen",
     .version = "1.0.0",
-    .description = "Generate reproducible voice-callthread and voice-agentstate traffic (seeded), with a plan "
-                   "of the facts it should make",
+    .description = "Generate reproducible voice-callthread and voice-agentstate traffic (seeded; voice-outbound "
+                   "with campaign, digital-itx and digital-agentstate with digital), with a plan of the facts it "
+                   "should make",
     .options = options,
     .ports = ports,
     .ctx_size = sizeof(struct ctx),

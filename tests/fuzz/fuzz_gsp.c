@@ -6,6 +6,8 @@
  * go to `callthread`, whose agent_events go on to `agentstate`, as
  * pipelines/gsp.yaml wires them; lines with a "CampaignID" go to `outbound`
  * (and so does every line that is not JSON); the rest go to `agentstate`.
+ * Every line also goes to `digitalagentstate` (which rejects what is not
+ * its own: a hostile neighbour is input too).
  * The corpus (tests/fuzz/corpus_gsp) holds hostile inputs on purpose, e.g.
  * outbound_odd: a 70,000-byte RecordDisposition (texts are cut, test_outbound).
  * Whatever the input, no transform may crash or trip a sanitizer, and:
@@ -43,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const ct_ports[] = {"interactions", "resources", "segments", NULL};
 static const char *const as_ports[] = {"sessions", "states", "reasons", "resources", NULL};
 static const char *const ob_ports[] = {"attempts", NULL};
+static const char *const dg_ports[] = {"sessions", "states", "reasons", NULL};
 
 static mfh *open_node(const char *name)
 {
@@ -103,12 +106,19 @@ static void check_round_trip(mfh *h, const char *name)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mfh *ct = open_node("callthread"), *as = open_node("agentstate"), *ob = open_node("outbound");
-    json_t *out = json_object();
+    mfh *dg = open_node("digitalagentstate");
+    json_t *out = json_object(), *dg_out = json_object();
     char *text = strndup((const char *)data, size); /* a NUL byte ends the input */
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *j = json_loads(line, 0, NULL);
         const char *key = json_string_value(json_object_get(j, "key"));
+        mfh_push(dg, key, line);
+        mfh_process(dg);
+        check_records(dg, dg_ports);
+        json_t *dg_got = sc_collect_ports(dg, dg_ports);
+        sc_extend(dg_out, dg_got);
+        json_decref(dg_got);
         if (!j || json_object_get(j, "CampaignID")) {
             mfh_push(ob, key, line);
             mfh_process(ob);
@@ -137,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_round_trip(ct, "callthread");
     check_round_trip(as, "agentstate");
     check_round_trip(ob, "outbound");
+    check_round_trip(dg, "digitalagentstate");
 
     mfh_flush(ct, MF_FLUSH_END);
     forward_agent_events(ct, as);
@@ -153,10 +164,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mfh_flush(ob, MF_FLUSH_END);
     check_records(ob, ob_ports);
 
+    mfh_flush(dg, MF_FLUSH_END);
+    check_records(dg, dg_ports);
+    got = sc_collect_ports(dg, dg_ports);
+    sc_extend(dg_out, got);
+    json_decref(got);
+    if (json_array_size(json_object_get(dg_out, "sessions")) && !sc_check_tiling("fuzz digital", dg_out))
+        BROKEN("digital agent states do not tile their sessions (above)");
+
+    json_decref(dg_out);
     json_decref(out);
     free(text);
     mfh_close(ct);
     mfh_close(as);
     mfh_close(ob);
+    mfh_close(dg);
     return 0;
 }
