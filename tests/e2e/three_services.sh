@@ -74,6 +74,7 @@ common_env() {
         TOPIC_VOICE_CALLTHREAD="$r-voice-callthread" TOPIC_VOICE_AGENTSTATE="$r-voice-agentstate" \
         TOPIC_GCA_CFG="$r-gca-cfg" TOPIC_GSP_IXN="$r-gsp-ixn" TOPIC_GSP_SM="$r-gsp-sm" TOPIC_GSP_CFG="$r-gsp-cfg" \
         TOPIC_VOICE_OUTBOUND= TOPIC_GSP_OUTBOUND= TOPIC_GSP_CUSTOM= KAFKA_SESSION_TIMEOUT_MS=6000 \
+        TOPIC_DIGITAL_ITX="$r-digital-itx" TOPIC_DIGITAL_AGENTSTATE="$r-digital-agentstate" \
         GCA_SNAPSHOTS="s3://$S3_BUCKET/e2e-$$/$r/gca-snapshots" \
         S3_ENDPOINT="$S3_ENDPOINT" S3_REGION="$S3_REGION" S3_ACCESS_KEY="$S3_ACCESS_KEY" \
         S3_SECRET_KEY="$S3_SECRET_KEY" S3_PATH_STYLE=true

@@ -81,7 +81,7 @@ PY
 kcat -b "$B" -P -t "$IN" -K '\t' -l "$TMP/in.tsv" || fail "kcat could not produce the events"
 RC=0
 TOPIC_VOICE_CALLTHREAD=$IN TOPIC_GSP_IXN=$IXN TOPIC_GSP_CFG=$GCFG TOPIC_VOICE_AGENTSTATE= TOPIC_GSP_SM= \
-    TOPIC_VOICE_OUTBOUND= TOPIC_GSP_OUTBOUND= \
+    TOPIC_VOICE_OUTBOUND= TOPIC_GSP_OUTBOUND= TOPIC_DIGITAL_ITX= TOPIC_DIGITAL_AGENTSTATE= \
     KAFKA_BOOTSTRAP=$B GSP_STOP_AT_END=true GSP_METRICS_LISTEN=127.0.0.1:0 GSP_DEAD_LETTER=$TMP/gsp-dead.jsonl \
     MARTFLOW_DATA_DIR=$TMP/gsp-data HOSTNAME=snap-$$ \
     timeout 120 "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/gsp.log" 2>&1 || RC=$?

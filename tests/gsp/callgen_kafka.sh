@@ -26,7 +26,7 @@ Y
 export KAFKA_BOOTSTRAP=$B TENANT_ID="cgk-$RUN_ID" GSP_STOP_AT_END=true GSP_METRICS_LISTEN=""
 export TOPIC_VOICE_CALLTHREAD=$VC TOPIC_VOICE_AGENTSTATE=$VA TOPIC_GCA_CFG=$CFG
 export TOPIC_GSP_IXN=$IXN TOPIC_GSP_SM=$SM TOPIC_GSP_CFG=$GCFG
-export TOPIC_VOICE_OUTBOUND="" TOPIC_GSP_OUTBOUND="" # voice only: the outbound domain off
+export TOPIC_VOICE_OUTBOUND="" TOPIC_GSP_OUTBOUND="" TOPIC_DIGITAL_ITX="" TOPIC_DIGITAL_AGENTSTATE="" # voice only: the outbound and digital domains off
 export GSP_DEAD_LETTER=$TMP/dead.jsonl MARTFLOW_DATA_DIR=$TMP/data
 RC=0
 timeout 300 "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/gsp.log" 2>&1 || RC=$?

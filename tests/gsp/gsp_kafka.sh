@@ -76,6 +76,8 @@ produce "$IN" "$TMP/in.tsv"
 export KAFKA_BOOTSTRAP=$B TENANT_ID="gsptest-$RUN_ID" TOPIC_VOICE_CALLTHREAD=$IN TOPIC_GSP_IXN=$IXN
 export TOPIC_VOICE_AGENTSTATE=$AS TOPIC_GCA_CFG=$CFG TOPIC_GSP_SM=$SM TOPIC_GSP_CFG=$GCFG
 export TOPIC_VOICE_OUTBOUND=$OB TOPIC_GSP_OUTBOUND=$GOB
+# the digital domains: topics of this run, not created here (their sources wait for them)
+export TOPIC_DIGITAL_ITX=$(name dix) TOPIC_DIGITAL_AGENTSTATE=$(name das)
 export GSP_METRICS_LISTEN=127.0.0.1:0 GSP_DEAD_LETTER=$TMP/dead.jsonl MARTFLOW_DATA_DIR=$TMP/data
 RC=0
 GSP_STOP_AT_END=true timeout 120 "$MARTFLOW" run "$top_srcdir/pipelines/gsp.yaml" >"$TMP/run.log" 2>&1 || RC=$?

@@ -94,6 +94,10 @@ gspPrefix, gcaSnapshots, checkpoints, savepoints (s3p:// and s3a:// as s3://).
   value: {{ $t.voiceAgentstate | quote }}
 - name: TOPIC_VOICE_OUTBOUND
   value: {{ $t.voiceOutbound | quote }}
+- name: TOPIC_DIGITAL_ITX
+  value: {{ $t.digitalItx | quote }}
+- name: TOPIC_DIGITAL_AGENTSTATE
+  value: {{ $t.digitalAgentStates | quote }}
 - name: TOPIC_GCA_CFG
   value: {{ $t.cfg | quote }}
 - name: TOPIC_GSP_CFG
