@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/gsp/digital.sh [INTERACTIONS] [RUNS] — the digital transforms, with
-# outbound, against parsing alone. NEEDS THE TRANSFORMS: `digital` and
-# `digitalagentstate` (#16) must be built (it says so and stops otherwise).
+# outbound, against parsing alone. `digital` and
+# `digitalagentstate` must be built (it says so and stops otherwise).
 #
 # 1. Generates once with callgen (seed 1, digital: true, campaign: true) the
 #    digital-itx events of INTERACTIONS (200,000) digital interactions, their
