@@ -16,9 +16,10 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config
 # postgresql: the server of Debian's release (tests/services.sh runs its own
 # cluster from /usr/lib/postgresql/*/bin; psql comes with it)
 # prometheus: Prometheus and promtool for the monitoring charts' rules (tests/deploy/);
-# mmdebstrap: the image's root file system from Debian's packages (tests/deploy/rootfs.sh)
+# mmdebstrap: the image's root file system from Debian's packages (tests/deploy/rootfs.sh);
+# podman: that tree imported as an OCI image (tests/deploy/image.sh)
 test_pkgs=(kcat openjdk-17-jre-headless maven curl openssl valgrind python3 procps util-linux time iproute2 bc
-           postgresql chromium prometheus mmdebstrap)
+           postgresql chromium prometheus mmdebstrap podman)
 
 case ${1:-build} in
 build) want=("${build_pkgs[@]}") ;;

@@ -8,7 +8,13 @@
 # HOME unusable. Twice: as the guide's user 500:500 and as an arbitrary UID
 # with group 0 (OpenShift). Each time `martflow check` of every shipped
 # pipeline succeeds and a short pipelines/local.yaml run (30 calls, the
-# installed migrations) loads the test PostgreSQL.
+# installed migrations) loads the test PostgreSQL. Then the same tree becomes
+# an OCI image with `podman import` and the Dockerfile's final-stage config
+# (USER, ENV, WORKDIR, EXPOSE, ENTRYPOINT, CMD, read from the Dockerfile):
+# its config and contents are checked. (Running it with podman needs a
+# runtime allowed to set rlimits, which this sandbox refuses: crun's
+# "setrlimit RLIMIT_NPROC: Operation not permitted"; the chroot runs above
+# run the very same files.)
 source "$top_srcdir/tests/lib.sh"
 [[ $(id -u) == 0 ]] || fail "needs root (chroot, mount namespaces)"
 need_postgres
@@ -69,3 +75,36 @@ for user in 500:500 1000650000:0; do
     ((n >= 30)) || fail "as $user: $n interaction_fact rows, want >= 30 (30 calls)"
     note "as $user: 4 pipelines checked, local.yaml loaded $n interactions"
 done
+
+# ---- the tree as an OCI image: podman import with the Dockerfile's config
+command -v podman >/dev/null || fail "podman not found (tests/install-deps.sh test)"
+pm() { podman --root "$TMP/podman" --runroot "$TMP/podman-run" --storage-driver vfs --cgroup-manager cgroupfs "$@"; }
+changes=()
+n_lines=0
+while IFS= read -r line; do
+    n_lines=$((n_lines + 1))
+    if [[ $line == EXPOSE* ]]; then # podman takes one port per EXPOSE
+        for port in ${line#EXPOSE }; do changes+=(--change "EXPOSE $port"); done
+    else
+        changes+=(--change "$line")
+    fi
+done < <(awk '/^FROM /{n++} n == 2 && /^(USER|ENV|WORKDIR|EXPOSE|ENTRYPOINT|CMD) /' "$top_srcdir/Dockerfile")
+((n_lines == 6)) || fail "expected 6 config lines in the Dockerfile's final stage, got $n_lines"
+# one tree (the root file system with this build over it), one layer
+cp -a "$ROOT" "$TMP/tree" && cp -a "$TMP/inst/." "$TMP/tree/" && tar -C "$TMP/tree" -cf "$TMP/image.tar" . ||
+    fail "cannot make the image's tree"
+rm -rf "$TMP/tree"
+pm import "${changes[@]}" "$TMP/image.tar" localhost/martflow:test >"$TMP/import.log" 2>&1 ||
+    { cat "$TMP/import.log" >&2; fail "podman import"; }
+cfg=$(pm image inspect --format '{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{.Config.WorkingDir}}|{{json .Config.Env}}|{{json .Config.ExposedPorts}}' localhost/martflow:test) ||
+    fail "podman image inspect"
+assert_eq '500:500|["martflow"]|["--help"]|/var/lib/martflow' "$(cut -d'|' -f1-4 <<<"$cfg")" "the image's user, entrypoint, cmd, workdir"
+[[ $cfg == *'MARTFLOW_DATA_DIR=/var/lib/martflow/state'* ]] || fail "the image's env: $cfg"
+[[ $cfg == *'9249/tcp'* && $cfg == *'8249/tcp'* ]] || fail "the image's ports: $cfg"
+mnt=$(pm image mount localhost/martflow:test) || fail "podman image mount"
+for f in "$prefix/bin/martflow" "$P/gsp.yaml" "$prefix/share/martflow/infomart/001_initial.sql"     usr/lib/x86_64-linux-gnu/librdkafka.so.1; do
+    [[ -e $mnt/${f#/} ]] || fail "the image lacks $f"
+done
+assert_eq 500 "$(stat -c %u "$mnt/var/lib/martflow")" "the data directory's owner in the image"
+pm image unmount localhost/martflow:test >/dev/null
+note "podman import: localhost/martflow:test, user 500:500, entrypoint martflow, $(du -sh "$TMP/image.tar" | cut -f1)"
