@@ -183,19 +183,6 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     return c->rc;
 }
 
-static void advance_to(struct ctx *c, int64_t wm)
-{
-    c->wm_now = wm;
-    mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
-static void advance(struct ctx *c)
-{
-    int64_t wm = mf_watermark_get(c->wm, c->now), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        advance_to(c, wm);
-}
-
 /* ---- one input event -------------------------------------------------------------------- */
 
 static void handle(struct ctx *c, mf_record *rec)
@@ -213,24 +200,16 @@ static void handle(struct ctx *c, mf_record *rec)
     mf_buffer_append(&c->keybuf, ev.tenant.s, ev.tenant.len);
     mf_buffer_append(&c->keybuf, ":", 1);
     mf_buffer_append(&c->keybuf, ev.agent_id.s, ev.agent_id.len);
-    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
-        snprintf(text, sizeof text, "no record key: agent events are routed by the key '%.*s'",
-                 (int)c->keybuf.len, (const char *)c->keybuf.data);
-        reject(c, rec, R_NO_KEY, text);
-        return;
-    }
-    if (rec->key_len != c->keybuf.len || memcmp(rec->key, c->keybuf.data, c->keybuf.len) != 0) {
-        snprintf(text, sizeof text, "record key '%.*s' is not '{tenant}:{AgentID}' ('%.*s')",
-                 (int)(rec->key_len > 100 ? 100 : rec->key_len), (const char *)rec->key, (int)c->keybuf.len,
-                 (const char *)c->keybuf.data);
-        reject(c, rec, R_KEY_MISMATCH, text);
-        return;
+    switch (gsp_keyed_check_key(rec, &c->keybuf, "agent", "{tenant}:{AgentID}", text, sizeof text)) {
+    case GSP_KEY_NONE: reject(c, rec, R_NO_KEY, text); return;
+    case GSP_KEY_MISMATCH: reject(c, rec, R_KEY_MISMATCH, text); return;
+    case GSP_KEY_OK: break;
     }
     uint32_t stream = c->host->record_stream(c->node, rec);
     /* the first record of a stream may make others known: pending from now on */
     mf_watermark_sync(c->wm, c->host, c->node, c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     bool created;
     struct agent *a = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
     if (created)
@@ -250,7 +229,7 @@ static void handle(struct ctx *c, mf_record *rec)
     mf_keyed_absorb(c->keyed, a, rec);
     mf_keyed_timer_set(c->keyed, a, T_APPLY, aq_first(&a->q.queue)->pos.time_ms);
     mf_keyed_timer_cancel(c->keyed, a, T_FORGET);
-    advance(c); /* the event may be due already */
+    gsp_keyed_advance(&c->gk, c->now); /* the event may be due already */
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -261,7 +240,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c); /* a stream may have gone idle */
+        gsp_keyed_advance(&c->gk, c->now); /* a stream may have gone idle */
     return c->rc;
 }
 
@@ -283,13 +262,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open sessions stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        advance_to(c, end);
-    advance_to(c, INT64_MAX); /* everything queued is applied */
-    if (c->rc == MF_OK)
-        mf_keyed_each(c->keyed, emit_active, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, NULL, emit_active, &c->rc);
     return c->rc;
 }
 
@@ -370,15 +343,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_open_agents = host->gauge(node, "martflow_digitalagentstate_open_agents", NULL,
                                    "Agents with a media session open now");
     c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open_agents,
-                        .is_open = is_open};
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < DA_REJECT_KIND_COUNT ? da_reject_kind_name(r) : extra_reasons[r - DA_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_digitalagentstate_rejected_total", labels,
-                                   "Events rejected to the errors port (or, too_many_interactions, dropped), by "
-                                   "reason");
-    }
+                        .is_open = is_open,
+                        .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, DA_REJECT_KIND_COUNT, da_reject_kind_name,
+                        extra_reasons, "martflow_digitalagentstate_rejected_total",
+                        "Events rejected to the errors port (or, too_many_interactions, dropped), by reason");
     return MF_OK;
 }
 

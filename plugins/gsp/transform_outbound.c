@@ -174,19 +174,6 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     return c->rc;
 }
 
-static void advance_to(struct ctx *c, int64_t wm)
-{
-    c->wm_now = wm;
-    mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
-static void advance(struct ctx *c)
-{
-    int64_t wm = mf_watermark_get(c->wm, c->now), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        advance_to(c, wm);
-}
-
 /* ---- one input event ---------------------------------------------------------------------- */
 
 static void handle(struct ctx *c, mf_record *rec)
@@ -214,7 +201,7 @@ static void handle(struct ctx *c, mf_record *rec)
     uint32_t stream = c->host->record_stream(c->node, rec);
     mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     struct chain *ch = mf_keyed_get(c->keyed, rec->key, rec->key_len);
     int64_t passed = mf_keyed_watermark(c->keyed); /* advanced to, or restored */
     if (!ch && passed != MF_TIME_UNSET && ev.time_ms <= passed) {
@@ -245,7 +232,7 @@ static void handle(struct ctx *c, mf_record *rec)
     }
     mf_keyed_absorb(c->keyed, ch, rec);
     mf_keyed_timer_set(c->keyed, ch, T_APPLY, aq_first(&ch->q.queue)->pos.time_ms);
-    advance(c);
+    gsp_keyed_advance(&c->gk, c->now);
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -256,7 +243,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     return c->rc;
 }
 
@@ -278,14 +265,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open chains stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        advance_to(c, end);
-    c->ending = true;
-    advance_to(c, INT64_MAX); /* everything queued is applied, final chains closed */
-    if (c->rc == MF_OK)
-        mf_keyed_each(c->keyed, end_chain, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, &c->ending, end_chain, &c->rc);
     return c->rc;
 }
 
@@ -347,14 +327,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_unfinished = counter(c, "martflow_outbound_unfinished_total", NULL,
                               "Attempts still in progress at the end of input (not emitted)");
     c->m_open = host->gauge(node, "martflow_outbound_open_chains", NULL, "Chains open now");
-    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open};
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < OB_REJECT_KIND_COUNT ? ob_reject_kind_name(r) : extra_reasons[r - OB_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_outbound_rejected_total", labels,
-                                   "Events rejected to the errors port, by reason");
-    }
+    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open,
+                        .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, OB_REJECT_KIND_COUNT, ob_reject_kind_name,
+                        extra_reasons, "martflow_outbound_rejected_total",
+                        "Events rejected to the errors port, by reason");
     return MF_OK;
 }
 
