@@ -56,7 +56,7 @@ struct ctx {
     mf_node *node;
     mf_keyed *keyed;
     gsp_queued_kind state_kind; /* the ops' arg: the state's layout and model */
-    gsp_keyed gk; /* keyed, wm and m_open for the shared snapshot/restore code */
+    gsp_keyed gk; /* the shared timer, end-of-input and snapshot code (gsp_keyed.h) */
     gsp_decoder *decoder;
     cm_work *work;
     gsp_rec writer;

@@ -53,7 +53,7 @@ struct ctx {
     const mf_host *host;
     mf_node *node;
     mf_keyed *keyed;
-    gsp_keyed gk; /* keyed, wm and m_open for the shared snapshot/restore code */
+    gsp_keyed gk; /* the shared timer, end-of-input and snapshot code (gsp_keyed.h) */
     gsp_decoder *decoder;
     call_config *config; /* gca-cfg records among the inputs (docs/plugins/gspconfig.md) */
     cm_work *work;

@@ -343,8 +343,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_open_agents = host->gauge(node, "martflow_digitalagentstate_open_agents", NULL,
                                    "Agents with a media session open now");
     c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open_agents,
-                        .is_open = is_open,
-                        .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+                        .is_open = is_open, .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
     gsp_reject_counters(host, node, c->m_rejected, R_COUNT, DA_REJECT_KIND_COUNT, da_reject_kind_name,
                         extra_reasons, "martflow_digitalagentstate_rejected_total",
                         "Events rejected to the errors port (or, too_many_interactions, dropped), by reason");
