@@ -49,3 +49,9 @@ mf_keyed *gsp_queued_keyed_new(const mf_host *host, mf_node *node, const gsp_que
     };
     return mf_keyed_new(host, node, &ops, (void *)kind);
 }
+
+int gsp_queued_lost(const mf_host *host, mf_node *node, const char *why)
+{
+    host->log(node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
+    return MF_FATAL;
+}

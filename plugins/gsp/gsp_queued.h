@@ -60,6 +60,20 @@ typedef struct gsp_queued_kind {
     const gsp_model_ops *model;
 } gsp_queued_kind;
 
+/* The record a queued event came in, to decode it again: the state's key
+ * and the queued value (borrowed from the state and the entry). */
+static inline mf_record gsp_queued_record(const mf_keyed *k, const void *state, const aq_entry *e)
+{
+    size_t key_len;
+    const uint8_t *key = mf_keyed_key(k, state, &key_len);
+    return (mf_record){.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
+                       .time_ms = MF_TIME_UNSET};
+}
+
+/* A queued event decoded when it came and no longer does (why): logged as
+ * an error; returns MF_FATAL for the transform's rc. */
+int gsp_queued_lost(const mf_host *host, mf_node *node, const char *why);
+
 /* mf_keyed_new with the ops of a queued state. kind is borrowed (the ops'
  * arg) and must outlive the mf_keyed; NULL as mf_keyed_new gives it. */
 mf_keyed *gsp_queued_keyed_new(const mf_host *host, mf_node *node, const gsp_queued_kind *kind);

@@ -132,12 +132,10 @@ static void apply_one(struct ctx *c, struct agent *a, const aq_entry *e)
     if (e->ev) {
         gsp_event_unpack(e->ev, e->value, key, &ev);
     } else { /* restored from a snapshot, or not packable */
-        mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                         .time_ms = MF_TIME_UNSET};
+        mf_record rec = gsp_queued_record(c->keyed, a, e);
         const char *why;
         if (gsp_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-            c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-            c->rc = MF_FATAL;
+            c->rc = gsp_queued_lost(c->host, c->node, why);
             return;
         }
     }

@@ -114,15 +114,11 @@ static void reject(struct ctx *c, mf_record *rec, int reason, const char *text)
 
 static void apply_one(struct ctx *c, struct agent *a, const aq_entry *e)
 {
-    size_t key_len;
-    const uint8_t *key = mf_keyed_key(c->keyed, a, &key_len);
-    mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                     .time_ms = MF_TIME_UNSET};
+    mf_record rec = gsp_queued_record(c->keyed, a, e);
     da_event ev;
     const char *why;
     if (da_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-        c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-        c->rc = MF_FATAL;
+        c->rc = gsp_queued_lost(c->host, c->node, why);
         return;
     }
     unsigned open_before = dam_open_sessions(&a->model);
