@@ -57,23 +57,14 @@ static const char *const field_paths[F_COUNT] = {
 };
 
 struct da_decoder {
-    const mf_host *host;
-    mf_node *node;
-    mf_json_fieldset *set;
     mf_json_view views[F_COUNT];
-    gsp_env env;
+    gsp_env env; /* over views and field_paths: the compiled set, the reasons */
 };
 
 da_decoder *da_decoder_new(const mf_host *host, mf_node *node)
 {
     da_decoder *d = mf_xcalloc(1, sizeof *d);
-    const char *error = NULL;
-    d->host = host;
-    d->node = node;
-    d->env = (gsp_env){.views = d->views, .paths = field_paths};
-    d->set = host->fieldset_new(node, field_paths, F_COUNT, &error);
-    if (!d->set) {
-        host->log(node, MF_LOG_ERROR, "cannot compile the event fields: %s", error ? error : "?");
+    if (!gsp_env_open(&d->env, host, node, field_paths, F_COUNT, d->views)) {
         free(d);
         return NULL;
     }
@@ -84,7 +75,7 @@ void da_decoder_free(da_decoder *d)
 {
     if (!d)
         return;
-    d->host->fieldset_free(d->node, d->set);
+    gsp_env_close(&d->env);
     free(d);
 }
 
@@ -139,11 +130,7 @@ int da_decode(da_decoder *d, const mf_record *rec, da_event *ev, const char **re
 {
     memset(ev, 0, sizeof *ev);
     *reason = d->env.reason;
-    const char *error = NULL;
-    if (d->host->json_fields(d->node, (mf_record *)rec, d->set, d->views, &error) != MF_OK) {
-        snprintf(d->env.reason, sizeof d->env.reason, "%s", error ? error : "invalid JSON");
-        return GSP_REJECT_INVALID_JSON;
-    }
+    GSP_TRY(gsp_env_read(&d->env, rec));
     GSP_TRY(get_id(d, ev));
     GSP_TRY(gsp_env_time(&d->env, F_TIME, &ev->time_ms));
     GSP_TRY(gsp_env_mandatory_int(&d->env, F_SEQ, &ev->seq));

@@ -12,6 +12,36 @@ const char *gsp_reject_kind_name(gsp_reject_kind k)
     return (unsigned)k < GSP_REJECT_KIND_COUNT ? names[k] : "?";
 }
 
+bool gsp_env_open(gsp_env *e, const mf_host *host, mf_node *node, const char *const *paths, size_t n,
+                  mf_json_view *views)
+{
+    const char *error = NULL;
+    *e = (gsp_env){.views = views, .paths = paths, .host = host, .node = node};
+    e->set = host->fieldset_new(node, paths, n, &error);
+    if (!e->set) {
+        host->log(node, MF_LOG_ERROR, "cannot compile the event fields: %s", error ? error : "?");
+        return false;
+    }
+    return true;
+}
+
+void gsp_env_close(gsp_env *e)
+{
+    if (e->set)
+        e->host->fieldset_free(e->node, e->set);
+    e->set = NULL;
+}
+
+gsp_reject_kind gsp_env_read(gsp_env *e, const mf_record *rec)
+{
+    const char *error = NULL;
+    if (e->host->json_fields(e->node, (mf_record *)rec, e->set, e->views, &error) != MF_OK) {
+        snprintf(e->reason, sizeof e->reason, "%s", error ? error : "invalid JSON");
+        return GSP_REJECT_INVALID_JSON;
+    }
+    return GSP_REJECT_NONE;
+}
+
 gsp_reject_kind gsp_env_fail(gsp_env *e, gsp_reject_kind kind, const char *fmt, ...)
 {
     va_list ap;

@@ -2,12 +2,14 @@
  * gsp_envelope.h — reading the fields every GSP input event has the same
  * way (docs/events.md §1: `id`, `time`, `seq`, the tenant from a field or
  * the key) and typed fields of a view array, with the reject reason written
- * once. Shared by the voice decoder (voice_event.c) and the outbound one
- * (outbound_event.c): each has its own compiled field set and names its
- * fields; this module only reads views.
+ * once, and the compiled field set behind them. Shared by the decoders
+ * (voice_event.c, outbound_event.c, digital_event.c, digital_agent_event.c):
+ * each names its fields and has its own views; this module compiles them
+ * and reads views.
  *
- * Ownership: gsp_env borrows the views and paths of its decoder; strings it
- * returns borrow from the record (see martflow/jsonview.h).
+ * Ownership: gsp_env owns its compiled field set and borrows the views and
+ * paths of its decoder; strings it returns borrow from the record (see
+ * martflow/jsonview.h).
  */
 #ifndef GSP_ENVELOPE_H
 #define GSP_ENVELOPE_H
@@ -37,12 +39,26 @@ typedef enum gsp_reject_kind {
 /* "invalid_json", "missing_field", "unknown_event", "bad_time", "wrong_type". */
 const char *gsp_reject_kind_name(gsp_reject_kind k);
 
-/* The views of one decoded record and their paths (for the reasons). */
+/* A decoder's compiled field set, the views of the record it decodes and
+ * their paths (for the reasons). */
 typedef struct gsp_env {
-    const mf_json_view *views;
+    mf_json_view *views; /* written by gsp_env_read */
     const char *const *paths;
     char reason[256];
+    const mf_host *host;
+    mf_node *node;
+    mf_json_fieldset *set; /* owned (gsp_env_close) */
 } gsp_env;
+
+/* Compile paths[0 .. n) for the n views (both borrowed: they must outlive
+ * e, as a decoder's static paths and own views do). false, logged ("cannot
+ * compile the event fields: ..."), when they do not compile. */
+bool gsp_env_open(gsp_env *e, const mf_host *host, mf_node *node, const char *const *paths, size_t n,
+                  mf_json_view *views);
+void gsp_env_close(gsp_env *e);
+/* Read rec's fields into the views: GSP_REJECT_INVALID_JSON (the reason
+ * set) when its value is not JSON. */
+gsp_reject_kind gsp_env_read(gsp_env *e, const mf_record *rec);
 
 /* Set the reason; returns kind. */
 gsp_reject_kind gsp_env_fail(gsp_env *e, gsp_reject_kind kind, const char *fmt, ...) MF_PRINTF(3, 4);

@@ -1,5 +1,6 @@
 /* gsp_keyed.c — see gsp_keyed.h. */
 #include "gsp_keyed.h"
+#include "gsp_envelope.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,19 @@ int64_t gsp_keyed_end_time(const gsp_keyed *g, int64_t max_out_of_order)
         (end == MF_TIME_UNSET || end < restored + max_out_of_order))
         end = restored + max_out_of_order;
     return end;
+}
+
+void gsp_keyed_end(const gsp_keyed *g, int64_t max_out_of_order, bool *ending, mf_keyed_each_fn open, const int *rc)
+{
+    int64_t end = gsp_keyed_end_time(g, max_out_of_order);
+    if (end != MF_TIME_UNSET)
+        gsp_keyed_advance_to(g, end); /* event time goes to the end (every input has ended) */
+    if (ending)
+        *ending = true;
+    gsp_keyed_advance_to(g, INT64_MAX); /* everything queued is applied */
+    if (open && *rc == MF_OK)
+        mf_keyed_each(g->keyed, open, g->arg);
+    mf_keyed_clear(g->keyed);
 }
 
 int gsp_keyed_snapshot(const gsp_keyed *g, uint64_t checkpoint_id, mf_buffer *out)
@@ -72,4 +86,18 @@ gsp_key_check gsp_keyed_check_key(const mf_record *rec, const mf_buffer *want, c
         return GSP_KEY_MISMATCH;
     }
     return GSP_KEY_OK;
+}
+
+void gsp_reject_counters(const mf_host *host, mf_node *node, mf_metric **m, int count, int first_extra,
+                         const char *(*kind_name)(int), const char *const *extra, const char *name,
+                         const char *help)
+{
+    for (int r = 1; r < count; r++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "reason=\"%s\"",
+                 r >= first_extra ? extra[r - first_extra]
+                 : kind_name   ? kind_name(r)
+                               : gsp_reject_kind_name((gsp_reject_kind)r));
+        m[r] = host->counter(node, name, labels, help);
+    }
 }

@@ -54,23 +54,14 @@ static const char *const field_paths[F_COUNT] = {
 };
 
 struct ob_decoder {
-    const mf_host *host;
-    mf_node *node;
-    mf_json_fieldset *set;
     mf_json_view views[F_COUNT];
-    gsp_env env;
+    gsp_env env; /* over views and field_paths: the compiled set, the reasons */
 };
 
 ob_decoder *ob_decoder_new(const mf_host *host, mf_node *node)
 {
     ob_decoder *d = mf_xcalloc(1, sizeof *d);
-    const char *error = NULL;
-    d->host = host;
-    d->node = node;
-    d->env = (gsp_env){.views = d->views, .paths = field_paths};
-    d->set = host->fieldset_new(node, field_paths, F_COUNT, &error);
-    if (!d->set) {
-        host->log(node, MF_LOG_ERROR, "cannot compile the event fields: %s", error ? error : "?");
+    if (!gsp_env_open(&d->env, host, node, field_paths, F_COUNT, d->views)) {
         free(d);
         return NULL;
     }
@@ -81,7 +72,7 @@ void ob_decoder_free(ob_decoder *d)
 {
     if (!d)
         return;
-    d->host->fieldset_free(d->node, d->set);
+    gsp_env_close(&d->env);
     free(d);
 }
 
@@ -109,11 +100,7 @@ int ob_decode(ob_decoder *d, const mf_record *rec, ob_event *ev, const char **re
 {
     memset(ev, 0, sizeof *ev);
     *reason = d->env.reason;
-    const char *error = NULL;
-    if (d->host->json_fields(d->node, (mf_record *)rec, d->set, d->views, &error) != MF_OK) {
-        snprintf(d->env.reason, sizeof d->env.reason, "%s", error ? error : "invalid JSON");
-        return GSP_REJECT_INVALID_JSON;
-    }
+    GSP_TRY(gsp_env_read(&d->env, rec));
     unsigned id;
     GSP_TRY(gsp_env_event(&d->env, F_ID, event_names, OB_EV_COUNT, &id));
     ev->id = (ob_event_id)id;

@@ -18,6 +18,7 @@
  * is logged out with no call open and the facts emitted from them are
  * handled. docs/agent-state-rules.md has the rules.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "agent_model.h"
 #include "agent_queue.h"
 #include "gsp_keyed.h"
+#include "gsp_queued.h"
 #include "voice_event.h"
 
 enum { T_APPLY = 1, T_FORGET = 2 };
@@ -39,10 +41,11 @@ enum { R_NO_KEY = GSP_REJECT_KIND_COUNT, R_KEY_MISMATCH, R_NO_AGENT, R_LATE, R_T
 static const char *const extra_reasons[] = {"no_key", "key_mismatch", "no_agent", "late", "too_many_events"};
 
 struct agent {
-    aq_queue queue;
+    gsp_queued q; /* its queue and tenant (gsp_queued.h) */
     am_agent model;
-    uint32_t tenant_len;
 };
+
+GSP_MODEL_OPS(agent_model, am_agent, am_free, am_save, am_load);
 
 struct ctx {
     int64_t max_out_of_order, idle_timeout, acw_window, max_events;
@@ -52,7 +55,8 @@ struct ctx {
     const mf_host *host;
     mf_node *node;
     mf_keyed *keyed;
-    gsp_keyed gk; /* keyed, wm and m_open for the shared snapshot/restore code */
+    gsp_queued_kind state_kind; /* the ops' arg: the state's layout and model */
+    gsp_keyed gk; /* the shared timer, end-of-input and snapshot code (gsp_keyed.h) */
     gsp_decoder *decoder;
     cm_work *work;
     gsp_rec writer;
@@ -91,49 +95,6 @@ static const mf_option options[] = {
 
 static const char *const ports[] = {"sessions", "states", "reasons", "resources", NULL};
 
-/* ---- keyed state: an agent's bytes --------------------------------------------------- */
-
-static void agent_destroy(void *arg, void *state)
-{
-    (void)arg;
-    struct agent *a = state;
-    aq_free(&a->queue);
-    am_free(&a->model);
-}
-
-static int agent_save(void *arg, const void *state, mf_buffer *out)
-{
-    struct ctx *c = arg;
-    const struct agent *a = state;
-    gsp_put(out, c->host, a->tenant_len, 4);
-    aq_save(&a->queue, c->host, out);
-    am_save(&a->model, c->host, out);
-    return MF_OK;
-}
-
-static int agent_load(void *arg, void *state, const uint8_t *data, size_t len)
-{
-    (void)arg;
-    struct agent *a = state;
-    gsp_reader r = {data, len, true};
-    a->tenant_len = (uint32_t)gsp_get(&r, 4);
-    if (!r.ok || !aq_load(&a->queue, &r))
-        return MF_FATAL;
-    if (!am_load(&a->model, &r) || r.left != 0) {
-        aq_free(&a->queue);
-        am_free(&a->model);
-        return MF_FATAL;
-    }
-    return MF_OK;
-}
-
-static const mf_keyed_ops agent_ops = {
-    .state_size = sizeof(struct agent),
-    .destroy = agent_destroy,
-    .save = agent_save,
-    .load = agent_load,
-};
-
 /* ---- emitting ------------------------------------------------------------------------- */
 
 struct emit_arg {
@@ -149,7 +110,7 @@ static int emit_fact(void *arg, const am_fact *f)
     const uint8_t *key = mf_keyed_key(c->keyed, e->a, &key_len);
     if (f->table == AM_ACW_UPDATE)
         c->host->metric_add(c->m_acw, 1);
-    int rc = af_emit(&c->target, f, (const char *)key, key_len, e->a->tenant_len, mf_keyed_ack_group(c->keyed, e->a));
+    int rc = af_emit(&c->target, f, (const char *)key, key_len, e->a->q.tenant_len, mf_keyed_ack_group(c->keyed, e->a));
     if (rc != MF_OK && c->rc == MF_OK)
         c->rc = rc;
     return rc;
@@ -171,12 +132,10 @@ static void apply_one(struct ctx *c, struct agent *a, const aq_entry *e)
     if (e->ev) {
         gsp_event_unpack(e->ev, e->value, key, &ev);
     } else { /* restored from a snapshot, or not packable */
-        mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                         .time_ms = MF_TIME_UNSET};
+        mf_record rec = gsp_queued_record(c->keyed, a, e);
         const char *why;
         if (gsp_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-            c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-            c->rc = MF_FATAL;
+            c->rc = gsp_queued_lost(c->host, c->node, why);
             return;
         }
     }
@@ -208,7 +167,7 @@ static bool settle(struct ctx *c, struct agent *a)
 {
     int64_t next;
     ac_forget(&a->model.calls, c->wm_now - c->acw_window + 1, c->acw_window, &next);
-    if (am_quiet(&a->model) && !aq_first(&a->queue)) {
+    if (am_quiet(&a->model) && !aq_first(&a->q.queue)) {
         mf_keyed_ack_release(c->keyed, a);
         int64_t gone = gsp_time_add(gsp_time_add(a->model.last_ms, c->acw_window), c->max_out_of_order);
         if (a->model.calls.n == 0 && gone <= c->wm_now) {
@@ -232,35 +191,15 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     struct agent *a = state;
     if (id == T_APPLY) {
         const aq_entry *e;
-        while ((e = aq_first(&a->queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK) {
+        while ((e = aq_first(&a->q.queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK) {
             apply_one(c, a, e);
-            aq_pop(&a->queue);
+            aq_pop(&a->q.queue);
         }
-        if ((e = aq_first(&a->queue)))
+        if ((e = aq_first(&a->q.queue)))
             mf_keyed_timer_set(c->keyed, a, T_APPLY, e->pos.time_ms);
     }
     settle(c, a);
     return c->rc;
-}
-
-/* The watermark: over the input streams, the lowest highest event time,
- * minus max_out_of_order (martflow/eventtime.h). */
-static int64_t watermark(const struct ctx *c)
-{
-    return mf_watermark_get(c->wm, c->now);
-}
-
-static void advance_to(struct ctx *c, int64_t wm)
-{
-    c->wm_now = wm;
-    mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
-static void advance(struct ctx *c)
-{
-    int64_t wm = watermark(c), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        advance_to(c, wm);
 }
 
 /* ---- one input event -------------------------------------------------------------------- */
@@ -284,35 +223,27 @@ static void handle(struct ctx *c, mf_record *rec)
     mf_buffer_append(&c->keybuf, ev.tenant.s, ev.tenant.len);
     mf_buffer_append(&c->keybuf, ":", 1);
     mf_buffer_append(&c->keybuf, ev.agent_id.s, ev.agent_id.len);
-    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
-        snprintf(text, sizeof text, "no record key: agent events are routed by the key '%.*s'",
-                 (int)c->keybuf.len, (const char *)c->keybuf.data);
-        reject(c, rec, R_NO_KEY, text);
-        return;
-    }
-    if (rec->key_len != c->keybuf.len || memcmp(rec->key, c->keybuf.data, c->keybuf.len) != 0) {
-        snprintf(text, sizeof text, "record key '%.*s' is not '{tenant}:{AgentID}' ('%.*s')",
-                 (int)(rec->key_len > 100 ? 100 : rec->key_len), (const char *)rec->key, (int)c->keybuf.len,
-                 (const char *)c->keybuf.data);
-        reject(c, rec, R_KEY_MISMATCH, text);
-        return;
+    switch (gsp_keyed_check_key(rec, &c->keybuf, "agent", "{tenant}:{AgentID}", text, sizeof text)) {
+    case GSP_KEY_NONE: reject(c, rec, R_NO_KEY, text); return;
+    case GSP_KEY_MISMATCH: reject(c, rec, R_KEY_MISMATCH, text); return;
+    case GSP_KEY_OK: break;
     }
     uint32_t stream = c->host->record_stream(c->node, rec);
     /* the first record of a stream may make others known (a source's other
      * partitions): pending from now on */
     mf_watermark_sync(c->wm, c->host, c->node, c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     bool created;
     struct agent *a = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
     if (created)
-        a->tenant_len = (uint32_t)ev.tenant.len;
+        a->q.tenant_len = (uint32_t)ev.tenant.len;
     size_t len;
     const uint8_t *value = c->host->record_value(c->node, rec, &len);
     aq_pos pos = {ev.time_ms, ev.seq, (uint8_t)ev.id};
     gsp_packed_event packed;
     bool keep = gsp_event_pack(&ev, value, len, rec->key, rec->key_len, &packed);
-    switch (aq_add(&a->queue, pos, value, len, keep ? &packed : NULL)) {
+    switch (aq_add(&a->q.queue, pos, value, len, keep ? &packed : NULL)) {
     case AQ_DUPLICATE: c->host->metric_add(c->m_duplicates, 1); return;
     case AQ_LATE:
         snprintf(text, sizeof text, "late event: time %lld ms is at or before the last event applied for agent '%.*s'",
@@ -322,9 +253,9 @@ static void handle(struct ctx *c, mf_record *rec)
     case AQ_ADDED: break;
     }
     mf_keyed_absorb(c->keyed, a, rec);
-    mf_keyed_timer_set(c->keyed, a, T_APPLY, aq_first(&a->queue)->pos.time_ms);
+    mf_keyed_timer_set(c->keyed, a, T_APPLY, aq_first(&a->q.queue)->pos.time_ms);
     mf_keyed_timer_cancel(c->keyed, a, T_FORGET);
-    advance(c); /* the event may be due already */
+    gsp_keyed_advance(&c->gk, c->now); /* the event may be due already */
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -335,7 +266,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c); /* a stream may have gone idle */
+        gsp_keyed_advance(&c->gk, c->now); /* a stream may have gone idle */
     return c->rc;
 }
 
@@ -354,13 +285,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open sessions stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        advance_to(c, end); /* event time goes to the end (every input has ended) */
-    advance_to(c, INT64_MAX); /* everything queued is applied */
-    if (c->rc == MF_OK)
-        mf_keyed_each(c->keyed, emit_active, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, NULL, emit_active, &c->rc);
     return c->rc;
 }
 
@@ -466,7 +391,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (!(c->decoder = gsp_decoder_new(host, node, GSP_DOMAIN_ANY)))
         return MF_FATAL;
     c->work = cm_work_new();
-    c->keyed = mf_keyed_new(host, node, &agent_ops, c);
+    c->state_kind = (gsp_queued_kind){.host = host, .state_size = sizeof(struct agent),
+                                    .model_offset = offsetof(struct agent, model), .model = &agent_model};
+    c->keyed = gsp_queued_keyed_new(host, node, &c->state_kind);
     c->m_events = counter(c, "martflow_agentstate_events_total", NULL, "Agent-state and agent call events read");
     c->m_sessions = counter(c, "martflow_agentstate_sessions_total", NULL, "Agent login sessions opened");
     c->m_ignored = counter(c, "martflow_agentstate_ignored_total", NULL,
@@ -476,15 +403,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_acw = counter(c, "martflow_agentstate_acw_updates_total", NULL,
                        "INTERACTION_RESOURCE_FACT updates emitted with after-call work");
     c->m_open = host->gauge(node, "martflow_agentstate_open_sessions", NULL, "Agent sessions open now");
-    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open};
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < GSP_REJECT_KIND_COUNT ? gsp_reject_kind_name((gsp_reject_kind)r)
-                                           : extra_reasons[r - GSP_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_agentstate_rejected_total", labels,
-                                   "Events rejected to the errors port (or, too_many_events, dropped), by reason");
-    }
+    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open,
+                        .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, GSP_REJECT_KIND_COUNT, NULL,
+                        extra_reasons, "martflow_agentstate_rejected_total",
+                        "Events rejected to the errors port (or, too_many_events, dropped), by reason");
     return MF_OK;
 }
 

@@ -53,7 +53,7 @@ struct ctx {
     const mf_host *host;
     mf_node *node;
     mf_keyed *keyed;
-    gsp_keyed gk; /* keyed, wm and m_open for the shared snapshot/restore code */
+    gsp_keyed gk; /* the shared timer, end-of-input and snapshot code (gsp_keyed.h) */
     gsp_decoder *decoder;
     call_config *config; /* gca-cfg records among the inputs (docs/plugins/gspconfig.md) */
     cm_work *work;
@@ -231,13 +231,6 @@ static int64_t watermark(const struct ctx *c)
     return mf_watermark_get(c->wm, c->now);
 }
 
-static void advance(struct ctx *c)
-{
-    int64_t wm = watermark(c), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
 /* ---- one input event --------------------------------------------------------------- */
 
 static void reject(struct ctx *c, mf_record *rec, int reason, const char *text)
@@ -294,21 +287,13 @@ static void handle(struct ctx *c, mf_record *rec)
         return;
     }
     thread_key(c, &ev);
-    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
-        snprintf(text, sizeof text, "no record key: call events are routed by the key '%.*s'",
-                 (int)c->keybuf.len, (const char *)c->keybuf.data);
-        reject(c, rec, R_NO_KEY, text);
-        return;
-    }
-    if (rec->key_len != c->keybuf.len || memcmp(rec->key, c->keybuf.data, c->keybuf.len) != 0) {
-        snprintf(text, sizeof text, "record key '%.*s' is not '{tenant}:{CallThreadID}' ('%.*s')",
-                 (int)(rec->key_len > 100 ? 100 : rec->key_len), (const char *)rec->key, (int)c->keybuf.len,
-                 (const char *)c->keybuf.data);
-        reject(c, rec, R_KEY_MISMATCH, text);
-        return;
+    switch (gsp_keyed_check_key(rec, &c->keybuf, "call", "{tenant}:{CallThreadID}", text, sizeof text)) {
+    case GSP_KEY_NONE: reject(c, rec, R_NO_KEY, text); return;
+    case GSP_KEY_MISMATCH: reject(c, rec, R_KEY_MISMATCH, text); return;
+    case GSP_KEY_OK: break;
     }
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     struct thread *t = mf_keyed_get(c->keyed, rec->key, rec->key_len);
     int64_t wm = watermark(c);
     if (!t && wm != MF_TIME_UNSET && ev.time_ms < wm - c->late_window) {
@@ -349,7 +334,7 @@ static void handle(struct ctx *c, mf_record *rec)
     if (t->status == ST_OPEN) {
         mf_keyed_timer_cancel(c->keyed, t, T_STUCK);
         mf_keyed_timer_set(c->keyed, t, T_CHECK, gsp_time_add(t->last_ms, c->close_grace));
-        advance(c); /* the timer may be due already */
+        gsp_keyed_advance(&c->gk, c->now); /* the timer may be due already */
     } else {
         c->host->metric_add(c->m_late_updates, 1);
         emit_facts(c, t, t->stuck);
@@ -375,7 +360,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c); /* a stream may have gone idle */
+        gsp_keyed_advance(&c->gk, c->now); /* a stream may have gone idle */
     set_watermarks(c);
     return c->rc;
 }
@@ -385,12 +370,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open threads stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        mf_keyed_advance(c->keyed, end, on_timer, c);
-    c->ending = true;
-    mf_keyed_advance(c->keyed, INT64_MAX, on_timer, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, &c->ending, NULL, &c->rc);
     c->ending = false;
     return c->rc;
 }
@@ -488,7 +468,8 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_duplicates = counter(c, "martflow_callthread_duplicates_total", NULL,
                               "Exact duplicate events dropped (same id, time and seq)");
     c->m_open = host->gauge(node, "martflow_callthread_open_threads", NULL, "Call threads open now");
-    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open};
+    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open,
+                        .on_timer = on_timer, .arg = c, .wm_now = NULL};
     c->m_calls = counter(c, "martflow_callthread_calls_created_total", NULL,
                          "Calls seen: a ConnID at its first event in its thread");
     char wl[32];
@@ -499,14 +480,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                              "max_out_of_order (epoch ms)");
     c->m_wm_out = host->gauge(node, "martflow_callthread_output_watermark_ms", wl,
                               "Event time up to which threads were closed and their facts emitted (epoch ms)");
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < GSP_REJECT_KIND_COUNT ? gsp_reject_kind_name((gsp_reject_kind)r)
-                                           : extra_reasons[r - GSP_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_callthread_rejected_total", labels,
-                                   "Events rejected to the errors port, by reason");
-    }
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, GSP_REJECT_KIND_COUNT, NULL,
+                        extra_reasons, "martflow_callthread_rejected_total",
+                        "Events rejected to the errors port, by reason");
     return MF_OK;
 }
 

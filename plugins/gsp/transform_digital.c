@@ -17,6 +17,7 @@
  * unacknowledged until then (or, with a checkpoint store, until a snapshot
  * covers them).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "digital_facts.h"
 #include "digital_model.h"
 #include "gsp_keyed.h"
+#include "gsp_queued.h"
 #include "gsp_record.h"
 
 enum { T_APPLY = 1, T_STUCK = 2 };
@@ -39,10 +41,11 @@ enum { R_NO_KEY = DG_REJECT_KIND_COUNT, R_KEY_MISMATCH, R_LATE, R_TOO_MANY, R_CO
 static const char *const extra_reasons[] = {"no_key", "key_mismatch", "late", "too_many_involvements"};
 
 struct ixn {
-    aq_queue queue;
+    gsp_queued q; /* its queue and tenant (gsp_queued.h) */
     dg_ixn model;
-    uint32_t tenant_len;
 };
+
+GSP_MODEL_OPS(ixn_model, dg_ixn, dg_free, dg_save, dg_load);
 
 struct ctx {
     int64_t max_out_of_order, idle_timeout, stuck_timeout;
@@ -51,6 +54,7 @@ struct ctx {
     mf_node *node;
     mf_keyed *keyed;
     gsp_keyed gk;
+    gsp_queued_kind state_kind; /* the ops' arg: the state's layout and model */
     dg_decoder *decoder;
     gsp_rec writer;
     mf_buffer scratch, keybuf, agent_key;
@@ -79,48 +83,6 @@ static const mf_option options[] = {
 };
 
 static const char *const ports[] = {"interactions", "resources", "segments", "agent_events", NULL};
-
-/* ---- keyed state ------------------------------------------------------------------------ */
-
-static void ixn_destroy(void *arg, void *state)
-{
-    (void)arg;
-    struct ixn *ix = state;
-    aq_free(&ix->queue);
-    dg_free(&ix->model);
-}
-
-static int ixn_save(void *arg, const void *state, mf_buffer *out)
-{
-    struct ctx *c = arg;
-    const struct ixn *ix = state;
-    gsp_put(out, c->host, ix->tenant_len, 4);
-    aq_save(&ix->queue, c->host, out);
-    dg_save(&ix->model, c->host, out);
-    return MF_OK;
-}
-
-static int ixn_load(void *arg, void *state, const uint8_t *data, size_t len)
-{
-    (void)arg;
-    struct ixn *ix = state;
-    gsp_reader r = {data, len, true};
-    ix->tenant_len = (uint32_t)gsp_get(&r, 4);
-    if (!r.ok || !aq_load(&ix->queue, &r))
-        return MF_FATAL;
-    if (!dg_load(&ix->model, &r) || r.left != 0) {
-        aq_free(&ix->queue);
-        return MF_FATAL;
-    }
-    return MF_OK;
-}
-
-static const mf_keyed_ops ixn_ops = {
-    .state_size = sizeof(struct ixn),
-    .destroy = ixn_destroy,
-    .save = ixn_save,
-    .load = ixn_load,
-};
 
 /* ---- emitting --------------------------------------------------------------------------- */
 
@@ -189,7 +151,7 @@ static void emit_rows(struct ctx *c, struct ixn *ix)
 {
     size_t key_len;
     const uint8_t *key = mf_keyed_key(c->keyed, ix, &key_len);
-    struct emit_arg e = {c, ix, {&c->writer, &c->scratch, (const char *)key, ix->tenant_len}};
+    struct emit_arg e = {c, ix, {&c->writer, &c->scratch, (const char *)key, ix->q.tenant_len}};
     dg_emit(&ix->model, &sink, &e);
 }
 
@@ -205,16 +167,12 @@ static void reject(struct ctx *c, const mf_record *rec, int reason, const char *
 
 static void apply_one(struct ctx *c, struct ixn *ix, const aq_entry *e)
 {
-    size_t key_len;
-    const uint8_t *key = mf_keyed_key(c->keyed, ix, &key_len);
     /* kept as the record value only: decoded again */
-    mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                     .time_ms = MF_TIME_UNSET};
+    mf_record rec = gsp_queued_record(c->keyed, ix, e);
     dg_event ev;
     const char *why;
     if (dg_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-        c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-        c->rc = MF_FATAL;
+        c->rc = gsp_queued_lost(c->host, c->node, why);
         return;
     }
     /* an event rejected now joins the interaction's acknowledgement (its input was absorbed) */
@@ -245,7 +203,7 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     struct ixn *ix = state;
     dg_ixn *x = &ix->model;
     if (id == T_STUCK) {
-        if (aq_first(&ix->queue) || c->ending || !x->started)
+        if (aq_first(&ix->q.queue) || c->ending || !x->started)
             return c->rc; /* an event is due after the silence: applying it re-arms the timer */
         c->host->metric_add(c->m_stuck, 1);
         dg_stop(x);
@@ -255,35 +213,22 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
         return c->rc;
     }
     const aq_entry *e;
-    while ((e = aq_first(&ix->queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK && !x->ended) {
+    while ((e = aq_first(&ix->q.queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK && !x->ended) {
         apply_one(c, ix, e);
-        aq_pop(&ix->queue);
+        aq_pop(&ix->q.queue);
     }
-    if (x->ended || (!x->started && !aq_first(&ix->queue))) {
+    if (x->ended || (!x->started && !aq_first(&ix->q.queue))) {
         /* ended: events after its completion change nothing; never started: every event was rejected */
-        c->host->metric_add(c->m_ignored, ix->queue.n);
+        c->host->metric_add(c->m_ignored, ix->q.queue.n);
         c->host->metric_add(c->m_ended, x->ended);
         release(c, ix);
         return c->rc;
     }
-    if ((e = aq_first(&ix->queue)))
+    if ((e = aq_first(&ix->q.queue)))
         mf_keyed_timer_set(c->keyed, ix, T_APPLY, e->pos.time_ms);
     if (x->started)
         mf_keyed_timer_set(c->keyed, ix, T_STUCK, gsp_time_add(x->last_ms, c->stuck_timeout));
     return c->rc;
-}
-
-static void advance_to(struct ctx *c, int64_t wm)
-{
-    c->wm_now = wm;
-    mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
-static void advance(struct ctx *c)
-{
-    int64_t wm = mf_watermark_get(c->wm, c->now), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        advance_to(c, wm);
 }
 
 /* ---- one input event ---------------------------------------------------------------------- */
@@ -311,7 +256,7 @@ static void handle(struct ctx *c, mf_record *rec)
     uint32_t stream = c->host->record_stream(c->node, rec);
     mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     struct ixn *ix = mf_keyed_get(c->keyed, rec->key, rec->key_len);
     int64_t passed = mf_keyed_watermark(c->keyed); /* advanced to, or restored */
     if (!ix && passed != MF_TIME_UNSET && ev.time_ms <= passed) {
@@ -325,14 +270,14 @@ static void handle(struct ctx *c, mf_record *rec)
     }
     if (!ix) {
         ix = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, NULL);
-        ix->tenant_len = (uint32_t)ev.tenant.len;
+        ix->q.tenant_len = (uint32_t)ev.tenant.len;
         c->host->metric_add(c->m_interactions, 1);
         c->host->metric_add(c->m_open, 1);
     }
     size_t len;
     const uint8_t *value = c->host->record_value(c->node, rec, &len);
     aq_pos pos = {ev.time_ms, ev.seq, (uint8_t)ev.id};
-    switch (aq_add(&ix->queue, pos, value, len, NULL)) {
+    switch (aq_add(&ix->q.queue, pos, value, len, NULL)) {
     case AQ_DUPLICATE: c->host->metric_add(c->m_duplicates, 1); return;
     case AQ_LATE:
         snprintf(text, sizeof text,
@@ -343,8 +288,8 @@ static void handle(struct ctx *c, mf_record *rec)
     case AQ_ADDED: break;
     }
     mf_keyed_absorb(c->keyed, ix, rec);
-    mf_keyed_timer_set(c->keyed, ix, T_APPLY, aq_first(&ix->queue)->pos.time_ms);
-    advance(c);
+    mf_keyed_timer_set(c->keyed, ix, T_APPLY, aq_first(&ix->q.queue)->pos.time_ms);
+    gsp_keyed_advance(&c->gk, c->now);
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -355,7 +300,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     return c->rc;
 }
 
@@ -374,14 +319,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open interactions stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        advance_to(c, end);
-    c->ending = true;
-    advance_to(c, INT64_MAX); /* everything queued is applied */
-    if (c->rc == MF_OK)
-        mf_keyed_each(c->keyed, end_ixn, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, &c->ending, end_ixn, &c->rc);
     return c->rc;
 }
 
@@ -431,7 +369,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (!(c->decoder = dg_decoder_new(host, node)))
         return MF_FATAL;
     c->wm = mf_watermark_new(c->max_out_of_order, c->idle_timeout);
-    c->keyed = mf_keyed_new(host, node, &ixn_ops, c);
+    c->state_kind = (gsp_queued_kind){.host = host, .state_size = sizeof(struct ixn),
+                                    .model_offset = offsetof(struct ixn, model), .model = &ixn_model};
+    c->keyed = gsp_queued_keyed_new(host, node, &c->state_kind);
     c->m_events = counter(c, "martflow_digital_events_total", NULL, "Digital interaction events read");
     c->m_interactions = counter(c, "martflow_digital_interactions_total", NULL,
                                 "Interactions opened (first event of an interaction key)");
@@ -445,14 +385,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_handling = counter(c, "martflow_digital_handling_events_total", NULL,
                             "Handling starts and ends emitted on agent_events");
     c->m_open = host->gauge(node, "martflow_digital_open_interactions", NULL, "Interactions open now");
-    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open};
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < DG_REJECT_KIND_COUNT ? dg_reject_kind_name(r) : extra_reasons[r - DG_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_digital_rejected_total", labels,
-                                   "Events rejected to the errors port, by reason");
-    }
+    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open,
+                        .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, DG_REJECT_KIND_COUNT, dg_reject_kind_name,
+                        extra_reasons, "martflow_digital_rejected_total",
+                        "Events rejected to the errors port, by reason");
     return MF_OK;
 }
 

@@ -16,6 +16,7 @@
  * and the facts emitted from them are handled; snapshots and restores go
  * through gsp_keyed.h.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "digital_agent_event.h"
 #include "digital_agent_model.h"
 #include "gsp_keyed.h"
+#include "gsp_queued.h"
 
 enum { T_APPLY = 1, T_FORGET = 2 };
 
@@ -37,10 +39,11 @@ enum { R_NO_KEY = DA_REJECT_KIND_COUNT, R_KEY_MISMATCH, R_LATE, R_TOO_MANY, R_CO
 static const char *const extra_reasons[] = {"no_key", "key_mismatch", "late", "too_many_interactions"};
 
 struct agent {
-    aq_queue queue;
+    gsp_queued q; /* its queue and tenant (gsp_queued.h) */
     dam_agent model;
-    uint32_t tenant_len;
 };
+
+GSP_MODEL_OPS(agent_model, dam_agent, dam_free, dam_save, dam_load);
 
 struct ctx {
     int64_t max_out_of_order, idle_timeout, forget_after, max_handled;
@@ -49,6 +52,7 @@ struct ctx {
     mf_node *node;
     mf_keyed *keyed;
     gsp_keyed gk;
+    gsp_queued_kind state_kind; /* the ops' arg: the state's layout and model */
     da_decoder *decoder;
     gsp_rec writer;
     mf_buffer scratch, keybuf;
@@ -81,49 +85,6 @@ static const mf_option options[] = {
 
 static const char *const ports[] = {"sessions", "states", "reasons", NULL};
 
-/* ---- keyed state: an agent's bytes --------------------------------------------------- */
-
-static void agent_destroy(void *arg, void *state)
-{
-    (void)arg;
-    struct agent *a = state;
-    aq_free(&a->queue);
-    dam_free(&a->model);
-}
-
-static int agent_save(void *arg, const void *state, mf_buffer *out)
-{
-    struct ctx *c = arg;
-    const struct agent *a = state;
-    gsp_put(out, c->host, a->tenant_len, 4);
-    aq_save(&a->queue, c->host, out);
-    dam_save(&a->model, c->host, out);
-    return MF_OK;
-}
-
-static int agent_load(void *arg, void *state, const uint8_t *data, size_t len)
-{
-    (void)arg;
-    struct agent *a = state;
-    gsp_reader r = {data, len, true};
-    a->tenant_len = (uint32_t)gsp_get(&r, 4);
-    if (!r.ok || !aq_load(&a->queue, &r))
-        return MF_FATAL;
-    if (!dam_load(&a->model, &r) || r.left != 0) {
-        aq_free(&a->queue);
-        dam_free(&a->model);
-        return MF_FATAL;
-    }
-    return MF_OK;
-}
-
-static const mf_keyed_ops agent_ops = {
-    .state_size = sizeof(struct agent),
-    .destroy = agent_destroy,
-    .save = agent_save,
-    .load = agent_load,
-};
-
 /* ---- emitting ------------------------------------------------------------------------- */
 
 struct emit_arg {
@@ -137,7 +98,7 @@ static int emit_fact(void *arg, const am_fact *f)
     struct ctx *c = e->c;
     size_t key_len;
     const uint8_t *key = mf_keyed_key(c->keyed, e->a, &key_len);
-    int rc = af_emit(&c->target, f, (const char *)key, key_len, e->a->tenant_len, mf_keyed_ack_group(c->keyed, e->a));
+    int rc = af_emit(&c->target, f, (const char *)key, key_len, e->a->q.tenant_len, mf_keyed_ack_group(c->keyed, e->a));
     if (rc != MF_OK && c->rc == MF_OK)
         c->rc = rc;
     return rc;
@@ -153,15 +114,11 @@ static void reject(struct ctx *c, mf_record *rec, int reason, const char *text)
 
 static void apply_one(struct ctx *c, struct agent *a, const aq_entry *e)
 {
-    size_t key_len;
-    const uint8_t *key = mf_keyed_key(c->keyed, a, &key_len);
-    mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                     .time_ms = MF_TIME_UNSET};
+    mf_record rec = gsp_queued_record(c->keyed, a, e);
     da_event ev;
     const char *why;
     if (da_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-        c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-        c->rc = MF_FATAL;
+        c->rc = gsp_queued_lost(c->host, c->node, why);
         return;
     }
     unsigned open_before = dam_open_sessions(&a->model);
@@ -192,7 +149,7 @@ static void apply_one(struct ctx *c, struct agent *a, const aq_entry *e)
  * still recognised). */
 static void settle(struct ctx *c, struct agent *a)
 {
-    if (!dam_quiet(&a->model) || aq_first(&a->queue)) {
+    if (!dam_quiet(&a->model) || aq_first(&a->q.queue)) {
         mf_keyed_timer_cancel(c->keyed, a, T_FORGET);
         return;
     }
@@ -211,28 +168,15 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     struct agent *a = state;
     if (id == T_APPLY) {
         const aq_entry *e;
-        while ((e = aq_first(&a->queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK) {
+        while ((e = aq_first(&a->q.queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK) {
             apply_one(c, a, e);
-            aq_pop(&a->queue);
+            aq_pop(&a->q.queue);
         }
-        if ((e = aq_first(&a->queue)))
+        if ((e = aq_first(&a->q.queue)))
             mf_keyed_timer_set(c->keyed, a, T_APPLY, e->pos.time_ms);
     }
     settle(c, a);
     return c->rc;
-}
-
-static void advance_to(struct ctx *c, int64_t wm)
-{
-    c->wm_now = wm;
-    mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
-static void advance(struct ctx *c)
-{
-    int64_t wm = mf_watermark_get(c->wm, c->now), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        advance_to(c, wm);
 }
 
 /* ---- one input event -------------------------------------------------------------------- */
@@ -252,32 +196,24 @@ static void handle(struct ctx *c, mf_record *rec)
     mf_buffer_append(&c->keybuf, ev.tenant.s, ev.tenant.len);
     mf_buffer_append(&c->keybuf, ":", 1);
     mf_buffer_append(&c->keybuf, ev.agent_id.s, ev.agent_id.len);
-    if ((rec->flags & MF_RECORD_KEY_NULL) || !rec->key) {
-        snprintf(text, sizeof text, "no record key: agent events are routed by the key '%.*s'",
-                 (int)c->keybuf.len, (const char *)c->keybuf.data);
-        reject(c, rec, R_NO_KEY, text);
-        return;
-    }
-    if (rec->key_len != c->keybuf.len || memcmp(rec->key, c->keybuf.data, c->keybuf.len) != 0) {
-        snprintf(text, sizeof text, "record key '%.*s' is not '{tenant}:{AgentID}' ('%.*s')",
-                 (int)(rec->key_len > 100 ? 100 : rec->key_len), (const char *)rec->key, (int)c->keybuf.len,
-                 (const char *)c->keybuf.data);
-        reject(c, rec, R_KEY_MISMATCH, text);
-        return;
+    switch (gsp_keyed_check_key(rec, &c->keybuf, "agent", "{tenant}:{AgentID}", text, sizeof text)) {
+    case GSP_KEY_NONE: reject(c, rec, R_NO_KEY, text); return;
+    case GSP_KEY_MISMATCH: reject(c, rec, R_KEY_MISMATCH, text); return;
+    case GSP_KEY_OK: break;
     }
     uint32_t stream = c->host->record_stream(c->node, rec);
     /* the first record of a stream may make others known: pending from now on */
     mf_watermark_sync(c->wm, c->host, c->node, c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     bool created;
     struct agent *a = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, &created);
     if (created)
-        a->tenant_len = (uint32_t)ev.tenant.len;
+        a->q.tenant_len = (uint32_t)ev.tenant.len;
     size_t len;
     const uint8_t *value = c->host->record_value(c->node, rec, &len);
     aq_pos pos = {ev.time_ms, ev.seq, (uint8_t)ev.id};
-    switch (aq_add(&a->queue, pos, value, len, NULL)) {
+    switch (aq_add(&a->q.queue, pos, value, len, NULL)) {
     case AQ_DUPLICATE: c->host->metric_add(c->m_duplicates, 1); return;
     case AQ_LATE:
         snprintf(text, sizeof text, "late event: time %lld ms is at or before the last event applied for agent '%.*s'",
@@ -287,9 +223,9 @@ static void handle(struct ctx *c, mf_record *rec)
     case AQ_ADDED: break;
     }
     mf_keyed_absorb(c->keyed, a, rec);
-    mf_keyed_timer_set(c->keyed, a, T_APPLY, aq_first(&a->queue)->pos.time_ms);
+    mf_keyed_timer_set(c->keyed, a, T_APPLY, aq_first(&a->q.queue)->pos.time_ms);
     mf_keyed_timer_cancel(c->keyed, a, T_FORGET);
-    advance(c); /* the event may be due already */
+    gsp_keyed_advance(&c->gk, c->now); /* the event may be due already */
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -300,7 +236,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c); /* a stream may have gone idle */
+        gsp_keyed_advance(&c->gk, c->now); /* a stream may have gone idle */
     return c->rc;
 }
 
@@ -322,13 +258,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open sessions stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        advance_to(c, end);
-    advance_to(c, INT64_MAX); /* everything queued is applied */
-    if (c->rc == MF_OK)
-        mf_keyed_each(c->keyed, emit_active, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, NULL, emit_active, &c->rc);
     return c->rc;
 }
 
@@ -394,7 +324,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         return MF_FATAL;
     if (!(c->decoder = da_decoder_new(host, node)))
         return MF_FATAL;
-    c->keyed = mf_keyed_new(host, node, &agent_ops, c);
+    c->state_kind = (gsp_queued_kind){.host = host, .state_size = sizeof(struct agent),
+                                    .model_offset = offsetof(struct agent, model), .model = &agent_model};
+    c->keyed = gsp_queued_keyed_new(host, node, &c->state_kind);
     c->m_events = counter(c, "martflow_digitalagentstate_events_total", NULL,
                           "Digital agent-state and handling events read");
     c->m_sessions = counter(c, "martflow_digitalagentstate_sessions_total", NULL, "Media sessions opened");
@@ -407,15 +339,10 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_open_agents = host->gauge(node, "martflow_digitalagentstate_open_agents", NULL,
                                    "Agents with a media session open now");
     c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open_agents,
-                        .is_open = is_open};
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < DA_REJECT_KIND_COUNT ? da_reject_kind_name(r) : extra_reasons[r - DA_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_digitalagentstate_rejected_total", labels,
-                                   "Events rejected to the errors port (or, too_many_interactions, dropped), by "
-                                   "reason");
-    }
+                        .is_open = is_open, .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, DA_REJECT_KIND_COUNT, da_reject_kind_name,
+                        extra_reasons, "martflow_digitalagentstate_rejected_total",
+                        "Events rejected to the errors port (or, too_many_interactions, dropped), by reason");
     return MF_OK;
 }
 

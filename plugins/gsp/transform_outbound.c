@@ -16,6 +16,7 @@
  * The inputs of a chain stay unacknowledged until it closes (or, with a
  * checkpoint store, until a snapshot covers them). docs/plugins/outbound.md.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #include "agent_queue.h"
 #include "gsp_keyed.h"
+#include "gsp_queued.h"
 #include "gsp_record.h"
 #include "outbound_event.h"
 #include "outbound_facts.h"
@@ -38,10 +40,11 @@ enum { R_NO_KEY = OB_REJECT_KIND_COUNT, R_KEY_MISMATCH, R_LATE, R_COUNT };
 static const char *const extra_reasons[] = {"no_key", "key_mismatch", "late"};
 
 struct chain {
-    aq_queue queue;
+    gsp_queued q; /* its queue and tenant (gsp_queued.h) */
     ob_chain model;
-    uint32_t tenant_len;
 };
+
+GSP_MODEL_OPS(chain_model, ob_chain, ob_free, ob_save, ob_load);
 
 struct ctx {
     int64_t max_out_of_order, idle_timeout, grace, stuck_timeout;
@@ -50,6 +53,7 @@ struct ctx {
     mf_node *node;
     mf_keyed *keyed;
     gsp_keyed gk;
+    gsp_queued_kind state_kind; /* the ops' arg: the state's layout and model */
     ob_decoder *decoder;
     gsp_rec writer;
     mf_buffer scratch, keybuf;
@@ -83,48 +87,6 @@ static const mf_option options[] = {
 
 static const char *const ports[] = {"attempts", NULL};
 
-/* ---- keyed state ------------------------------------------------------------------------ */
-
-static void chain_destroy(void *arg, void *state)
-{
-    (void)arg;
-    struct chain *ch = state;
-    aq_free(&ch->queue);
-    ob_free(&ch->model);
-}
-
-static int chain_save(void *arg, const void *state, mf_buffer *out)
-{
-    struct ctx *c = arg;
-    const struct chain *ch = state;
-    gsp_put(out, c->host, ch->tenant_len, 4);
-    aq_save(&ch->queue, c->host, out);
-    ob_save(&ch->model, c->host, out);
-    return MF_OK;
-}
-
-static int chain_load(void *arg, void *state, const uint8_t *data, size_t len)
-{
-    (void)arg;
-    struct chain *ch = state;
-    gsp_reader r = {data, len, true};
-    ch->tenant_len = (uint32_t)gsp_get(&r, 4);
-    if (!r.ok || !aq_load(&ch->queue, &r))
-        return MF_FATAL;
-    if (!ob_load(&ch->model, &r) || r.left != 0) {
-        aq_free(&ch->queue);
-        return MF_FATAL;
-    }
-    return MF_OK;
-}
-
-static const mf_keyed_ops chain_ops = {
-    .state_size = sizeof(struct chain),
-    .destroy = chain_destroy,
-    .save = chain_save,
-    .load = chain_load,
-};
-
 /* ---- emitting --------------------------------------------------------------------------- */
 
 struct emit_arg {
@@ -138,7 +100,7 @@ static int emit_attempt(void *arg, const ob_chain *model, const ob_attempt *a)
     struct ctx *c = e->c;
     size_t key_len;
     const uint8_t *key = mf_keyed_key(c->keyed, e->ch, &key_len);
-    of_write(&c->writer, &c->scratch, (const char *)key, e->ch->tenant_len, model, a);
+    of_write(&c->writer, &c->scratch, (const char *)key, e->ch->q.tenant_len, model, a);
     c->host->metric_add(c->m_attempts, 1);
     int rc = gsp_rec_emit(&c->writer, c->host, c->node, c->port, key, key_len, mf_keyed_ack_group(c->keyed, e->ch));
     if (rc != MF_OK && c->rc == MF_OK)
@@ -156,16 +118,12 @@ static void reject(struct ctx *c, mf_record *rec, int reason, const char *text)
 
 static void apply_one(struct ctx *c, struct chain *ch, const aq_entry *e)
 {
-    size_t key_len;
-    const uint8_t *key = mf_keyed_key(c->keyed, ch, &key_len);
     /* kept as the record value only (outbound events are few): decoded again */
-    mf_record rec = {.key = key, .key_len = (uint32_t)key_len, .value = e->value, .value_len = e->len,
-                     .time_ms = MF_TIME_UNSET};
+    mf_record rec = gsp_queued_record(c->keyed, ch, e);
     ob_event ev;
     const char *why;
     if (ob_decode(c->decoder, &rec, &ev, &why) != GSP_REJECT_NONE) { /* it decoded when it came */
-        c->host->log(c->node, MF_LOG_ERROR, "a queued event no longer decodes: %s", why);
-        c->rc = MF_FATAL;
+        c->rc = gsp_queued_lost(c->host, c->node, why);
         return;
     }
     struct emit_arg arg = {c, ch};
@@ -185,10 +143,10 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     (void)time_ms;
     struct ctx *c = arg;
     struct chain *ch = state;
-    if (id == T_STUCK && aq_first(&ch->queue))
+    if (id == T_STUCK && aq_first(&ch->q.queue))
         return c->rc; /* an event is due after the silence: applying it re-arms the timer */
     if (id == T_CLOSE || (id == T_STUCK && !c->ending)) {
-        c->host->metric_add(c->m_ignored, ch->queue.n); /* events after the final one, still queued */
+        c->host->metric_add(c->m_ignored, ch->q.queue.n); /* events after the final one, still queued */
         if (id == T_STUCK) {
             struct emit_arg e = {c, ch};
             c->host->metric_add(c->m_stuck, 1);
@@ -200,29 +158,16 @@ static int on_timer(void *arg, void *state, uint32_t id, int64_t time_ms)
     if (id != T_APPLY)
         return c->rc;
     const aq_entry *e;
-    while ((e = aq_first(&ch->queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK) {
+    while ((e = aq_first(&ch->q.queue)) && e->pos.time_ms <= c->wm_now && c->rc == MF_OK) {
         apply_one(c, ch, e);
-        aq_pop(&ch->queue);
+        aq_pop(&ch->q.queue);
     }
-    if ((e = aq_first(&ch->queue)))
+    if ((e = aq_first(&ch->q.queue)))
         mf_keyed_timer_set(c->keyed, ch, T_APPLY, e->pos.time_ms);
     if (ch->model.final)
         mf_keyed_timer_set(c->keyed, ch, T_CLOSE, gsp_time_add(ch->model.final_ms, c->grace));
     mf_keyed_timer_set(c->keyed, ch, T_STUCK, gsp_time_add(ch->model.last_ms, c->stuck_timeout));
     return c->rc;
-}
-
-static void advance_to(struct ctx *c, int64_t wm)
-{
-    c->wm_now = wm;
-    mf_keyed_advance(c->keyed, wm, on_timer, c);
-}
-
-static void advance(struct ctx *c)
-{
-    int64_t wm = mf_watermark_get(c->wm, c->now), next = mf_keyed_next_timer(c->keyed);
-    if (wm != MF_TIME_UNSET && ((next != MF_TIME_UNSET && next <= wm) || wm > mf_keyed_watermark(c->keyed)))
-        advance_to(c, wm);
 }
 
 /* ---- one input event ---------------------------------------------------------------------- */
@@ -252,7 +197,7 @@ static void handle(struct ctx *c, mf_record *rec)
     uint32_t stream = c->host->record_stream(c->node, rec);
     mf_watermark_streams(c->wm, c->host->stream_count(c->node), c->now);
     if (mf_watermark_observe(c->wm, stream, ev.time_ms, c->now))
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     struct chain *ch = mf_keyed_get(c->keyed, rec->key, rec->key_len);
     int64_t passed = mf_keyed_watermark(c->keyed); /* advanced to, or restored */
     if (!ch && passed != MF_TIME_UNSET && ev.time_ms <= passed) {
@@ -265,14 +210,14 @@ static void handle(struct ctx *c, mf_record *rec)
     }
     if (!ch) {
         ch = mf_keyed_get_or_create(c->keyed, rec->key, rec->key_len, NULL);
-        ch->tenant_len = (uint32_t)ev.tenant.len;
+        ch->q.tenant_len = (uint32_t)ev.tenant.len;
         c->host->metric_add(c->m_chains, 1);
         c->host->metric_add(c->m_open, 1);
     }
     size_t len;
     const uint8_t *value = c->host->record_value(c->node, rec, &len);
     aq_pos pos = {ev.time_ms, ev.seq, (uint8_t)ev.id};
-    switch (aq_add(&ch->queue, pos, value, len, NULL)) {
+    switch (aq_add(&ch->q.queue, pos, value, len, NULL)) {
     case AQ_DUPLICATE: c->host->metric_add(c->m_duplicates, 1); return;
     case AQ_LATE:
         snprintf(text, sizeof text, "late event: time %lld ms is at or before the last event applied for chain '%.*s'",
@@ -282,8 +227,8 @@ static void handle(struct ctx *c, mf_record *rec)
     case AQ_ADDED: break;
     }
     mf_keyed_absorb(c->keyed, ch, rec);
-    mf_keyed_timer_set(c->keyed, ch, T_APPLY, aq_first(&ch->queue)->pos.time_ms);
-    advance(c);
+    mf_keyed_timer_set(c->keyed, ch, T_APPLY, aq_first(&ch->q.queue)->pos.time_ms);
+    gsp_keyed_advance(&c->gk, c->now);
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -294,7 +239,7 @@ static int process(void *vctx, mf_batch *batch)
     for (size_t i = 0; i < batch->count && c->rc == MF_OK; i++)
         handle(c, &batch->records[i]);
     if (c->rc == MF_OK)
-        advance(c);
+        gsp_keyed_advance(&c->gk, c->now);
     return c->rc;
 }
 
@@ -316,14 +261,7 @@ static int flush(void *vctx, mf_flush_reason reason)
     struct ctx *c = vctx;
     if (reason != MF_FLUSH_END)
         return c->rc; /* open chains stay open: their inputs are replayed after a restart */
-    int64_t end = gsp_keyed_end_time(&c->gk, c->max_out_of_order);
-    if (end != MF_TIME_UNSET)
-        advance_to(c, end);
-    c->ending = true;
-    advance_to(c, INT64_MAX); /* everything queued is applied, final chains closed */
-    if (c->rc == MF_OK)
-        mf_keyed_each(c->keyed, end_chain, c);
-    mf_keyed_clear(c->keyed);
+    gsp_keyed_end(&c->gk, c->max_out_of_order, &c->ending, end_chain, &c->rc);
     return c->rc;
 }
 
@@ -369,7 +307,9 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     if (!(c->decoder = ob_decoder_new(host, node)))
         return MF_FATAL;
     c->wm = mf_watermark_new(c->max_out_of_order, c->idle_timeout);
-    c->keyed = mf_keyed_new(host, node, &chain_ops, c);
+    c->state_kind = (gsp_queued_kind){.host = host, .state_size = sizeof(struct chain),
+                                    .model_offset = offsetof(struct chain, model), .model = &chain_model};
+    c->keyed = gsp_queued_keyed_new(host, node, &c->state_kind);
     c->m_events = counter(c, "martflow_outbound_events_total", NULL, "Outbound events read");
     c->m_chains = counter(c, "martflow_outbound_chains_total", NULL, "Chains opened (first event of a chain key)");
     c->m_processed = counter(c, "martflow_outbound_chains_processed_total", NULL,
@@ -383,14 +323,11 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->m_unfinished = counter(c, "martflow_outbound_unfinished_total", NULL,
                               "Attempts still in progress at the end of input (not emitted)");
     c->m_open = host->gauge(node, "martflow_outbound_open_chains", NULL, "Chains open now");
-    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open};
-    for (int r = 1; r < R_COUNT; r++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "reason=\"%s\"",
-                 r < OB_REJECT_KIND_COUNT ? ob_reject_kind_name(r) : extra_reasons[r - OB_REJECT_KIND_COUNT]);
-        c->m_rejected[r] = counter(c, "martflow_outbound_rejected_total", labels,
-                                   "Events rejected to the errors port, by reason");
-    }
+    c->gk = (gsp_keyed){.host = host, .keyed = c->keyed, .wm = c->wm, .m_open = c->m_open, .is_open = is_open,
+                        .on_timer = on_timer, .arg = c, .wm_now = &c->wm_now};
+    gsp_reject_counters(host, node, c->m_rejected, R_COUNT, OB_REJECT_KIND_COUNT, ob_reject_kind_name,
+                        extra_reasons, "martflow_outbound_rejected_total",
+                        "Events rejected to the errors port, by reason");
     return MF_OK;
 }
 

@@ -71,25 +71,16 @@ static const char *const field_paths[F_COUNT] = {
 };
 
 struct gsp_decoder {
-    const mf_host *host;
-    mf_node *node;
     gsp_domain domain;
-    mf_json_fieldset *set;
     mf_json_view views[F_COUNT];
-    gsp_env env; /* over views and field_paths */
+    gsp_env env; /* over views and field_paths: the compiled set, the reasons */
 };
 
 gsp_decoder *gsp_decoder_new(const mf_host *host, mf_node *node, gsp_domain domain)
 {
     gsp_decoder *d = mf_xcalloc(1, sizeof *d);
-    const char *error = NULL;
-    d->host = host;
-    d->node = node;
     d->domain = domain;
-    d->env = (gsp_env){.views = d->views, .paths = field_paths};
-    d->set = host->fieldset_new(node, field_paths, F_COUNT, &error);
-    if (!d->set) {
-        host->log(node, MF_LOG_ERROR, "cannot compile the event fields: %s", error ? error : "?");
+    if (!gsp_env_open(&d->env, host, node, field_paths, F_COUNT, d->views)) {
         free(d);
         return NULL;
     }
@@ -100,7 +91,7 @@ void gsp_decoder_free(gsp_decoder *d)
 {
     if (!d)
         return;
-    d->host->fieldset_free(d->node, d->set);
+    gsp_env_close(&d->env);
     free(d);
 }
 
@@ -132,11 +123,7 @@ gsp_reject_kind gsp_decode(gsp_decoder *d, mf_record *rec, gsp_voice_event *ev, 
 {
     memset(ev, 0, sizeof *ev);
     *reason = d->env.reason;
-    const char *error = NULL;
-    if (d->host->json_fields(d->node, rec, d->set, d->views, &error) != MF_OK) {
-        snprintf(d->env.reason, sizeof d->env.reason, "%s", error ? error : "invalid JSON");
-        return GSP_REJECT_INVALID_JSON;
-    }
+    GSP_TRY(gsp_env_read(&d->env, rec));
     TRY(get_event_id(d, &ev->id));
     TRY(gsp_env_time(&d->env, F_TIME, &ev->time_ms));
     TRY(gsp_env_mandatory_int(&d->env, F_SEQ, &ev->seq));

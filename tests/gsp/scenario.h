@@ -66,4 +66,54 @@ bool sc_check_tiling(const char *name, const json_t *actual);
  * output) and returns false when they differ. */
 bool sc_compare(const char *name, mfh *h, json_t *actual, bool check_metrics);
 
+/* ---- one transform through its scenarios (the runners of test_digital,
+ * test_outbound, test_digitalagentstate, test_callthread) ------------------ */
+
+/* The transform plugin `plugin` opened with the node YAML config (may be
+ * NULL) and initialised; the test stops (CUnit fatal) when it does not. */
+mfh *sc_open(const char *plugin, const char *config);
+/* <name>.expected.json (the test stops when it does not load), and its
+ * "config" member (the node YAML, or NULL). */
+json_t *sc_expected(const char *name);
+const char *sc_config(const json_t *expected);
+/* Every input pushed so far is acknowledged. */
+bool sc_all_acked(mfh *h);
+/* Whether two runs' outputs (json) are the same; prints both when not
+ * (what: the scenario, mid: the events before the snapshot). */
+bool sc_same_output(const char *what, size_t mid, const json_t *uninterrupted, const json_t *restored);
+
+/* A transform as the runners drive it. */
+typedef struct sc_node {
+    const char *plugin;
+    const char *const *ports; /* NULL-ended: what is collected (sc_collect_ports) */
+    /* Push lines [from, to): NULL: sc_push, `batch` lines per process call */
+    void (*push)(mfh *h, char **lines, size_t from, size_t to, size_t batch);
+    uint32_t upstreams;        /* mfh_set_upstreams when not 0 */
+    const char *duplicates;    /* the counter of dropped copies (sc_shuffled) */
+    const char *const *gauges; /* NULL-ended, may be NULL: the same after a restore (sc_snapshot_each) */
+    bool tiling;               /* sc_check_tiling holds for its output */
+    void (*at_snapshot)(mfh *h); /* more checks of a node just snapshotted; may be NULL */
+} sc_node;
+
+/* A node of n opened with config (sc_open, then its upstreams). */
+mfh *sc_node_open(const sc_node *n, const char *config);
+/* Every event of lines, `batch` per process, the end of input: what came out
+ * on n's ports; *h the node (closed when h is NULL). */
+json_t *sc_node_run(const sc_node *n, const char *config, char **lines, size_t count, size_t batch, mfh **h);
+
+/* Each golden scenario of names: the expected output and metrics, the
+ * tiling with n->tiling, and every input acknowledged. */
+void sc_golden(const sc_node *n, const char *const *names, size_t batch);
+/* Each scenario of names but skip (NULL: none), `rounds` times shuffled and
+ * duplicated (sc_disorder from seed), `batch` events per process: the
+ * expected rows (and tiling), every input acknowledged, and every copy
+ * counted in n->duplicates on top of the expected metric's count. */
+void sc_shuffled(const sc_node *n, const char *const *names, const char *skip, uint64_t seed, int rounds,
+                 size_t batch);
+/* For each scenario of names, a snapshot after every event (one per process
+ * call) restored into a new node that is fed the rest: n->gauges the same
+ * after the restore, the restored state saves to the same bytes, both nodes
+ * emit the same, and the whole output is the expected one. */
+void sc_snapshot_each(const sc_node *n, const char *const *names);
+
 #endif

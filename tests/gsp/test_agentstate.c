@@ -22,13 +22,7 @@ static const char *const agent_ports[] = {"sessions", "states", "reasons", "reso
 
 static mfh *open_node(const char *plugin, const char *yaml)
 {
-    char *err = NULL;
-    mfh *h = mfh_open(MF_KIND_TRANSFORM, plugin, yaml, &err);
-    if (!h)
-        fprintf(stderr, "\n%s\n", err);
-    free(err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(mfh_init(h), MF_OK);
+    mfh *h = sc_open(plugin, yaml);
     if (!strcmp(plugin, "agentstate"))
         mfh_set_upstreams(h, 2); /* as in a pipeline: the agent-state source and callthread */
     return h;
@@ -40,27 +34,6 @@ static mfh *open_agents_only(void)
     mfh *h = open_node("agentstate", NULL);
     mfh_set_upstreams(h, 1);
     return h;
-}
-
-/* The scenario's expected file (the agentstate config and the events file are in it). */
-static json_t *expected_of(const char *name)
-{
-    const char *top = getenv("top_srcdir");
-    char *path = mf_xasprintf("%s/tests/scenarios/%s.expected.json", top ? top : "..", name);
-    json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
-    if (!j)
-        fprintf(stderr, "%s: %s\n", path, err.text);
-    free(path);
-    return j ? j : json_object();
-}
-
-static bool all_acked(mfh *h)
-{
-    for (size_t i = 0; i < mfh_inputs(h); i++)
-        if (!mfh_input_acked(h, i))
-            return false;
-    return true;
 }
 
 /* Every IRF update names an IRF callthread emitted, keyed by its thread. */
@@ -102,7 +75,7 @@ static struct run run_lines(const char *config, char **lines, size_t count)
     json_decref(got);
     CU_ASSERT_EQUAL(mfh_flush(as, MF_FLUSH_END), MF_OK);
     r.agent_out = sc_collect_ports(as, agent_ports);
-    r.acked = all_acked(ct) && all_acked(as);
+    r.acked = sc_all_acked(ct) && sc_all_acked(as);
     mfh_close(ct);
     mfh_close(as);
     return r;
@@ -123,7 +96,7 @@ static char **events_of(const char *name, const json_t *expected, size_t *count)
 static void test_scenarios(void)
 {
     for (const char *const *n = scenarios; *n; n++) {
-        json_t *expected = expected_of(*n);
+        json_t *expected = sc_expected(*n);
         const char *config = json_string_value(json_object_get(expected, "config"));
         size_t count;
         char **lines = events_of(*n, expected, &count);
@@ -142,8 +115,8 @@ static void test_scenarios(void)
         CU_ASSERT(ok);
         CU_ASSERT(sc_check_tiling(*n, out));
         CU_ASSERT(updates_name_irfs(*n, out, ct_out));
-        CU_ASSERT(all_acked(ct));
-        CU_ASSERT(all_acked(as));
+        CU_ASSERT(sc_all_acked(ct));
+        CU_ASSERT(sc_all_acked(as));
         json_decref(out);
         json_decref(ct_out);
         json_decref(expected);
@@ -160,7 +133,7 @@ static void test_shuffled_and_duplicated(void)
     for (const char *const *n = scenarios; *n; n++) {
         if (!strcmp(*n, "agent_bad_input"))
             continue; /* its late event is late only in its order */
-        json_t *expected = expected_of(*n);
+        json_t *expected = sc_expected(*n);
         const char *config = json_string_value(json_object_get(expected, "config"));
         size_t count;
         char **lines = events_of(*n, expected, &count);
@@ -217,14 +190,7 @@ static void test_snapshot_restore(void)
                 CU_ASSERT_EQUAL(mfh_flush(pairs[p][1], MF_FLUSH_END), MF_OK);
                 after[p] = sc_collect_ports(pairs[p][1], agent_ports);
             }
-            bool same = json_equal(after[0], after[1]);
-            if (!same) {
-                char *x = json_dumps(after[0], JSON_COMPACT), *y = json_dumps(after[1], JSON_COMPACT);
-                fprintf(stderr, "\n%s (snapshot after %zu events): uninterrupted %s\nrestored %s\n", *n, mid, x, y);
-                free(x);
-                free(y);
-            }
-            CU_ASSERT(same);
+            CU_ASSERT(sc_same_output(*n, mid, after[0], after[1]));
             sc_extend(before, after[1]);
             CU_ASSERT(sc_compare(*n, NULL, before, false));
             json_decref(before);

@@ -20,16 +20,15 @@ static const char *const edge_scenarios[] = {"late_within_window", "late_rejecte
 /* gca-cfg records first, then events: not shuffled (the order is the point). */
 static const char *const config_scenarios[] = {"cfg_enrichment", NULL};
 
+static const sc_node node = {
+    .plugin = "callthread",
+    .ports = (const char *const[]){"interactions", "segments", "resources", NULL}, /* sc_collect's */
+    .duplicates = "martflow_callthread_duplicates_total",
+};
+
 static mfh *open_node(const char *yaml)
 {
-    char *err = NULL;
-    mfh *h = mfh_open(MF_KIND_TRANSFORM, "callthread", yaml, &err);
-    if (!h)
-        fprintf(stderr, "\n%s\n", err);
-    free(err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(mfh_init(h), MF_OK);
-    return h;
+    return sc_node_open(&node, yaml);
 }
 
 /* ---- ids ----------------------------------------------------------------------- */
@@ -52,32 +51,9 @@ static void test_ids_examples(void)
 
 /* ---- golden scenarios ------------------------------------------------------------ */
 
-static bool all_acked(mfh *h)
-{
-    for (size_t i = 0; i < mfh_inputs(h); i++)
-        if (!mfh_input_acked(h, i))
-            return false;
-    return true;
-}
-
 static void run_scenarios(const char *const *names)
 {
-    for (const char *const *n = names; *n; n++) {
-        size_t count;
-        char **lines = sc_load_events(*n, &count);
-        mfh *h = open_node(NULL);
-        sc_push(h, lines, 0, count, 4);
-        CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
-        json_t *out = sc_collect(h);
-        bool ok = sc_compare(*n, h, out, true);
-        if (!ok)
-            fprintf(stderr, "scenario %s differs\n", *n);
-        CU_ASSERT(ok);
-        CU_ASSERT(all_acked(h)); /* everything handled once the facts are */
-        json_decref(out);
-        mfh_close(h);
-        sc_lines_free(lines);
-    }
+    sc_golden(&node, names, 4);
 }
 
 static void test_rules_scenarios(void)
@@ -99,27 +75,7 @@ static void test_config_scenarios(void)
 
 static void test_shuffled_and_duplicated(void)
 {
-    uint64_t seed = 0x2545F4914F6CDD1DULL;
-    for (const char *const *n = rules_scenarios; *n; n++)
-        for (int round = 0; round < 5; round++) {
-            size_t count, shuffled_n;
-            char **lines = sc_load_events(*n, &count);
-            char **shuffled = sc_disorder(lines, count, &seed, &shuffled_n);
-            mfh *h = open_node(NULL);
-            sc_push(h, shuffled, 0, shuffled_n, 3);
-            CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
-            json_t *out = sc_collect(h);
-            bool ok = sc_compare(*n, h, out, false);
-            if (!ok)
-                fprintf(stderr, "scenario %s shuffled (round %d) differs\n", *n, round);
-            CU_ASSERT(ok);
-            CU_ASSERT_EQUAL(mfh_metric(h, "martflow_callthread_duplicates_total"), (double)(shuffled_n - count));
-            CU_ASSERT(all_acked(h));
-            json_decref(out);
-            mfh_close(h);
-            sc_lines_free(shuffled);
-            sc_lines_free(lines);
-        }
+    sc_shuffled(&node, rules_scenarios, NULL, 0x2545F4914F6CDD1DULL, 5, 3);
 }
 
 /* ---- snapshot and restore ------------------------------------------------------------ */
@@ -152,13 +108,7 @@ static void test_snapshot_restore(void)
         sc_push(b, lines, mid, count, 2);
         CU_ASSERT_EQUAL(mfh_flush(b, MF_FLUSH_END), MF_OK);
         json_t *after_b = sc_collect(b);
-        CU_ASSERT(json_equal(after_a, after_b));
-        if (!json_equal(after_a, after_b)) {
-            char *x = json_dumps(after_a, JSON_COMPACT), *y = json_dumps(after_b, JSON_COMPACT);
-            fprintf(stderr, "\n%s: uninterrupted %s\nrestored %s\n", *n, x, y);
-            free(x);
-            free(y);
-        }
+        CU_ASSERT(sc_same_output(*n, mid, after_a, after_b));
         /* the whole uninterrupted run is the golden output */
         json_t *whole = json_deep_copy(before);
         const char *port;

@@ -20,40 +20,10 @@ static const char *const scenarios[] = {"digital_agent_capacity", "digital_agent
 static const char *const ports[] = {"sessions", "states", "reasons", NULL};
 #define M "martflow_digitalagentstate_"
 
-static mfh *open_node(const char *yaml)
-{
-    char *err = NULL;
-    mfh *h = mfh_open(MF_KIND_TRANSFORM, "digitalagentstate", yaml, &err);
-    if (!h)
-        fprintf(stderr, "\n%s\n", err);
-    free(err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(mfh_init(h), MF_OK);
-    mfh_set_upstreams(h, 2); /* the digital-agentstate source and digital */
-    return h;
-}
-
-static json_t *expected_of(const char *name)
-{
-    const char *top = getenv("top_srcdir");
-    char *path = mf_xasprintf("%s/tests/scenarios/%s.expected.json", top ? top : "..", name);
-    json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
-    if (!j)
-        fprintf(stderr, "%s: %s\n", path, err.text);
-    free(path);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-    return j;
-}
-
-static const char *config_of(const json_t *expected)
-{
-    return json_string_value(json_object_get(expected, "config"));
-}
-
 /* One line per process call; a handling event from the stream "agent_events". */
-static void push(mfh *h, char **lines, size_t from, size_t to)
+static void push_lines(mfh *h, char **lines, size_t from, size_t to, size_t batch)
 {
+    (void)batch; /* one per process call */
     for (size_t i = from; i < to; i++) {
         json_t *j = json_loads(lines[i], 0, NULL);
         const char *key = json_string_value(json_object_get(j, "key"));
@@ -73,82 +43,37 @@ static void push(mfh *h, char **lines, size_t from, size_t to)
     }
 }
 
-static bool all_acked(mfh *h)
+static const sc_node node = {
+    .plugin = "digitalagentstate",
+    .ports = ports,
+    .push = push_lines,
+    .upstreams = 2, /* the digital-agentstate source and digital */
+    .duplicates = M "duplicates_total",
+    .gauges = (const char *const[]){M "open_sessions", M "open_agents", NULL},
+    .tiling = true,
+};
+
+static mfh *open_node(const char *yaml)
 {
-    for (size_t i = 0; i < mfh_inputs(h); i++)
-        if (!mfh_input_acked(h, i))
-            return false;
-    return true;
+    return sc_node_open(&node, yaml);
 }
 
-/* Every event of the scenario, the end of input: what came out. */
-static json_t *run(const char *config, char **lines, size_t count, bool *acked, mfh **keep)
+static void push(mfh *h, char **lines, size_t from, size_t to)
 {
-    mfh *h = open_node(config);
-    push(h, lines, 0, count);
-    CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
-    json_t *out = sc_collect_ports(h, ports);
-    *acked = all_acked(h);
-    if (keep)
-        *keep = h;
-    else
-        mfh_close(h);
-    return out;
+    push_lines(h, lines, from, to, 1);
 }
 
 static void test_scenarios(void)
 {
-    for (const char *const *n = scenarios; *n; n++) {
-        json_t *expected = expected_of(*n);
-        size_t count;
-        char **lines = sc_load_events(*n, &count);
-        bool acked;
-        mfh *h;
-        json_t *out = run(config_of(expected), lines, count, &acked, &h);
-        bool ok = sc_compare(*n, h, out, true);
-        if (!ok)
-            fprintf(stderr, "scenario %s differs\n", *n);
-        CU_ASSERT(ok);
-        CU_ASSERT(sc_check_tiling(*n, out));
-        CU_ASSERT(acked);
-        json_decref(out);
-        json_decref(expected);
-        mfh_close(h);
-        sc_lines_free(lines);
-    }
+    sc_golden(&node, scenarios, 1);
 }
 
 /* Shuffled within the bound and about a third duplicated: the same rows,
- * and every copy counted as a duplicate. */
+ * and every copy counted as a duplicate. (Not digital_agent_bad_input: its
+ * late event is late only in its order.) */
 static void test_shuffled_and_duplicated(void)
 {
-    uint64_t seed = 0x9E3779B97F4A7C15ULL;
-    for (const char *const *n = scenarios; *n; n++) {
-        if (!strcmp(*n, "digital_agent_bad_input"))
-            continue; /* its late event is late only in its order */
-        json_t *expected = expected_of(*n);
-        size_t count;
-        char **lines = sc_load_events(*n, &count);
-        double dups = json_number_value(json_object_get(json_object_get(expected, "metrics"), M "duplicates_total"));
-        for (int round = 0; round < 5; round++) {
-            size_t shuffled_n;
-            char **shuffled = sc_disorder(lines, count, &seed, &shuffled_n);
-            bool acked;
-            mfh *h;
-            json_t *out = run(config_of(expected), shuffled, shuffled_n, &acked, &h);
-            bool ok = sc_compare(*n, NULL, out, false) && sc_check_tiling(*n, out);
-            if (!ok)
-                fprintf(stderr, "scenario %s shuffled (round %d) differs\n", *n, round);
-            CU_ASSERT(ok);
-            CU_ASSERT(acked);
-            CU_ASSERT_EQUAL(mfh_metric(h, M "duplicates_total"), dups + (double)(shuffled_n - count));
-            json_decref(out);
-            mfh_close(h);
-            sc_lines_free(shuffled);
-        }
-        json_decref(expected);
-        sc_lines_free(lines);
-    }
+    sc_shuffled(&node, scenarios, "digital_agent_bad_input", 0x9E3779B97F4A7C15ULL, 5, 1);
 }
 
 /* Snapshot after every event (sessions open, interactions handled, events
@@ -159,53 +84,7 @@ static void test_shuffled_and_duplicated(void)
  * agentstate.) */
 static void test_snapshot_restore(void)
 {
-    for (const char *const *n = scenarios; *n; n++) {
-        if (!strcmp(*n, "digital_agent_bad_input"))
-            continue;
-        json_t *expected = expected_of(*n);
-        const char *config = config_of(expected);
-        size_t count;
-        char **lines = sc_load_events(*n, &count);
-        for (size_t mid = 1; mid < count; mid++) {
-            mfh *h = open_node(config);
-            push(h, lines, 0, mid);
-            json_t *before = sc_collect_ports(h, ports);
-            mf_buffer snap = {0}, again = {0};
-            CU_ASSERT_EQUAL_FATAL(mfh_snapshot(h, 1, &snap), MF_OK);
-            mfh *h2 = open_node(config);
-            CU_ASSERT_EQUAL_FATAL(mfh_restore(h2, snap.data, snap.len), MF_OK);
-            CU_ASSERT_EQUAL(mfh_metric(h2, M "open_sessions"), mfh_metric(h, M "open_sessions"));
-            CU_ASSERT_EQUAL(mfh_metric(h2, M "open_agents"), mfh_metric(h, M "open_agents"));
-            CU_ASSERT_EQUAL(mfh_snapshot(h2, 2, &again), MF_OK);
-            CU_ASSERT(again.len == snap.len && memcmp(again.data, snap.data, snap.len) == 0);
-            json_t *after[2];
-            mfh *both[2] = {h, h2};
-            for (int i = 0; i < 2; i++) {
-                push(both[i], lines, mid, count);
-                CU_ASSERT_EQUAL(mfh_flush(both[i], MF_FLUSH_END), MF_OK);
-                after[i] = sc_collect_ports(both[i], ports);
-            }
-            bool same = json_equal(after[0], after[1]);
-            if (!same) {
-                char *x = json_dumps(after[0], JSON_COMPACT), *y = json_dumps(after[1], JSON_COMPACT);
-                fprintf(stderr, "\n%s (snapshot after %zu events): uninterrupted %s\nrestored %s\n", *n, mid, x, y);
-                free(x);
-                free(y);
-            }
-            CU_ASSERT(same);
-            sc_extend(before, after[1]);
-            CU_ASSERT(sc_compare(*n, NULL, before, false));
-            json_decref(before);
-            json_decref(after[0]);
-            json_decref(after[1]);
-            mf_buffer_free(&snap);
-            mf_buffer_free(&again);
-            mfh_close(h);
-            mfh_close(h2);
-        }
-        json_decref(expected);
-        sc_lines_free(lines);
-    }
+    sc_snapshot_each(&node, (const char *const[]){"digital_agent_capacity", "digital_agent_handling_logged_out", NULL});
 }
 
 static void test_restore_garbage(void)
@@ -243,7 +122,7 @@ static void test_inputs_held(void)
     push(h, lines, 0, count);
     CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
     mfh_consume(h);
-    CU_ASSERT(all_acked(h));
+    CU_ASSERT(sc_all_acked(h));
     CU_ASSERT_EQUAL(mfh_metric(h, M "open_sessions"), 0);
     mfh_close(h);
     sc_lines_free(lines);

@@ -10,6 +10,7 @@
 
 #include "cunit_main.h"
 #include "harness.h"
+#include "scenario.h"
 
 static char *path_of(const char *name)
 {
@@ -47,14 +48,7 @@ static void free_lines(char **v)
 
 static mfh *open_node(void)
 {
-    char *err = NULL;
-    mfh *h = mfh_open(MF_KIND_TRANSFORM, "gspconfig", "max_objects: 100\n", &err);
-    if (!h)
-        fprintf(stderr, "\n%s\n", err);
-    free(err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL_FATAL(mfh_init(h), MF_OK);
-    return h;
+    return sc_open("gspconfig", "max_objects: 100\n");
 }
 
 /* Push inputs [from, to) one by one; append what each emitted to *got as
