@@ -158,6 +158,44 @@ void pgb_text(mf_buffer *out, const char *s, size_t len, pgb_type type)
     out->len += 4 + jsonb + len;
 }
 
+bool pgb_copytext(mf_buffer *out, const char *s, size_t len, pgb_type type)
+{
+    if (type == PGB_INT2 || type == PGB_INT4 || type == PGB_INT8) {
+        /* digits only: the server's reading of anything else (spaces, '+') is its own */
+        size_t i = len && s[0] == '-';
+        if (i == len || len - i > 19)
+            return false;
+        uint64_t u = 0;
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return false;
+            u = u * 10 + (uint64_t)(s[i] - '0');
+        }
+        bool neg = s[0] == '-';
+        if (u > (uint64_t)INT64_MAX + neg)
+            return false;
+        return pgb_int(out, neg ? (int64_t)(0 - u) : (int64_t)u, type);
+    }
+    if (type != PGB_TEXT && type != PGB_JSON && type != PGB_JSONB)
+        return false;
+    bool jsonb = type == PGB_JSONB;
+    uint8_t *d = reserve(out, 5 + len), *start = d + 4;
+    d = start;
+    if (jsonb)
+        *d++ = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\' || i + 1 == len) {
+            *d++ = (uint8_t)s[i];
+            continue;
+        }
+        char c = s[++i];
+        *d++ = (uint8_t)(c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c);
+    }
+    be(out->data + out->len, (uint64_t)(d - start), 4);
+    out->len += 4 + (size_t)(d - start);
+    return true;
+}
+
 /* The value as pgt_append renders it, as a field: its length patched in after. */
 static void textual(mf_buffer *out, const mf_json_view *v, pgt_kind kind, pgb_type type)
 {

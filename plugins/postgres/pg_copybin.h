@@ -78,6 +78,13 @@ bool pgb_int(mf_buffer *out, int64_t v, pgb_type type);
  * version byte). */
 void pgb_text(mf_buffer *out, const char *s, size_t len, pgb_type type);
 
+/* A field of a value kept as COPY text (s[0, len), escaped as
+ * pgt_append_escaped does; "\N" is not special here: say NULL with
+ * pgb_null): its characters for the textual types, its number for the
+ * integer ones (plain digits with an optional '-' only). false (nothing
+ * appended) when the value has no exact binary form for type. */
+bool pgb_copytext(mf_buffer *out, const char *s, size_t len, pgb_type type);
+
 /* The field of v for a column of type whose text would be pgt_append(v,
  * kind); false (nothing appended) when the binary form might store
  * something else than that text, or the text would be refused. */

@@ -245,6 +245,23 @@ static void test_textual(void)
     CU_ASSERT_EQUAL(be_value(0, 4), 2);
     CU_ASSERT_EQUAL(be_value(6, 4), 2);
     CU_ASSERT_EQUAL(be_value(10, 2), 7);
+    /* values kept as COPY text (the loader's) */
+    mf_buffer_reset(&buf);
+    CU_ASSERT_TRUE(pgb_copytext(&buf, "a\\tb\\\\c\\nd\\re", 13, PGB_TEXT));
+    CU_ASSERT_TRUE(is_field("a\tb\\c\nd\re", 9));
+    mf_buffer_reset(&buf);
+    CU_ASSERT_TRUE(pgb_copytext(&buf, "-9223372036854775808", 20, PGB_INT8));
+    CU_ASSERT_TRUE(is_field("\x80\0\0\0\0\0\0\0", 8));
+    mf_buffer_reset(&buf);
+    CU_ASSERT_FALSE(pgb_copytext(&buf, "9223372036854775808", 19, PGB_INT8));
+    CU_ASSERT_FALSE(pgb_copytext(&buf, "70000", 5, PGB_INT2));
+    CU_ASSERT_FALSE(pgb_copytext(&buf, " 1", 2, PGB_INT4));
+    CU_ASSERT_FALSE(pgb_copytext(&buf, "-", 1, PGB_INT4));
+    CU_ASSERT_FALSE(pgb_copytext(&buf, "", 0, PGB_INT4));
+    CU_ASSERT_FALSE(pgb_copytext(&buf, "1", 1, PGB_TIMESTAMPTZ));
+    CU_ASSERT_EQUAL(buf.len, 0);
+    CU_ASSERT_TRUE(pgb_copytext(&buf, "300", 3, PGB_INT2));
+    CU_ASSERT_TRUE(is_field("\1\x2c", 2));
     /* pgb_text, for the loader's text */
     mf_buffer_reset(&buf);
     pgb_text(&buf, "q", 1, PGB_JSONB);
