@@ -87,7 +87,7 @@ static const mf_option options[] = {
     MF_OPTION_RANGE(MF_OPT_INT, "batch_records", "10000", 0, struct ctx, batch_records, 1, 1e7,
                     "Rows per transaction: a batch is written when it has this many"),
     MF_OPTION_RANGE(MF_OPT_SIZE, "batch_bytes", "8MiB", 0, struct ctx, batch_bytes, 1024, 1e10,
-                    "A batch is written when its COPY text reaches this size"),
+                    "A batch is written when its COPY data (text or binary) reaches this size"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "batch_time", "1s", 0, struct ctx, batch_time_ms, 0, 36e5,
                     "A batch is written when its oldest row waited this long; 0: at the end of every engine batch"),
     MF_OPTION_END,
