@@ -4,8 +4,8 @@
  * binary form stores exactly what the COPY text of pg_copytext would.
  *
  * Why: the server parses binary fields at a fraction of the cost of text
- * (timestamptz above all): psql's \copy of bench/pg-load's rows takes ~55%
- * of the time in binary than in CSV; the sink's server CPU drops by a quarter.
+ * (timestamptz above all): psql's \copy of bench/pg-load's rows takes ~55% as long
+ * in binary as in CSV; the sink's server CPU drops by a quarter.
  *
  * The binary form of a field depends on the column's real type (its width:
  * an int4 column takes 4 bytes, never 8), which the caller reads from the
