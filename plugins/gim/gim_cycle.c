@@ -12,6 +12,7 @@
 #include <martflow/helpers.h>
 
 #include "gim_map.h"
+#include "pg_copybin.h"
 #include "pg_copytext.h"
 
 #define OP_UPSERT 0
@@ -22,6 +23,9 @@
 /* The statements of one table, built once. */
 struct tsql {
     char *stage_ddl, *copy, *del, *rename, *upd_existing, *ins_new, *upd;
+    char *copy_bin;  /* the COPY in binary (pg_copybin.h) */
+    pgb_type *bt;    /* the columns' codecs, then gim_mask, gim_op, gim_row */
+    bool binary;     /* every column an integer or text: the loader's values have a binary form */
 };
 
 struct gim_cycle {
@@ -76,6 +80,9 @@ struct run {
     int64_t min_dt, max_dt;
     int64_t lap_us;         /* monotonic µs of the last step's end */
     mf_buffer timings;      /* "step ms, ..." for the cycle's debug line */
+    struct sval *sv;        /* stage_values: a line's values, and its mask */
+    char *mask;
+    size_t cap_sv;
 };
 
 /* ---- step timings ------------------------------------------------------------------------- */
@@ -202,6 +209,17 @@ static void build_sql(struct tsql *q, const gim_table *t, int64_t window_s)
         addf(&b, "%s, ", t->cols[i].name);
     add(&b, "gim_mask, gim_op, gim_row) FROM STDIN");
     q->copy = done(&b);
+    q->copy_bin = mf_xasprintf("%s WITH (FORMAT binary)", q->copy);
+    q->bt = mf_xcalloc(t->ncols + 3, sizeof *q->bt);
+    q->binary = true;
+    for (size_t i = 0; i < t->ncols; i++) {
+        pgb_type bt = q->bt[i] = pgb_type_of_name(t->cols[i].type);
+        if (bt != PGB_INT2 && bt != PGB_INT4 && bt != PGB_INT8 && bt != PGB_TEXT)
+            q->binary = false; /* the loader's values are integers and strings: anything else goes as text */
+    }
+    q->bt[t->ncols] = PGB_TEXT;
+    q->bt[t->ncols + 1] = PGB_INT2;
+    q->bt[t->ncols + 2] = PGB_INT4;
 
     b = (mf_buffer){0};
     addf(&b, "DELETE FROM %s d USING gim_s_%s s WHERE s.gim_op = %d AND ", t->sql, t->sql, OP_FACT_DELETE);
@@ -271,6 +289,8 @@ static void free_sql(gim_cycle *cy)
             free(q->upd_existing);
             free(q->ins_new);
             free(q->upd);
+            free(q->copy_bin);
+            free(q->bt);
         }
     free(cy->sql);
     cy->sql = NULL;
@@ -639,48 +659,63 @@ static void append_int(mf_buffer *b, int64_t v)
     mf_buffer_append(b, s, (size_t)n);
 }
 
-static void append_value(struct run *x, mf_buffer *b, const gim_field *f, const gim_col *col)
+/* A staged value, before it is written as COPY text or binary. */
+enum { SV_NULL, SV_INT, SV_COPYTEXT, SV_RAW };
+struct sval {
+    uint8_t kind;
+    int64_t i;     /* SV_INT */
+    const char *s; /* SV_COPYTEXT: escaped already (a record's value); SV_RAW: not */
+    size_t len;
+};
+
+static struct sval sv_int(int64_t i)
 {
-    (void)x;
-    if (f->kind == GIM_V_NULL)
-        mf_buffer_append(b, "\\N", 2);
-    else if (f->kind == GIM_V_REF)
-        append_int(b, f->key);
-    else if (col->src == GIM_SRC_DATETIME) {
-        int64_t ts = parse_i64(f);
-        append_int(b, ts - ((ts % 900) + 900) % 900);
-    } else
-        mf_buffer_append(b, f->v, f->len);
+    return (struct sval){.kind = SV_INT, .i = i};
 }
 
-/* One staging line for row e, operation op, values vals (NULL: key only). */
-static void stage_line(struct run *x, mf_buffer *b, const struct ment *e, int op, const gim_field **vals,
-                       uint32_t ent)
+static struct sval field_value(const gim_field *f, const gim_col *col)
+{
+    if (f->kind == GIM_V_NULL)
+        return (struct sval){.kind = SV_NULL};
+    if (f->kind == GIM_V_REF)
+        return sv_int(f->key);
+    if (col->src == GIM_SRC_DATETIME) {
+        int64_t ts = parse_i64(f);
+        return sv_int(ts - ((ts % 900) + 900) % 900);
+    }
+    return (struct sval){.kind = SV_COPYTEXT, .s = f->v, .len = f->len};
+}
+
+/* The values of row e's staging line for operation op, values vals (NULL:
+ * key only): the table's columns, then gim_mask, gim_op, gim_row. */
+static struct sval *stage_values(struct run *x, const struct ment *e, int op, const gim_field **vals, uint32_t ent)
 {
     const gim_table *t = &x->in->ts->t[e->table];
     const struct crec *kr = &x->recs[e->key_rec];
-    char *mask = mf_xmalloc(t->ncols + 1);
+    if (x->cap_sv < t->ncols + 3) {
+        x->cap_sv = t->ncols + 3;
+        x->sv = mf_xrealloc(x->sv, x->cap_sv * sizeof *x->sv);
+        x->mask = mf_xrealloc(x->mask, x->cap_sv);
+    }
+    struct sval *sv = x->sv;
     for (size_t i = 0; i < t->ncols; i++) {
         const gim_col *col = &t->cols[i];
         const gim_field *f = NULL;
         bool present = true;
-        if (i)
-            mf_buffer_append(b, "\t", 1);
+        sv[i] = (struct sval){.kind = SV_NULL};
         switch (col->src) {
         case GIM_SRC_FIELD:
         case GIM_SRC_REF:
             f = col->key ? gim_rec_get(&kr->r, (int)i) : vals ? vals[i] : NULL;
             present = f != NULL;
             if (f)
-                append_value(x, b, f, col);
-            else
-                mf_buffer_append(b, "\\N", 2);
+                sv[i] = field_value(f, col);
             break;
         case GIM_SRC_DATETIME:
             f = vals ? vals[col->from] : NULL;
             present = f != NULL;
             if (f) {
-                append_value(x, b, f, col);
+                sv[i] = field_value(f, col);
                 if (f->kind == GIM_V_TEXT && !strcmp(col->name, "start_date_time_key")) {
                     int64_t ts = parse_i64(f), k = ts - ((ts % 900) + 900) % 900;
                     if (x->min_dt == INT64_MAX || k < x->min_dt)
@@ -688,32 +723,81 @@ static void stage_line(struct run *x, mf_buffer *b, const struct ment *e, int op
                     if (x->max_dt == INT64_MIN || k > x->max_dt)
                         x->max_dt = k;
                 }
-            } else {
-                mf_buffer_append(b, "\\N", 2);
             }
             break;
         case GIM_SRC_TENANT:
             if (!strcmp(col->name, "tenant_name"))
-                pgt_append_escaped(b, kr->r.tenant, kr->r.tenant_len);
+                sv[i] = (struct sval){.kind = SV_RAW, .s = kr->r.tenant, .len = kr->r.tenant_len};
             else
-                append_int(b, kr->r.tenant_key);
+                sv[i] = sv_int(kr->r.tenant_key);
             break;
         case GIM_SRC_AUDIT:
-            append_int(b, x->audit_key);
+            sv[i] = sv_int(x->audit_key);
             break;
         case GIM_SRC_PLACEHOLDER:
             present = op == OP_UPSERT;
-            mf_buffer_append(b, present ? "0" : "\\N", present ? 1 : 2);
+            if (present)
+                sv[i] = sv_int(0);
             break;
         }
-        mask[i] = present ? '1' : '0';
+        x->mask[i] = present ? '1' : '0';
     }
-    mf_buffer_append(b, "\t", 1);
-    mf_buffer_append(b, mask, t->ncols);
-    free(mask);
-    char tail[48];
-    int n = snprintf(tail, sizeof tail, "\t%d\t%" PRIu32 "\n", op, ent);
-    mf_buffer_append(b, tail, (size_t)n);
+    sv[t->ncols] = (struct sval){.kind = SV_RAW, .s = x->mask, .len = t->ncols};
+    sv[t->ncols + 1] = sv_int(op);
+    sv[t->ncols + 2] = sv_int(ent);
+    return sv;
+}
+
+/* One staging line in COPY text. */
+static void stage_text(mf_buffer *b, const struct sval *sv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            mf_buffer_append(b, "\t", 1);
+        switch (sv[i].kind) {
+        case SV_NULL:
+            mf_buffer_append(b, "\\N", 2);
+            break;
+        case SV_INT:
+            append_int(b, sv[i].i);
+            break;
+        case SV_COPYTEXT:
+            mf_buffer_append(b, sv[i].s, sv[i].len);
+            break;
+        case SV_RAW:
+            pgt_append_escaped(b, sv[i].s, sv[i].len);
+            break;
+        }
+    }
+    mf_buffer_append(b, "\n", 1);
+}
+
+/* One staging row in binary; false when a value has no exact binary form
+ * for its column (b is then partly written: the caller starts again in text). */
+static bool stage_binary(mf_buffer *b, const struct sval *sv, size_t n, const pgb_type *bt)
+{
+    pgb_row(b, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        bool ok = true;
+        switch (sv[i].kind) {
+        case SV_NULL:
+            pgb_null(b);
+            break;
+        case SV_INT:
+            ok = pgb_int(b, sv[i].i, bt[i]);
+            break;
+        case SV_COPYTEXT:
+            ok = pgb_copytext(b, sv[i].s, sv[i].len, bt[i]);
+            break;
+        case SV_RAW:
+            if ((ok = bt[i] == PGB_TEXT))
+                pgb_text(b, sv[i].s, sv[i].len, bt[i]);
+            break;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 /* The record that gave the value the server refused at line (1-based) of
@@ -799,6 +883,13 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
     bool any_del = false, any_ups = false, any_upd = false;
     struct months months = {0};
     int start_col = t->partitioned ? gim_field_find(t, "start_ts", 8) : -1;
+    /* binary COPY when every value has an exact binary form (else the table's lines again, as text) */
+    bool binary = q->binary;
+again:
+    mf_buffer_reset(&data);
+    nlines = 0;
+    if (binary)
+        pgb_header(&data);
     for (size_t i = 0; i < x->nents; i++) {
         const struct ment *e = &x->ents[i];
         if (e->table != (int)ti)
@@ -812,7 +903,13 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
             ops[nops++] = e->nopend ? OP_DIM_DELETE : OP_UPDATE;
         for (int k = 0; k < nops; k++) {
             const gim_field **vals = ops[k] == OP_UPSERT ? e->u : ops[k] == OP_FACT_DELETE ? NULL : e->d;
-            stage_line(x, &data, e, ops[k], vals, (uint32_t)i);
+            const struct sval *sv = stage_values(x, e, ops[k], vals, (uint32_t)i);
+            if (!binary) {
+                stage_text(&data, sv, t->ncols + 3);
+            } else if (!stage_binary(&data, sv, t->ncols + 3, q->bt)) {
+                binary = false;
+                goto again;
+            }
             if (start_col >= 0 && vals && vals[start_col] && vals[start_col]->kind == GIM_V_TEXT)
                 month_add(&months, parse_i64(vals[start_col]));
             if (nlines == cap) {
@@ -831,7 +928,26 @@ static pgc_class write_table(struct run *x, size_t ti, mf_buffer *pend_t, mf_buf
         goto out;
     lap(x, t->sql, "lines");
     snprintf(what, sizeof what, "staging %s", t->sql);
-    if (pgc_copy_in_sql(x->pg, q->copy, data.data, data.len, NULL) != PGC_OK) {
+    if (binary) {
+        /* a refused binary COPY is done again in text, where the server's
+         * checks, messages and line numbers are those of text: back to a
+         * savepoint, not the whole cycle */
+        pgb_trailer(&data);
+        if ((cls = exec(x, what, "SAVEPOINT gim_copy", 0, NULL, NULL)) != PGC_OK)
+            goto out;
+        if (pgc_copy_in_sql(x->pg, q->copy_bin, data.data, data.len, NULL) != PGC_OK) {
+            if (pgc_last_error(x->pg)->cls != PGC_DATA) {
+                cls = fail(x, pgc_last_error(x->pg)->cls, what);
+                goto out;
+            }
+            if ((cls = exec(x, what, "ROLLBACK TO SAVEPOINT gim_copy", 0, NULL, NULL)) != PGC_OK)
+                goto out;
+            x->in->host->log(x->in->node, MF_LOG_DEBUG, "%s: the binary COPY was refused: again as COPY text",
+                             t->sql);
+            binary = false;
+            goto again;
+        }
+    } else if (pgc_copy_in_sql(x->pg, q->copy, data.data, data.len, NULL) != PGC_OK) {
         cls = fail(x, pgc_last_error(x->pg)->cls, what);
         if (cls == PGC_DATA)
             x->out->suspect = suspect_of(x, lines, nlines, t);
@@ -1074,6 +1190,8 @@ static void run_free(struct run *x)
     free(x->ents);
     gim_map_clear(&x->rows);
     mf_buffer_free(&x->timings);
+    free(x->sv);
+    free(x->mask);
 }
 
 pgc_class gim_cycle_run(gim_cycle *cy, const gim_cycle_in *in, gim_cycle_out *out)

@@ -17,7 +17,10 @@
  *      their order (a later field overrides, JSON null sets NULL, an absent
  *      field keeps the stored value or takes the column's default on
  *      insert), COPY into a staging table (the values, a mask of the columns
- *      present, the operation), then: fact deletes; for RESOURCE_, a
+ *      present, the operation; binary COPY, pg_copybin.h, when the table's
+ *      columns are integers and text and every value has its exact binary
+ *      form, else text; a binary COPY the server refuses is done again in
+ *      text from a savepoint, so refused values are judged as text), then: fact deletes; for RESOURCE_, a
  *      placeholder of switch "" renamed to the configuration's switch when
  *      that is the only one; the upserts (one UPDATE of the rows that exist,
  *      one INSERT of the others); the updates (one UPDATE; those whose row is

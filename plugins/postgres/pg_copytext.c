@@ -66,18 +66,24 @@ void pgt_append_escaped(mf_buffer *out, const char *s, size_t len)
     out->len += (size_t)(d - start);
 }
 
-/* A JSON string of s, escaped for COPY (every JSON backslash doubled). */
-static void append_json_string(mf_buffer *out, const char *s, size_t len)
+/* A JSON string of s; escaped for COPY (every JSON backslash doubled), or
+ * raw (binary COPY takes the text as it is). */
+static void append_json_string(mf_buffer *out, const char *s, size_t len, bool escape)
 {
     char *d = reserve(out, len * 7 + 2), *start = d; /* a control byte: \\u00XX */
     *d++ = '"';
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '"' || ch == '\\') {
-            memcpy(d, ch == '"' ? "\\\\\"" : "\\\\\\\\", ch == '"' ? 3 : 4);
-            d += ch == '"' ? 3 : 4;
+            if (escape) {
+                memcpy(d, ch == '"' ? "\\\\\"" : "\\\\\\\\", ch == '"' ? 3 : 4);
+                d += ch == '"' ? 3 : 4;
+            } else {
+                *d++ = '\\';
+                *d++ = (char)ch;
+            }
         } else if (ch < 0x20) {
-            d += sprintf(d, "\\\\u%04x", ch);
+            d += sprintf(d, escape ? "\\\\u%04x" : "\\u%04x", ch);
         } else {
             *d++ = (char)ch;
         }
@@ -180,7 +186,7 @@ static void append_time_us(mf_buffer *out, int64_t us)
 
 #define MAX_EXACT 9007199254740992.0 /* 2^53: doubles beyond are not exact integers */
 
-void pgt_append(mf_buffer *out, const mf_json_view *v, pgt_kind kind)
+static void append_value(mf_buffer *out, const mf_json_view *v, pgt_kind kind, bool escape)
 {
     switch (v->type) {
     case MF_JSON_MISSING:
@@ -209,13 +215,30 @@ void pgt_append(mf_buffer *out, const mf_json_view *v, pgt_kind kind)
         return;
     case MF_JSON_STRING:
         if (kind == PGT_JSON)
-            append_json_string(out, v->str, v->len);
-        else
+            append_json_string(out, v->str, v->len, escape);
+        else if (escape)
             pgt_append_escaped(out, v->str, v->len);
+        else
+            mf_buffer_append(out, v->str, v->len);
         return;
     case MF_JSON_ARRAY:
     case MF_JSON_OBJECT:
-        pgt_append_escaped(out, v->str, v->len);
+        if (escape)
+            pgt_append_escaped(out, v->str, v->len);
+        else
+            mf_buffer_append(out, v->str, v->len);
         return;
     }
+}
+
+void pgt_append(mf_buffer *out, const mf_json_view *v, pgt_kind kind)
+{
+    append_value(out, v, kind, true);
+}
+
+void pgt_append_raw(mf_buffer *out, const mf_json_view *v, pgt_kind kind)
+{
+    if (v->type == MF_JSON_MISSING || v->type == MF_JSON_NULL)
+        return; /* binary COPY says NULL by the field's length */
+    append_value(out, v, kind, false);
 }

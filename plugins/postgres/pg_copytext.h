@@ -42,6 +42,10 @@ const char *pgt_type_names(void);
 /* Append one field (no delimiter) for v, as the kind says. */
 void pgt_append(mf_buffer *out, const mf_json_view *v, pgt_kind kind);
 
+/* Append the same text unescaped (binary COPY's text, json and jsonb
+ * fields); nothing for missing and null. */
+void pgt_append_raw(mf_buffer *out, const mf_json_view *v, pgt_kind kind);
+
 /* Append s[0, len) escaped for COPY text (no delimiter). */
 void pgt_append_escaped(mf_buffer *out, const char *s, size_t len);
 

@@ -43,6 +43,7 @@ struct pgrb {
     struct row *rows;
     size_t n, cap;
     size_t line_start;
+    bool binary;
     int64_t first_ms;
     struct hold *holds;
     size_t n_holds, cap_holds; /* slots used so far, allocated */
@@ -86,6 +87,39 @@ mf_buffer *pgrb_line(pgrb *rb)
 {
     rb->line_start = rb->text.len;
     return &rb->text;
+}
+
+void pgrb_set_binary(pgrb *rb, bool binary)
+{
+    rb->binary = binary;
+}
+
+bool pgrb_binary(const pgrb *rb)
+{
+    return rb->binary;
+}
+
+void pgrb_line_undo(pgrb *rb)
+{
+    rb->text.len = rb->n ? rb->rows[rb->n - 1].off + rb->rows[rb->n - 1].len : 0;
+}
+
+void pgrb_rerender_text(pgrb *rb, pgrb_render_fn fn, void *arg)
+{
+    pgrb_line_undo(rb);
+    mf_buffer_reset(&rb->spare_text);
+    for (size_t i = 0; i < rb->n; i++) {
+        size_t off = rb->spare_text.len;
+        fn(arg, pgrb_record(rb, i), i, &rb->spare_text);
+        mf_buffer_append(&rb->spare_text, "\n", 1);
+        rb->rows[i].off = off;
+        rb->rows[i].len = (uint32_t)(rb->spare_text.len - off);
+    }
+    mf_buffer t = rb->text;
+    rb->text = rb->spare_text;
+    rb->spare_text = t;
+    rb->line_start = rb->text.len;
+    rb->binary = false;
 }
 
 static uint32_t hold_take(pgrb *rb, const mf_record *rec)
@@ -157,7 +191,8 @@ static void save_record(pgrb *rb, const mf_record *rec)
 
 void pgrb_add(pgrb *rb, const mf_record *rec)
 {
-    mf_buffer_append(&rb->text, "\n", 1);
+    if (!rb->binary)
+        mf_buffer_append(&rb->text, "\n", 1);
     if (rb->n == rb->cap) {
         rb->cap = rb->cap ? rb->cap * 2 : 1024;
         rb->rows = mf_xrealloc(rb->rows, rb->cap * sizeof *rb->rows);

@@ -29,15 +29,32 @@ typedef struct pgrb pgrb;
 pgrb *pgrb_new(const mf_host *host, mf_node *node);
 void pgrb_free(pgrb *rb);
 
-/* Where the next row's fields are appended (COPY text, no final newline). */
+/* Where the next row's fields are appended (COPY text, no final newline;
+ * binary: the row's field count and fields). */
 mf_buffer *pgrb_line(pgrb *rb);
+
+/* The rows' format: COPY text (the default) or binary (pg_copybin.h; no
+ * newline ends a row). Set when the buffer is empty, or by pgrb_rerender. */
+void pgrb_set_binary(pgrb *rb, bool binary);
+bool pgrb_binary(const pgrb *rb);
+
+/* Drop the row begun in pgrb_line but not added (a value binary cannot take). */
+void pgrb_line_undo(pgrb *rb);
+
+/* Render row `row` of record rec again into line (COPY text, no newline). */
+typedef void (*pgrb_render_fn)(void *arg, const mf_record *rec, size_t row, mf_buffer *line);
+
+/* Every row rendered again as COPY text by fn from its record (the batch
+ * goes as text after all); states, holds and order unchanged. A row begun
+ * in pgrb_line is dropped. */
+void pgrb_rerender_text(pgrb *rb, pgrb_render_fn fn, void *arg);
 
 /* End the row begun in pgrb_line: copy rec (for a later reject) and hold
  * its ack. */
 void pgrb_add(pgrb *rb, const mf_record *rec);
 
 size_t pgrb_count(const pgrb *rb);
-size_t pgrb_bytes(const pgrb *rb);          /* COPY text of the rows */
+size_t pgrb_bytes(const pgrb *rb);          /* COPY data of the rows */
 int64_t pgrb_first_ms(const pgrb *rb);      /* monotonic ms when the oldest row was added */
 
 /* The COPY text of rows idx[0, n) (ascending), n > 0: a slice of the buffer

@@ -46,6 +46,19 @@ struct pgw {
     uint32_t *idx;
     size_t cap_idx;
     struct pgw_metrics m;
+    /* copy_format: the columns' codecs from the catalog of types_session
+     * (types_ok: every one has a binary form) */
+    pgw_format format;
+    pgrb_render_fn render;
+    void *render_arg;
+    const struct pgcol_spec *spec;
+    char *target;            /* quoted, for the catalog query */
+    char *copy_bin_sql, *direct_bin_sql;
+    pgb_type *types, *old_types;
+    bool types_ok, warned;
+    uint64_t types_session;
+    bool stream_binary;
+    mf_buffer bin_head, bin_tail;
 };
 
 static void add(const pgw *w, mf_metric *m, double v)
@@ -174,7 +187,14 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
     w->node = node;
     if (metrics)
         w->m = *metrics;
+    w->format = PGW_FMT_TEXT;
+    w->spec = spec;
+    w->types = mf_xcalloc(spec->n, sizeof *w->types);
+    w->old_types = mf_xcalloc(spec->n, sizeof *w->old_types);
+    pgb_header(&w->bin_head);
+    pgb_trailer(&w->bin_tail);
     char *target = pg_ident_quote(table);
+    w->target = mf_xstrdup(target);
     mf_buffer b = {0};
     if (mode == PGW_COPY) {
         mf_buffer_append_str(&b, "COPY ");
@@ -183,6 +203,7 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
         list(&b, spec, NULL, 0, "");
         mf_buffer_append_str(&b, ") FROM STDIN");
         w->copy_sql = take(&b);
+        w->copy_bin_sql = mf_xasprintf("%s WITH (FORMAT binary)", w->copy_sql);
         w->direct = true;
         free(target);
         return w;
@@ -198,6 +219,7 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
         list(&b, spec, NULL, 0, "");
         mf_buffer_append_str(&b, ") FROM STDIN");
         w->direct_sql = take(&b);
+        w->direct_bin_sql = mf_xasprintf("%s WITH (FORMAT binary)", w->direct_sql);
         w->probe_sql = mf_xstrdup("SELECT c.relkind IN ('r', 'p') AND NOT c.relhasrules AND NOT c.relrowsecurity "
                                   "FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass");
         w->probe_table = mf_xstrdup(target);
@@ -217,6 +239,7 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
     list(&b, spec, NULL, 0, "");
     mf_buffer_append_str(&b, w->seq ? ", " SEQ ") FROM STDIN" : ") FROM STDIN");
     w->copy_sql = take(&b);
+    w->copy_bin_sql = mf_xasprintf("%s WITH (FORMAT binary)", w->copy_sql);
 
     w->insert_sql = insert_statement(&b, target, spec, mode == PGW_UPSERT ? key : NULL, n_key, true, false);
     if (mode == PGW_UPSERT) {
@@ -247,7 +270,103 @@ void pgw_free(pgw *w)
     free(w->probe_sql);
     free(w->probe_table);
     free(w->idx);
+    free(w->target);
+    free(w->copy_bin_sql);
+    free(w->direct_bin_sql);
+    free(w->types);
+    free(w->old_types);
+    mf_buffer_free(&w->bin_head);
+    mf_buffer_free(&w->bin_tail);
     free(w);
+}
+
+void pgw_set_format(pgw *w, pgw_format format, pgrb_render_fn render, void *arg)
+{
+    w->format = format;
+    w->render = render;
+    w->render_arg = arg;
+}
+
+/* Read the columns' types of this session's table (in or outside a
+ * transaction; not during a COPY). False when the query failed. */
+static bool load_types(pgw *w)
+{
+    static const char sql[] = "SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
+                              "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped";
+    const char *params[] = {w->target};
+    PGresult *res = NULL;
+    if (pgc_exec(w->pg, sql, 1, params, &res) != PGC_OK)
+        return false;
+    memset(w->types, 0, w->spec->n * sizeof *w->types);
+    for (int r = 0; r < PQntuples(res); r++)
+        for (size_t i = 0; i < w->spec->n; i++)
+            if (!strcmp(w->spec->cols[i].name, PQgetvalue(res, r, 0)))
+                w->types[i] = pgb_type_of_oid((unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10));
+    PQclear(res);
+    w->types_ok = true;
+    const char *none = NULL;
+    for (size_t i = 0; i < w->spec->n; i++)
+        if (w->types[i] == PGB_NONE) {
+            w->types_ok = false;
+            none = none ? none : w->spec->cols[i].name;
+        }
+    w->types_session = pgc_session(w->pg);
+    if (none && w->format == PGW_FMT_BINARY && !w->warned) {
+        w->host->log(w->node, MF_LOG_WARN,
+                     "copy_format binary: column %s of table %s has a type without a binary form here: rows go as "
+                     "COPY text",
+                     none, w->target);
+        w->warned = true;
+    }
+    w->host->log(w->node, MF_LOG_DEBUG, "table %s: rows go as %s", w->target,
+                 w->types_ok ? "binary COPY" : "COPY text (a column type without a binary form)");
+    return true;
+}
+
+bool pgw_binary_rows(pgw *w, const pgb_type **types)
+{
+    /* not connected: text, rather than a connection attempt here (the write makes one) */
+    if (w->format == PGW_FMT_TEXT || w->streaming || pgc_in_transaction(w->pg) || !pgc_connected(w->pg))
+        return false;
+    if (!w->types_session || w->types_session != pgc_session(w->pg)) {
+        w->types_session = 0;
+        if (!load_types(w))
+            return false; /* not now: this batch goes as text */
+    }
+    *types = w->types;
+    return w->types_ok;
+}
+
+/* In a transaction, before the COPY of binary rows: were they rendered for
+ * this session's types? (A new connection reads them again.) */
+static bool types_current(pgw *w)
+{
+    if (w->types_session == pgc_session(w->pg))
+        return w->types_ok;
+    memcpy(w->old_types, w->types, w->spec->n * sizeof *w->types);
+    if (!load_types(w))
+        return false;
+    return w->types_ok && !memcmp(w->old_types, w->types, w->spec->n * sizeof *w->types);
+}
+
+/* The batch goes as text after all: every row rendered again. */
+static void to_text(pgw *w, pgrb *rb, const char *why)
+{
+    w->host->log(w->node, MF_LOG_DEBUG, "%zu rows: written as COPY text (%s)", pgrb_count(rb), why);
+    pgrb_rerender_text(rb, w->render, w->render_arg);
+}
+
+/* COPY of binary rows: the header, the rows, the trailer. */
+static pgc_class copy_binary(pgw *w, const char *sql, const char *data, size_t len)
+{
+    pgc_class cls = pgc_copy_start(w->pg, sql);
+    if (cls == PGC_OK)
+        cls = pgc_copy_put(w->pg, w->bin_head.data, w->bin_head.len);
+    if (cls == PGC_OK)
+        cls = pgc_copy_put(w->pg, data, len);
+    if (cls == PGC_OK)
+        cls = pgc_copy_put(w->pg, w->bin_tail.data, w->bin_tail.len);
+    return cls == PGC_OK ? pgc_copy_finish(w->pg, NULL) : cls;
 }
 
 bool pgw_wants_seq(const pgw *w)
@@ -271,7 +390,7 @@ static pgc_class failed(pgw *w, pgc_class cls)
 /* In a transaction just begun: what this session needs before the COPY
  * (whether the table takes it directly, the staging table); *create: the
  * staging table was made in it. Returns the COPY statement in *copy_sql. */
-static pgc_class prepare(pgw *w, bool *create, const char **copy_sql)
+static pgc_class prepare(pgw *w, bool *create, const char **copy_sql, bool binary)
 {
     pgc_class cls;
     *create = false;
@@ -289,7 +408,10 @@ static pgc_class prepare(pgw *w, bool *create, const char **copy_sql)
                                  "row security)",
                      w->probe_table);
     }
-    *copy_sql = w->direct && w->direct_sql ? w->direct_sql : w->copy_sql;
+    if (binary)
+        *copy_sql = w->direct && w->direct_bin_sql ? w->direct_bin_sql : w->copy_bin_sql;
+    else
+        *copy_sql = w->direct && w->direct_sql ? w->direct_sql : w->copy_sql;
     if (w->direct)
         return PGC_OK;
     *create = pgc_session(w->pg) != w->stage_session;
@@ -320,6 +442,23 @@ static uint64_t key_hash(const pgw *w, const char *line, size_t len)
     return h ? h : 1;
 }
 
+/* The same for a binary row: its field count, then each field's length
+ * (-1: NULL) and bytes. */
+static uint64_t key_hash_bin(const pgw *w, const char *line, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)line + 2, *end = (const unsigned char *)line + len;
+    for (size_t col = 0; p + 4 <= end; col++) {
+        uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        size_t n = flen == 0xffffffffu ? 0 : flen;
+        bool key = is_key(w->key, w->n_key, col);
+        for (size_t j = 0; key && j < 4 + n && p + j < end; j++) /* the length too: NULL is not "" */
+            h = (h ^ p[j]) * 1099511628211ULL;
+        p += 4 + n;
+    }
+    return h ? h : 1;
+}
+
 /* No key occurs twice among rows idx[0, n) (idx NULL: 0..n-1): then the
  * upsert needs no sort to keep the last row of each key. A hash collision
  * counts as a repeat (the sort is then done: never wrong, only slower). */
@@ -338,7 +477,7 @@ static bool keys_unique(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
     for (size_t i = 0; i < n; i++) {
         size_t row = idx ? idx[i] : i, len;
         const char *line = pgrb_text(rb, row, row + 1, &len);
-        uint64_t h = key_hash(w, line, len);
+        uint64_t h = pgrb_binary(rb) ? key_hash_bin(w, line, len) : key_hash(w, line, len);
         size_t slot = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 7) & (cap - 1);
         while (w->seen[slot]) {
             if (w->seen[slot] == h)
@@ -393,16 +532,35 @@ static pgc_class txn(pgw *w, pgrb *rb, const uint32_t *idx, size_t n)
     pgc_class cls = pgc_begin(w->pg);
     if (cls != PGC_OK)
         return failed(w, cls);
-    bool create;
+    bool create, binary = pgrb_binary(rb);
     const char *copy_sql;
-    if ((cls = prepare(w, &create, &copy_sql)) != PGC_OK)
+    if ((cls = prepare(w, &create, &copy_sql, binary)) != PGC_OK)
         return failed(w, cls);
+    if (binary && !types_current(w)) {
+        if (pgc_last_error(w->pg)->cls != PGC_OK) /* the catalog query failed: the transaction is lost */
+            return failed(w, pgc_last_error(w->pg)->cls);
+        to_text(w, rb, "the table's types changed");
+        binary = false;
+        if ((cls = prepare(w, &create, &copy_sql, binary)) != PGC_OK)
+            return failed(w, cls);
+    }
     size_t len;
     const char *data = pgrb_data(rb, idx, n, &len);
-    if ((cls = pgc_copy_in_sql(w->pg, copy_sql, data, len, NULL)) != PGC_OK)
-        return failed(w, cls);
+    cls = binary ? copy_binary(w, copy_sql, data, len) : pgc_copy_in_sql(w->pg, copy_sql, data, len, NULL);
+    if (cls != PGC_OK) {
+        failed(w, cls);
+        if (binary && cls == PGC_DATA) { /* the server judges it in text: its own checks, messages and lines */
+            to_text(w, rb, "the server refused the binary COPY");
+            return txn(w, rb, idx, n);
+        }
+        return cls;
+    }
     bool sorted = w->always_dedup, image = w->image;
     cls = complete(w, rb, idx, n, len, create, t0);
+    if (binary && cls == PGC_DATA) {
+        to_text(w, rb, "the server refused a row of the binary COPY");
+        return txn(w, rb, idx, n);
+    }
     if (cls == PGC_FATAL && ((w->always_dedup && !sorted) || (w->image && !image)))
         return txn(w, rb, idx, n); /* once more, with the sort or the image comparison */
     return cls;
@@ -464,6 +622,8 @@ static void stream_drop(pgw *w)
 void pgw_feed(pgw *w, pgrb *rb)
 {
     size_t n = pgrb_count(rb), len;
+    if (w->streaming && w->stream_binary != pgrb_binary(rb))
+        stream_drop(w); /* the rows were rendered again as text */
     if (w->stream_failed || n == w->sent)
         return;
     const char *data = pgrb_text(rb, w->sent, n, &len);
@@ -473,8 +633,16 @@ void pgw_feed(pgw *w, pgrb *rb)
     if (!w->streaming) {
         const char *copy_sql;
         w->stream_t0 = w->host->monotonic_ms();
-        if ((cls = pgc_begin(w->pg)) == PGC_OK && (cls = prepare(w, &w->stream_create, &copy_sql)) == PGC_OK)
-            cls = pgc_copy_start(w->pg, copy_sql);
+        bool binary = w->stream_binary = pgrb_binary(rb);
+        if ((cls = pgc_begin(w->pg)) == PGC_OK &&
+            (cls = prepare(w, &w->stream_create, &copy_sql, binary)) == PGC_OK) {
+            if (binary && !types_current(w))
+                cls = PGC_TRANSIENT; /* pgw_write sorts it out, without a stream */
+            else
+                cls = pgc_copy_start(w->pg, copy_sql);
+        }
+        if (cls == PGC_OK && binary)
+            cls = pgc_copy_put(w->pg, w->bin_head.data, w->bin_head.len);
         w->streaming = cls == PGC_OK;
     }
     if (cls == PGC_OK)
@@ -500,6 +668,8 @@ static pgc_class stream_finish(pgw *w, pgrb *rb, size_t n)
         const char *data = pgrb_text(rb, w->sent, n, &len);
         cls = pgc_copy_put(w->pg, data, len);
     }
+    if (cls == PGC_OK && w->stream_binary)
+        cls = pgc_copy_put(w->pg, w->bin_tail.data, w->bin_tail.len);
     pgrb_text(rb, 0, n, &total);
     w->streaming = false;
     w->sent = 0;
@@ -527,13 +697,17 @@ pgc_class pgw_write(pgw *w, pgrb *rb)
     for (size_t i = 0; i < n; i++)
         w->idx[i] = (uint32_t)i;
     pgc_class first = PGC_OK;
-    if (w->streaming && w->sent <= n) {
+    if (w->streaming && w->sent <= n && w->stream_binary == pgrb_binary(rb)) {
         /* a data error goes on to the search for bad rows; any other error
-         * of the stream gets one plain attempt */
+         * of the stream gets one plain attempt; a data error of binary rows
+         * has them written again as text */
+        bool binary = w->stream_binary;
         first = stream_finish(w, rb, n);
         if (first == PGC_OK)
             return PGC_OK;
-        if (first != PGC_DATA)
+        if (first == PGC_DATA && binary)
+            to_text(w, rb, "the server refused the binary COPY");
+        if (first != PGC_DATA || binary)
             first = PGC_OK;
     } else {
         stream_drop(w);

@@ -33,6 +33,7 @@
 
 #include "pg_client.h"
 #include "pg_columns.h"
+#include "pg_copybin.h"
 #include "pg_rowbuf.h"
 
 typedef enum pgw_mode { PGW_INSERT = 0, PGW_UPSERT = 1, PGW_COPY = 2 } pgw_mode;
@@ -51,8 +52,28 @@ pgw *pgw_new(pgc *pg, const mf_host *host, mf_node *node, const char *table, con
              pgw_mode mode, const int *key, size_t n_key, const struct pgw_metrics *metrics);
 void pgw_free(pgw *w);
 
+/*
+ * The COPY format (the sink's copy_format). Text: always COPY text. Auto and
+ * binary: a batch is rendered in binary (pg_copybin.h) when every column's
+ * type in the table (read from the catalog once per session) has a binary
+ * form; it goes as text after all when a row of it cannot be encoded
+ * exactly (the caller re-renders it: pgrb_rerender_text with render), and
+ * when the server refuses its binary COPY with a data error (rolled back and
+ * done again in text, where the search for bad rows and their messages are
+ * those of text). Binary differs from auto only in saying so (a warning)
+ * when the table has a column without a binary form. render and arg are
+ * borrowed for the writer's life.
+ */
+typedef enum pgw_format { PGW_FMT_AUTO = 0, PGW_FMT_TEXT = 1, PGW_FMT_BINARY = 2 } pgw_format;
+void pgw_set_format(pgw *w, pgw_format format, pgrb_render_fn render, void *arg);
+
+/* At the start of a batch (rb empty): whether its rows are to be rendered in
+ * binary, and then each column's codec in *types (valid until the next
+ * call). Asks the catalog (outside a transaction) when this session has not. */
+bool pgw_binary_rows(pgw *w, const pgb_type **types);
+
 /* Upsert needs each row's position after its columns (COPY text, a tab
- * first): the last row of a key wins. */
+ * first; binary: one more int8 field): the last row of a key wins. */
 bool pgw_wants_seq(const pgw *w);
 
 /*

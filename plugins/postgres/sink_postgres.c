@@ -29,6 +29,7 @@
 
 #include "pg_client.h"
 #include "pg_columns.h"
+#include "pg_copybin.h"
 #include "pg_copytext.h"
 #include "pg_rowbuf.h"
 #include "pg_writer.h"
@@ -41,6 +42,7 @@ struct ctx {
     const char *table;
     const json_t *columns;
     int mode;
+    int copy_format;
     mf_strlist key;
     int64_t batch_records;
     uint64_t batch_bytes;
@@ -54,6 +56,7 @@ struct ctx {
     struct pgcol_spec spec;
     mf_json_fieldset *fields;
     mf_json_view *views;
+    const pgb_type *types; /* the batch's codecs, when its rows are binary */
     uint64_t seq;       /* the next row's position (upsert: the last row of a key wins) */
     int64_t retry_at;   /* tick/flush: no write before this (monotonic ms) after a transient error */
     unsigned attempt;   /* consecutive transient failures */
@@ -74,12 +77,17 @@ static const mf_option options[] = {
                    "insert: COPY straight into a plain table, else (a view, rules, row security) into a staging "
                    "table, then INSERT; upsert: staging table, then INSERT ... ON CONFLICT (key) DO UPDATE of the "
                    "rows that differ; copy: COPY straight into the table"),
+    MF_OPTION_ENUM("copy_format", "auto", 0, struct ctx, copy_format, "auto|text|binary",
+                   "auto: PostgreSQL's binary COPY when every column's type in the table has a binary form here "
+                   "(integers, boolean, text, varchar, real, double, timestamp(tz), json(b)), else text; a batch "
+                   "with a value binary cannot store exactly goes as text; text: always text; binary: as auto, "
+                   "and a declared type without a binary form is a configuration error"),
     MF_OPTION(MF_OPT_LIST, "key", NULL, 0, struct ctx, key,
               "Columns of the unique key upsert conflicts on (required for mode upsert)"),
     MF_OPTION_RANGE(MF_OPT_INT, "batch_records", "10000", 0, struct ctx, batch_records, 1, 1e7,
                     "Rows per transaction: a batch is written when it has this many"),
     MF_OPTION_RANGE(MF_OPT_SIZE, "batch_bytes", "8MiB", 0, struct ctx, batch_bytes, 1024, 1e10,
-                    "A batch is written when its COPY text reaches this size"),
+                    "A batch is written when its COPY data (text or binary) reaches this size"),
     MF_OPTION_RANGE(MF_OPT_DURATION, "batch_time", "1s", 0, struct ctx, batch_time_ms, 0, 36e5,
                     "A batch is written when its oldest row waited this long; 0: at the end of every engine batch"),
     MF_OPTION_END,
@@ -148,6 +156,20 @@ static void validate(const json_t *config, mf_check *check)
     struct pgcol_spec spec = {0};
     bool parsed = columns && pgcol_parse(columns, &spec, check_report, check);
     check_key(config, &spec, parsed, check);
+    const json_t *format = json_object_get(config, "copy_format");
+    if (json_is_string(format) && !strcmp(json_string_value(format), "binary") && json_is_object(columns)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)columns, k, v) {
+            const json_t *type = json_is_object(v) ? json_object_get(v, "type") : NULL;
+            if (json_is_string(type) && pgb_type_of_name(json_string_value(type)) == PGB_NONE)
+                check->problem(check, type,
+                               "option 'columns': column '%s': type '%s' has no binary COPY form (copy_format "
+                               "binary takes smallint, integer, bigint, boolean, text, varchar, real, double, "
+                               "timestamp, timestamptz, json, jsonb; copy_format auto writes such a table as text)",
+                               k, json_string_value(type));
+        }
+    }
     if (columns)
         pgcol_spec_free(&spec);
 }
@@ -171,6 +193,8 @@ static int *key_columns(struct ctx *c)
         }
     return key;
 }
+
+static void rerender(void *arg, const mf_record *rec, size_t row, mf_buffer *line);
 
 static int init(void *vctx, mf_node *node, const mf_host *host)
 {
@@ -228,6 +252,7 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
                                   "Records rejected: refused by the server, or not a JSON object");
     c->m_buffered = host->gauge(node, "martflow_postgres_buffered_rows", NULL, "Rows waiting to be written");
     c->writer = pgw_new(c->pg, host, node, c->table, &c->spec, (pgw_mode)c->mode, key, c->key.count, &c->wm);
+    pgw_set_format(c->writer, (pgw_format)c->copy_format, rerender, c);
     free(key);
     c->rows = pgrb_new(host, node);
 
@@ -260,6 +285,43 @@ static bool is_object(struct ctx *c, mf_record *rec)
     return i < len && v[i] == '{';
 }
 
+/* The row of c->views as COPY text (seq: its position, for upsert). */
+static void render_text(struct ctx *c, mf_buffer *line, uint64_t seq)
+{
+    for (size_t i = 0; i < c->spec.n; i++) {
+        if (i)
+            mf_buffer_append(line, "\t", 1);
+        pgt_append(line, &c->views[i], c->spec.cols[i].kind);
+    }
+    if (pgw_wants_seq(c->writer)) {
+        char s[24];
+        int n = snprintf(s, sizeof s, "\t%llu", (unsigned long long)seq);
+        mf_buffer_append(line, s, (size_t)n);
+    }
+}
+
+/* The same in binary; false when a value has no exact binary form. */
+static bool render_binary(struct ctx *c, mf_buffer *line, uint64_t seq)
+{
+    bool with_seq = pgw_wants_seq(c->writer);
+    pgb_row(line, (uint16_t)(c->spec.n + with_seq));
+    for (size_t i = 0; i < c->spec.n; i++)
+        if (!pgb_append(line, &c->views[i], c->spec.cols[i].kind, c->types[i]))
+            return false;
+    return !with_seq || pgb_int(line, (int64_t)seq, PGB_INT8);
+}
+
+/* pgrb_rerender_text's: a buffered row as text, its position its index
+ * (the order of the batch is what upsert needs). */
+static void rerender(void *arg, const mf_record *rec, size_t row, mf_buffer *line)
+{
+    struct ctx *c = arg;
+    const char *why = NULL;
+    if (c->host->json_fields(c->node, (mf_record *)rec, c->fields, c->views, &why) != MF_OK)
+        memset(c->views, 0, c->spec.n * sizeof *c->views); /* read once already: not expected */
+    render_text(c, line, row);
+}
+
 /* Render rec as a row of the buffer; false (and *why) when it cannot be one. */
 static bool add_row(struct ctx *c, mf_record *rec, const char **why)
 {
@@ -269,17 +331,20 @@ static bool add_row(struct ctx *c, mf_record *rec, const char **why)
         *why = "value is not a JSON object";
         return false;
     }
+    if (!pgrb_count(c->rows))
+        pgrb_set_binary(c->rows, pgw_binary_rows(c->writer, &c->types));
     mf_buffer *line = pgrb_line(c->rows);
-    for (size_t i = 0; i < c->spec.n; i++) {
-        if (i)
-            mf_buffer_append(line, "\t", 1);
-        pgt_append(line, &c->views[i], c->spec.cols[i].kind);
+    if (pgrb_binary(c->rows) && !render_binary(c, line, c->seq)) {
+        /* the whole batch goes as text: the server judges this value as without binary */
+        c->host->log(c->node, MF_LOG_DEBUG, "a value without an exact binary form: the batch goes as COPY text");
+        pgrb_rerender_text(c->rows, rerender, c);
+        if (c->host->json_fields(c->node, rec, c->fields, c->views, why) != MF_OK)
+            return false;
+        line = pgrb_line(c->rows);
     }
-    if (pgw_wants_seq(c->writer)) {
-        char seq[24];
-        int n = snprintf(seq, sizeof seq, "\t%llu", (unsigned long long)c->seq++);
-        mf_buffer_append(line, seq, (size_t)n);
-    }
+    if (!pgrb_binary(c->rows))
+        render_text(c, line, c->seq);
+    c->seq++;
     pgrb_add(c->rows, rec);
     return true;
 }
