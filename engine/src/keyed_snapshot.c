@@ -84,11 +84,11 @@ static int timer_by_id(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* One key: length, bytes, timers by id, state. *tv is scratch space. */
+/* One key: length, bytes, timers by id, state. *tv is scratch space. All
+ * but the state in one reserve: per-field appends were a quarter of a
+ * checkpoint's CPU with 100,000 keys. */
 static int write_entry(mf_keyed *k, mf_buffer *out, const struct ksorted *s, struct ktimer ***tv, size_t *tcap)
 {
-    put(out, s->e->key_len, 4);
-    mf_buffer_append(out, s->key, s->e->key_len);
     size_t n = 0;
     for (const struct ktimer *t = s->e->timers; t; t = t->next)
         n++;
@@ -101,12 +101,20 @@ static int write_entry(mf_keyed *k, mf_buffer *out, const struct ksorted *s, str
         (*tv)[n++] = t;
     if (n > 1)
         qsort(*tv, n, sizeof **tv, timer_by_id);
-    put(out, n, 4);
-    for (size_t i = 0; i < n; i++) {
-        put(out, (*tv)[i]->id, 4);
-        put(out, (uint64_t)(*tv)[i]->time, 8);
+    size_t head = 4 + (size_t)s->key_len + 4 + 12 * n + 4;
+    uint8_t *p = mf_buffer_reserve(out, head);
+    le_store(p, s->key_len, 4);
+    if (s->key_len)
+        memcpy(p + 4, s->key, s->key_len);
+    p += 4 + s->key_len;
+    le_store(p, n, 4);
+    p += 4;
+    for (size_t i = 0; i < n; i++, p += 12) {
+        le_store(p, (*tv)[i]->id, 4);
+        le_store(p + 4, (uint64_t)(*tv)[i]->time, 8);
     }
-    size_t len_at = put(out, 0, 4), before = out->len;
+    out->len += head; /* the state's length, 4 bytes, last: filled in below */
+    size_t len_at = out->len - 4, before = out->len;
     if (k->ops.save(k->arg, kentry_state(s->e), out) != MF_OK || out->len - before > UINT32_MAX)
         return MF_FATAL;
     le_store(out->data + len_at, out->len - before, 4);
@@ -131,9 +139,9 @@ int mf_keyed_snapshot(mf_keyed *k, mf_buffer *out)
     put(out, (uint64_t)k->watermark, 8);
     uint32_t sections = 0;
     for (size_t i = 0; i < k->count;) {
-        uint32_t kg = v[i].e->hash % MF_KEY_GROUPS;
+        uint32_t kg = v[i].kg;
         size_t j = i;
-        while (j < k->count && v[j].e->hash % MF_KEY_GROUPS == kg)
+        while (j < k->count && v[j].kg == kg)
             j++;
         put(out, kg, 4);
         put(out, j - i, 4);
