@@ -138,6 +138,11 @@ void ct_store_free(ct_store *s)
 void ct_store_save(const ct_store *s, const mf_host *host, mf_buffer *out)
 {
     (void)host; /* the bulk writer reserves through the engine's buffer directly */
+    /* Three allocations, each a cache miss at 100,000 stores: asked for
+     * together, they are waited for once. */
+    __builtin_prefetch(s->str_off);
+    __builtin_prefetch(s->arena);
+    __builtin_prefetch(s->ev);
     size_t n = 4 + (size_t)s->arena_len + 3 * (size_t)s->n_str + 4 + (size_t)s->n_ev * EVENT_BYTES;
     uint8_t *p = gsp_put_begin(out, n);
     p = gsp_le(p, s->n_str, 4);

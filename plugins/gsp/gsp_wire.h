@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <martflow/martflow.h>
 
@@ -29,8 +30,12 @@ uint8_t *gsp_put_begin(mf_buffer *out, size_t n);
 void gsp_put_end(mf_buffer *out, const uint8_t *end);
 static inline uint8_t *gsp_le(uint8_t *at, uint64_t v, int bytes)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(at, &v, (size_t)bytes); /* one store: bytes is a constant where this is inlined */
+#else
     for (int i = 0; i < bytes; i++)
         at[i] = (uint8_t)(v >> (8 * i));
+#endif
     return at + bytes;
 }
 
