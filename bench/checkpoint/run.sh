@@ -143,14 +143,16 @@ echo "checkpoints of the throughput runs: duration median $(median "${durations[
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m"({|$)" {s += $2} END {printf "%.3f", s}'; }
 wait_port() { # LOG: the listener's port
     local i
-    for ((i = 0; i < 300; i++)); do grep -q '(port [0-9]*)' "$1" && break; sleep 0.1; done
-    grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' | head -1
+    for ((i = 0; i < 300; i++)); do grep -aq '(port [0-9]*)' "$1" 2>/dev/null && break; sleep 0.1; done
+    grep -ao '(port [0-9]*)' "$1" | grep -o '[0-9]*' | head -1
 }
 rm -rf "$work/store"
 pipeline "$work/prep.yaml" "checkpoints: '$store', checkpoint_interval: 2s, checkpoint_retain: 1, metrics_listen: '127.0.0.1:0'" \
     "$work/open.jsonl" true
+rm -f "$work/prep.log" # else wait_port may read the last run's port before the shell truncates it
 "$mf" run "$work/prep.yaml" --plugin-path "$plugins" --log-level debug >"$work/prep.log" 2>&1 &
 pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' EXIT # it follows the file: never left running
 port=$(wait_port "$work/prep.log")
 for ((i = 0; i < 600; i++)); do
     g=$(metric "$port" martflow_callthread_open_threads)
@@ -174,12 +176,13 @@ cp "$work/prep.yaml" "$work/restore.yaml" # reads on from the restored position:
 # start_ms ARGS...: ms from launch to the "starting" line; leaves the open-threads gauge in $work/gauge
 start_ms() {
     local t0 pid port t1 g=0 i
+    rm -f "$work/restore.log"
     t0=$(date +%s%3N)
     "$mf" run "$work/restore.yaml" --plugin-path "$plugins" "$@" >"$work/restore.log" 2>&1 &
     pid=$!
-    for ((i = 0; i < 600; i++)); do grep -q "pipeline 'bench-checkpoint' starting" "$work/restore.log" && break; sleep 0.1; done
+    for ((i = 0; i < 600; i++)); do grep -aq "pipeline 'bench-checkpoint' starting" "$work/restore.log" 2>/dev/null && break; sleep 0.1; done
     port=$(wait_port "$work/restore.log")
-    t1=$(grep "pipeline 'bench-checkpoint' starting" "$work/restore.log" |
+    t1=$(grep -a "pipeline 'bench-checkpoint' starting" "$work/restore.log" |
         python3 -c 'import json, sys, datetime; t = json.loads(sys.stdin.readline())["time"]; print(int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000))')
     for ((i = 0; i < 50; i++)); do
         g=$(metric "$port" martflow_callthread_open_threads | cut -d. -f1)
