@@ -18,6 +18,9 @@
 #     median over every checkpoint of every run.
 #     A checkpoint taken after both sources ended holds little (callthread
 #     flushed its open calls at the end of input): sizes are listed.
+#     And the time callthread's worker spends in snapshot() (debug log
+#     "snapshot for checkpoint N: B bytes, T ms on the worker"): the worker
+#     processes nothing meanwhile; median over the snapshots above 1 MB.
 #  3. The open calls alone, the source following the file (it never ends), with
 #     checkpoints every 2 s: once the open-threads gauge reads 100,000 and two
 #     more checkpoints are stored, the checkpoint metrics from /metrics
@@ -91,7 +94,15 @@ timed() { # LOG CMD...: wall seconds; user+sys CPU seconds in $work/cpu.s
 }
 events_of() { grep -o '"node":"ct".*"message":"in=[0-9]*' "$1" | grep -o '[0-9]*$'; }
 
-t_none=() t_ckpt=() c_none=() c_ckpt=() n_ckpt=() durations=() sizes=()
+t_none=() t_ckpt=() c_none=() c_ckpt=() n_ckpt=() durations=() sizes=() snaps=()
+snap_ms() { # LOG: the worker's snapshot() times in ms, "wall/CPU", of the snapshots above 1 MB
+    grep -o 'snapshot for checkpoint [0-9]*: [0-9]* bytes, [0-9.]* ms on the worker (CPU [0-9.]* ms)' "$1" |
+        sed -E 's/.*: ([0-9]+) bytes, ([0-9.]+) ms on the worker \(CPU ([0-9.]+) ms\)/\1 \2 \3/' |
+        awk '$1 > 1000000 {print $2 "/" $3}'
+}
+snap_median() { # "wall/CPU"...: the medians of each
+    printf '%s ms wall, %s ms CPU' "$(median "${@%%/*}")" "$(median "${@##*/}")"
+}
 for ((r = 0; r < runs; r++)); do
     t_none+=("$(timed "$work/none.log" "$mf" run "$work/none.yaml" --plugin-path "$plugins")")
     c_none+=("$(cat "$work/cpu.s")")
@@ -107,6 +118,7 @@ for ((r = 0; r < runs; r++)); do
     done < <(grep -o 'checkpoint [0-9]* stored in [^:]*:[^:]*: [0-9]* bytes, [0-9]* ms' "$work/ckpt.log" |
         sed -E 's/.*: ([0-9]+) bytes, ([0-9]+) ms/\1 \2/')
     n_ckpt+=("$n")
+    while read -r ms; do snaps+=("$ms"); done < <(snap_ms "$work/ckpt.log")
     echo "run $((r + 1)): no checkpoints ${t_none[r]} s (CPU ${c_none[r]} s), checkpoints every 10 s ${t_ckpt[r]} s" \
         "(CPU ${c_ckpt[r]} s; $n stored), $ev_none events" >&2
 done
@@ -122,6 +134,7 @@ printf 'CPU (user+sys): %s s against %s s: %.1f%% more (less sensitive to a load
     "$cc" "$cn" "$(echo "($cc / $cn - 1) * 100" | bc -l)"
 echo "checkpoints of the throughput runs: duration median $(median "${durations[@]}") ms (each: ${durations[*]});" \
     "size median $(median "${sizes[@]}") bytes (each: ${sizes[*]})"
+((${#snaps[@]} > 0)) && echo "callthread's snapshot() on its worker: median $(snap_median "${snaps[@]}") (each, wall/CPU ms: ${snaps[*]})"
 
 # ---- 3. one checkpoint of the open calls, and its restore ------------------------------------------
 # prep: the open calls alone, the source following the file (never ends); once the
@@ -130,14 +143,16 @@ echo "checkpoints of the throughput runs: duration median $(median "${durations[
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m"({|$)" {s += $2} END {printf "%.3f", s}'; }
 wait_port() { # LOG: the listener's port
     local i
-    for ((i = 0; i < 300; i++)); do grep -q '(port [0-9]*)' "$1" && break; sleep 0.1; done
-    grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' | head -1
+    for ((i = 0; i < 300; i++)); do grep -aq '(port [0-9]*)' "$1" 2>/dev/null && break; sleep 0.1; done
+    grep -ao '(port [0-9]*)' "$1" | grep -o '[0-9]*' | head -1
 }
 rm -rf "$work/store"
 pipeline "$work/prep.yaml" "checkpoints: '$store', checkpoint_interval: 2s, checkpoint_retain: 1, metrics_listen: '127.0.0.1:0'" \
     "$work/open.jsonl" true
-"$mf" run "$work/prep.yaml" --plugin-path "$plugins" >"$work/prep.log" 2>&1 &
+rm -f "$work/prep.log" # else wait_port may read the last run's port before the shell truncates it
+"$mf" run "$work/prep.yaml" --plugin-path "$plugins" --log-level debug >"$work/prep.log" 2>&1 &
 pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' EXIT # it follows the file: never left running
 port=$(wait_port "$work/prep.log")
 for ((i = 0; i < 600; i++)); do
     g=$(metric "$port" martflow_callthread_open_threads)
@@ -154,17 +169,20 @@ echo "a checkpoint of ${g%.*} open calls (/metrics): martflow_checkpoint_duratio
     "$(metric "$port" martflow_checkpoint_size_bytes | cut -d. -f1), failures $(metric "$port" martflow_checkpoint_failures_total | cut -d. -f1)"
 kill -TERM "$pid"
 wait "$pid" || true
+mapfile -t snaps < <(snap_ms "$work/prep.log")
+((${#snaps[@]} > 0)) && echo "the open calls alone, callthread's snapshot() on its worker: median $(snap_median "${snaps[@]}") (each, wall/CPU ms: ${snaps[*]})"
 
 cp "$work/prep.yaml" "$work/restore.yaml" # reads on from the restored position: the end of open.jsonl
 # start_ms ARGS...: ms from launch to the "starting" line; leaves the open-threads gauge in $work/gauge
 start_ms() {
     local t0 pid port t1 g=0 i
+    rm -f "$work/restore.log"
     t0=$(date +%s%3N)
     "$mf" run "$work/restore.yaml" --plugin-path "$plugins" "$@" >"$work/restore.log" 2>&1 &
     pid=$!
-    for ((i = 0; i < 600; i++)); do grep -q "pipeline 'bench-checkpoint' starting" "$work/restore.log" && break; sleep 0.1; done
+    for ((i = 0; i < 600; i++)); do grep -aq "pipeline 'bench-checkpoint' starting" "$work/restore.log" 2>/dev/null && break; sleep 0.1; done
     port=$(wait_port "$work/restore.log")
-    t1=$(grep "pipeline 'bench-checkpoint' starting" "$work/restore.log" |
+    t1=$(grep -a "pipeline 'bench-checkpoint' starting" "$work/restore.log" |
         python3 -c 'import json, sys, datetime; t = json.loads(sys.stdin.readline())["time"]; print(int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000))')
     for ((i = 0; i < 50; i++)); do
         g=$(metric "$port" martflow_callthread_open_threads | cut -d. -f1)

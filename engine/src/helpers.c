@@ -11,10 +11,8 @@
 #include "units.h"
 #include "util.h"
 
-void mf_buffer_append(mf_buffer *b, const void *data, size_t len)
+uint8_t *mf_buffer_reserve(mf_buffer *b, size_t len)
 {
-    if (len == 0)
-        return; /* data may be NULL then (an empty view) */
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + len)
@@ -22,7 +20,14 @@ void mf_buffer_append(mf_buffer *b, const void *data, size_t len)
         b->data = mf_xrealloc(b->data, cap);
         b->cap = cap;
     }
-    memcpy(b->data + b->len, data, len);
+    return b->data + b->len;
+}
+
+void mf_buffer_append(mf_buffer *b, const void *data, size_t len)
+{
+    if (len == 0)
+        return; /* data may be NULL then (an empty view) */
+    memcpy(mf_buffer_reserve(b, len), data, len);
     b->len += len;
 }
 

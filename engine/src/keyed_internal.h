@@ -88,10 +88,12 @@ struct kentry *mf_keyed_insert(mf_keyed *k, uint32_t hash, const void *key, size
 /* Remove and free an entry (timers, state) without touching its ack group. */
 void mf_keyed_drop(mf_keyed *k, struct kentry *e);
 /* Every entry in snapshot order (key group, then key bytes): a malloc'd
- * array of count items. */
+ * array of count items. The key's group and length are copied in, so the
+ * sort and the writer do not go back to the entry for them. */
 struct ksorted {
     const uint8_t *key;
     struct kentry *e;
+    uint32_t kg, key_len;
 };
 struct ksorted *mf_keyed_sorted(const mf_keyed *k);
 /* Order of two keys: bytes, then the shorter first. */

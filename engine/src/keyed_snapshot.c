@@ -16,6 +16,7 @@
 #define SNAP_VERSION 1
 #define HEADER_LEN 24 /* magic, version, flags, key groups, sections, watermark */
 #define CRC_LEN 4
+#define PREFETCH_AHEAD 8 /* keys */
 
 /* CRC-32C (Castagnoli, reflected 0x82f63b78) of a whole snapshot, which can
  * be tens of MB: with the SSE4.2 instruction where the CPU has it (a
@@ -63,10 +64,14 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
 
 /* ---- writing --------------------------------------------------------------------------- */
 
-static void le_store(uint8_t *at, uint64_t v, int bytes)
+static inline void le_store(uint8_t *at, uint64_t v, int bytes)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(at, &v, (size_t)bytes); /* one store: bytes is a constant where this is inlined */
+#else
     for (int i = 0; i < bytes; i++)
         at[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static size_t put(mf_buffer *b, uint64_t v, int bytes)
@@ -84,11 +89,11 @@ static int timer_by_id(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* One key: length, bytes, timers by id, state. *tv is scratch space. */
+/* One key: length, bytes, timers by id, state. *tv is scratch space. All
+ * but the state in one reserve: per-field appends were a quarter of a
+ * checkpoint's CPU with 100,000 keys. */
 static int write_entry(mf_keyed *k, mf_buffer *out, const struct ksorted *s, struct ktimer ***tv, size_t *tcap)
 {
-    put(out, s->e->key_len, 4);
-    mf_buffer_append(out, s->key, s->e->key_len);
     size_t n = 0;
     for (const struct ktimer *t = s->e->timers; t; t = t->next)
         n++;
@@ -101,12 +106,20 @@ static int write_entry(mf_keyed *k, mf_buffer *out, const struct ksorted *s, str
         (*tv)[n++] = t;
     if (n > 1)
         qsort(*tv, n, sizeof **tv, timer_by_id);
-    put(out, n, 4);
-    for (size_t i = 0; i < n; i++) {
-        put(out, (*tv)[i]->id, 4);
-        put(out, (uint64_t)(*tv)[i]->time, 8);
+    size_t head = 4 + (size_t)s->key_len + 4 + 12 * n + 4;
+    uint8_t *p = mf_buffer_reserve(out, head);
+    le_store(p, s->key_len, 4);
+    if (s->key_len)
+        memcpy(p + 4, s->key, s->key_len);
+    p += 4 + s->key_len;
+    le_store(p, n, 4);
+    p += 4;
+    for (size_t i = 0; i < n; i++, p += 12) {
+        le_store(p, (*tv)[i]->id, 4);
+        le_store(p + 4, (uint64_t)(*tv)[i]->time, 8);
     }
-    size_t len_at = put(out, 0, 4), before = out->len;
+    out->len += head; /* the state's length, 4 bytes, last: filled in below */
+    size_t len_at = out->len - 4, before = out->len;
     if (k->ops.save(k->arg, kentry_state(s->e), out) != MF_OK || out->len - before > UINT32_MAX)
         return MF_FATAL;
     le_store(out->data + len_at, out->len - before, 4);
@@ -131,16 +144,26 @@ int mf_keyed_snapshot(mf_keyed *k, mf_buffer *out)
     put(out, (uint64_t)k->watermark, 8);
     uint32_t sections = 0;
     for (size_t i = 0; i < k->count;) {
-        uint32_t kg = v[i].e->hash % MF_KEY_GROUPS;
+        uint32_t kg = v[i].kg;
         size_t j = i;
-        while (j < k->count && v[j].e->hash % MF_KEY_GROUPS == kg)
+        while (j < k->count && v[j].kg == kg)
             j++;
         put(out, kg, 4);
         put(out, j - i, 4);
         size_t bytes_at = put(out, 0, 8), body = out->len;
-        for (; i < j; i++)
+        for (; i < j; i++) {
+            /* The entries are scattered in memory: ask for one a few keys
+             * ahead (its header, timers, state) while this one is written. */
+            if (i + PREFETCH_AHEAD < k->count) {
+                const struct kentry *e = v[i + PREFETCH_AHEAD].e;
+                __builtin_prefetch(e);
+                __builtin_prefetch((const char *)e + MF_KEYED_HDR);
+            }
+            if (i + PREFETCH_AHEAD / 2 < k->count && v[i + PREFETCH_AHEAD / 2].e->timers)
+                __builtin_prefetch(v[i + PREFETCH_AHEAD / 2].e->timers);
             if (write_entry(k, out, &v[i], &tv, &tcap) != MF_OK)
                 goto fail;
+        }
         le_store(out->data + bytes_at, out->len - body, 8);
         sections++;
     }

@@ -215,25 +215,56 @@ int mf_keyed_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
     return alen < blen ? -1 : alen > blen;
 }
 
-static int entry_order(const void *pa, const void *pb)
+static int key_order(const void *pa, const void *pb)
 {
     const struct ksorted *a = pa, *b = pb;
-    uint32_t ga = a->e->hash % MF_KEY_GROUPS, gb = b->e->hash % MF_KEY_GROUPS;
-    if (ga != gb)
-        return ga < gb ? -1 : 1;
-    return mf_keyed_key_cmp(a->key, a->e->key_len, b->key, b->e->key_len);
+    return mf_keyed_key_cmp(a->key, a->key_len, b->key, b->key_len);
 }
 
+/* The keys of one key group by their bytes: a few dozen keys at 100,000 keys
+ * in all, so insertion sort below a small size. */
+static void sort_group(struct ksorted *v, size_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof *v, key_order);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct ksorted x = v[i];
+        size_t j = i;
+        for (; j > 0 && key_order(&v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Snapshot order without one sort of every key (a tenth of a checkpoint's
+ * CPU with 100,000 keys): the entries are placed by key group in one pass
+ * (counting sort; the group comes from the slot's hash), then each group is
+ * sorted on its own. The same order as sorting by (group, key). */
 struct ksorted *mf_keyed_sorted(const mf_keyed *k)
 {
     struct ksorted *v = mf_xmalloc((k->count ? k->count : 1) * sizeof *v);
-    size_t n = 0;
+    size_t *end = mf_xcalloc(MF_KEY_GROUPS, sizeof *end);
     for (size_t i = 0; i < k->cap; i++)
-        if (k->slots[i].e) {
-            v[n].e = k->slots[i].e;
-            v[n++].key = kentry_key(k, k->slots[i].e);
-        }
-    qsort(v, n, sizeof *v, entry_order);
+        if (k->slots[i].e)
+            end[k->slots[i].hash % MF_KEY_GROUPS]++;
+    size_t at = 0;
+    for (uint32_t g = 0; g < MF_KEY_GROUPS; g++) { /* end[g]: where group g starts, for now */
+        size_t n = end[g];
+        end[g] = at;
+        at += n;
+    }
+    for (size_t i = 0; i < k->cap; i++) {
+        struct kentry *e = k->slots[i].e;
+        if (!e)
+            continue;
+        uint32_t g = k->slots[i].hash % MF_KEY_GROUPS;
+        v[end[g]++] = (struct ksorted){.key = kentry_key(k, e), .e = e, .kg = g, .key_len = e->key_len};
+    }
+    for (size_t g = 0, begin = 0; g < MF_KEY_GROUPS; begin = end[g], g++) /* end[g]: its end now */
+        sort_group(v + begin, end[g] - begin);
+    free(end);
     return v;
 }
 

@@ -128,27 +128,44 @@ void ct_store_free(ct_store *s)
 
 /* ---- snapshot bytes (gsp_wire.h) ---------------------------------------------------- */
 
+/* An event's bytes: time, seq (8 each), id, call type, DN type (1 each),
+ * ten string references (2 each). */
+#define EVENT_BYTES 39
+
+/* Every field written straight into one reserve of the exact size (the
+ * strings: a 4-byte length each and the arena's bytes without the NULs): a
+ * call per field was most of callthread's part of a checkpoint. */
 void ct_store_save(const ct_store *s, const mf_host *host, mf_buffer *out)
 {
-    gsp_put(out, host, s->n_str, 4);
+    (void)host; /* the bulk writer reserves through the engine's buffer directly */
+    /* Three allocations, each a cache miss at 100,000 stores: asked for
+     * together, they are waited for once. */
+    __builtin_prefetch(s->str_off);
+    __builtin_prefetch(s->arena);
+    __builtin_prefetch(s->ev);
+    size_t n = 4 + (size_t)s->arena_len + 3 * (size_t)s->n_str + 4 + (size_t)s->n_ev * EVENT_BYTES;
+    uint8_t *p = gsp_put_begin(out, n);
+    p = gsp_le(p, s->n_str, 4);
     for (uint32_t i = 0; i < s->n_str; i++) {
-        size_t len;
-        const char *p = ct_str(s, (uint16_t)(i + 1), &len);
-        gsp_put_str(out, host, p, len);
+        size_t len = str_len(s, i);
+        p = gsp_le(p, len, 4);
+        memcpy(p, s->arena + s->str_off[i], len);
+        p += len;
     }
-    gsp_put(out, host, s->n_ev, 4);
+    p = gsp_le(p, s->n_ev, 4);
     for (uint32_t i = 0; i < s->n_ev; i++) {
         const ct_event *e = &s->ev[i];
-        gsp_put(out, host, (uint64_t)e->time_ms, 8);
-        gsp_put(out, host, (uint64_t)e->seq, 8);
-        gsp_put(out, host, e->id, 1);
-        gsp_put(out, host, e->call_type, 1);
-        gsp_put(out, host, e->dn_type, 1);
+        p = gsp_le(p, (uint64_t)e->time_ms, 8);
+        p = gsp_le(p, (uint64_t)e->seq, 8);
+        p = gsp_le(p, e->id, 1);
+        p = gsp_le(p, e->call_type, 1);
+        p = gsp_le(p, e->dn_type, 1);
         const uint16_t refs[] = {e->conn, e->prev_conn, e->this_dn, e->other_dn, e->third_dn,
                                  e->agent, e->place,    e->call_id, e->ani,      e->dnis};
         for (size_t j = 0; j < sizeof refs / sizeof refs[0]; j++)
-            gsp_put(out, host, refs[j], 2);
+            p = gsp_le(p, refs[j], 2);
     }
+    gsp_put_end(out, p);
 }
 
 bool ct_store_load(ct_store *s, const uint8_t *data, size_t len, size_t *used)
@@ -165,7 +182,7 @@ bool ct_store_load(ct_store *s, const uint8_t *data, size_t len, size_t *used)
             goto fail;
     }
     uint64_t n_ev = gsp_get(&r, 4);
-    if (!r.ok || n_ev > r.left / 39)
+    if (!r.ok || n_ev > r.left / EVENT_BYTES)
         goto fail;
     s->cap_ev = (uint32_t)(n_ev ? n_ev : 1);
     s->ev = mf_xcalloc(s->cap_ev, sizeof *s->ev);

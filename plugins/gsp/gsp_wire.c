@@ -1,6 +1,8 @@
 /* gsp_wire.c — see gsp_wire.h. */
 #include <string.h>
 
+#include <martflow/helpers.h>
+
 #include "gsp_wire.h"
 
 void gsp_put(mf_buffer *out, const mf_host *host, uint64_t v, int bytes)
@@ -16,6 +18,16 @@ void gsp_put_str(mf_buffer *out, const mf_host *host, const char *s, size_t len)
     gsp_put(out, host, len, 4);
     if (len)
         host->buffer_append(out, s, len);
+}
+
+uint8_t *gsp_put_begin(mf_buffer *out, size_t n)
+{
+    return mf_buffer_reserve(out, n);
+}
+
+void gsp_put_end(mf_buffer *out, const uint8_t *end)
+{
+    out->len = (size_t)(end - out->data);
 }
 
 uint64_t gsp_get(gsp_reader *r, int bytes)

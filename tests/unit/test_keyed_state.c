@@ -756,6 +756,67 @@ static void test_keyed_snapshot_roundtrip(void)
     mfh_close(h1);
 }
 
+/* Keys crowded into two key groups (more than the snapshot's insertion sort
+ * handles, so its qsort too), of different lengths, one a prefix of another:
+ * the snapshot lists them by group, then bytes, the shorter first (a restore
+ * checks that order and refuses anything else), whatever the order they were
+ * added in, and two tables holding them in opposite orders give the same
+ * bytes. */
+static void test_keyed_snapshot_order(void)
+{
+    enum { N = 150 };
+    static char keys[N][24];
+    int n = 0;
+    for (int i = 0; n < N; i++) {
+        char key[24];
+        snprintf(key, sizeof key, i % 2 ? "c%d" : "crowd-%d", i / 2);
+        uint32_t g = mf_key_hash(key, strlen(key)) % MF_KEY_GROUPS;
+        if (g == 7 || (g == 8 && n % 4 == 0))
+            snprintf(keys[n++], sizeof keys[0], "%s", key);
+    }
+    mfh *h1 = open_kcount(0, 1), *h2 = open_kcount(0, 1);
+    mf_keyed *k1 = keyed_of(h1), *k2 = keyed_of(h2);
+    for (int i = 0; i < N; i++) {
+        put_key(k1, keys[i], i, 0, NULL);
+        put_key(k2, keys[N - 1 - i], N - 1 - i, 0, NULL);
+    }
+    put_key(k1, "crowd", -1, 0, NULL); /* wherever its group is */
+    put_key(k2, "crowd", -1, 0, NULL);
+    mf_buffer a = {0}, b = {0};
+    CU_ASSERT_EQUAL_FATAL(mfh_snapshot(h1, 1, &a), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mfh_snapshot(h2, 1, &b), MF_OK);
+    CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+    /* the sections (group, keys, bytes: 16 bytes, then the keys) after the
+     * 24-byte header: group 7's holds its n7 keys (more than 32) */
+    uint32_t n7 = 0, seen7 = 0;
+    for (int i = 0; i < N; i++)
+        n7 += mf_key_hash(keys[i], strlen(keys[i])) % MF_KEY_GROUPS == 7;
+    CU_ASSERT(n7 > 32);
+    for (const uint8_t *p = a.data + 24; p + 16 <= a.data + a.len - 4;) {
+        uint32_t kg, nk;
+        uint64_t bytes;
+        memcpy(&kg, p, 4); /* little-endian hosts: the format is little-endian */
+        memcpy(&nk, p + 4, 4);
+        memcpy(&bytes, p + 8, 8);
+        if (kg == 7)
+            seen7 = nk;
+        p += 16 + bytes;
+    }
+    CU_ASSERT_EQUAL(seen7, n7);
+    mfh *h3 = open_kcount(0, 1);
+    CU_ASSERT_EQUAL_FATAL(mfh_restore(h3, a.data, a.len), MF_OK); /* refuses keys out of order */
+    CU_ASSERT_EQUAL(mf_keyed_count(keyed_of(h3)), N + 1);
+    mf_buffer c = {0};
+    CU_ASSERT_EQUAL(mfh_snapshot(h3, 2, &c), MF_OK);
+    CU_ASSERT(c.len == a.len && memcmp(c.data, a.data, a.len) == 0);
+    mf_buffer_free(&c);
+    mf_buffer_free(&b);
+    mf_buffer_free(&a);
+    mfh_close(h3);
+    mfh_close(h2);
+    mfh_close(h1);
+}
+
 /* Scale out 1 -> 2 -> 3 workers and back to 1: every key lands on exactly
  * the worker owning its key group, none lost, none doubled. */
 static void test_keyed_restore_rescale(void)
@@ -1021,6 +1082,7 @@ int main(void)
         {"inputs acked only after derived outputs", test_keyed_ack_holding},
         {"acks held until a committed checkpoint covers them", test_keyed_ack_checkpoint},
         {"snapshot and restore round trip", test_keyed_snapshot_roundtrip},
+        {"snapshot order: by group, then key bytes", test_keyed_snapshot_order},
         {"restore into other parallelisms", test_keyed_restore_rescale},
         {"malformed snapshots are refused", test_keyed_restore_malformed},
         {"misrouted keys are counted", test_keyed_misrouted},

@@ -39,6 +39,11 @@ void mf_format_record_line(const mf_host *host, mf_node *node, mf_record *rec, m
 
 /* mf_buffer (record.h): append bytes, growing; free. */
 void mf_buffer_append(mf_buffer *b, const void *data, size_t len);
+/* Room for len more bytes (grown as append grows): where they go, b->data +
+ * b->len. The caller writes up to len bytes there and adds what it wrote to
+ * b->len; one call instead of an append per field when writing many small
+ * ones (snapshots). The pointer is valid until the buffer grows again. */
+uint8_t *mf_buffer_reserve(mf_buffer *b, size_t len);
 void mf_buffer_append_str(mf_buffer *b, const char *text);
 void mf_buffer_reset(mf_buffer *b);
 void mf_buffer_free(mf_buffer *b);
