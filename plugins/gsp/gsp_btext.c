@@ -3,22 +3,11 @@
 #include <string.h>
 
 #include "gsp_btext.h"
-
-/* The length s keeps once cut: at most GSP_BTEXT_MAX, before a byte that
- * continues a character. */
-static size_t cut(const char *s, size_t len)
-{
-    if (len > GSP_BTEXT_MAX) {
-        len = GSP_BTEXT_MAX;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-            len--; /* s[len] continues a character: cut before it */
-    }
-    return len;
-}
+#include "gsp_text.h"
 
 void gsp_btext_set(gsp_btext *t, const char *s, size_t len)
 {
-    len = cut(s, len);
+    len = gsp_text_cut(s, len);
     if (len >= t->cap) {
         t->cap = (uint32_t)len + 16;
         t->s = mf_xrealloc(t->s, t->cap);
@@ -36,7 +25,7 @@ void gsp_btext_take(gsp_btext *t, const char *s, size_t len)
 
 bool gsp_btext_eq(const gsp_btext *t, const char *s, size_t len)
 {
-    len = cut(s, len);
+    len = gsp_text_cut(s, len);
     return t->len == len && (len == 0 || memcmp(t->s, s, len) == 0);
 }
 

@@ -17,10 +17,11 @@
 
 #include <martflow/martflow.h>
 
+#include "gsp_text.h"
 #include "gsp_wire.h"
 
 /* The longest text kept: longer ones are cut. */
-#define GSP_BTEXT_MAX 256
+#define GSP_BTEXT_MAX GSP_TEXT_MAX
 
 typedef struct gsp_btext {
     char *s;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gsp_envelope.h"
+#include "gsp_text.h"
 
 const char *gsp_reject_kind_name(gsp_reject_kind k)
 {
@@ -66,7 +67,7 @@ gsp_reject_kind gsp_env_str(gsp_env *e, int f, gsp_str *out)
     if (v->type != MF_JSON_STRING)
         return gsp_env_fail(e, GSP_REJECT_WRONG_TYPE, "field '%s' must be a string", e->paths[f]);
     out->s = v->str;
-    out->len = v->len;
+    out->len = gsp_text_cut(v->str, v->len);
     return GSP_REJECT_NONE;
 }
 

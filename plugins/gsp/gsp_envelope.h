@@ -62,7 +62,8 @@ gsp_reject_kind gsp_env_read(gsp_env *e, const mf_record *rec);
 
 /* Set the reason; returns kind. */
 gsp_reject_kind gsp_env_fail(gsp_env *e, gsp_reject_kind kind, const char *fmt, ...) MF_PRINTF(3, 4);
-/* A string field: absent and null leave *out empty; another type is wrong. */
+/* A string field, cut to GSP_TEXT_MAX bytes (gsp_text.h): absent and null
+ * leave *out empty; another type is wrong. */
 gsp_reject_kind gsp_env_str(gsp_env *e, int f, gsp_str *out);
 /* The same, and empty is missing. */
 gsp_reject_kind gsp_env_mandatory(gsp_env *e, int f, gsp_str *out);

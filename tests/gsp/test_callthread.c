@@ -9,6 +9,7 @@
 
 #include "cunit_main.h"
 #include "gsp_ids.h"
+#include "gsp_text.h"
 #include "harness.h"
 #include "scenario.h"
 
@@ -150,6 +151,54 @@ static void test_stop_keeps_state(void)
     sc_lines_free(lines);
 }
 
+/* A hostile field: an ANI of 70,000 bytes of two-byte characters behind one
+ * ASCII byte (so GSP_TEXT_MAX falls inside a character) in every event of a
+ * call. The decoder cuts it (gsp_env_str): the open thread's snapshot stays
+ * small and the fact's source_address is at most GSP_TEXT_MAX bytes, whole
+ * characters (jansson parses it: valid UTF-8). */
+static void test_long_texts(void)
+{
+    size_t count, big = 70001;
+    char **lines = sc_load_events("inbound_answered", &count);
+    char *ani = malloc(big + 1);
+    ani[0] = '+';
+    for (size_t i = 1; i < big; i += 2) {
+        ani[i] = (char)0xC3; /* "é" */
+        ani[i + 1] = (char)0xA9;
+    }
+    ani[big] = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_t *e = json_loads(lines[i], 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        json_object_set_new(e, "ANI", json_string(ani));
+        size_t n = json_dumpb(e, NULL, 0, JSON_COMPACT);
+        free(lines[i]);
+        lines[i] = malloc(n + 1); /* malloc'd as sc_lines_free frees it */
+        json_dumpb(e, lines[i], n, JSON_COMPACT);
+        lines[i][n] = 0;
+        json_decref(e);
+    }
+    mfh *h = open_node(NULL);
+    sc_push(h, lines, 0, count - 1, 8); /* open: the thread holds its events */
+    mf_buffer snap = {0};
+    CU_ASSERT_EQUAL(mfh_snapshot(h, 1, &snap), MF_OK);
+    CU_ASSERT(snap.len < 16384); /* not 70,000 bytes per event */
+    mf_buffer_free(&snap);
+    sc_push(h, lines, count - 1, count, 1);
+    CU_ASSERT_EQUAL(mfh_flush(h, MF_FLUSH_END), MF_OK);
+    CU_ASSERT_FATAL(mfh_count(h, "interactions") >= 1);
+    json_t *v = json_loads(mfh_value(h, "interactions", mfh_count(h, "interactions") - 1), 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    const char *sa = json_string_value(json_object_get(json_object_get(v, "row"), "source_address"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sa);
+    CU_ASSERT(strlen(sa) <= GSP_TEXT_MAX && strlen(sa) >= GSP_TEXT_MAX - 1);
+    CU_ASSERT_EQUAL((unsigned char)sa[strlen(sa) - 1], 0xA9); /* ends on a whole character */
+    json_decref(v);
+    mfh_close(h);
+    free(ani);
+    sc_lines_free(lines);
+}
+
 /* agent_events: each accepted event with an AgentID, unchanged, keyed by
  * the agent, at once; not the others, not a duplicate, not a reject. */
 static void test_agent_events(void)
@@ -192,6 +241,7 @@ int main(void)
         {"shuffled within the bound and duplicated", test_shuffled_and_duplicated},
         {"snapshot mid-way, restore, same output", test_snapshot_restore},
         {"restore refuses garbage", test_restore_garbage},
+        {"huge texts are cut to GSP_TEXT_MAX", test_long_texts},
         {"stop keeps open threads", test_stop_keeps_state},
         {"agent_events: accepted events at agents, keyed by the agent", test_agent_events},
         {NULL, NULL},
