@@ -331,48 +331,25 @@ void am_free(am_agent *a)
 
 /* ---- snapshot bytes ------------------------------------------------------------------ */
 
-static void put_opt(mf_buffer *out, const mf_host *host, const char *s)
-{
-    gsp_put(out, host, s != NULL, 1);
-    if (s)
-        gsp_put_str(out, host, s, strlen(s));
-}
-
-static bool get_opt(gsp_reader *r, char **s)
-{
-    uint64_t present = gsp_get(r, 1);
-    size_t len;
-    const char *p;
-    *s = NULL;
-    if (present > 1)
-        return gsp_get_fail(r);
-    if (!present)
-        return r->ok;
-    if (!(p = gsp_get_str(r, &len)))
-        return false;
-    *s = mf_xstrndup(p, len);
-    return true;
-}
-
 void am_save(const am_agent *a, const mf_host *host, mf_buffer *out)
 {
     gsp_put(out, host, (uint64_t)a->last_ms, 8);
     gsp_put(out, host, a->logged_in, 1);
     gsp_put(out, host, (uint64_t)a->session_ms, 8);
-    put_opt(out, host, a->place);
+    gsp_put_opt_str(out, host, a->place);
     gsp_put(out, host, a->n_queues, 4);
     for (uint32_t i = 0; i < a->n_queues; i++)
         gsp_put_str(out, host, a->queues[i], strlen(a->queues[i]));
     gsp_put(out, host, a->mode, 1);
-    put_opt(out, host, a->reason);
-    put_opt(out, host, a->work_mode);
+    gsp_put_opt_str(out, host, a->reason);
+    gsp_put_opt_str(out, host, a->work_mode);
     gsp_put(out, host, a->reason_open, 1);
     gsp_put(out, host, (uint64_t)a->reason_ms, 8);
     gsp_put(out, host, a->state, 1);
     gsp_put(out, host, (uint64_t)a->state_ms, 8);
     gsp_put(out, host, (uint64_t)a->acw_ms, 8);
     gsp_put(out, host, (uint64_t)a->acw_irf, 8);
-    put_opt(out, host, a->acw_ctid);
+    gsp_put_opt_str(out, host, a->acw_ctid);
     gsp_put(out, host, (uint64_t)a->acw_count, 8);
     gsp_put(out, host, (uint64_t)a->acw_duration_s, 8);
     gsp_put(out, host, a->acw_attributed, 1);
@@ -385,7 +362,7 @@ bool am_load(am_agent *a, gsp_reader *r)
     a->last_ms = (int64_t)gsp_get(r, 8);
     uint64_t logged_in = gsp_get(r, 1);
     a->session_ms = (int64_t)gsp_get(r, 8);
-    if (logged_in > 1 || !get_opt(r, &a->place))
+    if (logged_in > 1 || !gsp_get_opt_str(r, &a->place))
         goto fail;
     a->logged_in = logged_in;
     uint64_t nq = gsp_get(r, 4);
@@ -400,7 +377,7 @@ bool am_load(am_agent *a, gsp_reader *r)
         a->queues[a->n_queues++] = mf_xstrndup(q, len);
     }
     a->mode = (uint8_t)gsp_get(r, 1);
-    if (!get_opt(r, &a->reason) || !get_opt(r, &a->work_mode))
+    if (!gsp_get_opt_str(r, &a->reason) || !gsp_get_opt_str(r, &a->work_mode))
         goto fail;
     uint64_t reason_open = gsp_get(r, 1);
     a->reason_ms = (int64_t)gsp_get(r, 8);
@@ -408,7 +385,7 @@ bool am_load(am_agent *a, gsp_reader *r)
     a->state_ms = (int64_t)gsp_get(r, 8);
     a->acw_ms = (int64_t)gsp_get(r, 8);
     a->acw_irf = (int64_t)gsp_get(r, 8);
-    if (!get_opt(r, &a->acw_ctid))
+    if (!gsp_get_opt_str(r, &a->acw_ctid))
         goto fail;
     a->acw_count = (int64_t)gsp_get(r, 8);
     a->acw_duration_s = (int64_t)gsp_get(r, 8);

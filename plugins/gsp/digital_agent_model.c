@@ -270,29 +270,6 @@ void dam_free(dam_agent *a)
  * Only the media in use (logged in or handling): a logged-out media keeps
  * nothing (its capacity and state begin again at the next login). */
 
-static void put_opt(mf_buffer *out, const mf_host *host, const char *s)
-{
-    gsp_put(out, host, s != NULL, 1);
-    if (s)
-        gsp_put_str(out, host, s, strlen(s));
-}
-
-static bool get_opt(gsp_reader *r, char **s)
-{
-    uint64_t present = gsp_get(r, 1);
-    size_t len;
-    const char *p;
-    *s = NULL;
-    if (present > 1)
-        return gsp_get_fail(r);
-    if (!present)
-        return r->ok;
-    if (!(p = gsp_get_str(r, &len)) || len == 0)
-        return gsp_get_fail(r);
-    *s = mf_xstrndup(p, len);
-    return true;
-}
-
 static bool in_use(const dam_media *m)
 {
     return m->logged_in || m->n_handled;
@@ -317,9 +294,9 @@ void dam_save(const dam_agent *a, const mf_host *host, mf_buffer *out)
         if (!m->logged_in)
             continue;
         gsp_put(out, host, (uint64_t)m->session_ms, 8);
-        put_opt(out, host, m->place);
+        gsp_put_opt_str(out, host, m->place);
         gsp_put(out, host, m->ready, 1);
-        put_opt(out, host, m->reason);
+        gsp_put_opt_str(out, host, m->reason);
         gsp_put(out, host, m->reason_open, 1);
         gsp_put(out, host, (uint64_t)m->reason_ms, 8);
         gsp_put(out, host, m->capacity, 4);
@@ -339,10 +316,10 @@ static bool load_media(dam_media *m, gsp_reader *r)
     if (!logged_in)
         return r->ok;
     m->session_ms = (int64_t)gsp_get(r, 8);
-    if (!get_opt(r, &m->place))
+    if (!gsp_get_opt_str(r, &m->place))
         return false;
     uint64_t rd = gsp_get(r, 1);
-    if (!get_opt(r, &m->reason))
+    if (!gsp_get_opt_str(r, &m->reason))
         return false;
     uint64_t ro = gsp_get(r, 1);
     m->reason_ms = (int64_t)gsp_get(r, 8);

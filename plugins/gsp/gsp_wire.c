@@ -1,6 +1,7 @@
 /* gsp_wire.c — see gsp_wire.h. */
 #include <string.h>
 
+#include <martflow/alloc.h>
 #include <martflow/helpers.h>
 
 #include "gsp_wire.h"
@@ -57,6 +58,29 @@ const char *gsp_get_str(gsp_reader *r, size_t *len)
     r->left -= l;
     *len = (size_t)l;
     return s;
+}
+
+void gsp_put_opt_str(mf_buffer *out, const mf_host *host, const char *s)
+{
+    gsp_put(out, host, s != NULL, 1);
+    if (s)
+        gsp_put_str(out, host, s, strlen(s));
+}
+
+bool gsp_get_opt_str(gsp_reader *r, char **s)
+{
+    uint64_t present = gsp_get(r, 1);
+    size_t len;
+    const char *p;
+    *s = NULL;
+    if (present > 1)
+        return gsp_get_fail(r);
+    if (!present)
+        return r->ok;
+    if (!(p = gsp_get_str(r, &len)))
+        return false;
+    *s = mf_xstrndup(p, len);
+    return true;
 }
 
 bool gsp_get_fail(gsp_reader *r)

@@ -22,6 +22,9 @@ void gsp_put(mf_buffer *out, const mf_host *host, uint64_t v, int bytes);
 /* A 4-byte length, then the bytes (s may be NULL when len is 0). */
 void gsp_put_str(mf_buffer *out, const mf_host *host, const char *s, size_t len);
 
+/* An optional text: a presence byte, then (when s is not NULL) gsp_put_str. */
+void gsp_put_opt_str(mf_buffer *out, const mf_host *host, const char *s);
+
 /* Bulk writing, for many small fields (a snapshot's events): room for n
  * bytes at the end of out, filled by the caller with gsp_le, which returns
  * where the next field goes; gsp_put_end(out, that) adds them to out. The
@@ -51,6 +54,9 @@ uint64_t gsp_get(gsp_reader *r, int bytes);
 /* A string written by gsp_put_str, without NUL bytes: *len set, the result
  * points into the reader's bytes (NULL, ok false, when malformed). */
 const char *gsp_get_str(gsp_reader *r, size_t *len);
+/* A text gsp_put_opt_str wrote, copied into *s (NULL when absent); false
+ * (the reader failed, *s NULL) when malformed. */
+bool gsp_get_opt_str(gsp_reader *r, char **s);
 /* Mark the reader failed (a value out of range); returns false. */
 bool gsp_get_fail(gsp_reader *r);
 
