@@ -127,7 +127,7 @@ while kill -0 "$pid" 2>/dev/null; do
     [[ -n $port ]] || continue
     m=$(curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null) || continue # ending: keep the last line
     read -r events calls wm <<<"$(awk '
-        $1 ~ /^martflow_node_records_in_total\{.*node="voice"/ { e += $2 }
+        $1 ~ /^martflow_node_records_out_total\{.*node="(gen|events-file)"/ { e += $2 }
         $1 ~ /^martflow_callthread_calls_created_total/ { c += $2 }
         $1 ~ /^martflow_callthread_input_watermark_ms/ { w = $2 }
         END { printf "%.0f %.0f %.0f\n", e, c, w }' <<<"$m")"

@@ -7,7 +7,7 @@
 #    measured, kept for the next run (BENCH_DIR).
 # 2. Interleaved, RUNS times (3): the jansson parse-only baseline of bench/gsp
 #    (bench/gsp/parse_only.c, built here) over the file, then
-#    pipelines/local.yaml with EVENTS_FILE set (file source -> lua split ->
+#    pipelines/local.yaml with EVENTS_FILE set (file source -> fields route ->
 #    callthread + agentstate, the sample configuration -> gspconfig, the gim
 #    loader) into a fresh database of the test PostgreSQL, timed from start to
 #    exit (schema migration and the last cycle's COMMIT included). Prints the
@@ -72,7 +72,7 @@ for ((r = 0; r < runs; r++)); do
     PGDATABASE=postgres psql_ -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
     rm -f "$work/run.log" "$work/dead.jsonl" "$work/samples"
     t0=$(now)
-    (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev CALLS=1 AGENTS=1 GIM_SCHEMA_DIR=${BENCH_SCHEMA_DIR:-$top/plugins/gim/sql} \
+    (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev GENERATE=false GIM_SCHEMA_DIR=${BENCH_SCHEMA_DIR:-$top/plugins/gim/sql} \
         METRICS_LISTEN=127.0.0.1:0 DEAD_LETTER=$work/dead.jsonl \
         /usr/bin/time -f '%e %M' -o "$work/time" "$mf" run pipelines/local.yaml --plugin-path "$plugins" \
         >"$work/run.log" 2>&1) &

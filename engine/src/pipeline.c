@@ -85,6 +85,9 @@ static const mf_option node_options[] = {
     MF_OPTION(MF_OPT_LIST, "after", NULL, 0, mf_node_keys, after,
               "Sources only: other sources whose input must have ended before this one reads (a snapshot before "
               "the topic that continues it)"),
+    MF_OPTION(MF_OPT_BOOL, "enabled", "true", 0, mf_node_keys, enabled,
+              "Sources only: false leaves the source out of the run (checked, not started; the inputs that name "
+              "it carry nothing), e.g. a generator when a file is given instead"),
     MF_OPTION_RANGE(MF_OPT_INT, "parallelism", "1", 0, mf_node_keys, parallelism, 1, 256,
                     "Transform workers; records are routed by key hash"),
     MF_OPTION(MF_OPT_LIST, "ports", NULL, 0, mf_node_keys, ports,
@@ -102,7 +105,7 @@ static const mf_option node_options[] = {
     MF_OPTION_END,
 };
 
-const char *const mf_node_reserved_keys[] = {"plugin", "inputs", "broadcast", "after", "parallelism", "ports", "queue_records",
+const char *const mf_node_reserved_keys[] = {"plugin", "inputs", "broadcast", "after", "enabled", "parallelism", "ports", "queue_records",
                                              "queue_bytes", "retry_max", "retry_base", "retry_cap", NULL};
 
 static const char *const sections[] = {"sources", "transforms", "sinks"};
@@ -177,20 +180,26 @@ bool mf_pipeline_apply_set(mf_config *cfg, const char *assignment, mf_diag *diag
     return ok;
 }
 
+static void node_def_free(mf_node_def *n)
+{
+    free(n->name);
+    for (size_t p = 0; p < n->n_ports; p++)
+        free(n->ports[p]);
+    free(n->ports);
+    free(n->inputs);
+    mf_optvals_free(n->key_vals);
+}
+
 void mf_pipeline_def_free(mf_pipeline_def *def)
 {
     if (!def)
         return;
-    for (size_t i = 0; i < def->n_nodes; i++) {
-        mf_node_def *n = &def->nodes[i];
-        free(n->name);
-        for (size_t p = 0; p < n->n_ports; p++)
-            free(n->ports[p]);
-        free(n->ports);
-        free(n->inputs);
-        mf_optvals_free(n->key_vals);
-    }
+    for (size_t i = 0; i < def->n_nodes; i++)
+        node_def_free(&def->nodes[i]);
     free(def->nodes);
+    for (size_t i = 0; i < def->n_disabled; i++)
+        node_def_free(&def->disabled[i]);
+    free(def->disabled);
     mf_optvals_free(def->settings_vals);
     free(def->name);
     mf_config_free(def->cfg);
@@ -317,6 +326,10 @@ static void load_section(mf_pipeline_def *def, mf_registry *reg, size_t s, mf_di
             else
                 add_port(n, p);
         }
+        if (!n->keys.enabled && n->kind != MF_KIND_SOURCE)
+            mf_diag_error(diag, mf_config_key_loc(cfg, v, "enabled"),
+                          "%s: only a source takes 'enabled' (a transform or sink is part of the graph)",
+                          mf_node_what(n));
         if (n->keys.parallelism > 1 && n->kind != MF_KIND_TRANSFORM)
             mf_diag_error(diag, mf_config_key_loc(cfg, v, "parallelism"),
                           "%s: only transforms take 'parallelism'", mf_node_what(n));
@@ -325,6 +338,23 @@ static void load_section(mf_pipeline_def *def, mf_registry *reg, size_t s, mf_di
                                          diag));
         validate_node(cfg, n, diag);
     }
+}
+
+/* Move the sources with `enabled: false` out of the graph (node names were
+ * checked for uniqueness among all nodes first). */
+static void set_aside_disabled(mf_pipeline_def *def)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < def->n_nodes; i++) {
+        mf_node_def *n = &def->nodes[i];
+        if (n->key_vals && n->kind == MF_KIND_SOURCE && !n->keys.enabled) {
+            def->disabled = mf_xrealloc(def->disabled, (def->n_disabled + 1) * sizeof *def->disabled);
+            def->disabled[def->n_disabled++] = *n;
+        } else {
+            def->nodes[kept++] = *n;
+        }
+    }
+    def->n_nodes = kept;
 }
 
 static bool listed(const mf_strlist *l, const char *s)
@@ -349,7 +379,8 @@ static void check_broadcast(const mf_config *cfg, const mf_node_def *n, mf_diag 
     }
 }
 
-/* Each `after` entry of a source names another source of the pipeline. */
+/* Each `after` entry of a source names another source of the pipeline (a
+ * disabled one too: it has ended before the run starts). */
 static void check_after(const mf_pipeline_def *def, const mf_node_def *n, mf_diag *diag)
 {
     json_t *a = json_object_get(n->config, "after");
@@ -358,6 +389,8 @@ static void check_after(const mf_pipeline_def *def, const mf_node_def *n, mf_dia
         bool ok = false;
         for (size_t j = 0; j < def->n_nodes && !ok; j++)
             ok = def->nodes[j].kind == MF_KIND_SOURCE && &def->nodes[j] != n && strcmp(def->nodes[j].name, name) == 0;
+        for (size_t j = 0; j < def->n_disabled && !ok; j++) /* disabled: nothing to wait for */
+            ok = strcmp(def->disabled[j].name, name) == 0;
         if (ok)
             continue;
         mf_loc loc = json_is_array(a) ? mf_config_index_loc(def->cfg, a, i) : mf_config_value_loc(def->cfg, n->config, "after");
@@ -365,22 +398,29 @@ static void check_after(const mf_pipeline_def *def, const mf_node_def *n, mf_dia
     }
 }
 
+static void check_source_keys(const mf_pipeline_def *def, const mf_node_def *n, mf_diag *diag)
+{
+    if (n->keys.inputs.count)
+        mf_diag_error(diag, mf_config_key_loc(def->cfg, n->config, "inputs"), "%s: a source takes no inputs",
+                      mf_node_what(n));
+    if (n->keys.broadcast.count)
+        mf_diag_error(diag, mf_config_key_loc(def->cfg, n->config, "broadcast"),
+                      "%s: a source takes no 'broadcast' (it has no inputs)", mf_node_what(n));
+    check_after(def, n, diag);
+}
+
 static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
 {
     mf_config *cfg = def->cfg;
+    for (size_t i = 0; i < def->n_disabled; i++)
+        check_source_keys(def, &def->disabled[i], diag);
     for (size_t i = 0; i < def->n_nodes; i++) {
         mf_node_def *n = &def->nodes[i];
         if (!n->key_vals)
             continue;
         json_t *inputs_json = json_object_get(n->config, "inputs");
         if (n->kind == MF_KIND_SOURCE) {
-            if (n->keys.inputs.count)
-                mf_diag_error(diag, mf_config_key_loc(cfg, n->config, "inputs"), "%s: a source takes no inputs",
-                              mf_node_what(n));
-            if (n->keys.broadcast.count)
-                mf_diag_error(diag, mf_config_key_loc(cfg, n->config, "broadcast"),
-                              "%s: a source takes no 'broadcast' (it has no inputs)", mf_node_what(n));
-            check_after(def, n, diag);
+            check_source_keys(def, n, diag);
             continue;
         }
         if (n->keys.after.count)
@@ -400,10 +440,16 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
             const char *port = dot ? dot + 1 : "default";
             mf_node_def *up = NULL;
             size_t up_idx = 0;
+            bool off = false; /* a disabled source: checked, then no edge */
             for (size_t j = 0; j < def->n_nodes; j++)
                 if (strcmp(def->nodes[j].name, up_name) == 0) {
                     up = &def->nodes[j];
                     up_idx = j;
+                }
+            for (size_t j = 0; j < def->n_disabled && !up; j++)
+                if (strcmp(def->disabled[j].name, up_name) == 0) {
+                    up = &def->disabled[j];
+                    off = true;
                 }
             if (!up) {
                 mf_diag_error(diag, loc, "%s: input '%s' names no node", mf_node_what(n), ref);
@@ -417,7 +463,7 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
                 mf_diag_error(diag, loc, "%s: input '%s': node '%s' has no port '%s' (its ports: %s)",
                               mf_node_what(n), ref, up->name, port, ports.data);
                 mf_str_free(&ports);
-            } else if (up->plugin) {
+            } else if (up->plugin && !off) {
                 int pid = mf_node_port_id(up, port);
                 for (size_t q = 0; q < n->n_inputs; q++)
                     if (n->inputs[q].node == up_idx && n->inputs[q].port == pid)
@@ -427,6 +473,9 @@ static void resolve_inputs(mf_pipeline_def *def, mf_diag *diag)
             }
             free(up_name);
         }
+        if (!n->n_inputs && n->keys.inputs.count)
+            mf_diag_error(diag, n->loc, "%s: every one of its inputs comes from a disabled source (enabled: false)",
+                          mf_node_what(n));
         check_broadcast(cfg, n, diag);
     }
 }
@@ -543,12 +592,15 @@ mf_pipeline_def *mf_pipeline_def_load(mf_config *cfg, mf_registry *reg, mf_diag 
 
     for (size_t s = 0; s < MF_ARRAY_LEN(sections); s++)
         load_section(def, reg, s, diag);
+    set_aside_disabled(def);
     bool any_source = false, any_sink = false;
     for (size_t i = 0; i < def->n_nodes; i++) {
         any_source |= def->nodes[i].kind == MF_KIND_SOURCE;
         any_sink |= def->nodes[i].kind == MF_KIND_SINK;
     }
-    if (!any_source || !any_sink)
+    if (!any_source && any_sink && def->n_disabled)
+        mf_diag_error(diag, mf_config_container_loc(cfg, root), "every source of the pipeline is disabled (enabled: false)");
+    else if (!any_source || !any_sink)
         mf_diag_error(diag, mf_config_container_loc(cfg, root), "a pipeline needs at least one source and one sink");
     resolve_inputs(def, diag);
     if (diag->errors == errors_before)

@@ -46,6 +46,7 @@ typedef struct mf_node_keys {
     mf_strlist inputs;
     mf_strlist broadcast;   /* entries of `inputs` whose records reach every worker */
     mf_strlist after;       /* sources only: sources whose input ends before this one reads */
+    bool enabled;           /* sources only: false leaves the node out of the run */
     int64_t parallelism;
     mf_strlist ports;
     int64_t queue_records;  /* 0: the pipeline's */
@@ -83,6 +84,10 @@ typedef struct mf_pipeline_def {
     mf_optvals *settings_vals;
     mf_node_def *nodes;
     size_t n_nodes;
+    /* Sources with `enabled: false`: checked as the others, then left out of
+     * `nodes`; inputs naming them carry nothing. */
+    mf_node_def *disabled;
+    size_t n_disabled;
 } mf_pipeline_def;
 
 /* The engine's own node keys, reserved in every node map. */

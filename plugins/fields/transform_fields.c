@@ -5,11 +5,13 @@
  *   rename:  {old: new}     move a field (dotted paths on both sides)
  *   set:     {a.b: value}   set fields to constant JSON values
  *   key_field: a.b          the record key becomes this field's value
- * applied in that order. Paths and keys are martflow/fieldpath.h's
+ *   route:   {port: a.b}    a record having this field goes to that port (of
+ *                           `ports:`): the first such entry, else the default port
+ * applied in that order (route is decided on the record as it came). Paths and keys are martflow/fieldpath.h's
  * ("UserData.ANI", 'a\.b' for a top-level "a.b"); set and rename create the
  * objects on their way.
  *
- * require and key_field read through the host's JSON views (one field set
+ * require, route and key_field read through the host's JSON views (one field set
  * compiled in init, read in one pass per record): a jansson tree is built
  * only for a record that is edited (set, rename, remove). Without
  * operations the node passes records through untouched (nothing is read).
@@ -26,6 +28,7 @@ struct ctx {
     const json_t *rename;
     mf_strlist require;
     const char *key_field;
+    const json_t *route;
 
     mf_node *node;
     const mf_host *host;
@@ -34,9 +37,11 @@ struct ctx {
     json_t **set_values; /* borrowed from `set` */
     size_t n_set, n_rename;
     mf_fieldpath *key_path;
+    size_t n_route;
+    int *route_ports; /* n_route port ids, in the map's order */
     mf_buffer keybuf; /* a key that is not a string (martflow/fieldpath.h) */
     bool mutates;
-    /* the paths read without a tree: require's, then key_field (if set) */
+    /* the paths read without a tree: require's, route's, then key_field (if set) */
     mf_json_fieldset *read_set;
     size_t n_read;
     mf_json_view *views; /* n_read, filled per record */
@@ -51,6 +56,10 @@ static const mf_option options[] = {
     MF_OPTION(MF_OPT_STRING, "key_field", "", 0, struct ctx, key_field,
               "Field path (see Field paths and keys) whose value becomes the record key; null or missing: "
               "rejected (empty: the key is left as it is)"),
+    MF_OPTION(MF_OPT_JSON, "route", NULL, 0, struct ctx, route,
+              "Map of port (one of the node's `ports:`) -> field path: a record having that field (any value, null "
+              "too) goes to that port, the first entry that matches; a record matching none goes to the default "
+              "port. Decided on the record as it came, read without a tree"),
     MF_OPTION_END,
 };
 
@@ -72,12 +81,17 @@ static bool compile_list(const mf_strlist *list, mf_fieldpath ***out)
 /* The one field set of require and key_field, read per record. */
 static int compile_read_set(struct ctx *c)
 {
-    c->n_read = c->require.count + (c->key_path ? 1 : 0);
+    c->n_read = c->require.count + c->n_route + (c->key_path ? 1 : 0);
     if (!c->n_read)
         return MF_OK;
     const char **paths = mf_xcalloc(c->n_read, sizeof *paths);
     for (size_t i = 0; i < c->require.count; i++)
         paths[i] = c->require.items[i];
+    size_t i = c->require.count;
+    const char *port;
+    json_t *path;
+    json_object_foreach((json_t *)c->route, port, path)
+        paths[i++] = json_string_value(path);
     if (c->key_path)
         paths[c->n_read - 1] = c->key_field;
     const char *error = NULL;
@@ -126,6 +140,17 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
         }
     if (*c->key_field && !(c->key_path = compile(c->key_field)))
         return MF_FATAL;
+    if (c->route && !json_is_object(c->route))
+        return MF_FATAL;
+    c->n_route = c->route ? json_object_size(c->route) : 0;
+    c->route_ports = mf_xcalloc(c->n_route + 1, sizeof *c->route_ports);
+    i = 0;
+    if (c->route)
+        json_object_foreach((json_t *)c->route, k, v)
+            if ((c->route_ports[i++] = host->port(node, k)) < 0) {
+                host->log(node, MF_LOG_ERROR, "route: '%s' is not one of the node's ports", k);
+                return MF_FATAL;
+            }
     c->mutates = c->n_set || c->remove.count || c->n_rename;
     return compile_read_set(c);
 }
@@ -190,6 +215,48 @@ static const json_t *path_map(const json_t *config, const char *option, const ch
     return map;
 }
 
+/* Whether `ports:` (a list, or "a, b" as the engine also takes it) names port. */
+static bool port_declared(const json_t *ports, const char *port)
+{
+    size_t len = strlen(port);
+    for (size_t i = 0; i < json_array_size(ports); i++)
+        if (json_is_string(json_array_get(ports, i)) && !strcmp(json_string_value(json_array_get(ports, i)), port))
+            return true;
+    for (const char *p = json_string_value(ports); p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (n == len && !memcmp(p, port, len))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* route: port -> field path, each port one of the node's `ports:`. */
+static void check_route(const json_t *config, mf_check *check)
+{
+    const json_t *route = json_object_get(config, "route");
+    if (!route || json_is_null(route))
+        return;
+    if (!json_is_object(route)) {
+        check->problem(check, route, "option 'route': expected a map of port -> field path, not %s",
+                       mf_json_kind_text(route));
+        return;
+    }
+    const json_t *ports = json_object_get(config, "ports");
+    const char *port;
+    json_t *path;
+    json_object_foreach((json_t *)route, port, path) {
+        if (!port_declared(ports, port))
+            check->problem(check, path, "option 'route': port '%s' is not listed in the node's 'ports:'", port);
+        if (!json_is_string(path))
+            check->problem(check, path, "option 'route': port '%s' must map to a field path, not %s", port,
+                           mf_json_kind_text(path));
+        else
+            check_path(check, path, "route", json_string_value(path), json_string_length(path));
+    }
+}
+
 static void validate(const json_t *config, mf_check *check)
 {
     path_map(config, "set", "value", check);
@@ -205,6 +272,7 @@ static void validate(const json_t *config, mf_check *check)
     check_path_list(config, "remove", check);
     check_path_list(config, "require", check);
     mf_fieldpath_check(config, "key_field", check);
+    check_route(config, check);
 }
 
 /* Delete path from j; its value, if it had one, is returned with a reference. */
@@ -259,10 +327,10 @@ static void handle(struct ctx *c, mf_record *r)
         c->host->reject(c->node, r, "%s", error);
         return;
     }
-    /* Every path found proves an object; otherwise look. */
-    bool found = c->n_read > 0;
+    /* A path found proves an object; otherwise look. */
+    bool found = false;
     for (size_t i = 0; i < c->n_read; i++)
-        found = found && c->views[i].type != MF_JSON_MISSING;
+        found = found || c->views[i].type != MF_JSON_MISSING;
     if (!found && !value_is_object(c, r)) {
         c->host->reject(c->node, r, "value is not a JSON object");
         return;
@@ -298,7 +366,11 @@ static void handle(struct ctx *c, mf_record *r)
         out.key_len = (uint32_t)len;
         out.flags &= ~MF_RECORD_KEY_NULL;
     }
-    c->host->emit(c->node, MF_PORT_DEFAULT, &out, NULL);
+    int port = MF_PORT_DEFAULT;
+    for (size_t i = 0; i < c->n_route && port == MF_PORT_DEFAULT; i++)
+        if (c->views[c->require.count + i].type != MF_JSON_MISSING)
+            port = c->route_ports[i];
+    c->host->emit(c->node, port, &out, NULL);
 }
 
 static int process(void *vctx, mf_batch *batch)
@@ -332,6 +404,7 @@ static void free_cb(void *vctx)
     free_paths(c->rename_from, c->n_rename);
     free_paths(c->rename_to, c->n_rename);
     free(c->set_values);
+    free(c->route_ports);
     mf_fieldpath_free(c->key_path);
     mf_buffer_free(&c->keybuf);
     if (c->read_set)
@@ -343,8 +416,9 @@ MF_PLUGIN_DEFINE = {
     MF_PLUGIN_HEADER,
     .kind = MF_KIND_TRANSFORM,
     .name = "fields",
-    .version = "1.0.0",
-    .description = "Require, remove, rename and set fields of JSON records; set the key from a field",
+    .version = "1.1.0",
+    .description = "Require, remove, rename and set fields of JSON records; set the key from a field; route by a field",
+    .flags = MF_PLUGIN_DYNAMIC_PORTS,
     .options = options,
     .ctx_size = sizeof(struct ctx),
     .init = init,

@@ -48,7 +48,7 @@ sinks:
   out: {plugin: file, inputs: [gen.callthread, gen.agentstate], path: "$TMP/events.jsonl", fsync: never}
 Y
 "$MARTFLOW" run "$TMP/gen.yaml" >"$TMP/gen.log" 2>&1 || { tail -5 "$TMP/gen.log" >&2; fail "generating the events file"; }
-local_run "$DB2" "$TMP/run2.log" EVENTS_FILE="$TMP/events.jsonl" CALLS=1 AGENTS=1
+local_run "$DB2" "$TMP/run2.log" EVENTS_FILE="$TMP/events.jsonl" GENERATE=false
 note "events file -> Info Mart: ${SECONDS}s"
 im_dump >"$TMP/dump1"
 im_dump "$DB2" >"$TMP/dump2"

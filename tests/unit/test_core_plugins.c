@@ -201,6 +201,48 @@ static void test_fields_reads_without_tree(void)
     mfh_close(h);
 }
 
+/* route: the first entry whose field the record has (null counts), else the
+ * default port; bytes untouched, no tree; a port not in `ports:` fails init. */
+static void test_fields_route(void)
+{
+    mfh *h = open_ok(MF_KIND_TRANSFORM, "fields",
+                     "ports: [calls, outbound]\nroute: {calls: CallThreadID, outbound: a.CampaignName}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    static const char *const in[] = {
+        "{\"CallThreadID\":\"t1\",\"a\":{\"CampaignName\":\"c\"}}", /* calls: the first entry wins */
+        "{\"a\":{\"CampaignName\":\"c\"}}",                          /* outbound */
+        "{\"CallThreadID\":null}",                                      /* calls: null is present */
+        "{\"AgentID\":\"a1\"}",                                         /* default */
+        "{\"a\":1}",                                                    /* default: a is not an object */
+        "[1]",                                                           /* rejected */
+        "{\"CallThreadID\":",                                           /* rejected */
+    };
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++)
+        mfh_push(h, NULL, in[i]);
+    CU_ASSERT_EQUAL(mfh_process(h), MF_OK);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "calls"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "calls", 0), in[0]);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "calls", 1), in[2]);
+    CU_ASSERT_PTR_NULL(mfh_record(h, "calls", 0)->json);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "outbound"), 1);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "outbound", 0), in[1]);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "default"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 0), in[3]);
+    CU_ASSERT_STRING_EQUAL(mfh_value(h, "default", 1), in[4]);
+    CU_ASSERT_EQUAL_FATAL(mfh_count(h, "errors"), 2);
+    CU_ASSERT_STRING_EQUAL(mfh_header(h, "errors", 0, "mf.error"), "value is not a JSON object");
+    mfh_consume(h);
+    mfh_close(h);
+
+    char *err = NULL;
+    h = mfh_open(MF_KIND_TRANSFORM, "fields", "ports: [calls]\nroute: {agents: AgentID}\n", &err);
+    CU_ASSERT_TRUE(h == NULL || mfh_init(h) != MF_OK);
+    CU_ASSERT_TRUE((err && strstr(err, "'agents' is not listed")) || (h && strstr(mfh_log(h), "agents")));
+    free(err);
+    if (h)
+        mfh_close(h);
+}
+
 /* ---- file sink --------------------------------------------------------------------- */
 
 static void test_file_sink_holds_until_sync(void)
@@ -699,6 +741,7 @@ static const mf_test tests[] = {
     {"fields: untouched records pass byte-identical", test_fields_pass_through_untouched},
     {"fields: paths and keys follow martflow/fieldpath.h", test_fields_paths_and_keys},
     {"fields: require and key_field read without a tree", test_fields_reads_without_tree},
+    {"fields: route by a field's presence", test_fields_route},
     {"file sink: acks wait for fsync", test_file_sink_holds_until_sync},
     {"file sink: envelope format", test_file_sink_envelope},
     {"file source: finite read", test_file_source_finite},
