@@ -150,11 +150,16 @@ static void part_window(mf_buffer *b, const gim_table *t, int64_t window_s)
         addf(b, " AND d.start_ts BETWEEN s.start_ts - %" PRId64 " AND s.start_ts + %" PRId64, window_s, window_s);
 }
 
+/* Whether the staged line has column %zu (1-based). A line with every column
+ * has no mask (NULL): most do, and the test is then one null check where
+ * substr() on each column was two fifths of an INSERT's time. */
+#define MASK_HAS "(s.gim_mask IS NULL OR substr(s.gim_mask, %zu, 1) = '1')"
+
 /* The value column i takes: the staged one where present, else the stored one. */
 static void new_value(mf_buffer *b, const gim_table *t, size_t i)
 {
     const char *c = t->cols[i].name;
-    addf(b, "CASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE d.%s END", i + 1, c, c);
+    addf(b, "CASE WHEN " MASK_HAS " THEN s.%s ELSE d.%s END", i + 1, c, c);
 }
 
 static void set_list(mf_buffer *b, const gim_table *t)
@@ -245,7 +250,7 @@ static void build_sql(struct tsql *q, const gim_table *t, int64_t window_s)
         if (!c->def) /* an absent value is staged as NULL: what the column takes */
             addf(&b, "%ss.%s", i ? ", " : "", c->name);
         else
-            addf(&b, "%sCASE WHEN substr(s.gim_mask, %zu, 1) = '1' THEN s.%s ELSE (%s)::%s END", i ? ", " : "",
+            addf(&b, "%sCASE WHEN " MASK_HAS " THEN s.%s ELSE (%s)::%s END", i ? ", " : "",
                  i + 1, c->name, c->def, c->type);
     }
     addf(&b, " FROM gim_s_%s s WHERE s.gim_op = %d AND NOT EXISTS (SELECT 1 FROM %s d WHERE ", t->sql, OP_UPSERT,
@@ -698,6 +703,7 @@ static struct sval *stage_values(struct run *x, const struct ment *e, int op, co
         x->mask = mf_xrealloc(x->mask, x->cap_sv);
     }
     struct sval *sv = x->sv;
+    bool all = true;
     for (size_t i = 0; i < t->ncols; i++) {
         const gim_col *col = &t->cols[i];
         const gim_field *f = NULL;
@@ -741,8 +747,9 @@ static struct sval *stage_values(struct run *x, const struct ment *e, int op, co
             break;
         }
         x->mask[i] = present ? '1' : '0';
+        all &= present;
     }
-    sv[t->ncols] = (struct sval){.kind = SV_RAW, .s = x->mask, .len = t->ncols};
+    sv[t->ncols] = all ? (struct sval){.kind = SV_NULL} : (struct sval){.kind = SV_RAW, .s = x->mask, .len = t->ncols};
     sv[t->ncols + 1] = sv_int(op);
     sv[t->ncols + 2] = sv_int(ent);
     return sv;

@@ -17,7 +17,7 @@
  *      their order (a later field overrides, JSON null sets NULL, an absent
  *      field keeps the stored value or takes the column's default on
  *      insert), COPY into a staging table (the values, a mask of the columns
- *      present, the operation; binary COPY, pg_copybin.h, when the table's
+ *      present, none when all are, the operation; binary COPY, pg_copybin.h, when the table's
  *      columns are integers and text and every value has its exact binary
  *      form, else text; a binary COPY the server refuses is done again in
  *      text from a savepoint, so refused values are judged as text), then: fact deletes; for RESOURCE_, a

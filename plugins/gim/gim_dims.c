@@ -107,10 +107,13 @@ void gim_dims_free(gim_dims *d)
 static size_t cache_key(char *buf, gim_ref ref, int32_t tenant_key, const char *parts, size_t len)
 {
     int keep = n_nat(&kinds[ref]);
-    size_t n = 0;
-    for (int seps = 0; n < len; n++)
-        if (parts[n] == GIM_SEP && ++seps == keep)
+    size_t n = len;
+    const char *p = parts, *end = parts + len;
+    for (int seps = 0; (p = memchr(p, GIM_SEP, (size_t)(end - p))); p++)
+        if (++seps == keep) {
+            n = (size_t)(p - parts);
             break;
+        }
     buf[0] = (char)ref;
     memcpy(buf + 1, &tenant_key, sizeof tenant_key);
     memcpy(buf + 5, parts, n);

@@ -8,12 +8,23 @@
 
 #include <martflow/alloc.h>
 
+/* FNV-1a over 8-byte words (then the tail bytes), finished by a multiply-shift
+ * so the low bits the table uses mix every byte: a byte at a time was a
+ * tenth of a cycle's client time on keys of 20-60 bytes. */
 static uint64_t hash(const char *k, size_t len)
 {
-    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
+    uint64_t h = UINT64_C(1469598103934665603);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, k + i, 8);
+        h = (h ^ w) * UINT64_C(1099511628211);
+    }
+    for (; i < len; i++)
         h = (h ^ (uint8_t)k[i]) * UINT64_C(1099511628211);
-    return h;
+    h ^= h >> 32;
+    h *= UINT64_C(0x9e3779b97f4a7c15);
+    return h ^ (h >> 29);
 }
 
 static gim_map_entry *slot(const gim_map *m, const char *k, size_t len)
