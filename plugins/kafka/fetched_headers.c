@@ -19,6 +19,11 @@ static size_t put_varint(uint8_t out[10], int64_t v)
     return n;
 }
 
+bool mfk_fetched_layout_known(void)
+{
+    return rd_kafka_version() >> 24 == 2;
+}
+
 bool mfk_fetched_no_headers(const rd_kafka_message_t *m)
 {
     /* an empty value points at a constant "" in librdkafka, not into the record */

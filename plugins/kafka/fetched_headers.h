@@ -26,6 +26,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+/* Whether the librdkafka in use is one whose fetch reader keeps payloads in
+ * place as above (major version 2, checked against 2.0.2's and the current
+ * msgset reader): only then are the bytes around a payload read at all. */
+bool mfk_fetched_layout_known(void);
+
 /* m: a message returned by the consumer without error. */
 bool mfk_fetched_no_headers(const rd_kafka_message_t *m);
 

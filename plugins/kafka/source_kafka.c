@@ -473,7 +473,7 @@ static size_t part_of(struct ctx *c, const rd_kafka_message_t *m)
  * librdkafka is asked for every message from then on. */
 static bool known_without_headers(struct ctx *c, const rd_kafka_message_t *m)
 {
-    if (c->header_bytes_unsure || !mfk_fetched_no_headers(m))
+    if (c->header_bytes_unsure || !mfk_fetched_layout_known() || !mfk_fetched_no_headers(m))
         return false;
     if (c->n_no_headers++ % HEADER_CHECK_EVERY != 0)
         return true;
