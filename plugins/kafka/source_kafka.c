@@ -23,6 +23,7 @@
 
 #include "kafka_common.h"
 #include "ckpt_offsets.h"
+#include "fetched_headers.h"
 #include "offset_tracker.h"
 #include "start_offsets.h"
 
@@ -44,6 +45,9 @@
 #define NUDGE_MAX_PARTITIONS 4
 /* How long an assignment waits for committed offsets and log ends. */
 #define START_LOOKUP_TIMEOUT_MS 2000
+/* One in this many "no headers" read from the record itself
+ * (mfk_fetched_no_headers) is asked of librdkafka as well. */
+#define HEADER_CHECK_EVERY 4096
 /* How often the lag gauge is computed (from librdkafka's cached watermarks). */
 #define LAG_INTERVAL_MS 1000
 
@@ -85,6 +89,8 @@ struct ctx {
     mfk_batch *cur; /* the batch of the poll running now, or NULL */
 
     mfk_header_view hv;          /* a message's headers as record headers */
+    uint64_t n_no_headers;       /* messages found without headers from their bytes */
+    bool header_bytes_unsure;    /* librdkafka disagreed once: always ask it */
     char *missing[MAX_MISSING]; /* topics warned about as not existing */
     size_t n_missing;
     size_t n_named;   /* topics subscribed by name (not "" and not a pattern) */
@@ -460,6 +466,28 @@ static size_t part_of(struct ctx *c, const rd_kafka_message_t *m)
     return c->last_idx;
 }
 
+/* Whether m has no headers, known without asking librdkafka (which costs an
+ * allocation and a cache miss per message: fetched_headers.h). Now and then
+ * the answer is checked against librdkafka; should it ever find headers
+ * there, the record bytes are not what fetched_headers.c expects, and
+ * librdkafka is asked for every message from then on. */
+static bool known_without_headers(struct ctx *c, const rd_kafka_message_t *m)
+{
+    if (c->header_bytes_unsure || !mfk_fetched_layout_known() || !mfk_fetched_no_headers(m))
+        return false;
+    if (c->n_no_headers++ % HEADER_CHECK_EVERY != 0)
+        return true;
+    rd_kafka_headers_t *h;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return true;
+    c->header_bytes_unsure = true;
+    c->host->log(c->node, MF_LOG_ERROR, "%s[%d]@%lld has headers where its record bytes say none (librdkafka %s "
+                 "lays records out differently): headers are now read through librdkafka for every message; "
+                 "messages read before may have lost theirs", rd_kafka_topic_name(m->rkt), (int)m->partition,
+                 (long long)m->offset, rd_kafka_version_str());
+    return false;
+}
+
 static void handle_message(struct ctx *c, rd_kafka_message_t *m)
 {
     size_t idx = part_of(c, m);
@@ -490,7 +518,8 @@ static void handle_message(struct ctx *c, rd_kafka_message_t *m)
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0)
         r.time_ms = ts;
-    mfk_headers_view(&c->hv, m, &r);
+    if (!known_without_headers(c, m))
+        mfk_headers_view(&c->hv, m, &r);
 
     if (m->payload && (uint64_t)m->len > c->max_record) {
         c->host->metric_add(c->m_oversized, 1);

@@ -12,6 +12,9 @@ keyed_input "$TMP/in.tsv" $N 500
 produce "$IN" "$TMP/in.tsv"
 # one more with headers and a fixed timestamp, to see both carried through
 printf 'hk\t{"h":1}\n' | kcat -b "$B" -P -t "$IN" -K '\t' -H trace=abc -H empty= -p 0 || fail "kcat -H"
+# and one without a key: the source reads "no headers" from the record bytes
+# only where they are laid out as it expects (fetched_headers.h)
+printf '{"h":2}\n' | kcat -b "$B" -P -t "$IN" -H nokey=yes -p 1 || fail "kcat -H, no key"
 
 cat >"$TMP/p.yaml" <<Y
 pipeline: roundtrip
@@ -27,19 +30,25 @@ assert_contains "$TMP/log" 'every assigned partition is read to its end' "stop_a
 assert_contains "$TMP/log" 'producer flushed: every record has its delivery report' "sink flushed"
 
 consume "$OUT" >"$TMP/out.tsv"
-grep -v '^hk	' "$TMP/out.tsv" | sort >"$TMP/out.sorted"
+grep -v -e '^hk	' -e '^	{"h":2}$' "$TMP/out.tsv" | sort >"$TMP/out.sorted"
 sort "$TMP/in.tsv" >"$TMP/in.sorted"
 assert_eq "$N" "$(wc -l <"$TMP/out.sorted")" "output message count"
 cmp -s "$TMP/in.sorted" "$TMP/out.sorted" || { diff "$TMP/in.sorted" "$TMP/out.sorted" | head >&2; fail "the (key, value) multisets differ"; }
 
 # per key, kcat shows one output partition in order: seq must be 1, 2, 3, ...
-bad=$(grep -v '^hk	' "$TMP/out.tsv" | sed -E 's/^([^\t]*)\t.*"seq":([0-9]+).*/\1 \2/' |
+bad=$(grep -v -e '^hk	' -e '^	{"h":2}$' "$TMP/out.tsv" | sed -E 's/^([^\t]*)\t.*"seq":([0-9]+).*/\1 \2/' |
     awk '{ if ($2 != last[$1] + 1) { bad++ } last[$1] = $2 } END { print bad + 0 }')
 assert_eq 0 "$bad" "values out of order within a key"
 
 # headers and the timestamp travel with the record
 kcat -b "$B" -C -t "$OUT" -o beginning -e -q -f '%k %h %T\n' | grep '^hk ' >"$TMP/h.txt" || fail "header message missing"
 assert_contains "$TMP/h.txt" '^hk trace=abc,empty= [0-9]+$' "headers carried (and an empty header value)"
+kcat -b "$B" -C -t "$OUT" -o beginning -e -q -f '%k|%h|%s\n' | grep -F '{"h":2}' >"$TMP/h2.txt" ||
+    fail "keyless header message missing"
+assert_eq '|nokey=yes|{"h":2}' "$(cat "$TMP/h2.txt")" "headers of a keyless message carried"
+# and none where there were none
+kcat -b "$B" -C -t "$OUT" -o beginning -e -q -f '%h\n' | sort | uniq -c | sort -rn | head -3 >"$TMP/hcount"
+assert_contains "$TMP/hcount" "^ *$N $" "the $N messages without headers have none"
 in_ts=$(kcat -b "$B" -C -t "$IN" -p 0 -o beginning -e -q -f '%k %T\n' | awk '$1 == "hk" {print $2}')
 out_ts=$(awk '{print $3}' "$TMP/h.txt")
 assert_eq "$in_ts" "$out_ts" "timestamp carried"
