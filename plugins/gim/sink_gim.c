@@ -15,6 +15,17 @@
  * `cycle_records` records, or at the end of the input. One transaction per
  * cycle (gim_cycle.h); the acks are released only after its COMMIT, so
  * Kafka offsets advance only then.
+ *
+ * The cycle's database work runs on the loader's thread (gim_loader.h) while
+ * process() goes on checking records into a second buffer, the next
+ * cycle's (`rows`; the running one's is `run`): two cycles' records at most.
+ * The loader's thread runs only the node-free first attempt (gim_cycle.h,
+ * Threads); tick and process() collect it, and everything with host calls
+ * (rejects, acks, readiness, logs, the exclusions and bisection below, the
+ * backoff) happens on the sink's thread. Nothing else uses the connection,
+ * the dims and forget caches meanwhile: jobs wait for the cycle's end. While
+ * updates are kept (their JSON is read with the node), cycles run on the
+ * sink's thread.
  * A value the database refuses (SQLSTATE class 22/23) rejects that record
  * alone: the cycle is run again without it (the record is the one that gave
  * the refused value when the server names the line and column of the
@@ -23,8 +34,10 @@
  * cycle is retried after a backoff; its FAILED ctl_etl_history row is
  * written by the next cycle that commits.
  *
- * Backpressure: while a full cycle cannot be written (no lock, database
- * down), process() answers MF_RETRY without taking the batch.
+ * Backpressure: while the next cycle's buffer is full and the running cycle
+ * has not ended (after waiting up to INTAKE_WAIT_MS for it), or a full cycle
+ * cannot be written (no lock, database down), process() answers MF_RETRY
+ * without taking the batch.
  *
  * Jobs (`jobs:`, gim_jobs.h): between cycles, once the first cycle has
  * committed, tick runs a due job on the loader's connection; a job that
