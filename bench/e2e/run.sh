@@ -13,7 +13,7 @@
 #    exit (schema migration and the last cycle's COMMIT included). Prints the
 #    medians: events/s, Info Mart rows/s (fact rows in the tables at the end,
 #    and row writes: the cycles' row_count), the ratio to parse-only (target
-#    >= 0.35), the peak RSS of the martflow process (PostgreSQL's not counted),
+#    >= 0.35), the CPU time (user + system) and peak RSS of the martflow process (PostgreSQL's not counted),
 #    and the lag from an event to its row being queryable (bench/e2e/lag.py):
 #    100 ms samples of the lines the source has read (/metrics) and of the
 #    newest committed load cycle a query sees; per interaction, the time from
@@ -62,7 +62,7 @@ echo "events: $(wc -l <"$ev") ($(($(wc -c <"$ev") / events)) bytes each)" >&2
 cc -O2 -o "$work/parse_only" "$top/bench/gsp/parse_only.c" $(pkg-config --cflags --libs jansson)
 
 now() { date +%s.%N; }
-declare -a base ours rss facts writes lag_c50 lag_c99 lag_f50 lag_f99
+declare -a base ours cpu rss facts writes lag_c50 lag_c99 lag_f50 lag_f99
 for ((r = 0; r < runs; r++)); do
     t0=$(now)
     "$work/parse_only" "$ev" >/dev/null
@@ -74,7 +74,7 @@ for ((r = 0; r < runs; r++)); do
     t0=$(now)
     (cd "$top" && PGDATABASE=$db EVENTS_FILE=$ev GENERATE=false GIM_SCHEMA_DIR=${BENCH_SCHEMA_DIR:-$top/plugins/gim/sql} \
         METRICS_LISTEN=127.0.0.1:0 DEAD_LETTER=$work/dead.jsonl \
-        /usr/bin/time -f '%e %M' -o "$work/time" "$mf" run pipelines/local.yaml --plugin-path "$plugins" \
+        /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$mf" run pipelines/local.yaml --plugin-path "$plugins" \
         >"$work/run.log" 2>&1) &
     pid=$!
     port=""
@@ -89,6 +89,7 @@ for ((r = 0; r < runs; r++)); do
     ours+=("$(echo "$(now) - $t0" | bc -l)")
     wait "$poller"
     rss+=("$(awk '{print $2}' "$work/time")")
+    cpu+=("$(awk '{print $3 + $4}' "$work/time")")
     [[ ! -s $work/dead.jsonl ]] || { head -3 "$work/dead.jsonl" >&2; echo "records were rejected" >&2; exit 1; }
     grep -q '"node":"events-file".*out='"$events"' ' "$work/run.log" || { echo "the pipeline did not take every event" >&2; exit 1; }
     facts+=("$(PGDATABASE=$db psql_ -At -c "SELECT (SELECT count(*) FROM interaction_fact) + (SELECT count(*) FROM interaction_resource_fact)
@@ -104,7 +105,7 @@ for ((r = 0; r < runs; r++)); do
     lag=$(python3 "$here/lag.py" report "$ev" "$work/samples" "$work/rows")
     read -r c50 c99 f50 f99 <<<"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["created_p50_ms"], d["created_p99_ms"], d["final_p50_ms"], d["final_p99_ms"])' "$lag")"
     lag_c50+=("$c50") lag_c99+=("$c99") lag_f50+=("$f50") lag_f99+=("$f99")
-    echo "run $((r + 1)): parse-only ${base[r]}s, local.yaml ${ours[r]}s, peak RSS ${rss[r]} KiB, ${facts[r]} fact rows, ${writes[r]} row writes; lag $lag" >&2
+    echo "run $((r + 1)): parse-only ${base[r]}s, local.yaml ${ours[r]}s (martflow CPU ${cpu[r]}s), peak RSS ${rss[r]} KiB, ${facts[r]} fact rows, ${writes[r]} row writes; lag $lag" >&2
     PGDATABASE=postgres psql_ -c "DROP DATABASE $db WITH (FORCE)"
 done
 
@@ -113,6 +114,7 @@ mb=$(median "${base[@]}") mo=$(median "${ours[@]}")
 echo "parse-only (jansson):         $(rate "$events" "$mb") events/s"
 echo "local.yaml -> PostgreSQL:     $(rate "$events" "$mo") events/s, $(rate "$(median "${facts[@]}")" "$mo") Info Mart fact rows/s ($(rate "$(median "${writes[@]}")" "$mo") row writes/s)"
 printf 'ratio: %.2f (target >= 0.35)\n' "$(echo "$mb / $mo" | bc -l)"
+echo "martflow CPU (user + system): $(median "${cpu[@]}") s"
 echo "peak RSS: $(($(median "${rss[@]}" | xargs printf '%.0f') / 1024)) MiB (martflow)"
 echo "lag, first event -> row queryable:  p50 $(median "${lag_c50[@]}") ms, p99 $(median "${lag_c99[@]}") ms"
 echo "lag, last event -> final row queryable: p50 $(median "${lag_f50[@]}") ms, p99 $(median "${lag_f99[@]}") ms"

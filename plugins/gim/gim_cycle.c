@@ -80,6 +80,7 @@ struct run {
     int64_t min_dt, max_dt;
     int64_t lap_us;         /* monotonic µs of the last step's end */
     mf_buffer timings;      /* "step ms, ..." for the cycle's debug line */
+    bool had_pending;       /* gim_pending_update had rows at the start */
     struct sval *sv;        /* stage_values: a line's values, and its mask */
     char *mask;
     size_t cap_sv;
@@ -493,8 +494,15 @@ static pgc_class take_pending(struct run *x, size_t *first_pending, size_t *n_pe
         return cls;
     bool any = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
+    x->had_pending = any;
     if (!any)
         return PGC_OK;
+    if (!in->node) { /* reading them takes the node's JSON functions: the caller runs the cycle on its thread */
+        x->out->need_node = true;
+        x->out->err = (pgc_error){.cls = PGC_TRANSIENT};
+        snprintf(x->out->why, sizeof x->out->why, "kept updates are read on the node's thread");
+        return PGC_TRANSIENT;
+    }
     mf_buffer texts = {0}; /* JSON texts of the kept updates, NUL-separated */
     size_t n = 0;
     size_t ncycle = x->nrecs;
@@ -544,7 +552,7 @@ static pgc_class take_pending(struct run *x, size_t *first_pending, size_t *n_pe
             total += in->ts->t[((const uint8_t *)x->pblobs.data + at)[0]].ncols;
             kept++;
         } else {
-            in->host->log(in->node, MF_LOG_ERROR, "a kept update no longer reads (%s): dropped", rj.why);
+            pgc_log(x->pg, MF_LOG_ERROR, "a kept update no longer reads (%s): dropped", rj.why);
         }
         p += len + 1;
     }
@@ -949,8 +957,7 @@ again:
             }
             if ((cls = exec(x, what, "ROLLBACK TO SAVEPOINT gim_copy", 0, NULL, NULL)) != PGC_OK)
                 goto out;
-            x->in->host->log(x->in->node, MF_LOG_DEBUG, "%s: the binary COPY was refused: again as COPY text",
-                             t->sql);
+            pgc_log(x->pg, MF_LOG_DEBUG, "%s: the binary COPY was refused: again as COPY text", t->sql);
             binary = false;
             goto again;
         }
@@ -1170,6 +1177,14 @@ static pgc_class body(struct run *x)
         lap(x, NULL, "pending-keep");
     }
     x->out->pending_kept = npend;
+    x->out->pending_left = npend > 0;
+    if (cls == PGC_OK && x->had_pending && !npend) {
+        cls = exec(x, "reading kept updates", "SELECT EXISTS (SELECT 1 FROM gim_pending_update)", 0, NULL, &r);
+        if (cls == PGC_OK) {
+            x->out->pending_left = PQgetvalue(r, 0, 0)[0] == 't';
+            PQclear(r);
+        }
+    }
     mf_buffer_free(&pt);
     mf_buffer_free(&pk);
     mf_buffer_free(&pr);
@@ -1225,8 +1240,8 @@ pgc_class gim_cycle_run(gim_cycle *cy, const gim_cycle_in *in, gim_cycle_out *ou
         fail(&x, cls, "COMMIT");
     lap(&x, NULL, "commit");
     if (cls == PGC_OK)
-        in->host->log(in->node, MF_LOG_DEBUG, "cycle of %zu records, %" PRIu64 " rows in %.1f ms: %.*s", in->n,
-                      out->rows, (double)(mono_us() - t0) / 1000.0, (int)x.timings.len, (const char *)x.timings.data);
+        snprintf(out->timings, sizeof out->timings, "cycle of %zu records, %" PRIu64 " rows in %.1f ms: %.*s", in->n,
+                 out->rows, (double)(mono_us() - t0) / 1000.0, (int)x.timings.len, (const char *)x.timings.data);
     if (pgc_in_transaction(in->pg))
         pgc_rollback(in->pg);
     if (cls == PGC_OK && !in->probe)

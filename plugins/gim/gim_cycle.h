@@ -34,6 +34,14 @@
  *
  * A data error (PGC_DATA) rolls back; when the server named a line and
  * column of a staging COPY, out->suspect is the record that gave that value.
+ *
+ * Threads: with in->node NULL the cycle calls no host function that takes a
+ * node, so it may run on another thread than the node's (gim_loader.h),
+ * given that nothing else uses pg, dims, forget or cy meanwhile; pg's log
+ * lines should then be deferred (pgc_defer_log). Such a cycle cannot read
+ * the kept updates (that takes the node's JSON functions): when there are
+ * some, it rolls back with out->need_node set, to be run on the node's
+ * thread.
  */
 #ifndef MF_GIM_CYCLE_H
 #define MF_GIM_CYCLE_H
@@ -62,8 +70,8 @@ typedef struct gim_cycle_in {
     gim_dims *dims;
     gim_forget *forget;          /* GDPR: forgotten values masked (gim_forget.h), or NULL */
     pgc *pg;
-    const mf_host *host;
-    mf_node *node;
+    const mf_host *host;         /* now_ms, and with node the JSON functions */
+    mf_node *node;               /* NULL: on another thread (no kept updates read) */
     const mf_json_fieldset *fs; /* GIM_RECORD_PATHS, to read kept updates */
     mf_json_view *views;
     const char *job_instance;
@@ -88,6 +96,9 @@ typedef struct gim_cycle_out {
     size_t pending_kept; /* updates kept for later */
     size_t pending_applied;
     size_t masked;       /* fields masked (GDPR forget list) */
+    bool pending_left;   /* committed with updates kept in gim_pending_update (this cycle's or older) */
+    bool need_node;      /* in->node NULL but there are kept updates to read: run it with the node */
+    char timings[4096];  /* committed: "cycle of N records, R rows in T ms: step ms, ..." (a debug line) */
     pgc_error err;       /* the error, when not PGC_OK */
     char why[1024];      /* what failed, with the error */
 } gim_cycle_out;

@@ -15,6 +15,17 @@
  * `cycle_records` records, or at the end of the input. One transaction per
  * cycle (gim_cycle.h); the acks are released only after its COMMIT, so
  * Kafka offsets advance only then.
+ *
+ * The cycle's database work runs on the loader's thread (gim_loader.h) while
+ * process() goes on checking records into a second buffer, the next
+ * cycle's (`rows`; the running one's is `run`): two cycles' records at most.
+ * The loader's thread runs only the node-free first attempt (gim_cycle.h,
+ * Threads); tick and process() collect it, and everything with host calls
+ * (rejects, acks, readiness, logs, the exclusions and bisection below, the
+ * backoff) happens on the sink's thread. Nothing else uses the connection,
+ * the dims and forget caches meanwhile: jobs wait for the cycle's end. While
+ * updates are kept (their JSON is read with the node), cycles run on the
+ * sink's thread.
  * A value the database refuses (SQLSTATE class 22/23) rejects that record
  * alone: the cycle is run again without it (the record is the one that gave
  * the refused value when the server names the line and column of the
@@ -23,8 +34,10 @@
  * cycle is retried after a backoff; its FAILED ctl_etl_history row is
  * written by the next cycle that commits.
  *
- * Backpressure: while a full cycle cannot be written (no lock, database
- * down), process() answers MF_RETRY without taking the batch.
+ * Backpressure: while the next cycle's buffer is full and the running cycle
+ * has not ended (after waiting up to INTAKE_WAIT_MS for it), or a full cycle
+ * cannot be written (no lock, database down), process() answers MF_RETRY
+ * without taking the batch.
  *
  * Jobs (`jobs:`, gim_jobs.h): between cycles, once the first cycle has
  * committed, tick runs a due job on the loader's connection; a job that
@@ -32,6 +45,7 @@
  * loader. `martflow job FILE NAME` runs one through run_job instead, with
  * no cycle at all (ABI 1.4).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +57,7 @@
 #include "gim_dims.h"
 #include "gim_forget.h"
 #include "gim_jobs.h"
+#include "gim_loader.h"
 #include "gim_record.h"
 #include "gim_tables.h"
 #include "pg_client.h"
@@ -64,6 +79,10 @@
 #define MAX_FAILED 64 /* failed cycles remembered for ctl_etl_history (the oldest go) */
 #define MAX_ISSUES 16
 #define MAX_PARTITIONS 256
+/* process() with the next cycle's records all there waits this long for the
+ * cycle in flight before answering MF_RETRY: mostly it ends meanwhile, and
+ * the next is handed over at once (the engine's retry would wait longer). */
+#define INTAKE_WAIT_MS 1000
 
 struct issue {
     const char *name;
@@ -75,6 +94,17 @@ struct kpart {
     int32_t partition;
     int64_t ts;
     mf_metric *millis, *behind;
+};
+
+/* The records of a cycle as gim_cycle_in takes them, and those the database refused. */
+struct batch {
+    size_t n;
+    const void **blob;
+    size_t *blen;
+    const char **value;
+    size_t *vlen;
+    bool *excluded;
+    char **reason;
 };
 
 struct ctx {
@@ -97,7 +127,15 @@ struct ctx {
     gim_dims *dims;
     gim_forget *forget;
     gim_cycle *cy;
-    pgrb *rows;
+    pgrb *rows;          /* intake: the records of the next cycle */
+    pgrb *run;           /* the records of the cycle in flight, or of a failed one waiting for its retry */
+    gim_loader *loader;  /* the thread the cycles' first attempts run on */
+    struct batch b;      /* run's records as its cycle takes them */
+    gim_cycle_in in;     /* of the attempt in flight */
+    gim_cycle_out out;
+    int64_t run_start_ms; /* epoch ms the cycle of run began */
+    int64_t run_rejected; /* records rejected before it began, since the last committed cycle */
+    bool kept_left;      /* updates are kept in gim_pending_update: cycles run on this thread */
     mf_json_fieldset *fs;
     mf_json_view views[GIM_RECORD_NPATHS];
     mf_buffer scratch;
@@ -117,7 +155,7 @@ struct ctx {
     int64_t rejected;    /* since the last committed cycle */
     uint64_t written, cycles;
 
-    mf_metric *m_state, *m_failed_steps, *m_failed_now;
+    mf_metric *m_state, *m_failed_steps, *m_failed_now, *m_waiting;
     struct issue issues[MAX_ISSUES];
     size_t nissues;
     struct kpart parts[MAX_PARTITIONS];
@@ -320,16 +358,6 @@ static int64_t backoff_ms(struct ctx *c)
     return mf_backoff_delay_ms(c->attempt, c->retry_base_ms, c->retry_cap_ms, &c->rng);
 }
 
-struct batch {
-    size_t n;
-    const void **blob;
-    size_t *blen;
-    const char **value;
-    size_t *vlen;
-    bool *excluded;
-    char **reason;
-};
-
 static void batch_free(struct batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -344,7 +372,7 @@ static void batch_free(struct batch *b)
 
 static void batch_load(struct ctx *c, struct batch *b)
 {
-    size_t n = pgrb_count(c->rows);
+    size_t n = pgrb_count(c->run);
     *b = (struct batch){.n = n};
     b->blob = mf_xcalloc(n + 1, sizeof *b->blob);
     b->blen = mf_xcalloc(n + 1, sizeof *b->blen);
@@ -354,26 +382,41 @@ static void batch_load(struct ctx *c, struct batch *b)
     b->reason = mf_xcalloc(n + 1, sizeof *b->reason);
     for (size_t i = 0; i < n; i++) {
         uint32_t idx = (uint32_t)i;
-        b->blob[i] = pgrb_data(c->rows, &idx, 1, &b->blen[i]);
-        const mf_record *r = pgrb_record(c->rows, i);
+        b->blob[i] = pgrb_data(c->run, &idx, 1, &b->blen[i]);
+        const mf_record *r = pgrb_record(c->run, i);
         b->value[i] = (const char *)r->value;
         b->vlen[i] = r->value_len;
     }
 }
 
-static pgc_class attempt(struct ctx *c, const struct batch *b, const bool *excluded, bool probe, int64_t start_ms,
-                         gim_cycle_out *out)
+/* The input of an attempt at the cycle of run; node NULL: for the loader's thread (gim_cycle.h). */
+static gim_cycle_in cycle_in(struct ctx *c, const struct batch *b, const bool *excluded, bool probe, mf_node *node)
 {
     int64_t bad = 0;
     for (size_t i = 0; i < b->n; i++)
         bad += b->excluded[i];
-    gim_cycle_in in = {
-        .ts = c->ts, .dims = c->dims, .forget = c->forget, .pg = c->pg, .host = c->host, .node = c->node, .fs = c->fs,
-        .views = c->views, .job_instance = c->job_instance, .n = b->n, .blob = b->blob, .blen = b->blen,
-        .value = b->value, .vlen = b->vlen, .excluded = excluded, .failed = c->failed, .nfailed = c->nfailed,
-        .rejected = c->rejected + bad, .start_ms = start_ms, .probe = probe, .session = c->lock_session,
+    return (gim_cycle_in){
+        .ts = c->ts, .dims = c->dims, .forget = c->forget, .pg = c->pg, .host = c->host, .node = node,
+        .fs = node ? c->fs : NULL, .views = node ? c->views : NULL, .job_instance = c->job_instance, .n = b->n,
+        .blob = b->blob, .blen = b->blen, .value = b->value, .vlen = b->vlen, .excluded = excluded,
+        .failed = c->failed, .nfailed = c->nfailed, .rejected = c->run_rejected + bad, .start_ms = c->run_start_ms,
+        .probe = probe, .session = c->lock_session,
     };
-    return gim_cycle_run(c->cy, &in, out);
+}
+
+static void log_timings(struct ctx *c, const gim_cycle_out *out)
+{
+    if (out->timings[0])
+        c->host->log(c->node, MF_LOG_DEBUG, "%s", out->timings);
+}
+
+/* An attempt on this thread. */
+static pgc_class attempt(struct ctx *c, const struct batch *b, const bool *excluded, bool probe, gim_cycle_out *out)
+{
+    gim_cycle_in in = cycle_in(c, b, excluded, probe, c->node);
+    pgc_class cls = gim_cycle_run(c->cy, &in, out);
+    log_timings(c, out);
+    return cls;
 }
 
 static char *sqlstate_reason(const pgc_error *e)
@@ -389,8 +432,7 @@ static char *sqlstate_reason(const pgc_error *e)
  * it). *cls: how the search ended (PGC_DATA: found; else the error that
  * stopped it). Returns its index, or -1.
  */
-static long bisect(struct ctx *c, const struct batch *b, int64_t start_ms, const pgc_error *first, char **reason,
-                   pgc_class *cls)
+static long bisect(struct ctx *c, const struct batch *b, const pgc_error *first, char **reason, pgc_class *cls)
 {
     size_t *active = mf_xcalloc(b->n + 1, sizeof *active), na = 0;
     for (size_t i = 0; i < b->n; i++)
@@ -407,7 +449,7 @@ static long bisect(struct ctx *c, const struct batch *b, int64_t start_ms, const
         for (size_t i = mid; i < na; i++)
             ex[active[i]] = true;
         gim_cycle_out out;
-        pgc_class r = attempt(c, b, ex, true, start_ms, &out);
+        pgc_class r = attempt(c, b, ex, true, &out);
         if (r == PGC_DATA) {
             if (mid == 0) { /* not a record of this cycle: a kept update */
                 *cls = PGC_FATAL;
@@ -459,26 +501,28 @@ static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
     size_t bad = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (b->excluded[i]) {
-            note_kafka_record(c, pgrb_record(c->rows, i));
-            c->host->reject(c->node, pgrb_record(c->rows, i), "%s", b->reason[i]);
+            note_kafka_record(c, pgrb_record(c->run, i));
+            c->host->reject(c->node, pgrb_record(c->run, i), "%s", b->reason[i]);
             issue(c, "sqlstate", 1);
             bad++;
-            pgrb_set_state(c->rows, i, PGRB_BAD);
+            pgrb_set_state(c->run, i, PGRB_BAD);
             continue;
         }
         gim_rec r;
         if (b->blen[i] && gim_record_decode(c->ts, b->blob[i], b->blen[i], &r, fields))
             note_kafka(c, r.topic, r.topic_len, r.partition, r.time_ms);
-        pgrb_set_state(c->rows, i, PGRB_DONE);
+        pgrb_set_state(c->run, i, PGRB_DONE);
     }
     free(fields);
-    pgrb_settle(c->rows); /* releases the acks: the records are durable */
+    pgrb_settle(c->run); /* releases the acks: the records are durable */
     publish_kafka(c);
     c->written += out->rows;
     c->cycles++;
     c->nfailed = 0;
-    c->rejected = 0;
+    c->rejected -= c->run_rejected; /* those of the intake meanwhile are the next cycle's */
+    c->run_rejected = 0;
     c->attempt = 0;
+    c->kept_left = out->pending_left;
     set_state(c);
     if (!c->ready)
         c->host->log(c->node, MF_LOG_INFO, "first cycle committed: ready");
@@ -490,30 +534,30 @@ static void cycle_done(struct ctx *c, struct batch *b, const gim_cycle_out *out)
                  b->n, bad, out->rows, out->audit_key, out->pending_kept, out->pending_applied);
 }
 
-/* One cycle of everything buffered. MF_OK (committed), MF_RETRY (backing off), MF_FATAL. */
-static int run_cycle(struct ctx *c)
+/*
+ * The rest of the cycle of run, on this thread, after an attempt that ended
+ * with cls (out): committed, or the records the database refuses left out
+ * and the cycle run again, or the failure noted. Frees the batch. MF_OK
+ * (committed), MF_RETRY (backing off), MF_FATAL.
+ */
+static int finish_cycle(struct ctx *c, pgc_class cls, gim_cycle_out *out)
 {
-    struct batch b;
-    batch_load(c, &b);
-    int64_t start_ms = c->host->now_ms();
-    c->last_cycle = c->host->monotonic_ms();
+    struct batch *b = &c->b;
     int st = MF_OK;
     for (;;) {
-        gim_cycle_out out;
-        pgc_class cls = attempt(c, &b, b.excluded, false, start_ms, &out);
         if (cls == PGC_OK) {
-            cycle_done(c, &b, &out);
+            cycle_done(c, b, out);
             break;
         }
         if (cls == PGC_DATA) {
-            long bad = out.suspect;
+            long bad = out->suspect;
             char *reason = NULL;
-            if (bad >= 0 && !b.excluded[bad]) {
-                reason = sqlstate_reason(&out.err);
+            if (bad >= 0 && !b->excluded[bad]) {
+                reason = sqlstate_reason(&out->err);
             } else {
-                bad = bisect(c, &b, start_ms, &out.err, &reason, &cls);
+                bad = bisect(c, b, &out->err, &reason, &cls);
                 if (bad < 0 && cls == PGC_TRANSIENT) {
-                    cycle_failed(c, b.n, start_ms, out.why);
+                    cycle_failed(c, b->n, c->run_start_ms, out->why);
                     st = MF_RETRY;
                     break;
                 }
@@ -523,45 +567,102 @@ static int run_cycle(struct ctx *c)
                 }
             }
             c->host->log(c->node, MF_LOG_DEBUG, "record %ld of the cycle refused: %s", bad, reason);
-            b.excluded[bad] = true;
-            b.reason[bad] = reason;
-            continue;
-        }
-        if (cls == PGC_TRANSIENT) {
-            cycle_failed(c, b.n, start_ms, out.why);
+            b->excluded[bad] = true;
+            b->reason[bad] = reason;
+        } else if (out->need_node) { /* kept updates to read: again here */
+            c->kept_left = true;
+        } else if (cls == PGC_TRANSIENT) {
+            cycle_failed(c, b->n, c->run_start_ms, out->why);
             st = MF_RETRY;
+            break;
         } else {
-            c->host->log(c->node, MF_LOG_ERROR, "cycle failed (fatal): %s", out.why);
+            c->host->log(c->node, MF_LOG_ERROR, "cycle failed (fatal): %s", out->why);
             st = MF_FATAL;
+            break;
         }
-        break;
+        cls = attempt(c, b, b->excluded, false, out);
     }
-    batch_free(&b);
+    batch_free(b);
     /* the next is due `cycle` after this one ended: a cycle longer than `cycle`
      * is not followed at once by one of the few records that came meanwhile */
     c->last_cycle = c->host->monotonic_ms();
     return st;
 }
 
+static bool in_flight(const struct ctx *c)
+{
+    return c->loader && gim_loader_busy(c->loader);
+}
+
+static void publish_waiting(struct ctx *c)
+{
+    c->host->metric_set(c->m_waiting, (double)pgrb_count(c->rows));
+}
+
 /*
- * A cycle now, the lock taken first. A cycle that cannot reach the database
- * fails like one that lost it half-way (counted, backed off, a FAILED row), so
- * gim_server_state goes on from -1 to -3 in an outage; waiting for the lock
- * another loader holds is no failure. MF_OK (committed), MF_RETRY, MF_FATAL.
+ * A cycle now, the lock taken first: of the failed cycle waiting for its
+ * retry, else of the intake's records (which then become run's). Its first
+ * attempt goes to the loader's thread, and collect() finishes it; it runs
+ * here when updates are kept (reading them takes the node). A cycle that
+ * cannot reach the database fails like one that lost it half-way (counted,
+ * backed off, a FAILED row), so gim_server_state goes on from -1 to -3 in an
+ * outage; waiting for the lock another loader holds is no failure. None may
+ * be in flight. MF_OK (started, or committed), MF_RETRY, MF_FATAL.
  */
-static int cycle_now(struct ctx *c)
+static int start_cycle(struct ctx *c)
 {
     int st = ensure_locked(c);
     if (st == MF_RETRY && !pgc_connected(c->pg)) {
         c->last_cycle = c->host->monotonic_ms();
-        cycle_failed(c, pgrb_count(c->rows), c->host->now_ms(), pgc_last_error(c->pg)->message);
+        cycle_failed(c, pgrb_count(pgrb_count(c->run) ? c->run : c->rows), c->host->now_ms(),
+                     pgc_last_error(c->pg)->message);
     }
-    return st == MF_OK ? run_cycle(c) : st;
+    if (st != MF_OK)
+        return st;
+    if (!pgrb_count(c->run)) {
+        pgrb *t = c->run;
+        c->run = c->rows;
+        c->rows = t;
+        c->run_rejected = c->rejected;
+        publish_waiting(c);
+    }
+    batch_load(c, &c->b);
+    c->run_start_ms = c->host->now_ms();
+    c->last_cycle = c->host->monotonic_ms();
+    if (c->kept_left)
+        return finish_cycle(c, attempt(c, &c->b, c->b.excluded, false, &c->out), &c->out);
+    c->in = cycle_in(c, &c->b, c->b.excluded, false, NULL);
+    pgc_defer_log(c->pg, true); /* the client's lines wait for collect() */
+    gim_loader_start(c->loader, c->cy, &c->in, &c->out);
+    return MF_OK;
 }
 
+/* The cycle in flight, once it ended (waiting up to wait_ms for it; <0: as
+ * long as it takes), finished here. MF_OK (none ended, or it committed),
+ * MF_RETRY (it failed, backing off), MF_FATAL. */
+static int collect(struct ctx *c, int64_t wait_ms)
+{
+    pgc_class cls;
+    if (!in_flight(c) || !gim_loader_collect(c->loader, wait_ms, &cls))
+        return MF_OK;
+    pgc_defer_log(c->pg, false);
+    log_timings(c, &c->out);
+    return finish_cycle(c, cls, &c->out);
+}
+
+/* A cycle to the end, here: the one in flight, else a new one. */
+static int cycle_now(struct ctx *c)
+{
+    if (in_flight(c))
+        return collect(c, -1);
+    int st = start_cycle(c);
+    return st == MF_OK ? collect(c, -1) : st;
+}
+
+/* The cycle of n records (run's, else the intake's) is due. */
 static bool due(struct ctx *c, int64_t now)
 {
-    size_t n = pgrb_count(c->rows);
+    size_t n = pgrb_count(c->run) ? pgrb_count(c->run) : pgrb_count(c->rows);
     if ((int64_t)n >= c->cycle_records || c->attempt)
         return true;
     return now - c->last_cycle >= c->cycle_ms && (n || c->nfailed || !c->ready);
@@ -570,12 +671,16 @@ static bool due(struct ctx *c, int64_t now)
 static int tick(void *vctx)
 {
     struct ctx *c = vctx;
-    int64_t now = c->host->monotonic_ms();
     publish_kafka(c);
+    if (collect(c, 0) == MF_FATAL)
+        return MF_FATAL;
+    if (in_flight(c)) /* the connection is the loader's meanwhile: no job */
+        return MF_OK;
+    int64_t now = c->host->monotonic_ms();
     if (now < c->retry_at)
         return MF_OK;
     if (c->ts && due(c, now))
-        return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
+        return start_cycle(c) == MF_FATAL ? MF_FATAL : MF_OK;
     /* between cycles: start (lock, schema) or wait for the lock; a lost
      * connection is taken up again by the next cycle, after its backoff */
     if (!c->ts || pgc_connected(c->pg)) {
@@ -600,7 +705,9 @@ static void sleep_ms(int64_t ms)
  * the deadline (monotonic ms; 0: none). */
 static int drain(struct ctx *c, bool until_stopping, int64_t deadline)
 {
-    while (pgrb_count(c->rows) || c->nfailed) {
+    if (collect(c, -1) == MF_FATAL) /* whatever happens next, it ends first */
+        return MF_FATAL;
+    while (pgrb_count(c->run) || pgrb_count(c->rows) || c->nfailed) {
         int64_t now = c->host->monotonic_ms();
         if ((until_stopping && c->host->stopping(c->node)) || (deadline && now >= deadline))
             return MF_RETRY;
@@ -630,8 +737,12 @@ static int process(void *vctx, mf_batch *batch)
         if (!c->ts)
             return MF_RETRY;
     }
-    if ((int64_t)pgrb_count(c->rows) >= c->cycle_records) {
-        if (c->host->monotonic_ms() >= c->retry_at && cycle_now(c) == MF_FATAL)
+    if (collect(c, 0) == MF_FATAL)
+        return MF_FATAL;
+    if ((int64_t)pgrb_count(c->rows) >= c->cycle_records) { /* the next cycle's records are all there */
+        if (in_flight(c) && collect(c, INTAKE_WAIT_MS) == MF_FATAL)
+            return MF_FATAL;
+        if (!in_flight(c) && c->host->monotonic_ms() >= c->retry_at && start_cycle(c) == MF_FATAL)
             return MF_FATAL;
         if ((int64_t)pgrb_count(c->rows) >= c->cycle_records)
             return MF_RETRY; /* a full cycle waits: take nothing more */
@@ -652,6 +763,11 @@ static int process(void *vctx, mf_batch *batch)
         mf_buffer_append(pgrb_line(c->rows), c->scratch.data, c->scratch.len);
         pgrb_add(c->rows, rec);
     }
+    publish_waiting(c);
+    /* a full cycle goes to the loader at once (a due one by time waits for tick) */
+    if (!in_flight(c) && !pgrb_count(c->run) && (int64_t)pgrb_count(c->rows) >= c->cycle_records &&
+        c->host->monotonic_ms() >= c->retry_at && start_cycle(c) == MF_FATAL)
+        return MF_FATAL;
     return MF_OK;
 }
 
@@ -666,7 +782,9 @@ static int flush(void *vctx, mf_flush_reason reason)
     case MF_FLUSH_STOP:
         break;
     }
-    if (!pgrb_count(c->rows) || c->host->monotonic_ms() < c->retry_at || !c->ts)
+    if (collect(c, -1) == MF_FATAL)
+        return MF_FATAL;
+    if (!(pgrb_count(c->run) || pgrb_count(c->rows)) || c->host->monotonic_ms() < c->retry_at || !c->ts)
         return MF_OK;
     return cycle_now(c) == MF_FATAL ? MF_FATAL : MF_OK;
 }
@@ -677,11 +795,12 @@ static int stop_cb(void *vctx, int64_t deadline_ms)
     if (!c->rows)
         return MF_OK;
     int st = drain(c, false, deadline_ms);
-    if (pgrb_count(c->rows))
+    size_t left = pgrb_count(c->run) + pgrb_count(c->rows);
+    if (left)
         c->host->log(c->node, MF_LOG_WARN,
                      "%zu records could not be loaded before the deadline: they stay unacknowledged (read again on "
                      "the next run)",
-                     pgrb_count(c->rows));
+                     left);
     c->host->log(c->node, MF_LOG_INFO, "%" PRIu64 " cycles committed, %" PRIu64 " rows written", c->cycles,
                  c->written);
     if (c->locked && pgc_connected(c->pg))
@@ -723,6 +842,12 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
     c->forget = gim_forget_new();
     c->cy = gim_cycle_new(c->part_window_ms / 1000);
     c->rows = pgrb_new(host, node);
+    c->run = pgrb_new(host, node);
+    c->loader = gim_loader_new();
+    if (!c->loader)
+        return fatal(c, "starting the loader's thread", strerror(errno));
+    c->m_waiting = host->gauge(node, "gim_records_waiting", NULL,
+                               "Records taken and checked, waiting for the next cycle (besides the one running)");
     c->m_failed_steps = host->counter(node, "gim_failed_jobsteps", NULL, "ETL cycles that failed (rolled back)");
     c->m_failed_now = host->gauge(node, "gim_number_failed_kafkajob", NULL, "ETL cycles failed in a row now");
     const json_t *settings = host->settings(node);
@@ -741,8 +866,16 @@ static int init(void *vctx, mf_node *node, const mf_host *host)
 static void free_cb(void *vctx)
 {
     struct ctx *c = vctx;
+    if (in_flight(c)) { /* not stopped first: end the cycle (its records stay unacknowledged) */
+        pgc_class cls;
+        gim_loader_collect(c->loader, -1, &cls);
+        pgc_defer_log(c->pg, false);
+        batch_free(&c->b);
+    }
+    gim_loader_free(c->loader);
     gim_jobs_free(c->jobs);
     pgrb_free(c->rows); /* holds of unloaded records stay taken: never acknowledged */
+    pgrb_free(c->run);
     gim_cycle_free(c->cy);
     gim_dims_free(c->dims);
     gim_forget_free(c->forget);

@@ -20,6 +20,7 @@
 #define COPY_CHUNK (1024 * 1024)   /* bytes per CopyData message */
 #define LOCK_POLL_MIN_MS 20
 #define LOCK_POLL_MAX_MS 500
+#define MAX_DEFERRED_LOG 32        /* lines kept while logging is deferred; more are counted */
 
 struct pgc {
     const mf_host *host;
@@ -40,6 +41,13 @@ struct pgc {
     bool copy_in_txn;    /* the COPY runs inside a transaction */
     int64_t down_since_ms;
     pgc_error err;
+    /* pgc_defer_log: lines waiting for the node's thread */
+    bool deferring;
+    struct pgc_logline {
+        mf_log_level level;
+        char *text;
+    } deferred[MAX_DEFERRED_LOG];
+    size_t n_deferred, n_dropped;
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -110,8 +118,8 @@ static void scrub_into(const pgc *c, const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static void logf_(const pgc *c, mf_log_level level, const char *fmt, ...) MF_PRINTF(3, 4);
-static void logf_(const pgc *c, mf_log_level level, const char *fmt, ...)
+static void logf_(pgc *c, mf_log_level level, const char *fmt, ...) MF_PRINTF(3, 4);
+static void logf_(pgc *c, mf_log_level level, const char *fmt, ...)
 {
     if (!c->host || !c->host->log)
         return;
@@ -121,7 +129,42 @@ static void logf_(const pgc *c, mf_log_level level, const char *fmt, ...)
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     scrub_into(c, raw, line, sizeof line);
-    c->host->log(c->node, level, "%s", line);
+    if (!c->deferring) {
+        c->host->log(c->node, level, "%s", line);
+    } else if (c->n_deferred < MAX_DEFERRED_LOG) {
+        c->deferred[c->n_deferred++] = (struct pgc_logline){level, mf_xstrdup(line)};
+    } else {
+        c->n_dropped++;
+    }
+}
+
+void pgc_log(pgc *c, mf_log_level level, const char *fmt, ...)
+{
+    char raw[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    logf_(c, level, "%s", raw);
+}
+
+static void flush_deferred(pgc *c)
+{
+    for (size_t i = 0; i < c->n_deferred; i++) {
+        if (c->host && c->host->log)
+            c->host->log(c->node, c->deferred[i].level, "%s", c->deferred[i].text);
+        free(c->deferred[i].text);
+    }
+    if (c->n_dropped && c->host && c->host->log)
+        c->host->log(c->node, MF_LOG_WARN, "%zu more PostgreSQL client log lines were dropped", c->n_dropped);
+    c->n_deferred = c->n_dropped = 0;
+}
+
+void pgc_defer_log(pgc *c, bool defer)
+{
+    c->deferring = defer;
+    if (!defer)
+        flush_deferred(c);
 }
 
 static pgc_class set_error(pgc *c, pgc_class cls, const char *sqlstate, const char *fmt, ...) MF_PRINTF(4, 5);
@@ -261,7 +304,7 @@ static pgc_class fail_result(pgc *c, const PGresult *res, bool in_txn)
 
 static void notice_cb(void *arg, const PGresult *res)
 {
-    const pgc *c = arg;
+    pgc *c = arg;
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     logf_(c, MF_LOG_DEBUG, "PostgreSQL %s: %s", sev ? sev : "NOTICE", msg ? msg : PQresultErrorMessage(res));
@@ -413,6 +456,8 @@ void pgc_free(pgc *c)
     free(c->password_file);
     for (size_t i = 0; i < c->n_scrub; i++)
         wipe_free(c->scrub[i]);
+    for (size_t i = 0; i < c->n_deferred; i++)
+        free(c->deferred[i].text);
     free(c);
 }
 

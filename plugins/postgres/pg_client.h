@@ -105,6 +105,21 @@ typedef struct pgc pgc;
 pgc *pgc_new(const struct pgc_opts *opts, const char *app_name, const mf_host *host, mf_node *node,
              pgc_error *err);
 
+/*
+ * Log a line as the client logs its own (host->log with the node given to
+ * pgc_new, secrets scrubbed), or keep it while logging is deferred.
+ */
+void pgc_log(pgc *c, mf_log_level level, const char *fmt, ...) MF_PRINTF(3, 4);
+
+/*
+ * Defer the client's logging: while on, every line (connection events,
+ * server notices, pgc_log) is kept, up to a few dozen (more are counted), so
+ * that another thread may use the client for a while: host->log takes a node
+ * and must be called from the node's thread. Turning it off (from that
+ * thread, the other one done with the client) logs what was kept.
+ */
+void pgc_defer_log(pgc *c, bool defer);
+
 /* Close the connection and wipe the secrets it holds. NULL is fine. */
 void pgc_free(pgc *c);
 
