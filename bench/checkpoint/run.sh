@@ -8,10 +8,12 @@
 # first ~8 minutes of event time), then TRAFFIC_CALLS (450,000, ~3.5 M
 # events) ordinary calls (tenant t1, 1.2 calls/s of event time, ~4 days);
 # stuck_timeout 720h keeps the open ones open to the end.
-#  1. Throughput, interleaved, medians of RUNS (3): checkpoints every 10 s
+#  1. Throughput, interleaved (each pair in the other order than the one
+#     before, both at debug log level), medians of RUNS (3): checkpoints every 10 s
 #     into a file:// store (checkpoint_retain 2) against no checkpoints at all
 #     (no store, checkpoint_interval 0). Prints events/s of each, the ratio
-#     and the cost (target <= 5%); the same from user+sys CPU seconds, which
+#     and the cost (target <= 5%), the cost of each pair and its median; the
+#     same from user+sys CPU seconds, which
 #     a machine shared with other work disturbs less than wall time.
 #  2. Per checkpoint (from the runs' debug log "checkpoint N stored ... B
 #     bytes, T ms"): its duration (barrier request to manifest) and size,
@@ -103,12 +105,19 @@ snap_ms() { # LOG: the worker's snapshot() times in ms, "wall/CPU", of the snaps
 snap_median() { # "wall/CPU"...: the medians of each
     printf '%s ms wall, %s ms CPU' "$(median "${@%%/*}")" "$(median "${@##*/}")"
 }
-for ((r = 0; r < runs; r++)); do
-    t_none+=("$(timed "$work/none.log" "$mf" run "$work/none.yaml" --plugin-path "$plugins")")
+run_none() {
+    t_none+=("$(timed "$work/none.log" "$mf" run "$work/none.yaml" --plugin-path "$plugins" --log-level debug)")
     c_none+=("$(cat "$work/cpu.s")")
+}
+run_ckpt() {
     rm -rf "$work/store"
     t_ckpt+=("$(timed "$work/ckpt.log" "$mf" run "$work/ckpt.yaml" --plugin-path "$plugins" --log-level debug)")
     c_ckpt+=("$(cat "$work/cpu.s")")
+}
+# Each pair in the other order than the one before (a machine that drifts
+# faster or slower over the runs favours neither side); both at debug level.
+for ((r = 0; r < runs; r++)); do
+    if ((r % 2 == 0)); then run_none; run_ckpt; else run_ckpt; run_none; fi
     ev_none=$(events_of "$work/none.log") ev_ckpt=$(events_of "$work/ckpt.log")
     [[ $ev_none == "$ev_ckpt" ]] || { echo "callthread took $ev_none vs $ev_ckpt events" >&2; exit 1; }
     n=0
@@ -129,6 +138,9 @@ echo "events: $ev_none (of which $(wc -l <"$work/open.jsonl") of the $open_calls
 echo "no checkpoints:          $(rate "$ev_none" "$mn") events/s (median $mn s)"
 echo "checkpoints every 10 s:  $(rate "$ev_ckpt" "$mc") events/s (median $mc s; checkpoints per run: ${n_ckpt[*]})"
 printf 'ratio: %.3f; cost %.1f%% (target <= 5%%)\n' "$(echo "$mn / $mc" | bc -l)" "$(echo "($mc / $mn - 1) * 100" | bc -l)"
+pairs=()
+for ((r = 0; r < runs; r++)); do pairs+=("$(echo "(${t_ckpt[r]} / ${t_none[r]} - 1) * 100" | bc -l)"); done
+printf 'cost per pair (%%): %s; median %.1f%%\n' "$(printf '%.1f ' "${pairs[@]}")" "$(median "${pairs[@]}")"
 cn=$(median "${c_none[@]}") cc=$(median "${c_ckpt[@]}")
 printf 'CPU (user+sys): %s s against %s s: %.1f%% more (less sensitive to a loaded machine than wall time)\n' \
     "$cc" "$cn" "$(echo "($cc / $cn - 1) * 100" | bc -l)"
