@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <martflow/helpers.h>
+
 #include "util.h"
 
 struct mf_ack {
@@ -208,14 +210,7 @@ uint64_t mf_ack_tracker_outstanding(mf_ack_tracker *t)
 
 void mf_ack_tracker_wait(mf_ack_tracker *t, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = mf_timespec_after(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&t->mu);
     while (!t->done_head && !t->woken)
         if (pthread_cond_timedwait(&t->cond, &t->mu, &ts) != 0)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <martflow/helpers.h>
+
 #include "util.h"
 
 struct mf_queue {
@@ -54,13 +56,7 @@ void mf_queue_free(mf_queue *q)
 
 static void deadline_after(struct timespec *ts, int64_t ms)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    *ts = mf_timespec_after(CLOCK_MONOTONIC, ms);
 }
 
 static bool full_for(const mf_queue *q, size_t records, size_t bytes)

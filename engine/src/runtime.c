@@ -38,14 +38,7 @@ void mf_runtime_wait_stopping(mf_runtime *rt, int64_t ms)
 {
     if (ms <= 0)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = mf_timespec_after(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&rt->stop_mu);
     while (!atomic_load(&rt->stopping))
         if (pthread_cond_timedwait(&rt->stop_cv, &rt->stop_mu, &ts) != 0)

@@ -168,14 +168,7 @@ int mf_savepoint_http(void *arg, const char *pipeline, bool stop, int64_t timeou
         return 409;
     }
     mf_savepoint_wait me = {.stop = stop};
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = mf_timespec_after(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&rt->sp_mu);
     if (rt->sp_closed || atomic_load(&rt->stopping)) {
         pthread_mutex_unlock(&rt->sp_mu);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <martflow/helpers.h>
+
 static void out_of_memory(size_t n)
 {
     fprintf(stderr, "martflow: out of memory allocating %zu bytes\n", n);
@@ -70,6 +72,19 @@ int64_t mf_time_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct timespec mf_timespec_after(clockid_t clock, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
 }
 
 int64_t mf_time_mono_ms(void)

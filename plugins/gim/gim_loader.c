@@ -109,14 +109,7 @@ bool gim_loader_collect(gim_loader *l, int64_t wait_ms, pgc_class *cls)
         while (!l->done)
             pthread_cond_wait(&l->cv, &l->mu);
     } else if (!l->done && wait_ms > 0) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = mf_timespec_after(CLOCK_REALTIME, wait_ms);
         while (!l->done && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT) {
         }
     }

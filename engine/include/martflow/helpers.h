@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <martflow/alloc.h>
 #include <martflow/crypto.h>
@@ -89,6 +90,11 @@ bool mf_setting_int(const json_t *settings, const char *name, int64_t *value);
  * base_ms / cap_ms: the pipeline's retry_base / retry_cap settings; *rng: the
  * caller's state (one per thread), any seed. */
 int64_t mf_backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t *rng);
+
+/* The time ms (>= 0) milliseconds from now on clock (CLOCK_MONOTONIC,
+ * CLOCK_REALTIME: the clock of the condition variable it is a deadline for),
+ * for pthread_cond_timedwait and the like. */
+struct timespec mf_timespec_after(clockid_t clock, int64_t ms);
 
 #ifdef __cplusplus
 }
