@@ -223,8 +223,8 @@ static json_t *redacted_pipeline(const mf_pipeline_def *def)
     static const char *const sections[] = {"sources", "transforms", "sinks"};
     for (size_t s = 0; s < MF_ARRAY_LEN(sections); s++) {
         json_t *sec = json_object_get(out, sections[s]);
-        for (size_t i = 0; i < def->n_nodes; i++) {
-            const mf_node_def *n = &def->nodes[i];
+        for (size_t i = 0; i < def->n_nodes + def->n_disabled; i++) { /* a disabled source's secrets too */
+            const mf_node_def *n = i < def->n_nodes ? &def->nodes[i] : &def->disabled[i - def->n_nodes];
             if (json_object_get(sec, n->name))
                 json_object_set_new(sec, n->name, mf_options_redact(n->plugin->desc.options, n->config, def->cfg));
         }

@@ -63,3 +63,18 @@ pipeline "$TMP/i.yaml" false "" b
 check_error "$TMP/i.yaml" "i.yaml:[0-9]+:[0-9]+: .*every one of its inputs comes from a disabled source" "a transform fed only by b"
 pipeline "$TMP/all.yaml" false "    enabled: false"
 check_error "$TMP/all.yaml" "all.yaml:[0-9]+:[0-9]+: every source of the pipeline is disabled" "every source disabled"
+
+# a disabled source's secret options are redacted in check --print like any other's
+# (a 3-byte one: too short for the redaction of every output, only the
+# option's own type hides it)
+cat >"$TMP/sec.yaml" <<Y
+pipeline: enabled-secret
+sources:
+  a: {plugin: file, path: '$TMP/a.jsonl', positions: false}
+  cfg: {plugin: configdb, enabled: false, password: pw9}
+sinks:
+  out: {plugin: file, inputs: [a, cfg], path: '$TMP/out.jsonl'}
+Y
+"$MARTFLOW" check --print "$TMP/sec.yaml" >"$TMP/sec.out" 2>&1 || { cat "$TMP/sec.out" >&2; fail "check --print of a disabled configdb"; }
+assert_contains "$TMP/sec.out" '"password": "\*\*\*"' "the disabled source's password is shown redacted"
+! grep -q "\"pw9\"" "$TMP/sec.out" || fail "check --print showed a disabled source's password"

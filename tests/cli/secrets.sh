@@ -27,6 +27,7 @@ run_cli() {
     shift
     timeout 30 "$MARTFLOW" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
     cat "$TMP/out" "$TMP/err" >>"$ALL"
+    [[ $want == "$rc" ]] || cat "$TMP/err" >&2
     assert_eq "$want" "$rc" "exit status of martflow $*"
 }
 no_secret_in() { # file what
