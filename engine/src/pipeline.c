@@ -390,7 +390,7 @@ static void check_after(const mf_pipeline_def *def, const mf_node_def *n, mf_dia
         for (size_t j = 0; j < def->n_nodes && !ok; j++)
             ok = def->nodes[j].kind == MF_KIND_SOURCE && &def->nodes[j] != n && strcmp(def->nodes[j].name, name) == 0;
         for (size_t j = 0; j < def->n_disabled && !ok; j++) /* disabled: nothing to wait for */
-            ok = strcmp(def->disabled[j].name, name) == 0;
+            ok = &def->disabled[j] != n && strcmp(def->disabled[j].name, name) == 0;
         if (ok)
             continue;
         mf_loc loc = json_is_array(a) ? mf_config_index_loc(def->cfg, a, i) : mf_config_value_loc(def->cfg, n->config, "after");

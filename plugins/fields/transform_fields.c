@@ -7,9 +7,9 @@
  *   key_field: a.b          the record key becomes this field's value
  *   route:   {port: a.b}    a record having this field goes to that port (of
  *                           `ports:`): the first such entry, else the default port
- * applied in that order (route is decided on the record as it came). Paths and keys are martflow/fieldpath.h's
- * ("UserData.ANI", 'a\.b' for a top-level "a.b"); set and rename create the
- * objects on their way.
+ * applied in that order (route is decided on the record as it came). Paths
+ * and keys are martflow/fieldpath.h's ("UserData.ANI", 'a\.b' for a
+ * top-level "a.b"); set and rename create the objects on their way.
  *
  * require, route and key_field read through the host's JSON views (one field set
  * compiled in init, read in one pass per record): a jansson tree is built
@@ -78,7 +78,7 @@ static bool compile_list(const mf_strlist *list, mf_fieldpath ***out)
     return true;
 }
 
-/* The one field set of require and key_field, read per record. */
+/* The one field set of require, route and key_field, read per record. */
 static int compile_read_set(struct ctx *c)
 {
     c->n_read = c->require.count + c->n_route + (c->key_path ? 1 : 0);
@@ -247,7 +247,11 @@ static void check_route(const json_t *config, mf_check *check)
     const char *port;
     json_t *path;
     json_object_foreach((json_t *)route, port, path) {
-        if (!port_declared(ports, port))
+        bool errors = !strcmp(port, "errors");
+        if (errors || !strcmp(port, "default"))
+            check->problem(check, path, "option 'route': '%s' is the node's own port (%s), not one of its 'ports:'",
+                           port, errors ? "a reject carries its reason there" : "unmatched records go there");
+        else if (!port_declared(ports, port))
             check->problem(check, path, "option 'route': port '%s' is not listed in the node's 'ports:'", port);
         if (!json_is_string(path))
             check->problem(check, path, "option 'route': port '%s' must map to a field path, not %s", port,

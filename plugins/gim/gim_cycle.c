@@ -1175,8 +1175,8 @@ static pgc_class body(struct run *x)
          * cycle, a cost that grows with the Info Mart (update-existing 12 ms on
          * the first 50,000-record cycle of bench/e2e, 660 ms on the sixteenth). */
         if (pass == 1)
-            cls = exec(x, "planning the fact writes", "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
-                       0, NULL, NULL);
+            cls = exec(x, "planning the fact writes",
+                       "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off", 0, NULL, NULL);
         for (size_t ti = 0; ti < in->ts->n && cls == PGC_OK; ti++)
             if (in->ts->t[ti].fact == (pass == 1))
                 cls = write_table(x, ti, &pt, &pk, &pr, &ptk, &npend);

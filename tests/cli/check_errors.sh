@@ -204,4 +204,15 @@ expect_check "$f" 9 "node 't' \(transform fields\): broadcast 'other' is not one
 f=$TMP/broadcast_source.yaml
 printf 'sources:\n  in:\n    plugin: file\n    path: /dev/null\n    broadcast: [x]\nsinks:\n  out: {plugin: stdout, inputs: [in]}\n' >"$f"
 expect_check "$f" 5 "a source takes no 'broadcast'"
+# fields route: to a port not in ports:, or to the node's own errors port
+f=$TMP/route_port.yaml
+printf 'sources:\n  in: {plugin: file, path: /dev/null}\ntransforms:\n  t:\n    plugin: fields\n    inputs: [in]\n    ports: [calls]\n    route: {agents: AgentID}\nsinks:\n  out: {plugin: stdout, inputs: [t]}\n' >"$f"
+expect_check "$f" 8 "option 'route': port 'agents' is not listed in the node's 'ports:'"
+sed -i 's/ports: \[calls\]/ports: [errors]/; s/route: {agents: AgentID}/route: {errors: AgentID}/' "$f"
+expect_check "$f" 8 "option 'route': 'errors' is the node's own port"
+
+# a disabled source's after: naming itself is an error like an enabled one's
+f=$TMP/after_self.yaml
+printf 'sources:\n  in: {plugin: file, path: /dev/null}\n  b:\n    plugin: file\n    path: /dev/null\n    enabled: false\n    after: [b]\nsinks:\n  out: {plugin: stdout, inputs: [in]}\n' >"$f"
+expect_check "$f" 7 "after 'b' is not another source of the pipeline"
 echo "check_errors: all cases pass"
